@@ -1,0 +1,65 @@
+//! # switchboard-core
+//!
+//! The model every switchboard integration shares, so that each provider crate is only the provider:
+//!
+//! | module | what it holds |
+//! |---|---|
+//! | [`phone`] | [`PhoneNumber`]: always-valid E.164, parsed from any written form |
+//! | [`segment`] | [`Segmentation`]: GSM-7 / UCS-2 encoding and SMS segment counts (3GPP TS 23.038) |
+//! | [`error`] | [`Error`]: kind, provider code, HTTP status, `Retry-After` and the [`Dispatch`] fact |
+//! | [`secret`] | [`SecretString`] for every credential; constant-time comparison; URL redaction |
+//! | [`http`] | the one way to build a client (TLS on) and turn an answer into a value or an `Error` |
+//! | [`retry`] | [`RetryPolicy`]: retries only what cannot be duplicated |
+//! | [`ratelimit`] | [`RateLimiter`] and the in-process [`TokenBucket`] |
+//! | [`message`] | [`Message`], [`Recipient`], [`Receipt`], [`DeliveryStatus`], pushed [`Event`]s |
+//! | [`transport`] | the [`Transport`] trait every message integration implements |
+//! | [`webhook`] | [`WebhookRequest`], HMAC, URL-token and IP allow-list checks |
+//! | [`journal`] | the host's storage traits [`Journal`] and [`CursorStore`], with in-memory versions |
+//! | [`dsn`] | [`Dsn`]: `scheme://user:pass@host?options` configuration strings |
+//! | `testkit` | (feature `testkit`) the simulators' shared server, fault injection and webhook sink |
+//!
+//! ```
+//! use switchboard_core::{PhoneNumber, Region, Segmentation, Encoding};
+//!
+//! let n = PhoneNumber::parse("069 412 3456", Some(Region::parse("AL")?))?;
+//! assert_eq!(n.as_e164(), "+355694123456");
+//! assert_eq!(n.to_string(), "+35569*****56"); // logs never see the whole number
+//!
+//! let s = Segmentation::of("Porosia juaj u dërgua");
+//! assert_eq!((s.encoding, s.segments), (Encoding::Ucs2, 1));
+//! # Ok::<(), Box<dyn std::error::Error>>(())
+//! ```
+#![deny(missing_docs)]
+
+pub mod dsn;
+pub mod error;
+pub mod http;
+pub mod journal;
+pub mod message;
+pub mod phone;
+pub mod ratelimit;
+pub mod retry;
+pub mod secret;
+pub mod segment;
+#[cfg(feature = "testkit")]
+pub mod testkit;
+pub mod transport;
+pub mod webhook;
+
+pub use dsn::Dsn;
+pub use error::{Dispatch, Error, ErrorKind, Result};
+pub use journal::{CursorStore, Journal, JournalEntry, JournalRecord, MemoryCursorStore, MemoryJournal};
+pub use message::{
+    Attachment, CallEvent, CallState, DeliveryStatus, Event, InboundMessage, Message, MessageId, PaymentEvent, Receipt,
+    Recipient, StatusReport,
+};
+pub use phone::{PhoneError, PhoneNumber, Region};
+pub use ratelimit::{RateLimiter, TokenBucket};
+pub use retry::{Idempotence, RetryPolicy};
+pub use secret::{ExposeSecret, SecretString};
+pub use segment::{Encoding, Segmentation};
+pub use transport::{Capabilities, Transport};
+pub use webhook::WebhookRequest;
+
+/// Re-exported so provider crates implement [`Transport`] with the same macro version.
+pub use async_trait::async_trait;

@@ -1,0 +1,623 @@
+//! What is sent and what comes back: [`Message`], [`Recipient`], [`Receipt`], [`DeliveryStatus`] and
+//! the events providers push ([`Event`]).
+//!
+//! Every normalised value keeps the provider's raw one beside it, so nothing a provider says is lost
+//! to the mapping.
+
+use std::collections::BTreeMap;
+use std::fmt;
+
+use bytes::Bytes;
+use chrono::{DateTime, Utc};
+use serde::{Deserialize, Serialize};
+
+use crate::error::{Error, Result};
+use crate::phone::PhoneNumber;
+use crate::segment::Segmentation;
+
+/// Who a message goes to.
+#[derive(Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(tag = "kind", content = "value", rename_all = "snake_case")]
+#[non_exhaustive]
+pub enum Recipient {
+    /// A phone, for SMS and calls.
+    Phone(PhoneNumber),
+    /// An email address.
+    Email(String),
+    /// A device's push registration token (FCM).
+    PushToken(String),
+    /// A push topic all subscribed devices receive.
+    PushTopic(String),
+    /// A chat (a Telegram chat id or `@channel`).
+    Chat(String),
+}
+
+impl Recipient {
+    /// An email recipient, checked for the shape `local@domain` (deliverability is the server's
+    /// business).
+    pub fn email(address: impl Into<String>) -> Result<Recipient> {
+        let a = address.into();
+        let a = a.trim();
+        match a.split_once('@') {
+            Some((local, domain))
+                if !local.is_empty()
+                    && domain.contains('.')
+                    && !domain.starts_with('.')
+                    && !domain.ends_with('.')
+                    && !a
+                        .chars()
+                        .any(|c| c.is_whitespace() || c.is_control() || c == '<' || c == '>')
+                    && !domain.contains('@') =>
+            {
+                Ok(Recipient::Email(a.to_owned()))
+            }
+            _ => Err(Error::invalid_input(
+                "the email address is not of the form name@domain.tld",
+            )),
+        }
+    }
+
+    /// The kind of recipient as a word (`"phone"`, `"email"`…).
+    pub fn kind(&self) -> &'static str {
+        match self {
+            Recipient::Phone(_) => "phone",
+            Recipient::Email(_) => "email",
+            Recipient::PushToken(_) => "push token",
+            Recipient::PushTopic(_) => "push topic",
+            Recipient::Chat(_) => "chat",
+        }
+    }
+
+    /// The phone number, if this is a phone recipient.
+    pub fn phone(&self) -> Option<&PhoneNumber> {
+        match self {
+            Recipient::Phone(p) => Some(p),
+            _ => None,
+        }
+    }
+
+    /// The recipient in a form safe for logs: numbers and addresses masked, tokens shortened.
+    pub fn masked(&self) -> String {
+        match self {
+            Recipient::Phone(p) => p.masked(),
+            Recipient::Email(e) => match e.split_once('@') {
+                Some((l, d)) => format!("{}***@{d}", l.chars().next().unwrap_or('*')),
+                None => "***".to_owned(),
+            },
+            Recipient::PushToken(t) => format!("token:{}…", t.chars().take(6).collect::<String>()),
+            Recipient::PushTopic(t) => format!("topic:{t}"),
+            Recipient::Chat(c) => format!("chat:{}", mask_tail(c)),
+        }
+    }
+}
+
+fn mask_tail(s: &str) -> String {
+    let n = s.chars().count();
+    let keep = n.saturating_sub(n / 2).min(4);
+    s.chars().take(keep).chain(std::iter::repeat_n('*', n - keep)).collect()
+}
+
+impl From<PhoneNumber> for Recipient {
+    fn from(p: PhoneNumber) -> Self {
+        Recipient::Phone(p)
+    }
+}
+
+/// Debug shows the masked form: recipients are personal data and end up in logs.
+impl fmt::Debug for Recipient {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "Recipient({})", self.masked())
+    }
+}
+
+/// Display shows the masked form too; use the variant's value for the wire.
+impl fmt::Display for Recipient {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.masked())
+    }
+}
+
+/// A file attached to an email.
+#[derive(Clone, PartialEq, Eq)]
+pub struct Attachment {
+    /// The file name shown to the reader.
+    pub filename: String,
+    /// The MIME type (`application/pdf`).
+    pub content_type: String,
+    /// The content.
+    pub content: Bytes,
+}
+
+impl fmt::Debug for Attachment {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Attachment")
+            .field("filename", &self.filename)
+            .field("content_type", &self.content_type)
+            .field("bytes", &self.content.len())
+            .finish()
+    }
+}
+
+/// A unique id for one logical message, made when the message is made. It names the message in the
+/// journal and is the seed of idempotency keys, so a retried send is recognisable as the same one.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(transparent)]
+pub struct MessageId(String);
+
+impl MessageId {
+    /// A fresh random id (128 bits, hex).
+    pub fn random() -> Self {
+        MessageId(format!("{:032x}", rand::random::<u128>()))
+    }
+
+    /// An id chosen by the caller (an order id, a row id). Empty ids are refused.
+    pub fn new(id: impl Into<String>) -> Result<Self> {
+        let id = id.into();
+        if id.is_empty() || id.len() > 128 || id.chars().any(|c| c.is_control()) {
+            return Err(Error::invalid_input(
+                "a message id must be 1 to 128 printable characters",
+            ));
+        }
+        Ok(MessageId(id))
+    }
+
+    /// The id as text.
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+impl fmt::Display for MessageId {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+/// One message to one recipient, over whatever transport fits it.
+#[derive(Clone)]
+#[non_exhaustive]
+pub struct Message {
+    /// Identifies this logical message across retries, failover and the journal.
+    pub id: MessageId,
+    /// Who receives it.
+    pub to: Recipient,
+    /// The text (SMS text, email plain part, push body, chat text).
+    pub text: String,
+    /// A subject or title (email subject, push title).
+    pub subject: Option<String>,
+    /// An HTML alternative (email).
+    pub html: Option<String>,
+    /// The sender to show, when the transport allows choosing (an alphanumeric SMS sender, an email
+    /// `From`); the transport's configured default otherwise.
+    pub from: Option<String>,
+    /// Attachments (email).
+    pub attachments: Vec<Attachment>,
+    /// Key/value data (push data payload, template parameters).
+    pub data: BTreeMap<String, String>,
+}
+
+impl Message {
+    fn new(to: Recipient, text: impl Into<String>) -> Self {
+        Message {
+            id: MessageId::random(),
+            to,
+            text: text.into(),
+            subject: None,
+            html: None,
+            from: None,
+            attachments: Vec::new(),
+            data: BTreeMap::new(),
+        }
+    }
+
+    /// An SMS.
+    pub fn sms(to: PhoneNumber, text: impl Into<String>) -> Self {
+        Self::new(Recipient::Phone(to), text)
+    }
+
+    /// An email with a subject and a plain-text body.
+    pub fn email(to: Recipient, subject: impl Into<String>, text: impl Into<String>) -> Self {
+        Self::new(to, text).with_subject(subject)
+    }
+
+    /// A push notification to a device token or topic.
+    pub fn push(to: Recipient, title: impl Into<String>, body: impl Into<String>) -> Self {
+        Self::new(to, body).with_subject(title)
+    }
+
+    /// A chat message.
+    pub fn chat(chat_id: impl Into<String>, text: impl Into<String>) -> Self {
+        Self::new(Recipient::Chat(chat_id.into()), text)
+    }
+
+    /// Any message to any recipient.
+    pub fn to(to: Recipient, text: impl Into<String>) -> Self {
+        Self::new(to, text)
+    }
+
+    /// Sets the id (for example to the host's own row id, so the journal and idempotency keys follow it).
+    pub fn with_id(mut self, id: MessageId) -> Self {
+        self.id = id;
+        self
+    }
+
+    /// Sets the subject or title.
+    pub fn with_subject(mut self, subject: impl Into<String>) -> Self {
+        self.subject = Some(subject.into());
+        self
+    }
+
+    /// Sets the HTML alternative.
+    pub fn with_html(mut self, html: impl Into<String>) -> Self {
+        self.html = Some(html.into());
+        self
+    }
+
+    /// Sets the sender.
+    pub fn with_from(mut self, from: impl Into<String>) -> Self {
+        self.from = Some(from.into());
+        self
+    }
+
+    /// Adds an attachment.
+    pub fn with_attachment(mut self, attachment: Attachment) -> Self {
+        self.attachments.push(attachment);
+        self
+    }
+
+    /// Adds one data entry.
+    pub fn with_data(mut self, key: impl Into<String>, value: impl Into<String>) -> Self {
+        self.data.insert(key.into(), value.into());
+        self
+    }
+
+    /// How the text splits into SMS segments.
+    pub fn segmentation(&self) -> Segmentation {
+        Segmentation::of(&self.text)
+    }
+}
+
+/// Debug leaves the text out (it is private correspondence) and masks the recipient.
+impl fmt::Debug for Message {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Message")
+            .field("id", &self.id)
+            .field("to", &self.to)
+            .field("text_chars", &self.text.chars().count())
+            .field("subject", &self.subject.as_ref().map(|_| "…"))
+            .field("html", &self.html.is_some())
+            .field("from", &self.from)
+            .field("attachments", &self.attachments.len())
+            .field("data_keys", &self.data.keys().collect::<Vec<_>>())
+            .finish()
+    }
+}
+
+/// What a transport hands back when a provider accepted a message.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[non_exhaustive]
+pub struct Receipt {
+    /// The transport's name as registered (`"gsm"`, `"cloud"`).
+    pub transport: String,
+    /// The message this is the receipt of.
+    pub message_id: MessageId,
+    /// The provider's id(s) for what it accepted: one per message, or one per part where the provider
+    /// counts parts. Status lookups use these.
+    pub provider_ids: Vec<String>,
+    /// Who it went to.
+    pub to: Recipient,
+    /// When the provider accepted it.
+    pub accepted_at: DateTime<Utc>,
+    /// How the text was segmented (SMS), when it applies.
+    pub segments: Option<Segmentation>,
+    /// The status right after acceptance.
+    pub status: DeliveryStatus,
+    /// The provider's reply, as it came.
+    pub raw: serde_json::Value,
+}
+
+impl Receipt {
+    /// A receipt for `message` over `transport` with one provider id.
+    pub fn new(transport: impl Into<String>, message: &Message, provider_id: impl Into<String>) -> Self {
+        Receipt {
+            transport: transport.into(),
+            message_id: message.id.clone(),
+            provider_ids: vec![provider_id.into()],
+            to: message.to.clone(),
+            accepted_at: Utc::now(),
+            segments: matches!(message.to, Recipient::Phone(_)).then(|| message.segmentation()),
+            status: DeliveryStatus::Accepted,
+            raw: serde_json::Value::Null,
+        }
+    }
+
+    /// Keeps the provider's raw reply.
+    pub fn with_raw(mut self, raw: serde_json::Value) -> Self {
+        self.raw = raw;
+        self
+    }
+
+    /// Sets the status known at acceptance.
+    pub fn with_status(mut self, status: DeliveryStatus) -> Self {
+        self.status = status;
+        self
+    }
+
+    /// The first provider id.
+    pub fn provider_id(&self) -> &str {
+        self.provider_ids.first().map(String::as_str).unwrap_or("")
+    }
+}
+
+/// Where a message is, normalised across providers. The provider's own word is kept in
+/// [`StatusReport::raw_status`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+#[non_exhaustive]
+pub enum DeliveryStatus {
+    /// The provider took it and will process it.
+    Accepted,
+    /// Waiting in the provider's or gateway's queue.
+    Queued,
+    /// Handed to the network (carrier, SMTP relay, push service).
+    Sent,
+    /// The recipient's device or mailbox has it.
+    Delivered,
+    /// It failed on the way.
+    Failed,
+    /// It expired before it could be delivered.
+    Expired,
+    /// The provider or carrier refused it.
+    Rejected,
+    /// The provider's status is not one we know.
+    Unknown,
+}
+
+impl DeliveryStatus {
+    /// Whether no further change is expected.
+    pub fn is_final(self) -> bool {
+        matches!(
+            self,
+            DeliveryStatus::Delivered | DeliveryStatus::Failed | DeliveryStatus::Expired | DeliveryStatus::Rejected
+        )
+    }
+
+    /// Whether the message failed for good.
+    pub fn is_failure(self) -> bool {
+        matches!(
+            self,
+            DeliveryStatus::Failed | DeliveryStatus::Expired | DeliveryStatus::Rejected
+        )
+    }
+
+    /// The status as a lower-case word.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            DeliveryStatus::Accepted => "accepted",
+            DeliveryStatus::Queued => "queued",
+            DeliveryStatus::Sent => "sent",
+            DeliveryStatus::Delivered => "delivered",
+            DeliveryStatus::Failed => "failed",
+            DeliveryStatus::Expired => "expired",
+            DeliveryStatus::Rejected => "rejected",
+            DeliveryStatus::Unknown => "unknown",
+        }
+    }
+}
+
+impl fmt::Display for DeliveryStatus {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// A status observed for one provider message, by lookup or by webhook.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[non_exhaustive]
+pub struct StatusReport {
+    /// The provider's id of the message.
+    pub provider_id: String,
+    /// The normalised status.
+    pub status: DeliveryStatus,
+    /// The provider's own status word or code, as it came.
+    pub raw_status: String,
+    /// The provider's error code, when it gave one.
+    pub error_code: Option<String>,
+    /// Who it was for, when the provider says.
+    pub recipient: Option<Recipient>,
+    /// When the provider says the status changed.
+    pub at: Option<DateTime<Utc>>,
+    /// The provider's record, as it came.
+    pub raw: serde_json::Value,
+}
+
+impl StatusReport {
+    /// A report with the essentials; the rest defaults to empty.
+    pub fn new(provider_id: impl Into<String>, status: DeliveryStatus, raw_status: impl Into<String>) -> Self {
+        StatusReport {
+            provider_id: provider_id.into(),
+            status,
+            raw_status: raw_status.into(),
+            error_code: None,
+            recipient: None,
+            at: None,
+            raw: serde_json::Value::Null,
+        }
+    }
+
+    /// Sets the provider's error code.
+    pub fn with_error_code(mut self, code: impl ToString) -> Self {
+        self.error_code = Some(code.to_string());
+        self
+    }
+
+    /// Sets the recipient.
+    pub fn with_recipient(mut self, r: Recipient) -> Self {
+        self.recipient = Some(r);
+        self
+    }
+
+    /// Sets the time of the change.
+    pub fn with_at(mut self, at: DateTime<Utc>) -> Self {
+        self.at = Some(at);
+        self
+    }
+
+    /// Keeps the raw record.
+    pub fn with_raw(mut self, raw: serde_json::Value) -> Self {
+        self.raw = raw;
+        self
+    }
+}
+
+/// A message someone sent to us (an SMS into the gateway, a chat message to the bot).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[non_exhaustive]
+pub struct InboundMessage {
+    /// The provider's id of the inbound message, the key to deduplicate on.
+    pub provider_id: String,
+    /// Who sent it, as the provider gave it (a phone number may be a short code or alphanumeric).
+    pub from: String,
+    /// The number or channel it came in on, when known.
+    pub to: Option<String>,
+    /// The text.
+    pub text: String,
+    /// When it was received.
+    pub received_at: Option<DateTime<Utc>>,
+    /// The provider's record.
+    pub raw: serde_json::Value,
+}
+
+/// The state of a phone call.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+#[non_exhaustive]
+pub enum CallState {
+    /// The call is being set up or is ringing.
+    Ringing,
+    /// The first leg is up.
+    Started,
+    /// Both sides are talking.
+    Answered,
+    /// The call ended after being answered.
+    Completed,
+    /// Nobody answered.
+    Missed,
+    /// The call failed.
+    Failed,
+    /// A state we do not know.
+    Unknown,
+}
+
+/// A call event or call record.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[non_exhaustive]
+pub struct CallEvent {
+    /// The provider's call id.
+    pub call_id: String,
+    /// The normalised state.
+    pub state: CallState,
+    /// The provider's own state word.
+    pub raw_state: String,
+    /// The calling party.
+    pub from: Option<String>,
+    /// The called party.
+    pub to: Option<String>,
+    /// When it happened.
+    pub at: Option<DateTime<Utc>>,
+    /// Seconds of conversation, for ended calls.
+    pub duration_secs: Option<u64>,
+    /// What the host attached when it placed the call, echoed back.
+    pub correlation: Option<String>,
+    /// The provider's record.
+    pub raw: serde_json::Value,
+}
+
+/// A payment state change pushed by a payment provider.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[non_exhaustive]
+pub struct PaymentEvent {
+    /// The provider's event id (dedupe key), when it has one.
+    pub event_id: Option<String>,
+    /// The provider's event type (`payment.succeeded`, `payment_intent.succeeded`).
+    pub event_type: String,
+    /// The payment, refund or intent id.
+    pub object_id: String,
+    /// The object's status after the event.
+    pub status: String,
+    /// The provider's record (for YooKassa, the re-fetched object).
+    pub raw: serde_json::Value,
+}
+
+/// Something a provider pushed to the host, decoded.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "event", rename_all = "snake_case")]
+#[non_exhaustive]
+pub enum Event {
+    /// A message came in.
+    Inbound(InboundMessage),
+    /// A sent message changed status.
+    Delivery(StatusReport),
+    /// A call changed state or ended.
+    Call(CallEvent),
+    /// A payment changed state.
+    Payment(PaymentEvent),
+    /// The provider reported something that is none of the above (device status, port changes); kept
+    /// whole so nothing is lost.
+    Other {
+        /// What kind of report it is, in the provider's words.
+        kind: String,
+        /// The report.
+        raw: serde_json::Value,
+    },
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn al() -> PhoneNumber {
+        PhoneNumber::parse("+355694123456", None).unwrap()
+    }
+
+    #[test]
+    fn debug_hides_text_number_and_address() {
+        let m = Message::sms(al(), "secret code 1234");
+        let d = format!("{m:?}");
+        assert!(!d.contains("1234") && !d.contains("694123456"), "{d}");
+        let e = Recipient::email("ana.hoxha@example.al").unwrap();
+        assert!(!format!("{e:?} {e}").contains("ana.hoxha"));
+    }
+
+    #[test]
+    fn email_shape() {
+        assert!(Recipient::email("a@b.co").is_ok());
+        for bad in ["", "a", "a@b", "@b.co", "a@.co", "a b@c.de", "a@b.co>", "a@b@c.de"] {
+            assert!(Recipient::email(bad).is_err(), "{bad}");
+        }
+    }
+
+    #[test]
+    fn receipt_carries_segments_for_sms_only() {
+        let m = Message::sms(al(), "hello");
+        let r = Receipt::new("gsm", &m, "42");
+        assert_eq!(r.segments.unwrap().segments, 1);
+        assert_eq!(r.provider_id(), "42");
+        let e = Message::email(Recipient::email("a@b.co").unwrap(), "s", "t");
+        assert!(Receipt::new("mail", &e, "x").segments.is_none());
+    }
+
+    #[test]
+    fn final_statuses() {
+        assert!(DeliveryStatus::Delivered.is_final());
+        assert!(!DeliveryStatus::Sent.is_final());
+        assert!(DeliveryStatus::Rejected.is_failure());
+    }
+
+    #[test]
+    fn message_ids() {
+        assert_ne!(MessageId::random(), MessageId::random());
+        assert!(MessageId::new("").is_err());
+        assert!(MessageId::new("order-17").is_ok());
+    }
+}

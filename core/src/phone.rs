@@ -1,0 +1,868 @@
+//! E.164 phone numbers.
+//!
+//! [`PhoneNumber`] is always a valid number in E.164 form. It is parsed from whatever people type —
+//! national formats with trunk prefixes (`8 (912) 345-67-89` in Russia, `020 8366 1177` in the UK),
+//! international prefixes (`00`, `810`, `011`), punctuation, spaces, unicode digits — and it is
+//! accepted only when the number metadata says the number is valid. Parsing and validation are
+//! delegated to a port of Google's libphonenumber (currently the `rlibphonenumber` crate), kept
+//! behind these types so that it can be replaced.
+//!
+//! A phone number is personal data, so [`Display`](fmt::Display) and [`Debug`](fmt::Debug) print it
+//! masked (`+35569*****56`); use [`PhoneNumber::as_e164`] or [`PhoneNumber::digits`] for the wire.
+//!
+//! ```
+//! use switchboard_core::phone::{PhoneNumber, Region};
+//!
+//! let ru = Region::parse("RU")?;
+//! let number = PhoneNumber::parse("8 (912) 345-67-89", Some(ru))?;
+//! assert_eq!(number.as_e164(), "+79123456789");
+//! assert_eq!(number.digits(), "79123456789");
+//! assert_eq!(number.country_code(), 7);
+//! assert_eq!(number.national_number(), "9123456789");
+//! assert_eq!(number.region(), Some(ru));
+//! assert_eq!(number.to_string(), "+791******89");
+//!
+//! // A national number needs a region; an international one does not.
+//! assert!(PhoneNumber::parse("069 412 3456", None).is_err());
+//! let al: PhoneNumber = "+355 69 412 3456".parse()?;
+//! assert_eq!(al.as_e164(), "+355694123456");
+//! # Ok::<(), switchboard_core::phone::PhoneError>(())
+//! ```
+
+use std::fmt;
+use std::str::FromStr;
+
+use rlibphonenumber as lib;
+use rlibphonenumber::PHONE_NUMBER_UTIL;
+use serde::{Deserialize, Deserializer, Serialize, Serializer};
+
+/// Longest input handed to the parser, in bytes; longer input is [`PhoneError::TooLong`].
+///
+/// libphonenumber itself refuses input longer than 250 characters (`kMaxInputStringLength`).
+pub const MAX_INPUT_LEN: usize = 250;
+
+/// Longest national significant number libphonenumber accepts (ITU says 15; Germany has 17).
+const MAX_NSN_LEN: usize = 17;
+/// Longest country calling code.
+const MAX_CC_LEN: usize = 3;
+/// `+`, country code, national significant number.
+const MAX_E164_LEN: usize = 1 + MAX_CC_LEN + MAX_NSN_LEN;
+
+/// Why a phone number or region code was refused.
+///
+/// The message says what is wrong in one line and never repeats the number itself.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+#[non_exhaustive]
+pub enum PhoneError {
+    /// The input is empty or only whitespace.
+    Empty,
+    /// The input does not look like a phone number (letters, garbage, too few digits).
+    NotANumber,
+    /// The digits after `+` (or after an international prefix such as `00`) do not start with a
+    /// country calling code that exists.
+    InvalidCountryCode,
+    /// A national number (no `+`) was given without a default region to read it in.
+    MissingRegion,
+    /// A region code that is not an ISO 3166-1 alpha-2 code known to the number metadata.
+    /// Holds at most the first three characters of what was given.
+    UnknownRegion(String),
+    /// Fewer digits than any number of the country has.
+    TooShort,
+    /// More digits than any number of the country has, or input longer than [`MAX_INPUT_LEN`].
+    TooLong,
+    /// A digit count between the shortest and longest numbers of the country that no number of
+    /// the country has.
+    InvalidLength {
+        /// The country calling code the number was read with.
+        country_code: u16,
+    },
+    /// A possible length, but the number is in no range the metadata knows as assigned.
+    NotValid {
+        /// The country calling code the number was read with.
+        country_code: u16,
+    },
+}
+
+impl fmt::Display for PhoneError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            PhoneError::Empty => f.write_str("phone number is empty"),
+            PhoneError::NotANumber => {
+                f.write_str("not a phone number: use digits, optionally with a leading + and spaces or punctuation")
+            }
+            PhoneError::InvalidCountryCode => {
+                f.write_str("unknown country calling code: check the digits after + or after the international prefix")
+            }
+            PhoneError::MissingRegion => {
+                f.write_str("national number with no default region: pass a region or write it with +CC")
+            }
+            PhoneError::UnknownRegion(code) => write!(
+                f,
+                "unknown region code {code:?}: use an ISO 3166-1 alpha-2 code known to the phone metadata, such as \"GB\""
+            ),
+            PhoneError::TooShort => {
+                f.write_str("phone number is too short: digits are missing (a local number needs its area code)")
+            }
+            PhoneError::TooLong => {
+                f.write_str("phone number is too long: more digits than any number of its country has")
+            }
+            PhoneError::InvalidLength { country_code } => write!(
+                f,
+                "phone number has a number of digits that no number of country code +{country_code} has: check the digits"
+            ),
+            PhoneError::NotValid { country_code } => write!(
+                f,
+                "not a valid number for country code +{country_code}: no such number range exists, check the digits"
+            ),
+        }
+    }
+}
+
+impl std::error::Error for PhoneError {}
+
+impl PhoneError {
+    /// An `UnknownRegion` that keeps at most three characters of `code`, so that a phone number
+    /// passed as a region by mistake does not end up in logs.
+    fn unknown_region(code: &str) -> PhoneError {
+        let mut kept: String = code.chars().take(3).collect();
+        if kept.len() < code.len() {
+            kept.push('…');
+        }
+        PhoneError::UnknownRegion(kept)
+    }
+}
+
+/// A region (ISO 3166-1 alpha-2 code) that the number metadata knows, such as `AL`, `RU` or `GB`.
+///
+/// It tells [`PhoneNumber::parse`] how to read national numbers. Serialised as its code.
+///
+/// ```
+/// use switchboard_core::phone::Region;
+///
+/// let gb: Region = "gb".parse()?;
+/// assert_eq!(gb.as_str(), "GB");
+/// assert_eq!(gb.country_code(), 44);
+/// assert!(Region::parse("ZZ").is_err());
+/// # Ok::<(), switchboard_core::phone::PhoneError>(())
+/// ```
+#[derive(Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct Region([u8; 2]);
+
+impl Region {
+    /// Parses a two-letter region code (ASCII letters, either case) known to the number metadata.
+    pub fn parse(code: &str) -> Result<Region, PhoneError> {
+        let bytes = code.as_bytes();
+        if bytes.len() != 2 || !bytes.iter().all(u8::is_ascii_alphabetic) {
+            return Err(PhoneError::unknown_region(code));
+        }
+        let region = Region([bytes[0].to_ascii_uppercase(), bytes[1].to_ascii_uppercase()]);
+        match region.to_lib() {
+            Some(lib_region) if PHONE_NUMBER_UTIL.get_country_code_for_region(lib_region).is_some() => Ok(region),
+            _ => Err(PhoneError::unknown_region(code)),
+        }
+    }
+
+    /// The upper-case code, such as `"GB"`.
+    pub fn as_str(&self) -> &str {
+        // Both bytes are ASCII upper-case letters (checked in `parse` and `from_lib`).
+        std::str::from_utf8(&self.0).unwrap_or("ZZ")
+    }
+
+    /// The country calling code numbers of this region use (`44` for GB, `7` for RU and KZ).
+    pub fn country_code(&self) -> u16 {
+        self.to_lib()
+            .and_then(|r| PHONE_NUMBER_UTIL.get_country_code_for_region(r))
+            .and_then(|cc| u16::try_from(cc).ok())
+            .unwrap_or(0)
+    }
+
+    fn to_lib(self) -> Option<lib::Region> {
+        lib::Region::from_code(self.as_str()).ok()
+    }
+
+    /// `None` for the non-geographical "001" entity (+800, +882, …).
+    fn from_lib(region: lib::Region) -> Option<Region> {
+        match region.as_region_str().as_bytes() {
+            &[a, b] if a.is_ascii_uppercase() && b.is_ascii_uppercase() => Some(Region([a, b])),
+            _ => None,
+        }
+    }
+}
+
+impl FromStr for Region {
+    type Err = PhoneError;
+
+    fn from_str(s: &str) -> Result<Region, PhoneError> {
+        Region::parse(s)
+    }
+}
+
+impl fmt::Display for Region {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.pad(self.as_str())
+    }
+}
+
+impl fmt::Debug for Region {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "Region({})", self.as_str())
+    }
+}
+
+impl Serialize for Region {
+    fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        serializer.serialize_str(self.as_str())
+    }
+}
+
+impl<'de> Deserialize<'de> for Region {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Region, D::Error> {
+        struct V;
+        impl serde::de::Visitor<'_> for V {
+            type Value = Region;
+            fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                f.write_str("an ISO 3166-1 alpha-2 region code")
+            }
+            fn visit_str<E: serde::de::Error>(self, v: &str) -> Result<Region, E> {
+                Region::parse(v).map_err(E::custom)
+            }
+        }
+        deserializer.deserialize_str(V)
+    }
+}
+
+/// A valid phone number in E.164 form (`+355694123456`).
+///
+/// It can only be made by [`parse`](PhoneNumber::parse), so it is always a number the metadata
+/// knows as valid. It is small (no heap) and cheap to clone. Equality, hashing and ordering are
+/// those of the E.164 string.
+///
+/// [`Display`](fmt::Display) and [`Debug`](fmt::Debug) print it masked, so it can be logged;
+/// serde writes the full E.164 string (it is data, not a log line) and reads only E.164
+/// (`+` and the country code), through [`parse`](PhoneNumber::parse) with no region.
+#[derive(Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct PhoneNumber {
+    /// `+`, country code, national significant number; zero bytes after `len`.
+    e164: [u8; MAX_E164_LEN],
+    len: u8,
+    cc_len: u8,
+    /// The region the number belongs to; `None` for non-geographical numbers.
+    region: Option<Region>,
+}
+
+impl PhoneNumber {
+    /// Parses a number as libphonenumber does and keeps it only if it is valid.
+    ///
+    /// Accepts E.164 and international input (`+44 20 8366 1177`, `00 44 …` or `810 44 …` with the
+    /// region that dials that prefix), national input read in `default_region` with its trunk
+    /// prefix (`020 8366 1177` in GB, `8 912 345-67-89` in RU), punctuation, spaces, unicode
+    /// digits and `tel:` URIs. An extension (`ext. 12`) is accepted and dropped, as in
+    /// libphonenumber's E.164 output. Input longer than [`MAX_INPUT_LEN`] bytes is refused
+    /// without being looked at.
+    ///
+    /// ```
+    /// use switchboard_core::phone::{PhoneError, PhoneNumber, Region};
+    ///
+    /// let gb = Some(Region::parse("GB")?);
+    /// assert_eq!(PhoneNumber::parse("020 8366 1177", gb)?.as_e164(), "+442083661177");
+    /// assert_eq!(PhoneNumber::parse("+1 (201) 555-0123", gb)?.as_e164(), "+12015550123");
+    /// assert_eq!(PhoneNumber::parse("+355 69 412", None), Err(PhoneError::TooShort));
+    /// assert_eq!(PhoneNumber::parse("020 8366 1177", None), Err(PhoneError::MissingRegion));
+    /// # Ok::<(), PhoneError>(())
+    /// ```
+    pub fn parse(input: &str, default_region: Option<Region>) -> Result<PhoneNumber, PhoneError> {
+        if input.len() > MAX_INPUT_LEN {
+            return Err(PhoneError::TooLong);
+        }
+        let lib_region = default_region.and_then(Region::to_lib);
+        if is_plain_e164(input) {
+            // Fast path: `+` and ASCII digits. The library has no entry point below `parse`
+            // (its national-prefix metadata is private, and libphonenumber strips a national
+            // prefix even after +CC), so we still call it, but skip our own scans; the region
+            // is ignored for `+` input anyway.
+            return match PHONE_NUMBER_UTIL.parse(input, None) {
+                Ok(number) => PhoneNumber::validate(&number),
+                Err(err) => Err(map_parse_error(err, input, lib_region)),
+            };
+        }
+        if input.trim().is_empty() {
+            return Err(PhoneError::Empty);
+        }
+        if tel_prefix_after_phone_context(input) {
+            return Err(PhoneError::NotANumber);
+        }
+        match PHONE_NUMBER_UTIL.parse(input, lib_region) {
+            Ok(number) => PhoneNumber::validate(&number),
+            Err(err) => Err(map_parse_error(err, input, lib_region)),
+        }
+    }
+
+    /// `is_valid_number`, then the E.164 form; on failure, the most precise reason.
+    fn validate(number: &lib::PhoneNumber) -> Result<PhoneNumber, PhoneError> {
+        // This is `PhoneNumberUtil::is_valid_number` spelled out, so that the region it looks up
+        // is kept instead of being looked up a second time for `region()`.
+        let valid_region = PHONE_NUMBER_UTIL
+            .get_region_for_number(number)
+            .filter(|&region| PHONE_NUMBER_UTIL.is_valid_number_for_region(number, region));
+        let Some(lib_region) = valid_region else {
+            return Err(invalid_reason(number));
+        };
+        PhoneNumber::from_parts(number, Region::from_lib(lib_region))
+    }
+
+    /// Writes `+{cc}{nsn}` as libphonenumber's E.164 format does, without allocating.
+    fn from_parts(number: &lib::PhoneNumber, region: Option<Region>) -> Result<PhoneNumber, PhoneError> {
+        let cc = u64::try_from(number.country_code).map_err(|_| PhoneError::InvalidCountryCode)?;
+        let mut out = PhoneNumber {
+            e164: [0; MAX_E164_LEN],
+            len: 0,
+            cc_len: 0,
+            region,
+        };
+        out.push(b'+')?;
+        out.push_u64(cc)?;
+        out.cc_len = out.len - 1;
+        if usize::from(out.cc_len) > MAX_CC_LEN {
+            return Err(PhoneError::InvalidCountryCode);
+        }
+        if number.italian_leading_zero() {
+            // As libphonenumber's `number_of_leading_zeros_safe_for_formatting`.
+            let zeros = number.number_of_leading_zeros().clamp(0, 10);
+            for _ in 0..zeros {
+                out.push(b'0')?;
+            }
+        }
+        out.push_u64(number.national_number)?;
+        Ok(out)
+    }
+
+    fn push(&mut self, byte: u8) -> Result<(), PhoneError> {
+        let slot = self.e164.get_mut(usize::from(self.len)).ok_or(PhoneError::TooLong)?;
+        *slot = byte;
+        self.len += 1;
+        Ok(())
+    }
+
+    fn push_u64(&mut self, mut value: u64) -> Result<(), PhoneError> {
+        let mut digits = [0u8; 20];
+        let mut start = digits.len();
+        loop {
+            start -= 1;
+            // `value % 10` is below 10.
+            digits[start] = b'0' + (value % 10) as u8;
+            value /= 10;
+            if value == 0 {
+                break;
+            }
+        }
+        digits[start..].iter().try_for_each(|&d| self.push(d))
+    }
+
+    /// The E.164 form, `+355694123456`: what goes on the wire.
+    pub fn as_e164(&self) -> &str {
+        // Only ASCII `+` and digits are ever written.
+        std::str::from_utf8(&self.e164[..usize::from(self.len)]).unwrap_or("")
+    }
+
+    /// E.164 without the `+`, `355694123456`: the form many gateways and TeleCMI want.
+    pub fn digits(&self) -> &str {
+        &self.as_e164()[1..]
+    }
+
+    /// The country calling code, `355`.
+    pub fn country_code(&self) -> u16 {
+        self.digits()[..usize::from(self.cc_len)]
+            .bytes()
+            .fold(0, |acc, d| acc * 10 + u16::from(d - b'0'))
+    }
+
+    /// The national significant number, `694123456`: the digits after the country code
+    /// (with Italy's leading zero, `0612345678`, and without any trunk prefix).
+    pub fn national_number(&self) -> &str {
+        &self.digits()[usize::from(self.cc_len)..]
+    }
+
+    /// The region the number belongs to (`GB` for `+44 20…`, `CA` for `+1 604…`), or `None` for
+    /// non-geographical numbers such as `+800` or `+882`.
+    pub fn region(&self) -> Option<Region> {
+        self.region
+    }
+
+    /// The number with its middle digits hidden, for logs: `+35569*****56`.
+    ///
+    /// Keeps `+`, the country code, the first two and the last two digits of the national
+    /// number, and always hides at least half of the national number's digits (so short
+    /// numbers show fewer).
+    ///
+    /// ```
+    /// # use switchboard_core::phone::PhoneNumber;
+    /// let n: PhoneNumber = "+355694123456".parse()?;
+    /// assert_eq!(n.masked(), "+35569*****56");
+    /// assert_eq!(format!("{n} {n:?}"), "+35569*****56 +35569*****56");
+    /// # Ok::<(), switchboard_core::phone::PhoneError>(())
+    /// ```
+    pub fn masked(&self) -> String {
+        let (buf, len) = self.masked_bytes();
+        String::from_utf8_lossy(&buf[..len]).into_owned()
+    }
+
+    fn masked_bytes(&self) -> ([u8; MAX_E164_LEN], usize) {
+        let mut buf = self.e164;
+        let len = usize::from(self.len);
+        let nsn_start = 1 + usize::from(self.cc_len);
+        let nsn_len = len.saturating_sub(nsn_start);
+        let hidden = nsn_len.saturating_sub(4).max(nsn_len.div_ceil(2));
+        let shown = nsn_len - hidden;
+        let head = shown / 2;
+        for byte in &mut buf[nsn_start + head..nsn_start + head + hidden] {
+            *byte = b'*';
+        }
+        (buf, len)
+    }
+}
+
+/// `+` followed by ASCII digits only.
+fn is_plain_e164(input: &str) -> bool {
+    match input.as_bytes() {
+        [b'+', rest @ ..] => !rest.is_empty() && rest.iter().all(u8::is_ascii_digit),
+        _ => false,
+    }
+}
+
+/// `tel:` after `;phone-context=`: no valid RFC 3966 URI looks like that, and rlibphonenumber 2.2
+/// slices the input between the two and panics (Java's libphonenumber throws there; the C++ and
+/// Python ports read an empty national part).
+fn tel_prefix_after_phone_context(input: &str) -> bool {
+    match (input.find(";phone-context="), input.find("tel:")) {
+        (Some(context), Some(tel)) => tel > context,
+        _ => false,
+    }
+}
+
+/// Why a number that parsed is not valid.
+fn invalid_reason(number: &lib::PhoneNumber) -> PhoneError {
+    let country_code = u16::try_from(number.country_code).unwrap_or(0);
+    match PHONE_NUMBER_UTIL.is_possible_number_with_reason(number) {
+        Ok(lib::NumberLengthType::IsPossible) => PhoneError::NotValid { country_code },
+        Ok(lib::NumberLengthType::IsPossibleLocalOnly) => PhoneError::TooShort,
+        Err(lib::ValidationError::TooShort) => PhoneError::TooShort,
+        Err(lib::ValidationError::TooLong) => PhoneError::TooLong,
+        Err(lib::ValidationError::InvalidLength) => PhoneError::InvalidLength { country_code },
+        Err(lib::ValidationError::InvalidCountryCode) => PhoneError::InvalidCountryCode,
+    }
+}
+
+fn map_parse_error(err: lib::ParseError, input: &str, region: Option<lib::Region>) -> PhoneError {
+    match err {
+        lib::ParseError::InvalidCountryCode => {
+            // libphonenumber says "invalid country code" both for a bad code after `+` and for a
+            // national number with no region to read it in.
+            if region.is_none() && !input.contains(['+', '\u{FF0B}']) {
+                PhoneError::MissingRegion
+            } else {
+                PhoneError::InvalidCountryCode
+            }
+        }
+        lib::ParseError::NotANumber(_) => PhoneError::NotANumber,
+        lib::ParseError::TooShortAfterIdd | lib::ParseError::TooShortNsn => PhoneError::TooShort,
+        lib::ParseError::TooLongNsn => PhoneError::TooLong,
+    }
+}
+
+impl FromStr for PhoneNumber {
+    type Err = PhoneError;
+
+    /// Parses with no default region, so only international input (`+CC…`) is accepted.
+    fn from_str(s: &str) -> Result<PhoneNumber, PhoneError> {
+        PhoneNumber::parse(s, None)
+    }
+}
+
+impl fmt::Display for PhoneNumber {
+    /// The masked form, `+35569*****56`.
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let (buf, len) = self.masked_bytes();
+        f.pad(std::str::from_utf8(&buf[..len]).unwrap_or(""))
+    }
+}
+
+impl fmt::Debug for PhoneNumber {
+    /// The masked form, `+35569*****56`, as `Display`: the full number never reaches a log.
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        fmt::Display::fmt(self, f)
+    }
+}
+
+impl Serialize for PhoneNumber {
+    fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        serializer.serialize_str(self.as_e164())
+    }
+}
+
+impl<'de> Deserialize<'de> for PhoneNumber {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<PhoneNumber, D::Error> {
+        struct V;
+        impl serde::de::Visitor<'_> for V {
+            type Value = PhoneNumber;
+            fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                f.write_str("a phone number in E.164 form, such as \"+355694123456\"")
+            }
+            fn visit_str<E: serde::de::Error>(self, v: &str) -> Result<PhoneNumber, E> {
+                PhoneNumber::parse(v, None).map_err(E::custom)
+            }
+        }
+        deserializer.deserialize_str(V)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn region(code: &str) -> Option<Region> {
+        Some(Region::parse(code).unwrap())
+    }
+
+    fn e164(input: &str, code: Option<&str>) -> Result<String, PhoneError> {
+        PhoneNumber::parse(input, code.and_then(region)).map(|n| n.as_e164().to_owned())
+    }
+
+    #[test]
+    fn region_codes() {
+        assert_eq!(Region::parse("AL").unwrap().as_str(), "AL");
+        assert_eq!(Region::parse("ru").unwrap().as_str(), "RU");
+        assert_eq!(Region::parse("Gb").unwrap().to_string(), "GB");
+        assert_eq!(Region::parse("RU").unwrap().country_code(), 7);
+        assert_eq!(Region::parse("KZ").unwrap().country_code(), 7);
+        assert_eq!(Region::parse("AL").unwrap().country_code(), 355);
+        assert_eq!(format!("{:?}", Region::parse("AL").unwrap()), "Region(AL)");
+        for bad in ["", "A", "ZZ", "XX", "001", "GBR", "G1", "ÄÄ", "\0\0", "U S"] {
+            assert!(
+                matches!(Region::parse(bad), Err(PhoneError::UnknownRegion(_))),
+                "{bad:?}"
+            );
+        }
+    }
+
+    #[test]
+    fn unknown_region_does_not_echo_long_input() {
+        let err = Region::parse("+355694123456").unwrap_err();
+        assert_eq!(err, PhoneError::UnknownRegion("+35…".into()));
+        assert!(!err.to_string().contains("694123456"));
+    }
+
+    #[test]
+    fn parses_e164_and_national_forms() {
+        assert_eq!(e164("+355694123456", None).unwrap(), "+355694123456");
+        assert_eq!(e164("069 412 3456", Some("AL")).unwrap(), "+355694123456");
+        assert_eq!(e164("8 (912) 345-67-89", Some("RU")).unwrap(), "+79123456789");
+        assert_eq!(e164("810 44 20 8366 1177", Some("RU")).unwrap(), "+442083661177");
+        assert_eq!(e164("011 44 20 8366 1177", Some("US")).unwrap(), "+442083661177");
+        assert_eq!(e164("00355694123456", Some("DE")).unwrap(), "+355694123456");
+        // Region is ignored for `+` input.
+        assert_eq!(e164("+355694123456", Some("GB")).unwrap(), "+355694123456");
+    }
+
+    #[test]
+    fn accessors() {
+        let n = PhoneNumber::parse("+355694123456", None).unwrap();
+        assert_eq!(n.digits(), "355694123456");
+        assert_eq!(n.country_code(), 355);
+        assert_eq!(n.national_number(), "694123456");
+        assert_eq!(n.region(), region("AL"));
+
+        let it = PhoneNumber::parse("02 1234 5678", region("IT")).unwrap();
+        assert_eq!(it.as_e164(), "+390212345678");
+        assert_eq!(it.national_number(), "0212345678");
+        assert_eq!(it.region(), region("IT"));
+        assert_eq!(it.country_code(), 39);
+
+        let ca = PhoneNumber::parse("+1 604 555 0123", None).unwrap();
+        assert_eq!(ca.region(), region("CA"));
+        assert_eq!(ca.country_code(), 1);
+
+        let kz = PhoneNumber::parse("8 701 123 4567", region("KZ")).unwrap();
+        assert_eq!(kz.as_e164(), "+77011234567");
+        assert_eq!(kz.region(), region("KZ"));
+    }
+
+    #[test]
+    fn non_geographical_numbers_have_no_region() {
+        let n = PhoneNumber::parse("+800 1234 5678", None).unwrap();
+        assert_eq!(n.as_e164(), "+80012345678");
+        assert_eq!(n.country_code(), 800);
+        assert_eq!(n.region(), None);
+    }
+
+    #[test]
+    fn errors() {
+        use PhoneError::*;
+        assert_eq!(e164("", None), Err(Empty));
+        assert_eq!(e164("   \t", Some("GB")), Err(Empty));
+        assert_eq!(e164("hello", Some("GB")), Err(NotANumber));
+        assert_eq!(e164("+0 123 456 789", None), Err(InvalidCountryCode));
+        assert_eq!(e164("+999 123 456 789", None), Err(InvalidCountryCode));
+        assert_eq!(e164("069 412 3456", None), Err(MissingRegion));
+        assert_eq!(e164("00355694123456", None), Err(MissingRegion));
+        assert_eq!(e164("+35569412", None), Err(TooShort));
+        assert_eq!(e164("+7 912 345 67 89 00 11 22 33", None), Err(TooLong));
+        assert_eq!(e164(&"1".repeat(MAX_INPUT_LEN + 1), Some("GB")), Err(TooLong));
+        // 10 digits: a possible length in GB but not an assigned range.
+        assert!(matches!(
+            e164("+44 1000 000000", None),
+            Err(NotValid { country_code: 44 } | InvalidLength { country_code: 44 })
+        ));
+    }
+
+    #[test]
+    fn error_messages_are_one_line_and_never_echo_the_number() {
+        let inputs = [
+            "+355 69 412",
+            "069 412 3456",
+            "+0694123456",
+            "+44 1000 000000",
+            "+355 69 412 3456 789 123 456",
+        ];
+        for input in inputs {
+            let err = PhoneNumber::parse(input, None).unwrap_err();
+            let msg = err.to_string();
+            assert!(!msg.contains('\n'), "{msg}");
+            assert!(!msg.contains("412"), "{msg}");
+            assert!(!format!("{err:?}").contains("412"));
+        }
+    }
+
+    #[test]
+    fn masking() {
+        let cases = [
+            ("+355694123456", "+35569*****56"),
+            ("+79123456789", "+791******89"),
+            ("+12015550123", "+120******23"),
+            ("+442083661177", "+4420******77"),
+            // Short national numbers hide at least half their digits.
+            ("+2908999", "+2908**9"),
+            ("+6837012", "+6837**2"),
+            ("+29022158", "+2902***8"),
+            ("+37423123456", "+37423****56"),
+        ];
+        for (input, masked) in cases {
+            let n = PhoneNumber::parse(input, None).unwrap_or_else(|e| panic!("{input}: {e}"));
+            assert_eq!(n.masked(), masked);
+            assert_eq!(n.to_string(), masked);
+            assert_eq!(format!("{n:?}"), masked);
+            assert_eq!(format!("{:?}", Some(&n)), format!("Some({masked})"));
+            assert_eq!(format!("{n:>16}"), format!("{masked:>16}"));
+        }
+    }
+
+    #[test]
+    fn masking_rule_for_every_nsn_length() {
+        for nsn_len in 1..=MAX_NSN_LEN {
+            let mut n = PhoneNumber {
+                e164: [0; MAX_E164_LEN],
+                len: 0,
+                cc_len: 2,
+                region: None,
+            };
+            n.push(b'+').unwrap();
+            n.push_u64(44).unwrap();
+            for d in 0..nsn_len {
+                n.push(b'1' + (d % 9) as u8).unwrap();
+            }
+            let masked = n.masked();
+            let nsn = &masked[3..];
+            let hidden = nsn.bytes().filter(|&b| b == b'*').count();
+            assert_eq!(masked.len(), n.as_e164().len());
+            assert!(hidden * 2 >= nsn_len, "{masked}");
+            assert!(nsn_len - hidden <= 4, "{masked}");
+            if nsn_len >= 8 {
+                assert_eq!(&nsn[..2], &n.national_number()[..2]);
+                assert_eq!(&nsn[nsn_len - 2..], &n.national_number()[nsn_len - 2..]);
+            }
+        }
+    }
+
+    #[test]
+    fn e164_matches_the_library_formatter() {
+        let inputs = [
+            ("+390669821234", None),
+            ("+39 3123 456789", None),
+            ("+225 01 23 45 67 89", None),
+            ("+44 20 8366 1177", None),
+            ("06 6982 1234", Some("IT")),
+            ("+88 2345 678 901", None),
+        ];
+        for (input, code) in inputs {
+            let lib_region = code.map(|c| lib::Region::from_code(c).unwrap());
+            let Ok(number) = PHONE_NUMBER_UTIL.parse(input, lib_region) else {
+                continue;
+            };
+            let ours = PhoneNumber::from_parts(&number, None).unwrap();
+            let theirs = PHONE_NUMBER_UTIL.format(&number, lib::PhoneNumberFormat::E164);
+            assert_eq!(ours.as_e164(), theirs, "{input}");
+        }
+    }
+
+    #[test]
+    fn equality_order_and_hash_follow_e164() {
+        use std::collections::HashSet;
+        let a = PhoneNumber::parse("8 912 345 67 89", region("RU")).unwrap();
+        let b = PhoneNumber::parse("+7 (912) 345-67-89", None).unwrap();
+        let c = PhoneNumber::parse("+355694123456", None).unwrap();
+        let d = PhoneNumber::parse("+12015550123", None).unwrap();
+        assert_eq!(a, b);
+        assert_eq!(HashSet::from([a.clone(), b.clone()]).len(), 1);
+        let mut v = vec![a.clone(), c.clone(), d.clone()];
+        v.sort();
+        let sorted: Vec<&str> = v.iter().map(PhoneNumber::as_e164).collect();
+        let mut strings = vec![a.as_e164(), c.as_e164(), d.as_e164()];
+        strings.sort();
+        assert_eq!(sorted, strings);
+    }
+
+    #[test]
+    fn serde_round_trip() {
+        let n = PhoneNumber::parse("069 412 3456", region("AL")).unwrap();
+        let json = serde_json::to_string(&n).unwrap();
+        assert_eq!(json, "\"+355694123456\"");
+        let back: PhoneNumber = serde_json::from_str(&json).unwrap();
+        assert_eq!(back, n);
+        assert!(serde_json::from_str::<PhoneNumber>("\"0694123456\"").is_err());
+        let err = serde_json::from_str::<PhoneNumber>("\"+35569412\"").unwrap_err();
+        assert!(!err.to_string().contains("69412"), "{err}");
+
+        let r = Region::parse("al").unwrap();
+        assert_eq!(serde_json::to_string(&r).unwrap(), "\"AL\"");
+        assert_eq!(serde_json::from_str::<Region>("\"AL\"").unwrap(), r);
+        assert!(serde_json::from_str::<Region>("\"ZZ\"").is_err());
+    }
+
+    #[test]
+    fn clone_is_cheap() {
+        assert!(std::mem::size_of::<PhoneNumber>() <= 32);
+    }
+
+    /// Deterministic xorshift, so the hostile-input test needs no extra dependency.
+    struct Rng(u64);
+    impl Rng {
+        fn next(&mut self) -> u64 {
+            self.0 ^= self.0 << 13;
+            self.0 ^= self.0 >> 7;
+            self.0 ^= self.0 << 17;
+            self.0
+        }
+        fn pick<'a, T>(&mut self, items: &'a [T]) -> &'a T {
+            &items[(self.next() % items.len() as u64) as usize]
+        }
+    }
+
+    #[test]
+    fn hostile_input_never_panics() {
+        let fixed = [
+            "tel:",
+            "tel:+",
+            ";phone-context=",
+            "tel:123;phone-context=",
+            "tel:123;phone-context=+",
+            "tel:123;phone-context=;phone-context=+44",
+            "tel:+44-20-8366-1177;isub=12;phone-context=+44",
+            "tel:0208366 1177;phone-context=+44;ext=12",
+            "tel:0208366 1177;phone-context=example.com",
+            "tel:0208366 1177;phone-context=-.",
+            "tel:;phone-context=+4",
+            "+",
+            "++",
+            "+\u{FF0B}4420",
+            "\u{FF0B}\u{FF14}\u{FF14}2083661177",
+            "+٤٤٢٠٨٣٦٦١١٧٧",
+            "+44\u{0}2083661177",
+            "\u{0}\u{0}\u{0}",
+            "+44 20 8366 1177 ext. 123456789012345678901234567890",
+            "(530) 583-6985 x302/x2303",
+            "1800 MICROSOFT",
+            "+1 800 FLOWERS",
+            "#######",
+            "+441234567890123456789",
+            "999999999999999999999999999999",
+            "00000000000000000",
+            "+00000000000000000",
+            "0",
+            "x",
+            "\u{200B}\u{2060}",
+            "𝟏𝟐𝟑𝟒𝟓𝟔𝟕𝟖𝟗",
+        ];
+        let regions = [
+            None,
+            region("GB"),
+            region("RU"),
+            region("US"),
+            region("IT"),
+            region("AR"),
+        ];
+        for input in fixed {
+            for r in regions {
+                let _ = PhoneNumber::parse(input, r);
+            }
+        }
+        let long = "+".to_owned() + &"9".repeat(100_000);
+        assert_eq!(PhoneNumber::parse(&long, None), Err(PhoneError::TooLong));
+
+        let alphabet = [
+            "0",
+            "1",
+            "2",
+            "3",
+            "4",
+            "5",
+            "6",
+            "7",
+            "8",
+            "9",
+            "+",
+            "+",
+            "(",
+            ")",
+            "-",
+            " ",
+            ".",
+            "/",
+            "x",
+            "ext",
+            "#",
+            "*",
+            ";",
+            "tel:",
+            ";phone-context=",
+            ";isub=",
+            ";ext=",
+            "=",
+            "\u{0}",
+            "\u{FF10}",
+            "٣",
+            "€",
+            "a",
+            "Z",
+            "\u{FF0B}",
+            "~",
+            "\\",
+            "ー",
+            "\u{3000}",
+            "%",
+            ":",
+        ];
+        let mut rng = Rng(0x9E37_79B9_7F4A_7C15);
+        for _ in 0..20_000 {
+            let mut s = String::new();
+            let parts = rng.next() % 30;
+            for _ in 0..parts {
+                s.push_str(rng.pick::<&str>(&alphabet));
+            }
+            let r = *rng.pick(&regions);
+            if let Ok(n) = PhoneNumber::parse(&s, r) {
+                // Whatever was accepted must be a fixed point of E.164 parsing.
+                let again = PhoneNumber::parse(n.as_e164(), None).unwrap();
+                assert_eq!(again, n, "{s:?}");
+            }
+        }
+    }
+}

@@ -1,0 +1,149 @@
+//! The [`Transport`] trait: what every message-carrying integration offers the Messenger.
+
+use async_trait::async_trait;
+
+use crate::error::{Error, Result};
+use crate::message::{Event, Message, Receipt, Recipient, StatusReport};
+use crate::webhook::WebhookRequest;
+
+/// What a transport can do. The conformance suite runs only the checks a transport declares.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct Capabilities {
+    /// Sends SMS to phone numbers.
+    pub sms: bool,
+    /// Sends text outside GSM-7 (Cyrillic, emoji).
+    pub unicode: bool,
+    /// Sends texts longer than one segment.
+    pub long_messages: bool,
+    /// Answers status lookups.
+    pub status: bool,
+    /// Pushes delivery reports by webhook.
+    pub delivery_reports: bool,
+    /// Receives inbound messages.
+    pub inbound: bool,
+    /// Sends email.
+    pub email: bool,
+    /// Sends push notifications.
+    pub push: bool,
+    /// Sends chat messages.
+    pub chat: bool,
+    /// Places calls.
+    pub voice: bool,
+}
+
+impl Capabilities {
+    /// An SMS transport with unicode and long messages.
+    pub const fn sms() -> Self {
+        Capabilities {
+            sms: true,
+            unicode: true,
+            long_messages: true,
+            status: false,
+            delivery_reports: false,
+            inbound: false,
+            email: false,
+            push: false,
+            chat: false,
+            voice: false,
+        }
+    }
+
+    /// Nothing at all; set fields with the `with_*` methods.
+    pub const fn none() -> Self {
+        Capabilities {
+            sms: false,
+            unicode: false,
+            long_messages: false,
+            status: false,
+            delivery_reports: false,
+            inbound: false,
+            email: false,
+            push: false,
+            chat: false,
+            voice: false,
+        }
+    }
+
+    /// Adds status lookups.
+    pub const fn with_status(mut self) -> Self {
+        self.status = true;
+        self
+    }
+
+    /// Adds delivery reports.
+    pub const fn with_delivery_reports(mut self) -> Self {
+        self.delivery_reports = true;
+        self
+    }
+
+    /// Adds inbound messages.
+    pub const fn with_inbound(mut self) -> Self {
+        self.inbound = true;
+        self
+    }
+
+    /// Adds email.
+    pub const fn with_email(mut self) -> Self {
+        self.email = true;
+        self
+    }
+
+    /// Adds push.
+    pub const fn with_push(mut self) -> Self {
+        self.push = true;
+        self
+    }
+
+    /// Adds chat.
+    pub const fn with_chat(mut self) -> Self {
+        self.chat = true;
+        self
+    }
+
+    /// Adds calls.
+    pub const fn with_voice(mut self) -> Self {
+        self.voice = true;
+        self
+    }
+}
+
+/// A way to deliver [`Message`]s: one provider account, configured.
+///
+/// Implementations must classify their errors with the right [`Dispatch`](crate::Dispatch) fact, since
+/// the Messenger's failover moves to another transport only when a send certainly did not land.
+#[async_trait]
+pub trait Transport: Send + Sync + std::fmt::Debug {
+    /// The provider's name (`"dinstar"`, `"mitto"`), used in errors and logs.
+    fn provider(&self) -> &'static str;
+
+    /// What this transport can do.
+    fn capabilities(&self) -> Capabilities;
+
+    /// Whether this transport can reach the recipient (an SMS transport takes phones only).
+    fn supports(&self, recipient: &Recipient) -> bool {
+        let caps = self.capabilities();
+        match recipient {
+            Recipient::Phone(_) => caps.sms,
+            Recipient::Email(_) => caps.email,
+            Recipient::PushToken(_) | Recipient::PushTopic(_) => caps.push,
+            Recipient::Chat(_) => caps.chat,
+        }
+    }
+
+    /// Sends one message. On success the provider accepted it; on failure the error's dispatch fact
+    /// says whether it may have gone out anyway.
+    async fn send(&self, message: &Message) -> Result<Receipt>;
+
+    /// Looks up where a sent message is now.
+    async fn status(&self, receipt: &Receipt) -> Result<StatusReport> {
+        let _ = receipt;
+        Err(Error::unsupported("this transport cannot look up message status").with_provider(self.provider()))
+    }
+
+    /// Verifies and decodes a webhook the provider pushed (inbound messages, delivery reports).
+    async fn handle_webhook(&self, request: &WebhookRequest) -> Result<Vec<Event>> {
+        let _ = request;
+        Err(Error::unsupported("this transport receives no webhooks").with_provider(self.provider()))
+    }
+}
