@@ -135,9 +135,23 @@ pub trait Transport: Send + Sync + std::fmt::Debug {
     /// says whether it may have gone out anyway.
     async fn send(&self, message: &Message) -> Result<Receipt>;
 
-    /// Looks up where a sent message is now.
-    async fn status(&self, receipt: &Receipt) -> Result<StatusReport> {
-        let _ = receipt;
+    /// Sends several messages, in order, answering one result per message in the same order.
+    ///
+    /// The default sends them one by one. Providers with a bulk API override it (Dinstar puts up to
+    /// 128 recipients of the same text in one request, Mitto has `/smsbulk`), which is why the
+    /// command-line `send` and the Messenger's batch paths call this rather than `send` in a loop.
+    async fn send_many(&self, messages: &[Message]) -> Vec<Result<Receipt>> {
+        let mut out = Vec::with_capacity(messages.len());
+        for m in messages {
+            out.push(self.send(m).await);
+        }
+        out
+    }
+
+    /// Looks up where a sent message is now, by the provider id a [`Receipt`] carries
+    /// ([`Receipt::provider_id`]).
+    async fn status(&self, provider_id: &str) -> Result<StatusReport> {
+        let _ = provider_id;
         Err(Error::unsupported("this transport cannot look up message status").with_provider(self.provider()))
     }
 
