@@ -58,7 +58,7 @@ pub use ratelimit::{RateLimiter, TokenBucket};
 pub use retry::{Idempotence, RetryPolicy};
 pub use secret::{ExposeSecret, SecretString};
 pub use segment::{Encoding, Segmentation};
-pub use transport::{Capabilities, Transport};
+pub use transport::{Capabilities, Transport, WebhookHandler};
 pub use webhook::WebhookRequest;
 
 /// Re-exported so provider crates implement [`Transport`] with the same macro version.

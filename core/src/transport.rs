@@ -161,3 +161,15 @@ pub trait Transport: Send + Sync + std::fmt::Debug {
         Err(Error::unsupported("this transport receives no webhooks").with_provider(self.provider()))
     }
 }
+
+/// Something that receives provider webhooks without being a message transport (TeleCMI call events,
+/// payment notifications). The Messenger routes `handle_webhook` calls to these by name, as it does
+/// for transports.
+#[async_trait]
+pub trait WebhookHandler: Send + Sync + std::fmt::Debug {
+    /// The provider's name, used in errors and logs.
+    fn provider(&self) -> &'static str;
+
+    /// Verifies and decodes one webhook request.
+    async fn handle_webhook(&self, request: &WebhookRequest) -> Result<Vec<Event>>;
+}
