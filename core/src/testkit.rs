@@ -108,15 +108,20 @@ impl Faults {
         self.queue.lock().ok().and_then(|mut q| q.pop_front())
     }
 
-    /// Applies the next fault, if any, to a request: `Err(answer)` short-cuts the handler, `Ok(delay)`
-    /// lets it run and delays its answer.
-    fn apply(&self) -> Result<Option<Duration>, ResponseTemplate> {
+    /// What the next request gets: its normal answer, its normal answer late, or a fault.
+    fn apply(&self) -> Next {
         match self.take() {
-            None => Ok(None),
-            Some(Fault::Delay(d)) => Ok(Some(d)),
-            Some(f) => Err(f.response().unwrap_or_else(|| ResponseTemplate::new(500))),
+            None => Next::Normal,
+            Some(Fault::Delay(d)) => Next::Delayed(d),
+            Some(f) => Next::Fault(f.response().unwrap_or_else(|| ResponseTemplate::new(500))),
         }
     }
+}
+
+enum Next {
+    Normal,
+    Delayed(Duration),
+    Fault(ResponseTemplate),
 }
 
 /// A simulator's HTTP server. See the [module docs](self).
@@ -152,9 +157,9 @@ impl SimServer {
         let f = faults.clone();
         Mock::given(any())
             .respond_with(move |req: &Request| match f.apply() {
-                Err(fault) => fault,
-                Ok(None) => handler(req),
-                Ok(Some(delay)) => handler(req).set_delay(delay),
+                Next::Fault(fault) => fault,
+                Next::Normal => handler(req),
+                Next::Delayed(delay) => handler(req).set_delay(delay),
             })
             .mount(&server)
             .await;
@@ -401,5 +406,100 @@ mod tests {
         assert_eq!(got.len(), 1);
         assert_eq!(got[0].query_param("token").as_deref(), Some("t"));
         assert_eq!(&got[0].body[..], b"a=1");
+    }
+}
+
+/// A transport for tests: it records what it is asked to send and answers from a script (an
+/// acceptance by default), like lettre's `StubTransport`. Hosts use it to test their own code around
+/// the Messenger without a simulator.
+#[derive(Debug, Clone)]
+pub struct StubTransport {
+    caps: crate::transport::Capabilities,
+    state: Arc<Mutex<StubState>>,
+}
+
+#[derive(Debug, Default)]
+struct StubState {
+    script: VecDeque<StubAnswer>,
+    sent: Vec<crate::message::Message>,
+    counter: u64,
+}
+
+/// One scripted answer of a [`StubTransport`].
+#[derive(Debug, Clone)]
+pub enum StubAnswer {
+    /// Accept the message.
+    Accept,
+    /// Fail with an error of this kind and dispatch fact.
+    Fail(crate::error::ErrorKind, crate::error::Dispatch),
+}
+
+impl StubTransport {
+    /// A stub SMS transport that accepts everything.
+    pub fn sms() -> Self {
+        Self::with_capabilities(crate::transport::Capabilities::sms().with_status())
+    }
+
+    /// A stub with the given capabilities.
+    pub fn with_capabilities(caps: crate::transport::Capabilities) -> Self {
+        StubTransport {
+            caps,
+            state: Arc::default(),
+        }
+    }
+
+    /// Queues answers for the next sends; when the script runs out, sends are accepted.
+    pub fn then(self, answer: StubAnswer) -> Self {
+        if let Ok(mut s) = self.state.lock() {
+            s.script.push_back(answer);
+        }
+        self
+    }
+
+    /// Queues the same answer `n` times.
+    pub fn then_n(self, answer: StubAnswer, n: usize) -> Self {
+        (0..n).fold(self, |s, _| s.then(answer.clone()))
+    }
+
+    /// Every message it was asked to send (failed attempts included), in order.
+    pub fn sent(&self) -> Vec<crate::message::Message> {
+        self.state.lock().map(|s| s.sent.clone()).unwrap_or_default()
+    }
+}
+
+#[async_trait::async_trait]
+impl crate::transport::Transport for StubTransport {
+    fn provider(&self) -> &'static str {
+        "stub"
+    }
+
+    fn capabilities(&self) -> crate::transport::Capabilities {
+        self.caps
+    }
+
+    async fn send(&self, message: &crate::message::Message) -> crate::error::Result<crate::message::Receipt> {
+        let (answer, n) = {
+            let mut s = self
+                .state
+                .lock()
+                .map_err(|_| crate::error::Error::new(crate::error::ErrorKind::Unavailable, "stub poisoned"))?;
+            s.sent.push(message.clone());
+            s.counter += 1;
+            (s.script.pop_front().unwrap_or(StubAnswer::Accept), s.counter)
+        };
+        match answer {
+            StubAnswer::Accept => Ok(crate::message::Receipt::new("stub", message, format!("stub-{n}"))),
+            StubAnswer::Fail(kind, dispatch) => Err(crate::error::Error::new(kind, "scripted failure")
+                .with_dispatch(dispatch)
+                .with_provider("stub")),
+        }
+    }
+
+    async fn status(&self, provider_id: &str) -> crate::error::Result<crate::message::StatusReport> {
+        Ok(crate::message::StatusReport::new(
+            provider_id,
+            crate::message::DeliveryStatus::Delivered,
+            "delivered",
+        ))
     }
 }

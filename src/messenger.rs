@@ -1,0 +1,567 @@
+//! The [`Messenger`]: one send/status/webhook API over every configured transport.
+
+use std::collections::HashMap;
+use std::fmt;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicUsize, Ordering};
+
+use futures::{Stream, StreamExt};
+use switchboard_core::transport::WebhookHandler;
+use switchboard_core::{
+    Error, ErrorKind, Event, Journal, JournalEntry, JournalRecord, Message, MessageId, RateLimiter, Receipt,
+    StatusReport, Transport, WebhookRequest,
+};
+use tokio::sync::Semaphore;
+use tracing::Instrument;
+
+use crate::failover::{AllFailed, Attempt};
+use crate::health::{Health, HealthPolicy};
+use crate::route::{Route, Strategy};
+
+/// An event pushed by a provider, with the name of the transport (or webhook source) it came through.
+#[derive(Debug, Clone, PartialEq)]
+pub struct TransportEvent {
+    /// The registered name it came through.
+    pub transport: String,
+    /// The event.
+    pub event: Event,
+}
+
+struct Entry {
+    transport: Arc<dyn Transport>,
+    limiter: Option<Arc<dyn RateLimiter>>,
+    in_flight: Option<Arc<Semaphore>>,
+}
+
+/// Sends messages through named transports by routes, with failover, round-robin, cool-downs, rate
+/// and concurrency limits, and a journal. Cheap to share: wrap it in an `Arc`.
+///
+/// ```
+/// # async fn demo(gsm: impl switchboard::Transport + 'static, cloud: impl switchboard::Transport + 'static)
+/// # -> switchboard::Result<()> {
+/// use std::sync::Arc;
+/// use switchboard::{Message, Messenger, MemoryJournal, PhoneNumber, Route};
+///
+/// let journal = Arc::new(MemoryJournal::new());
+/// let messenger = Messenger::builder()
+///     .transport("gsm", gsm)
+///     .transport("cloud", cloud)
+///     .route(Route::country(355).via(["gsm", "cloud"])) // Albania: gateway first, cloud as failover
+///     .route(Route::any_phone().via(["cloud"]))
+///     .journal(journal.clone())
+///     .build()?;
+/// let to: PhoneNumber = "+355694123456".parse()?;
+/// let receipt = messenger.send(Message::sms(to, "Porosia juaj u dërgua")).await?;
+/// let status = messenger.status(&receipt).await?;
+/// # let _ = status; Ok(()) }
+/// ```
+pub struct Messenger {
+    transports: HashMap<String, Entry>,
+    order: Vec<String>,
+    webhooks: HashMap<String, Arc<dyn WebhookHandler>>,
+    routes: Vec<Route>,
+    rr: Vec<AtomicUsize>,
+    journal: Option<Arc<dyn Journal>>,
+    health: Health,
+    send_all_concurrency: usize,
+}
+
+impl fmt::Debug for Messenger {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Messenger")
+            .field("transports", &self.order)
+            .field("webhook_sources", &self.webhooks.keys().collect::<Vec<_>>())
+            .field("routes", &self.routes)
+            .field("journal", &self.journal.is_some())
+            .finish()
+    }
+}
+
+/// Builds a [`Messenger`].
+#[derive(Default)]
+pub struct MessengerBuilder {
+    transports: Vec<(String, Arc<dyn Transport>)>,
+    webhooks: Vec<(String, Arc<dyn WebhookHandler>)>,
+    limiters: HashMap<String, Arc<dyn RateLimiter>>,
+    concurrency: HashMap<String, usize>,
+    routes: Vec<Route>,
+    journal: Option<Arc<dyn Journal>>,
+    health: HealthPolicy,
+    send_all_concurrency: Option<usize>,
+}
+
+impl fmt::Debug for MessengerBuilder {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("MessengerBuilder")
+            .field(
+                "transports",
+                &self.transports.iter().map(|(n, _)| n).collect::<Vec<_>>(),
+            )
+            .field("routes", &self.routes)
+            .finish_non_exhaustive()
+    }
+}
+
+impl MessengerBuilder {
+    /// Registers a transport under a name routes refer to.
+    pub fn transport(self, name: impl Into<String>, transport: impl Transport + 'static) -> Self {
+        self.transport_arc(name, Arc::new(transport))
+    }
+
+    /// Registers a shared transport.
+    pub fn transport_arc(mut self, name: impl Into<String>, transport: Arc<dyn Transport>) -> Self {
+        self.transports.push((name.into(), transport));
+        self
+    }
+
+    /// Registers a webhook source that is not a message transport (call events, payments).
+    pub fn webhook_source(mut self, name: impl Into<String>, handler: Arc<dyn WebhookHandler>) -> Self {
+        self.webhooks.push((name.into(), handler));
+        self
+    }
+
+    /// Adds a route; routes are tried in the order added.
+    pub fn route(mut self, route: Route) -> Self {
+        self.routes.push(route);
+        self
+    }
+
+    /// Limits the rate of requests through one transport.
+    pub fn rate_limit(mut self, transport: impl Into<String>, limiter: impl RateLimiter + 'static) -> Self {
+        self.limiters.insert(transport.into(), Arc::new(limiter));
+        self
+    }
+
+    /// Limits how many sends may be in flight through one transport at once.
+    pub fn max_in_flight(mut self, transport: impl Into<String>, n: usize) -> Self {
+        self.concurrency.insert(transport.into(), n.max(1));
+        self
+    }
+
+    /// Where every attempt and outcome is recorded.
+    pub fn journal(mut self, journal: Arc<dyn Journal>) -> Self {
+        self.journal = Some(journal);
+        self
+    }
+
+    /// When failing transports are put in cool-down.
+    pub fn health(mut self, policy: HealthPolicy) -> Self {
+        self.health = policy;
+        self
+    }
+
+    /// How many sends [`Messenger::send_all`] keeps in flight (default 16).
+    pub fn send_all_concurrency(mut self, n: usize) -> Self {
+        self.send_all_concurrency = Some(n.max(1));
+        self
+    }
+
+    /// Checks the configuration and builds the Messenger: names must be unique, and every route must
+    /// name registered transports.
+    pub fn build(self) -> switchboard_core::Result<Messenger> {
+        let mut transports = HashMap::new();
+        let mut order = Vec::new();
+        for (name, t) in self.transports {
+            if name.is_empty() {
+                return Err(Error::config("a transport name must not be empty"));
+            }
+            let entry = Entry {
+                transport: t,
+                limiter: self.limiters.get(&name).cloned(),
+                in_flight: self.concurrency.get(&name).map(|n| Arc::new(Semaphore::new(*n))),
+            };
+            if transports.insert(name.clone(), entry).is_some() {
+                return Err(Error::config(format!("the transport name '{name}' is used twice")));
+            }
+            order.push(name);
+        }
+        for name in self.limiters.keys().chain(self.concurrency.keys()) {
+            if !transports.contains_key(name) {
+                return Err(Error::config(format!(
+                    "a limit names '{name}', which is not a registered transport"
+                )));
+            }
+        }
+        for r in &self.routes {
+            if r.transports.is_empty() {
+                return Err(Error::config("a route must name at least one transport"));
+            }
+            for n in &r.transports {
+                if !transports.contains_key(n) {
+                    return Err(Error::config(format!(
+                        "a route names '{n}', which is not a registered transport"
+                    )));
+                }
+            }
+        }
+        let mut webhooks = HashMap::new();
+        for (name, h) in self.webhooks {
+            if transports.contains_key(&name) || webhooks.insert(name.clone(), h).is_some() {
+                return Err(Error::config(format!("the webhook source name '{name}' is used twice")));
+            }
+        }
+        Ok(Messenger {
+            transports,
+            order,
+            webhooks,
+            rr: self.routes.iter().map(|_| AtomicUsize::new(0)).collect(),
+            routes: self.routes,
+            journal: self.journal,
+            health: Health::new(self.health),
+            send_all_concurrency: self.send_all_concurrency.unwrap_or(16),
+        })
+    }
+}
+
+impl Messenger {
+    /// Starts building a Messenger.
+    pub fn builder() -> MessengerBuilder {
+        MessengerBuilder::default()
+    }
+
+    /// The registered transport names, in registration order.
+    pub fn transport_names(&self) -> &[String] {
+        &self.order
+    }
+
+    /// The transports to try for a message, in order. With no routes configured, every transport that
+    /// supports the recipient, in registration order.
+    fn candidates(&self, message: &Message) -> switchboard_core::Result<Vec<String>> {
+        let supports = |n: &String| {
+            self.transports
+                .get(n)
+                .is_some_and(|e| e.transport.supports(&message.to))
+        };
+        if self.routes.is_empty() {
+            let all: Vec<String> = self.order.iter().filter(|n| supports(n)).cloned().collect();
+            if all.is_empty() {
+                return Err(Error::invalid_input(format!(
+                    "no transport can reach a {} recipient",
+                    message.to.kind()
+                )));
+            }
+            return Ok(all);
+        }
+        for (i, route) in self.routes.iter().enumerate() {
+            if !route.matches(&message.to) {
+                continue;
+            }
+            let mut names: Vec<String> = route.transports.iter().filter(|n| supports(n)).cloned().collect();
+            if names.is_empty() {
+                continue;
+            }
+            if route.strategy == Strategy::RoundRobin {
+                let start = self.rr[i].fetch_add(1, Ordering::Relaxed) % names.len();
+                names.rotate_left(start);
+            }
+            return Ok(names);
+        }
+        Err(Error::invalid_input(format!(
+            "no route matches this {} recipient",
+            message.to.kind()
+        )))
+    }
+
+    /// Puts transports in cool-down last, unless all are cooling (then they are tried anyway: better an
+    /// attempt than a certain failure).
+    fn order_by_health(&self, mut names: Vec<String>) -> Vec<String> {
+        names.sort_by_key(|n| self.health.is_cooling(n));
+        names
+    }
+
+    async fn journal(&self, message_id: Option<&MessageId>, record: JournalRecord) -> switchboard_core::Result<()> {
+        match &self.journal {
+            Some(j) => j.record(JournalEntry::new(message_id.cloned(), record)).await,
+            None => Ok(()),
+        }
+    }
+
+    /// Sends one message by its route. On failure the error says what happened on every transport tried
+    /// (see [`AllFailed`]); failover moved on only where the previous transport certainly did not send.
+    pub async fn send(&self, message: Message) -> switchboard_core::Result<Receipt> {
+        self.send_ref(&message).await
+    }
+
+    /// Sends through one named transport, bypassing routes (no failover).
+    pub async fn send_via(&self, transport: &str, message: Message) -> switchboard_core::Result<Receipt> {
+        if !self.transports.contains_key(transport) {
+            return Err(Error::invalid_input(format!(
+                "no transport is registered as '{transport}'"
+            )));
+        }
+        self.attempt_chain(&message, vec![transport.to_owned()]).await
+    }
+
+    async fn send_ref(&self, message: &Message) -> switchboard_core::Result<Receipt> {
+        let names = self.candidates(message)?;
+        self.attempt_chain(message, self.order_by_health(names)).await
+    }
+
+    async fn attempt_chain(&self, message: &Message, names: Vec<String>) -> switchboard_core::Result<Receipt> {
+        let mut attempts: Vec<Attempt> = Vec::new();
+        for (i, name) in names.iter().enumerate() {
+            let Some(entry) = self.transports.get(name) else {
+                continue;
+            };
+            let span = tracing::info_span!(
+                "switchboard.send",
+                message_id = %message.id,
+                transport = %name,
+                attempt = i + 1,
+                to = %message.to,
+                outcome = tracing::field::Empty,
+            );
+            let result = self
+                .attempt_one(name, entry, message, i as u32 + 1)
+                .instrument(span.clone())
+                .await;
+            match result {
+                Ok(receipt) => {
+                    span.record("outcome", "accepted");
+                    return Ok(receipt);
+                }
+                Err(err) => {
+                    span.record("outcome", err.kind().as_str());
+                    let may_fail_over = err.is_safe_to_retry(false);
+                    attempts.push(Attempt {
+                        transport: name.clone(),
+                        error: err,
+                    });
+                    if !may_fail_over {
+                        break;
+                    }
+                }
+            }
+        }
+        Err(AllFailed::into_error(attempts))
+    }
+
+    async fn attempt_one(
+        &self,
+        name: &str,
+        entry: &Entry,
+        message: &Message,
+        attempt: u32,
+    ) -> switchboard_core::Result<Receipt> {
+        if let Some(l) = &entry.limiter {
+            l.acquire().await;
+        }
+        let _permit = match &entry.in_flight {
+            Some(s) => Some(
+                s.acquire()
+                    .await
+                    .map_err(|_| Error::new(ErrorKind::Unavailable, "the Messenger is closing"))?,
+            ),
+            None => None,
+        };
+        // Written before the send: if the journal cannot record, nothing goes out.
+        self.journal(
+            Some(&message.id),
+            JournalRecord::Attempt {
+                transport: name.to_owned(),
+                attempt,
+                to: message.to.clone(),
+            },
+        )
+        .await
+        .map_err(|e| e.with_message("the journal refused the attempt record; nothing was sent"))?;
+        let result = entry.transport.send(message).await;
+        self.finish_attempt(name, message, result).await
+    }
+
+    /// Records an attempt's outcome in the health table and the journal, and names the receipt after the
+    /// registered transport.
+    async fn finish_attempt(
+        &self,
+        name: &str,
+        message: &Message,
+        result: switchboard_core::Result<Receipt>,
+    ) -> switchboard_core::Result<Receipt> {
+        match result {
+            Ok(mut receipt) => {
+                receipt.transport = name.to_owned();
+                self.health.record_success(name);
+                tracing::info!(provider_id = receipt.provider_id(), "accepted");
+                let _ = self
+                    .journal(
+                        Some(&message.id),
+                        JournalRecord::Accepted {
+                            receipt: Box::new(receipt.clone()),
+                        },
+                    )
+                    .await
+                    .map_err(|e| tracing::error!(error = %e, "the journal lost an accepted-send record"));
+                Ok(receipt)
+            }
+            Err(err) => {
+                let err = if err.provider().is_none() {
+                    err.with_provider(name.to_owned())
+                } else {
+                    err
+                };
+                if err.is_retryable() && self.health.record_failure(name) {
+                    tracing::warn!(transport = name, "transport put in cool-down after repeated failures");
+                }
+                tracing::warn!(error = %err, dispatch = %err.dispatch(), "send failed");
+                let _ = self
+                    .journal(Some(&message.id), JournalRecord::failed(name, &err))
+                    .await
+                    .map_err(|e| tracing::error!(error = %e, "the journal lost a failed-send record"));
+                Err(err)
+            }
+        }
+    }
+
+    /// Sends many messages, using each transport's bulk API where it has one (a Dinstar gateway takes
+    /// 128 recipients of one text per request). Answers one result per message, in order. Messages that
+    /// certainly were not sent fail over to the route's next transport, as in [`Messenger::send`].
+    pub async fn send_batch(&self, messages: &[Message]) -> Vec<switchboard_core::Result<Receipt>> {
+        let mut results: Vec<Option<switchboard_core::Result<Receipt>>> = (0..messages.len()).map(|_| None).collect();
+        let mut attempts: Vec<Vec<Attempt>> = (0..messages.len()).map(|_| Vec::new()).collect();
+        // Group by candidate chain, so one bulk call carries every message of the same route.
+        let mut groups: Vec<(Vec<String>, Vec<usize>)> = Vec::new();
+        for (i, m) in messages.iter().enumerate() {
+            match self.candidates(m) {
+                Err(e) => results[i] = Some(Err(e)),
+                Ok(names) => {
+                    let names = self.order_by_health(names);
+                    match groups.iter_mut().find(|(n, _)| *n == names) {
+                        Some((_, idx)) => idx.push(i),
+                        None => groups.push((names, vec![i])),
+                    }
+                }
+            }
+        }
+        for (names, mut pending) in groups {
+            for (step, name) in names.iter().enumerate() {
+                if pending.is_empty() {
+                    break;
+                }
+                let Some(entry) = self.transports.get(name) else {
+                    continue;
+                };
+                let mut ready = Vec::new();
+                for &i in &pending {
+                    let rec = JournalRecord::Attempt {
+                        transport: name.clone(),
+                        attempt: step as u32 + 1,
+                        to: messages[i].to.clone(),
+                    };
+                    match self.journal(Some(&messages[i].id), rec).await {
+                        Ok(()) => ready.push(i),
+                        Err(e) => {
+                            results[i] = Some(Err(
+                                e.with_message("the journal refused the attempt record; nothing was sent")
+                            ))
+                        }
+                    }
+                }
+                if let Some(l) = &entry.limiter {
+                    l.acquire().await;
+                }
+                let batch: Vec<Message> = ready.iter().map(|&i| messages[i].clone()).collect();
+                let span = tracing::info_span!("switchboard.send_batch", transport = %name, messages = batch.len());
+                let mut out = entry.transport.send_many(&batch).instrument(span).await.into_iter();
+                let mut next = Vec::new();
+                for &i in &ready {
+                    let r = out.next().unwrap_or_else(|| {
+                        Err(Error::decode("the transport answered fewer results than messages")
+                            .with_dispatch(switchboard_core::Dispatch::MaybeSent))
+                    });
+                    match self.finish_attempt(name, &messages[i], r).await {
+                        Ok(r) => results[i] = Some(Ok(r)),
+                        Err(e) => {
+                            let again = e.is_safe_to_retry(false);
+                            attempts[i].push(Attempt {
+                                transport: name.clone(),
+                                error: e,
+                            });
+                            if again && step + 1 < names.len() {
+                                next.push(i);
+                            }
+                        }
+                    }
+                }
+                pending = next;
+            }
+        }
+        results
+            .into_iter()
+            .zip(attempts)
+            .map(|(r, a)| match r {
+                Some(r) => r,
+                None => Err(AllFailed::into_error(a)),
+            })
+            .collect()
+    }
+
+    /// Sends a stream of messages with at most the configured number in flight (see
+    /// [`MessengerBuilder::send_all_concurrency`]), yielding each message's id and result in input
+    /// order. Memory stays flat however long the stream is.
+    pub fn send_all<'a, S>(
+        &'a self,
+        messages: S,
+    ) -> impl Stream<Item = (MessageId, switchboard_core::Result<Receipt>)> + 'a
+    where
+        S: Stream<Item = Message> + 'a,
+    {
+        messages
+            .map(move |m| async move {
+                let id = m.id.clone();
+                let r = self.send_ref(&m).await;
+                (id, r)
+            })
+            .buffered(self.send_all_concurrency)
+    }
+
+    /// Looks up where a sent message is now, through the transport that sent it; the result is journaled.
+    pub async fn status(&self, receipt: &Receipt) -> switchboard_core::Result<StatusReport> {
+        let entry = self.transports.get(&receipt.transport).ok_or_else(|| {
+            Error::invalid_input(format!(
+                "the receipt names transport '{}', which is not registered",
+                receipt.transport
+            ))
+        })?;
+        let report = entry.transport.status(receipt.provider_id()).await?;
+        let _ = self
+            .journal(
+                Some(&receipt.message_id),
+                JournalRecord::Status {
+                    transport: receipt.transport.clone(),
+                    report: report.clone(),
+                },
+            )
+            .await;
+        Ok(report)
+    }
+
+    /// Verifies and decodes a webhook that arrived for the named transport or webhook source, journals
+    /// what it carried, and returns the events.
+    pub async fn handle_webhook(
+        &self,
+        source: &str,
+        request: &WebhookRequest,
+    ) -> switchboard_core::Result<Vec<TransportEvent>> {
+        let events = if let Some(e) = self.transports.get(source) {
+            e.transport.handle_webhook(request).await?
+        } else if let Some(h) = self.webhooks.get(source) {
+            h.handle_webhook(request).await?
+        } else {
+            return Err(Error::invalid_input(format!(
+                "no transport or webhook source is registered as '{source}'"
+            )));
+        };
+        for ev in &events {
+            if let Some(rec) = JournalRecord::from_event(source, ev) {
+                let _ = self.journal(None, rec).await;
+            }
+        }
+        Ok(events
+            .into_iter()
+            .map(|event| TransportEvent {
+                transport: source.to_owned(),
+                event,
+            })
+            .collect())
+    }
+}

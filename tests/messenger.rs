@@ -1,0 +1,276 @@
+//! The Messenger's routing, failover, cool-down, journal and streaming behaviour, on stub transports.
+
+use std::error::Error as _;
+use std::sync::Arc;
+use std::time::Duration;
+
+use futures::StreamExt;
+use switchboard::core::testkit::{StubAnswer, StubTransport};
+use switchboard::{
+    AllFailed, Capabilities, Dispatch, ErrorKind, HealthPolicy, JournalRecord, MemoryJournal, Message, Messenger,
+    PhoneNumber, Recipient, Route,
+};
+
+fn al() -> PhoneNumber {
+    "+355694123456".parse().unwrap()
+}
+
+fn us() -> PhoneNumber {
+    "+12015550123".parse().unwrap()
+}
+
+fn fail(kind: ErrorKind, dispatch: Dispatch) -> StubAnswer {
+    StubAnswer::Fail(kind, dispatch)
+}
+
+#[tokio::test]
+async fn routes_by_country_then_any_phone() {
+    let gsm = StubTransport::sms();
+    let cloud = StubTransport::sms();
+    let m = Messenger::builder()
+        .transport("gsm", gsm.clone())
+        .transport("cloud", cloud.clone())
+        .route(Route::country(355).via(["gsm", "cloud"]))
+        .route(Route::any_phone().via(["cloud"]))
+        .build()
+        .unwrap();
+    let r = m.send(Message::sms(al(), "a")).await.unwrap();
+    assert_eq!(r.transport, "gsm");
+    let r = m.send(Message::sms(us(), "b")).await.unwrap();
+    assert_eq!(r.transport, "cloud");
+    assert_eq!(gsm.sent().len(), 1);
+    assert_eq!(cloud.sent().len(), 1);
+}
+
+#[tokio::test]
+async fn fails_over_only_when_nothing_was_sent() {
+    let gsm = StubTransport::sms().then(fail(ErrorKind::Transport, Dispatch::NotSent));
+    let cloud = StubTransport::sms();
+    let m = Messenger::builder()
+        .transport("gsm", gsm.clone())
+        .transport("cloud", cloud.clone())
+        .route(Route::any_phone().via(["gsm", "cloud"]))
+        .build()
+        .unwrap();
+    let r = m.send(Message::sms(al(), "x")).await.unwrap();
+    assert_eq!(r.transport, "cloud");
+
+    // A timeout may have sent: no failover, the error comes back as MaybeSent.
+    let gsm = StubTransport::sms().then(fail(ErrorKind::Timeout, Dispatch::MaybeSent));
+    let cloud = StubTransport::sms();
+    let m = Messenger::builder()
+        .transport("gsm", gsm.clone())
+        .transport("cloud", cloud.clone())
+        .route(Route::any_phone().via(["gsm", "cloud"]))
+        .build()
+        .unwrap();
+    let e = m.send(Message::sms(al(), "x")).await.unwrap_err();
+    assert_eq!(e.dispatch(), Dispatch::MaybeSent);
+    assert!(
+        cloud.sent().is_empty(),
+        "a MaybeSent message must never be sent again elsewhere"
+    );
+
+    // A permanent rejection is final too.
+    let gsm = StubTransport::sms().then(fail(ErrorKind::Rejected, Dispatch::Sent));
+    let cloud = StubTransport::sms();
+    let m = Messenger::builder()
+        .transport("gsm", gsm)
+        .transport("cloud", cloud.clone())
+        .route(Route::any_phone().via(["gsm", "cloud"]))
+        .build()
+        .unwrap();
+    assert_eq!(
+        m.send(Message::sms(al(), "x")).await.unwrap_err().kind(),
+        ErrorKind::Rejected
+    );
+    assert!(cloud.sent().is_empty());
+}
+
+#[tokio::test]
+async fn all_failed_carries_every_cause() {
+    let a = StubTransport::sms().then(fail(ErrorKind::Unavailable, Dispatch::NotSent));
+    let b = StubTransport::sms().then(fail(ErrorKind::RateLimited, Dispatch::NotSent));
+    let m = Messenger::builder()
+        .transport("a", a)
+        .transport("b", b)
+        .route(Route::any().via(["a", "b"]))
+        .build()
+        .unwrap();
+    let e = m.send(Message::sms(al(), "x")).await.unwrap_err();
+    assert_eq!(e.kind(), ErrorKind::RateLimited);
+    assert_eq!(e.dispatch(), Dispatch::NotSent);
+    assert!(e.to_string().contains("all 2 transports failed"), "{e}");
+    let all = e
+        .source()
+        .and_then(|s| s.downcast_ref::<AllFailed>())
+        .expect("AllFailed source");
+    assert_eq!(all.attempts.len(), 2);
+    assert_eq!(all.attempts[0].transport, "a");
+    assert_eq!(all.attempts[0].error.kind(), ErrorKind::Unavailable);
+    assert_eq!(all.attempts[1].transport, "b");
+}
+
+#[tokio::test]
+async fn round_robin_spreads_and_fails_over() {
+    let a = StubTransport::sms();
+    let b = StubTransport::sms();
+    let m = Messenger::builder()
+        .transport("a", a.clone())
+        .transport("b", b.clone())
+        .route(Route::any_phone().round_robin(["a", "b"]))
+        .build()
+        .unwrap();
+    for _ in 0..10 {
+        m.send(Message::sms(us(), "x")).await.unwrap();
+    }
+    assert_eq!((a.sent().len(), b.sent().len()), (5, 5));
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_failing_transport_cools_down_and_recovers() {
+    let gsm = StubTransport::sms().then_n(fail(ErrorKind::Unavailable, Dispatch::NotSent), 2);
+    let cloud = StubTransport::sms();
+    let m = Messenger::builder()
+        .transport("gsm", gsm.clone())
+        .transport("cloud", cloud.clone())
+        .route(Route::any_phone().via(["gsm", "cloud"]))
+        .health(HealthPolicy {
+            threshold: 2,
+            cooldown: Duration::from_secs(60),
+        })
+        .build()
+        .unwrap();
+    for _ in 0..2 {
+        assert_eq!(m.send(Message::sms(al(), "x")).await.unwrap().transport, "cloud");
+    }
+    // gsm is cooling down: it is not even tried.
+    assert_eq!(m.send(Message::sms(al(), "x")).await.unwrap().transport, "cloud");
+    assert_eq!(gsm.sent().len(), 2);
+    // After the cool-down it is tried again and, having recovered, takes the message.
+    tokio::time::advance(Duration::from_secs(61)).await;
+    assert_eq!(m.send(Message::sms(al(), "x")).await.unwrap().transport, "gsm");
+}
+
+#[tokio::test]
+async fn journal_has_the_attempt_before_the_outcome() {
+    let journal = Arc::new(MemoryJournal::new());
+    let gsm = StubTransport::sms().then(fail(ErrorKind::Transport, Dispatch::NotSent));
+    let m = Messenger::builder()
+        .transport("gsm", gsm)
+        .transport("cloud", StubTransport::sms())
+        .route(Route::any_phone().via(["gsm", "cloud"]))
+        .journal(journal.clone())
+        .build()
+        .unwrap();
+    let msg = Message::sms(al(), "x");
+    let id = msg.id.clone();
+    m.send(msg).await.unwrap();
+    let entries = journal.for_message(&id);
+    let kinds: Vec<&str> = entries
+        .iter()
+        .map(|e| match &e.record {
+            JournalRecord::Attempt { .. } => "attempt",
+            JournalRecord::Failed { .. } => "failed",
+            JournalRecord::Accepted { .. } => "accepted",
+            _ => "other",
+        })
+        .collect();
+    assert_eq!(kinds, ["attempt", "failed", "attempt", "accepted"]);
+}
+
+#[tokio::test]
+async fn no_route_and_unknown_kinds_are_input_errors() {
+    let m = Messenger::builder()
+        .transport("gsm", StubTransport::sms())
+        .route(Route::country(355).via(["gsm"]))
+        .build()
+        .unwrap();
+    let e = m.send(Message::sms(us(), "x")).await.unwrap_err();
+    assert_eq!((e.kind(), e.dispatch()), (ErrorKind::InvalidInput, Dispatch::NotSent));
+    let e = m.send(Message::chat("42", "hi")).await.unwrap_err();
+    assert_eq!(e.kind(), ErrorKind::InvalidInput);
+}
+
+#[tokio::test]
+async fn build_checks_names() {
+    let e = Messenger::builder()
+        .transport("a", StubTransport::sms())
+        .route(Route::any().via(["b"]))
+        .build()
+        .unwrap_err();
+    assert_eq!(e.kind(), ErrorKind::Config);
+    assert!(e.to_string().contains("'b'"));
+    let e = Messenger::builder()
+        .transport("a", StubTransport::sms())
+        .transport("a", StubTransport::sms())
+        .build()
+        .unwrap_err();
+    assert_eq!(e.kind(), ErrorKind::Config);
+}
+
+#[tokio::test]
+async fn without_routes_every_capable_transport_is_a_chain() {
+    let mail = StubTransport::with_capabilities(Capabilities::none().with_email());
+    let sms = StubTransport::sms();
+    let m = Messenger::builder()
+        .transport("mail", mail.clone())
+        .transport("sms", sms.clone())
+        .build()
+        .unwrap();
+    let r = m
+        .send(Message::email(Recipient::email("a@b.co").unwrap(), "hi", "there"))
+        .await
+        .unwrap();
+    assert_eq!(r.transport, "mail");
+    assert_eq!(m.send(Message::sms(al(), "x")).await.unwrap().transport, "sms");
+}
+
+#[tokio::test]
+async fn send_all_keeps_order_and_bounds_in_flight() {
+    let t = StubTransport::sms().then(fail(ErrorKind::Rejected, Dispatch::Sent));
+    let m = Messenger::builder()
+        .transport("t", t.clone())
+        .send_all_concurrency(4)
+        .build()
+        .unwrap();
+    let msgs: Vec<Message> = (0..50).map(|i| Message::sms(al(), format!("m{i}"))).collect();
+    let ids: Vec<_> = msgs.iter().map(|m| m.id.clone()).collect();
+    let out: Vec<_> = m.send_all(futures::stream::iter(msgs)).collect().await;
+    assert_eq!(out.iter().map(|(id, _)| id.clone()).collect::<Vec<_>>(), ids);
+    assert_eq!(out.iter().filter(|(_, r)| r.is_err()).count(), 1);
+    assert_eq!(t.sent().len(), 50);
+}
+
+#[tokio::test]
+async fn send_batch_fails_over_only_the_unsent() {
+    let a = StubTransport::sms()
+        .then(StubAnswer::Accept)
+        .then(fail(ErrorKind::Unavailable, Dispatch::NotSent))
+        .then(fail(ErrorKind::Timeout, Dispatch::MaybeSent));
+    let b = StubTransport::sms();
+    let m = Messenger::builder()
+        .transport("a", a.clone())
+        .transport("b", b.clone())
+        .route(Route::any_phone().via(["a", "b"]))
+        .build()
+        .unwrap();
+    let msgs: Vec<Message> = (0..3).map(|i| Message::sms(al(), format!("m{i}"))).collect();
+    let out = m.send_batch(&msgs).await;
+    assert_eq!(out[0].as_ref().unwrap().transport, "a");
+    assert_eq!(out[1].as_ref().unwrap().transport, "b");
+    assert_eq!(out[2].as_ref().unwrap_err().dispatch(), Dispatch::MaybeSent);
+    assert_eq!(b.sent().len(), 1, "only the certainly-unsent message moved to b");
+}
+
+#[tokio::test]
+async fn status_goes_to_the_transport_that_sent() {
+    let m = Messenger::builder()
+        .transport("gsm", StubTransport::sms())
+        .build()
+        .unwrap();
+    let r = m.send(Message::sms(al(), "x")).await.unwrap();
+    let s = m.status(&r).await.unwrap();
+    assert_eq!(s.provider_id, r.provider_id());
+    assert!(s.status.is_final());
+}
