@@ -1,0 +1,1 @@
+//! switchboard-dinstar: being written; see the issue tracker.

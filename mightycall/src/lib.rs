@@ -1,0 +1,1 @@
+//! switchboard-mightycall: being written; see the issue tracker.

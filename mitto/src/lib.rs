@@ -1,0 +1,1 @@
+//! switchboard-mitto: being written; see the issue tracker.

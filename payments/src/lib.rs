@@ -1,0 +1,1 @@
+//! switchboard-payments: being written; see the issue tracker.

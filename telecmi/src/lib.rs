@@ -1,0 +1,1 @@
+//! switchboard-telecmi: being written; see the issue tracker.
