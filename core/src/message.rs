@@ -471,7 +471,7 @@ impl StatusReport {
 }
 
 /// A message someone sent to us (an SMS into the gateway, a chat message to the bot).
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Clone, PartialEq, Serialize, Deserialize)]
 #[non_exhaustive]
 pub struct InboundMessage {
     /// The provider's id of the inbound message, the key to deduplicate on.
@@ -510,7 +510,7 @@ pub enum CallState {
 }
 
 /// A call event or call record.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Clone, PartialEq, Serialize, Deserialize)]
 #[non_exhaustive]
 pub struct CallEvent {
     /// The provider's call id.
@@ -531,6 +531,155 @@ pub struct CallEvent {
     pub correlation: Option<String>,
     /// The provider's record.
     pub raw: serde_json::Value,
+}
+
+/// Masks a party that may be a phone number (keeps a short head and tail) for Debug output.
+fn mask_party(s: &str) -> String {
+    let n = s.chars().count();
+    if n <= 4 {
+        return "*".repeat(n);
+    }
+    let head: String = s.chars().take(3).collect();
+    let tail: String = s.chars().skip(n - 2).collect();
+    format!("{head}{}{tail}", "*".repeat(n - 5))
+}
+
+impl InboundMessage {
+    /// An inbound message with the essentials; the rest defaults to empty.
+    pub fn new(provider_id: impl Into<String>, from: impl Into<String>, text: impl Into<String>) -> Self {
+        InboundMessage {
+            provider_id: provider_id.into(),
+            from: from.into(),
+            to: None,
+            text: text.into(),
+            received_at: None,
+            raw: serde_json::Value::Null,
+        }
+    }
+
+    /// Sets the number or channel it came in on.
+    pub fn with_to(mut self, to: impl Into<String>) -> Self {
+        self.to = Some(to.into());
+        self
+    }
+
+    /// Sets when it was received.
+    pub fn with_received_at(mut self, at: DateTime<Utc>) -> Self {
+        self.received_at = Some(at);
+        self
+    }
+
+    /// Keeps the provider's record.
+    pub fn with_raw(mut self, raw: serde_json::Value) -> Self {
+        self.raw = raw;
+        self
+    }
+}
+
+/// Debug masks the sender and leaves out the text and the raw record (personal data).
+impl fmt::Debug for InboundMessage {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("InboundMessage")
+            .field("provider_id", &self.provider_id)
+            .field("from", &mask_party(&self.from))
+            .field("to", &self.to.as_deref().map(mask_party))
+            .field("text_chars", &self.text.chars().count())
+            .field("received_at", &self.received_at)
+            .finish_non_exhaustive()
+    }
+}
+
+impl CallEvent {
+    /// A call event with the essentials; the rest defaults to empty.
+    pub fn new(call_id: impl Into<String>, state: CallState, raw_state: impl Into<String>) -> Self {
+        CallEvent {
+            call_id: call_id.into(),
+            state,
+            raw_state: raw_state.into(),
+            from: None,
+            to: None,
+            at: None,
+            duration_secs: None,
+            correlation: None,
+            raw: serde_json::Value::Null,
+        }
+    }
+
+    /// Sets the calling party.
+    pub fn with_from(mut self, from: impl Into<String>) -> Self {
+        self.from = Some(from.into());
+        self
+    }
+
+    /// Sets the called party.
+    pub fn with_to(mut self, to: impl Into<String>) -> Self {
+        self.to = Some(to.into());
+        self
+    }
+
+    /// Sets when it happened.
+    pub fn with_at(mut self, at: DateTime<Utc>) -> Self {
+        self.at = Some(at);
+        self
+    }
+
+    /// Sets the talk time in seconds.
+    pub fn with_duration_secs(mut self, secs: u64) -> Self {
+        self.duration_secs = Some(secs);
+        self
+    }
+
+    /// Sets the host's correlation value echoed back by the provider.
+    pub fn with_correlation(mut self, c: impl Into<String>) -> Self {
+        self.correlation = Some(c.into());
+        self
+    }
+
+    /// Keeps the provider's record.
+    pub fn with_raw(mut self, raw: serde_json::Value) -> Self {
+        self.raw = raw;
+        self
+    }
+}
+
+/// Debug masks both parties and leaves out the raw record, which carries them in full.
+impl fmt::Debug for CallEvent {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("CallEvent")
+            .field("call_id", &self.call_id)
+            .field("state", &self.state)
+            .field("raw_state", &self.raw_state)
+            .field("from", &self.from.as_deref().map(mask_party))
+            .field("to", &self.to.as_deref().map(mask_party))
+            .field("at", &self.at)
+            .field("duration_secs", &self.duration_secs)
+            .field("correlation", &self.correlation)
+            .finish_non_exhaustive()
+    }
+}
+
+impl PaymentEvent {
+    /// A payment event.
+    pub fn new(
+        event_type: impl Into<String>,
+        object_id: impl Into<String>,
+        status: impl Into<String>,
+        raw: serde_json::Value,
+    ) -> Self {
+        PaymentEvent {
+            event_id: None,
+            event_type: event_type.into(),
+            object_id: object_id.into(),
+            status: status.into(),
+            raw,
+        }
+    }
+
+    /// Sets the provider's event id.
+    pub fn with_event_id(mut self, id: impl Into<String>) -> Self {
+        self.event_id = Some(id.into());
+        self
+    }
 }
 
 /// A payment state change pushed by a payment provider.
@@ -612,6 +761,19 @@ mod tests {
         assert!(DeliveryStatus::Delivered.is_final());
         assert!(!DeliveryStatus::Sent.is_final());
         assert!(DeliveryStatus::Rejected.is_failure());
+    }
+
+    #[test]
+    fn inbound_and_call_debug_mask_numbers() {
+        let m = InboundMessage::new("7", "+355694123456", "hello there").with_to("+355691111111");
+        let d = format!("{m:?}");
+        assert!(!d.contains("694123456") && !d.contains("hello") && !d.contains("691111111"), "{d}");
+        let c = CallEvent::new("c1", CallState::Answered, "answered")
+            .with_from("919876543210")
+            .with_to("+12015550123")
+            .with_raw(serde_json::json!({"from": "919876543210"}));
+        let d = format!("{c:?}");
+        assert!(!d.contains("9876543210") && !d.contains("5550123"), "{d}");
     }
 
     #[test]
