@@ -1,0 +1,173 @@
+//! TeleCMI's answers → core [`Error`]s.
+//!
+//! TeleCMI answers JSON with a `code` field that mirrors the HTTP status (reference §4.1); some legacy
+//! answers write it as text (`"cmi-200"`). The documented error codes:
+//!
+//! | code | where | meaning | kind |
+//! |---|---|---|---|
+//! | 400 | user APIs, login, `/v2/token`, `/v2/ind/click2call` | a parameter is missing, or `limit` above the maximum | `InvalidInput` |
+//! | 401 | legacy `/v1/adminConnect` | invalid agent id or secret | `Auth` |
+//! | 404 | everywhere | "Failed to authenticate secret/token", "Invalid user id or password" | `Auth` |
+//! | 404 | click-to-call | "Invalid Number" | `Rejected` |
+//! | 420 | PIOPIY | invalid app id or secret | `Auth` |
+//! | 422 | PIOPIY | a required property is missing | `InvalidInput` |
+//!
+//! TeleCMI overloads 404 for "bad credentials" and "bad destination" and tells them apart only in
+//! `msg`, so [`classify`] reads the text. [?] The full error table of `/v2/webrtc/click2call` and of
+//! the admin CDR APIs is not published; anything else falls back to the HTTP meaning of the code
+//! (core's [`status_kind`]). Every error carries TeleCMI's code and message.
+//!
+//! The dispatch fact of an answered error is `Sent` (TeleCMI answered and its word is final), except
+//! where the HTTP meaning says the request was refused before any work (429, 503: `NotSent`). None of
+//! TeleCMI's documented errors places a call, which is what lets the client re-login after an `Auth`
+//! answer and try a click-to-call once more without any risk of ringing someone twice.
+
+use http::StatusCode;
+use serde_json::{Map, Value};
+use switchboard_core::http::{Reply, status_kind};
+use switchboard_core::{Dispatch, Error, ErrorKind};
+
+use crate::SCHEME;
+use crate::flex;
+
+/// The numeric code of a TeleCMI envelope: `200`, `"200"` or `"cmi-200"` all read as 200.
+pub(crate) fn envelope_code(body: &Map<String, Value>) -> Option<u16> {
+    match body.get("code")? {
+        Value::Number(n) => n.as_u64().and_then(|c| u16::try_from(c).ok()),
+        Value::String(s) => {
+            let digits: String = s.chars().filter(char::is_ascii_digit).collect();
+            // "cmi-2000" (legacy list answers) means success, like 200.
+            match digits.parse::<u32>().ok()? {
+                2000 => Some(200),
+                c => u16::try_from(c).ok(),
+            }
+        }
+        _ => None,
+    }
+}
+
+/// The human message of an envelope (`msg`, or `message`/`error` on some answers).
+pub(crate) fn envelope_msg(body: &Map<String, Value>) -> Option<String> {
+    flex::string(body, &["msg", "message", "error"])
+}
+
+/// The kind and dispatch fact of a TeleCMI error code with its message. See the [module docs](self).
+pub(crate) fn classify(code: u16, msg: &str) -> (ErrorKind, Dispatch) {
+    let m = msg.to_ascii_lowercase();
+    match code {
+        400 => (ErrorKind::InvalidInput, Dispatch::Sent),
+        401 | 420 => (ErrorKind::Auth, Dispatch::Sent),
+        404 if m.contains("number") => (ErrorKind::Rejected, Dispatch::Sent),
+        // "Failed to authenticate secret/token", "Invalid user id or password", and a bare 404: on every
+        // documented endpoint a 404 without "number" is a credential failure, not a missing object.
+        404 => (ErrorKind::Auth, Dispatch::Sent),
+        422 => (ErrorKind::InvalidInput, Dispatch::Sent),
+        c => StatusCode::from_u16(c)
+            .map(status_kind)
+            .unwrap_or((ErrorKind::Rejected, Dispatch::Sent)),
+    }
+}
+
+fn advice(kind: ErrorKind, code: u16) -> &'static str {
+    match (kind, code) {
+        (ErrorKind::Auth, _) => "TeleCMI refused the credentials (app id/secret, user id/password or token)",
+        (ErrorKind::Rejected, 404) => "TeleCMI refused the destination number",
+        (ErrorKind::InvalidInput, _) => "TeleCMI says a parameter is missing or out of range",
+        _ => "TeleCMI refused the request",
+    }
+}
+
+/// The error for a TeleCMI answer with a non-success code, keeping TeleCMI's code and message.
+pub(crate) fn api_error(code: u16, msg: Option<&str>, reply: &Reply) -> Error {
+    let text = msg.unwrap_or("");
+    let (kind, dispatch) = classify(code, text);
+    let mut e = Error::new(kind, advice(kind, code))
+        .with_provider(SCHEME)
+        .with_dispatch(dispatch)
+        .with_provider_code(code)
+        .with_http_status(reply.status.as_u16());
+    if !text.is_empty() {
+        e = e.with_provider_text(text);
+    }
+    if let Some(after) = switchboard_core::http::retry_after(&reply.headers) {
+        e = e.with_retry_after(after);
+    }
+    e
+}
+
+/// Reads a TeleCMI answer: a 2xx HTTP status whose body is a JSON object with no failing `code`.
+///
+/// An error status with a readable envelope becomes [`api_error`]; without one, core's
+/// [`Reply::error_for_status`] mapping applies. A 2xx answer that is not a JSON object is `Decode`.
+pub(crate) fn read_envelope(reply: &Reply) -> Result<Map<String, Value>, Error> {
+    let parsed: Option<Map<String, Value>> = serde_json::from_slice::<Value>(&reply.body).ok().and_then(|v| match v {
+        Value::Object(m) => Some(m),
+        _ => None,
+    });
+    let status = reply.status.as_u16();
+    match parsed {
+        // An HTTP error status wins over a `code` that claims success.
+        Some(body) if !reply.is_success() => Err(api_error(status, envelope_msg(&body).as_deref(), reply)),
+        Some(body) => match envelope_code(&body) {
+            Some(code) if !(200..300).contains(&code) => Err(api_error(code, envelope_msg(&body).as_deref(), reply)),
+            _ => Ok(body),
+        },
+        None if !reply.is_success() => Err(reply.status_error().with_provider(SCHEME)),
+        None => Err(Error::decode("TeleCMI answered something that is not a JSON object")
+            .with_provider(SCHEME)
+            .with_http_status(status)
+            .with_provider_text(reply.excerpt())),
+    }
+}
+
+/// Whether an error says the credentials (token) were refused, which for a user token means "log in
+/// again".
+pub(crate) fn is_auth(e: &Error) -> bool {
+    e.kind() == ErrorKind::Auth
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use bytes::Bytes;
+    use http::HeaderMap;
+
+    fn reply(status: u16, body: &str) -> Reply {
+        Reply {
+            status: StatusCode::from_u16(status).unwrap(),
+            headers: HeaderMap::new(),
+            body: Bytes::from(body.to_owned()),
+        }
+    }
+
+    #[test]
+    fn the_404_overload_is_read_from_the_text() {
+        assert_eq!(classify(404, "Invalid Number").0, ErrorKind::Rejected);
+        assert_eq!(
+            classify(404, "Failed to authenticate secret(Invalid user id or secret)").0,
+            ErrorKind::Auth
+        );
+        assert_eq!(classify(404, "").0, ErrorKind::Auth);
+        assert_eq!(classify(420, "").0, ErrorKind::Auth);
+        assert_eq!(classify(422, "").0, ErrorKind::InvalidInput);
+        assert_eq!(classify(429, ""), (ErrorKind::RateLimited, Dispatch::NotSent));
+        assert_eq!(classify(500, ""), (ErrorKind::Unavailable, Dispatch::MaybeSent));
+    }
+
+    #[test]
+    fn envelopes() {
+        assert!(read_envelope(&reply(200, r#"{"code":200,"msg":"Call initiated"}"#)).is_ok());
+        assert!(read_envelope(&reply(200, r#"{"count":3,"cdr":[]}"#)).is_ok());
+        assert!(read_envelope(&reply(200, r#"{"code":"cmi-200"}"#)).is_ok());
+        assert!(read_envelope(&reply(200, r#"{"code":"cmi-2000"}"#)).is_ok());
+        let e = read_envelope(&reply(200, r#"{"code":404,"msg":"Invalid Number"}"#)).unwrap_err();
+        assert_eq!((e.kind(), e.provider_code()), (ErrorKind::Rejected, Some("404")));
+        let e = read_envelope(&reply(404, r#"{"code":200,"msg":"weird"}"#)).unwrap_err();
+        assert_eq!(e.kind(), ErrorKind::Auth);
+        let e = read_envelope(&reply(502, "<html>bad gateway</html>")).unwrap_err();
+        assert_eq!((e.kind(), e.dispatch()), (ErrorKind::Unavailable, Dispatch::MaybeSent));
+        assert_eq!(e.provider(), Some("telecmi"));
+        let e = read_envelope(&reply(200, "[1,2]")).unwrap_err();
+        assert_eq!(e.kind(), ErrorKind::Decode);
+    }
+}
