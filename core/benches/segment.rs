@@ -53,10 +53,7 @@ fn bench_split(c: &mut Criterion) {
     let mut group = c.benchmark_group("segment_split");
     let gsm = "Dear customer, your order {48213} has shipped. ".repeat(40); // 1880 chars
     let ucs2 = "Ваш заказ отправлен 📦, спасибо! ".repeat(30); // 990 chars
-    for (name, text, enc) in [
-        ("gsm_long", &gsm, Encoding::Gsm7),
-        ("ucs2_long", &ucs2, Encoding::Ucs2),
-    ] {
+    for (name, text, enc) in [("gsm_long", &gsm, Encoding::Gsm7), ("ucs2_long", &ucs2, Encoding::Ucs2)] {
         let chars = text.chars().count();
         group.bench_function(format!("{name}/{chars}ch/split"), |b| {
             b.iter(|| split(black_box(text), enc))

@@ -88,10 +88,16 @@ impl Dsn {
                 "DSN for '{scheme}' has no host (use 'default' for the provider's public API)"
             )));
         }
+        // Query values are percent-decoded but a '+' stays a '+': DSNs carry phone numbers
+        // (`from=+15005550006`), and nobody writes a space in a DSN as '+'.
         let mut query = Vec::new();
         if let Some(q) = query_str {
-            for (k, v) in url::form_urlencoded::parse(q.as_bytes()) {
-                query.push((k.into_owned(), v.into_owned()));
+            for pair in q.split('&').filter(|p| !p.is_empty()) {
+                let (k, v) = pair.split_once('=').unwrap_or((pair, ""));
+                let k = decode(k).map_err(|_| Error::config("a DSN option name is not valid percent-encoding"))?;
+                let v = decode(v)
+                    .map_err(|_| Error::config(format!("the DSN option '{k}' is not valid percent-encoding")))?;
+                query.push((k, v));
             }
         }
         Ok(Dsn {
@@ -329,6 +335,13 @@ mod tests {
         let d = Dsn::parse("smtp://me:p@ss@mail.example.com:587").unwrap();
         assert_eq!(d.password().unwrap().expose_secret(), "p@ss");
         assert_eq!(d.host(), "mail.example.com");
+    }
+
+    #[test]
+    fn plus_in_options_stays_a_plus() {
+        let d = Dsn::parse("twilio://AC1:tok@default?from=+15005550006&name=A%20B").unwrap();
+        assert_eq!(d.option("from"), Some("+15005550006"));
+        assert_eq!(d.option("name"), Some("A B"));
     }
 
     #[test]

@@ -284,6 +284,45 @@ impl Error {
         self.inner.kind.is_temporary()
     }
 
+    /// Whether another transport may be tried for the same message: nothing was sent, and the failure
+    /// is about this transport (down, slow, rate limited, badly configured, refusing our credentials,
+    /// unable to do this) rather than about the message (invalid input, a final rejection), which another
+    /// transport would most likely refuse as well.
+    pub fn may_fail_over(&self) -> bool {
+        self.inner.dispatch == Dispatch::NotSent
+            && matches!(
+                self.inner.kind,
+                ErrorKind::RateLimited
+                    | ErrorKind::Unavailable
+                    | ErrorKind::Timeout
+                    | ErrorKind::Transport
+                    | ErrorKind::Auth
+                    | ErrorKind::Config
+                    | ErrorKind::Unsupported
+            )
+    }
+
+    /// A copy with every fact (kind, dispatch, provider, codes, status, `Retry-After`) but the source
+    /// chain, whose text is folded into the copy's source. For handing one failure to many callers: a
+    /// refused bulk request fails each of its messages, a failed token fetch fails every waiter.
+    /// (`Error` is not `Clone` because sources are not.)
+    pub fn replicate(&self) -> Error {
+        let i = &self.inner;
+        Error {
+            inner: Box::new(Inner {
+                kind: i.kind,
+                dispatch: i.dispatch,
+                provider: i.provider.clone(),
+                message: i.message.clone(),
+                provider_code: i.provider_code.clone(),
+                provider_text: i.provider_text.clone(),
+                http_status: i.http_status,
+                retry_after: i.retry_after,
+                source: i.source.as_ref().map(|s| BoxError::from(display_chain(s.as_ref()))),
+            }),
+        }
+    }
+
     /// Whether repeating the request can neither fail the same way for sure nor duplicate its effect:
     /// the kind is temporary and either nothing was sent, or the caller vouches that the operation is
     /// `idempotent` (an idempotency key, a read, or a lookup that proved the first try did not land).
@@ -448,6 +487,48 @@ mod tests {
         assert!(!s.contains("secret-cause"));
         assert_eq!(display_chain(&e).matches("secret-cause").count(), 1);
         assert!(std::error::Error::source(&e).is_some());
+    }
+
+    #[test]
+    fn replicate_keeps_every_fact() {
+        let e = Error::new(ErrorKind::RateLimited, "slow down")
+            .with_provider("mitto")
+            .with_dispatch(Dispatch::NotSent)
+            .with_provider_code("1")
+            .with_provider_text("busy")
+            .with_http_status(429)
+            .with_retry_after(Duration::from_secs(2))
+            .with_source(std::io::Error::other("root cause"));
+        let c = e.replicate();
+        assert_eq!(c.to_string(), e.to_string());
+        assert_eq!(format!("{c:?}"), format!("{e:?}"));
+        assert_eq!(display_chain(&c), display_chain(&e));
+    }
+
+    #[test]
+    fn fail_over_only_for_transport_side_failures_that_did_not_send() {
+        let ns = |k| Error::new(k, "x").with_dispatch(Dispatch::NotSent);
+        for k in [
+            ErrorKind::Unavailable,
+            ErrorKind::Auth,
+            ErrorKind::Transport,
+            ErrorKind::Unsupported,
+        ] {
+            assert!(ns(k).may_fail_over(), "{k:?}");
+        }
+        for k in [
+            ErrorKind::InvalidInput,
+            ErrorKind::Rejected,
+            ErrorKind::Decode,
+            ErrorKind::NotFound,
+        ] {
+            assert!(!ns(k).may_fail_over(), "{k:?}");
+        }
+        assert!(
+            !Error::new(ErrorKind::Unavailable, "x")
+                .with_dispatch(Dispatch::MaybeSent)
+                .may_fail_over()
+        );
     }
 
     #[test]

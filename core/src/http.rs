@@ -131,13 +131,13 @@ pub fn classify_reqwest_error(err: reqwest::Error) -> Error {
 
 /// The kind and dispatch fact an HTTP error status stands for, by the usual HTTP meaning.
 ///
-/// 429 and 503 are refusals before the work was done, so `NotSent`; 500, 502 and 504 can come after
-/// the provider acted (YooKassa documents its 500 as "no definite answer"), so `MaybeSent`; every
-/// other status is the provider's final word (`Sent`).
+/// 401/403/407 (credentials refused), 408, 429 and 503 are refusals before the work was done, so
+/// `NotSent`; 500, 502 and 504 can come after the provider acted (YooKassa documents its 500 as "no
+/// definite answer"), so `MaybeSent`; every other status is the provider's final word (`Sent`).
 pub fn status_kind(status: StatusCode) -> (ErrorKind, Dispatch) {
     match status.as_u16() {
         400 | 405 | 411 | 413 | 414 | 415 | 422 => (ErrorKind::InvalidInput, Dispatch::Sent),
-        401 | 403 | 407 => (ErrorKind::Auth, Dispatch::Sent),
+        401 | 403 | 407 => (ErrorKind::Auth, Dispatch::NotSent),
         404 | 410 => (ErrorKind::NotFound, Dispatch::Sent),
         408 => (ErrorKind::Timeout, Dispatch::NotSent),
         429 => (ErrorKind::RateLimited, Dispatch::NotSent),
@@ -303,8 +303,8 @@ mod tests {
     fn every_status_class_maps() {
         let cases = [
             (400, ErrorKind::InvalidInput, Dispatch::Sent),
-            (401, ErrorKind::Auth, Dispatch::Sent),
-            (403, ErrorKind::Auth, Dispatch::Sent),
+            (401, ErrorKind::Auth, Dispatch::NotSent),
+            (403, ErrorKind::Auth, Dispatch::NotSent),
             (404, ErrorKind::NotFound, Dispatch::Sent),
             (408, ErrorKind::Timeout, Dispatch::NotSent),
             (409, ErrorKind::Rejected, Dispatch::Sent),

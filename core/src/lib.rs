@@ -15,6 +15,7 @@
 //! | [`transport`] | the [`Transport`] trait every message integration implements |
 //! | [`webhook`] | [`WebhookRequest`], HMAC, URL-token and IP allow-list checks |
 //! | [`journal`] | the host's storage traits [`Journal`] and [`CursorStore`], with in-memory versions |
+//! | [`token`], [`clock`] | the single-flight cache for expiring access tokens, and an injectable clock |
 //! | [`dsn`] | [`Dsn`]: `scheme://user:pass@host?options` configuration strings |
 //! | `testkit` | (feature `testkit`) the simulators' shared server, fault injection and webhook sink |
 //!
@@ -31,6 +32,7 @@
 //! ```
 #![deny(missing_docs)]
 
+pub mod clock;
 pub mod dsn;
 pub mod error;
 pub mod http;
@@ -43,6 +45,7 @@ pub mod secret;
 pub mod segment;
 #[cfg(feature = "testkit")]
 pub mod testkit;
+pub mod token;
 pub mod transport;
 pub mod webhook;
 

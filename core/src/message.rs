@@ -767,7 +767,10 @@ mod tests {
     fn inbound_and_call_debug_mask_numbers() {
         let m = InboundMessage::new("7", "+355694123456", "hello there").with_to("+355691111111");
         let d = format!("{m:?}");
-        assert!(!d.contains("694123456") && !d.contains("hello") && !d.contains("691111111"), "{d}");
+        assert!(
+            !d.contains("694123456") && !d.contains("hello") && !d.contains("691111111"),
+            "{d}"
+        );
         let c = CallEvent::new("c1", CallState::Answered, "answered")
             .with_from("919876543210")
             .with_to("+12015550123")

@@ -103,9 +103,9 @@ impl fmt::Display for PhoneError {
             PhoneError::TooShort => {
                 f.write_str("phone number is too short: digits are missing (a local number needs its area code)")
             }
-            PhoneError::TooLong => {
-                f.write_str("phone number is too long: more digits than any number of its country has")
-            }
+            PhoneError::TooLong => f.write_str(
+                "phone number is too long: more digits than any number of its country has, or input over 250 bytes",
+            ),
             PhoneError::InvalidLength { country_code } => write!(
                 f,
                 "phone number has a number of digits that no number of country code +{country_code} has: check the digits"
@@ -278,9 +278,9 @@ impl PhoneNumber {
         if is_plain_e164(input) {
             // Fast path: `+` and ASCII digits. The library has no entry point below `parse`
             // (its national-prefix metadata is private, and libphonenumber strips a national
-            // prefix even after +CC), so we still call it, but skip our own scans; the region
-            // is ignored for `+` input anyway.
-            return match PHONE_NUMBER_UTIL.parse(input, None) {
+            // prefix even after +CC), so we still call it, but skip our own scans. The region
+            // still matters: `+00 44 …` is read as `00 44 …` in the region.
+            return match PHONE_NUMBER_UTIL.parse(input, lib_region) {
                 Ok(number) => PhoneNumber::validate(&number),
                 Err(err) => Err(map_parse_error(err, input, lib_region)),
             };
@@ -433,6 +433,9 @@ fn is_plain_e164(input: &str) -> bool {
 /// slices the input between the two and panics (Java's libphonenumber throws there; the C++ and
 /// Python ports read an empty national part).
 fn tel_prefix_after_phone_context(input: &str) -> bool {
+    if !input.as_bytes().contains(&b';') {
+        return false;
+    }
     match (input.find(";phone-context="), input.find("tel:")) {
         (Some(context), Some(tel)) => tel > context,
         _ => false,
@@ -559,8 +562,11 @@ mod tests {
         assert_eq!(e164("810 44 20 8366 1177", Some("RU")).unwrap(), "+442083661177");
         assert_eq!(e164("011 44 20 8366 1177", Some("US")).unwrap(), "+442083661177");
         assert_eq!(e164("00355694123456", Some("DE")).unwrap(), "+355694123456");
-        // Region is ignored for `+` input.
+        // Region is ignored for `+` input…
         assert_eq!(e164("+355694123456", Some("GB")).unwrap(), "+355694123456");
+        // …except where libphonenumber retries `+00…` as an international prefix.
+        assert_eq!(e164("+00355694123456", Some("GB")).unwrap(), "+355694123456");
+        assert_eq!(e164("+00355694123456", None), Err(PhoneError::InvalidCountryCode));
     }
 
     #[test]
@@ -712,10 +718,10 @@ mod tests {
         let d = PhoneNumber::parse("+12015550123", None).unwrap();
         assert_eq!(a, b);
         assert_eq!(HashSet::from([a.clone(), b.clone()]).len(), 1);
-        let mut v = vec![a.clone(), c.clone(), d.clone()];
+        let mut v = [a.clone(), c.clone(), d.clone()];
         v.sort();
         let sorted: Vec<&str> = v.iter().map(PhoneNumber::as_e164).collect();
-        let mut strings = vec![a.as_e164(), c.as_e164(), d.as_e164()];
+        let mut strings = [a.as_e164(), c.as_e164(), d.as_e164()];
         strings.sort();
         assert_eq!(sorted, strings);
     }

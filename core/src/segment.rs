@@ -160,8 +160,10 @@ impl Segmentation {
     /// Segments `text` in the encoding it needs: GSM-7 when every character is in the GSM alphabet,
     /// UCS-2 otherwise.
     ///
-    /// One pass over the text and no allocation for GSM-7 texts and for UCS-2 texts that fit in
-    /// one part; longer UCS-2 texts take a second pass over their grapheme clusters.
+    /// Never allocates. The GSM-7 check and septet count take one pass (branch-free for ASCII) and
+    /// stop at the first non-GSM character; a UCS-2 text then takes one pass to count UTF-16
+    /// units. Only a text longer than one SMS may need one more pass, to place escape pairs or
+    /// grapheme clusters whole, and that pass is skipped when there are none to place.
     ///
     /// ```
     /// use switchboard_core::segment::{Encoding, Segmentation};
@@ -239,10 +241,10 @@ pub fn is_gsm7(text: &str) -> bool {
 /// use switchboard_core::segment::{split, Encoding, Segmentation};
 ///
 /// // 152 letters and a `€`: the escape pair does not fit in the first part, so it moves whole.
-/// let text = format!("{}€", "a".repeat(152));
+/// let text = format!("{}€ and more", "a".repeat(152));
 /// let s = Segmentation::of(&text);
-/// assert_eq!((s.units, s.segments), (154, 2));
-/// assert_eq!(split(&text, s.encoding)?, [&text[..152], "€"]);
+/// assert_eq!((s.units, s.segments), (163, 2));
+/// assert_eq!(split(&text, s.encoding)?, [&text[..152], "€ and more"]);
 /// # Ok::<(), switchboard_core::segment::SegmentError>(())
 /// ```
 pub fn split(text: &str, encoding: Encoding) -> Result<Vec<&str>, SegmentError> {
@@ -433,8 +435,8 @@ impl Packer {
     }
 }
 
-/// Finishes a segmentation from the total size and the part count of a multi-part filling.
-fn finish(encoding: Encoding, units: usize, multi_parts: usize) -> Segmentation {
+/// A single-part segmentation, or a multi-part one whose part count `multi_parts` computes.
+fn finish(encoding: Encoding, units: usize, multi_parts: impl FnOnce() -> usize) -> Segmentation {
     if units <= encoding.single_capacity() {
         Segmentation {
             encoding,
@@ -446,55 +448,158 @@ fn finish(encoding: Encoding, units: usize, multi_parts: usize) -> Segmentation 
         Segmentation {
             encoding,
             units,
-            segments: multi_parts,
+            segments: multi_parts(),
             per_segment: encoding.multi_capacity(),
         }
     }
 }
 
-/// One pass: checks that `text` is GSM-7 and counts septets and multi-part parts at once.
+/// Segments `text` as GSM-7, or names its first character outside the alphabet.
+///
+/// One pass validates and counts septets (two for a non-ASCII text, whose ASCII check fails).
+/// Parts need another, greedy pass only for a text longer than one SMS that holds extension
+/// characters: otherwise every item costs one septet and the count is a plain division.
 fn scan_gsm7(text: &str) -> Result<Segmentation, SegmentError> {
-    let mut packer = Packer::new(GSM_MULTI);
+    let bytes = text.as_bytes();
+    if bytes.is_ascii() {
+        // Branch-free over blocks of bytes with byte-wide counters, so that it vectorises.
+        let (mut bad, mut escapes) = (false, 0usize);
+        for block in bytes.chunks(128) {
+            let (b_bad, b_ext) = block.iter().fold((0u8, 0u8), |(bad, ext), &b| {
+                (bad | u8::from(!ascii_is_gsm(b)), ext + u8::from(ascii_is_gsm_ext(b)))
+            });
+            bad |= b_bad != 0;
+            escapes += usize::from(b_ext);
+        }
+        if !bad {
+            let septets = bytes.len() + escapes;
+            return Ok(finish(Encoding::Gsm7, septets, || {
+                if escapes == 0 {
+                    septets.div_ceil(GSM_MULTI)
+                } else {
+                    let mut packer = Packer::new(GSM_MULTI);
+                    for &b in bytes {
+                        packer.push(1 + usize::from(ascii_is_gsm_ext(b)));
+                    }
+                    packer.parts
+                }
+            }));
+        }
+    }
     let mut septets = 0;
+    let mut escapes = false;
     for (index, ch) in text.char_indices() {
         let code = gsm_code(ch);
         if code == NONE {
             return Err(SegmentError::NotGsm7 { ch, index });
         }
-        let cost = gsm_cost(code);
-        septets += cost;
-        packer.push(cost);
+        septets += gsm_cost(code);
+        escapes |= code & EXT != 0;
     }
-    Ok(finish(Encoding::Gsm7, septets, packer.parts))
+    Ok(finish(Encoding::Gsm7, septets, || {
+        if escapes {
+            let mut packer = Packer::new(GSM_MULTI);
+            gsm7_items(text, |_, cost| {
+                packer.push(cost);
+            });
+            packer.parts
+        } else {
+            septets.div_ceil(GSM_MULTI)
+        }
+    }))
+}
+
+/// `b` is an ASCII character of the GSM alphabet (same as the table, without a lookup).
+#[inline]
+fn ascii_is_gsm(b: u8) -> bool {
+    // Non-short-circuit operators keep it branch-free.
+    ((0x20..0x7F).contains(&b) & (b != 0x60)) | (b == 0x0A) | (b == 0x0C) | (b == 0x0D)
+}
+
+/// `b` is an ASCII character of the GSM extension table.
+#[inline]
+fn ascii_is_gsm_ext(b: u8) -> bool {
+    (b == 0x0C) | (0x5B..=0x5E).contains(&b) | (0x7B..=0x7E).contains(&b)
 }
 
 /// Segments `text` as UCS-2.
+///
+/// One pass counts UTF-16 units and checks whether every character is its own grapheme cluster
+/// (see [`is_lone`]); then each item costs one unit and the count is a plain division. Otherwise a
+/// greedy pass places clusters whole.
 fn segment_ucs2(text: &str) -> Segmentation {
     let units = utf16_len(text);
-    if units <= UCS2_SINGLE {
-        return finish(Encoding::Ucs2, units, 1);
-    }
-    let mut packer = Packer::new(UCS2_MULTI);
-    ucs2_items(text, |_, cost| {
-        packer.push(cost);
-    });
-    finish(Encoding::Ucs2, units, packer.parts)
+    finish(Encoding::Ucs2, units, || {
+        if all_lone(text) {
+            units.div_ceil(UCS2_MULTI)
+        } else {
+            let mut packer = Packer::new(UCS2_MULTI);
+            ucs2_items(text, |_, cost| {
+                packer.push(cost);
+            });
+            packer.parts
+        }
+    })
 }
 
 /// UTF-16 length of `text`, from its UTF-8 bytes: one unit per character, two for a character
 /// encoded in 4 bytes (outside the BMP).
 fn utf16_len(text: &str) -> usize {
+    // Byte-wide counters per block (at most 2 × 64 per block), so that it vectorises.
     text.as_bytes()
-        .iter()
-        .map(|&b| usize::from((b & 0xC0) != 0x80) + usize::from(b >= 0xF0))
+        .chunks(64)
+        .map(|block| {
+            let units = block
+                .iter()
+                .fold(0u8, |n, &b| n + u8::from((b & 0xC0) != 0x80) + u8::from(b >= 0xF0));
+            usize::from(units)
+        })
         .sum()
+}
+
+/// `c` is in the BMP and forms a grapheme cluster on its own next to any other such character:
+/// its Grapheme_Cluster_Break is Other, Control, CR or LF (no Extend, ZWJ, SpacingMark, Prepend,
+/// Hangul or regional indicator). Only common scripts are listed; anything else simply takes the
+/// grapheme-cluster path. Checked over every listed character in the tests.
+#[inline]
+fn is_lone(c: char) -> bool {
+    matches!(u32::from(c),
+        0x0000..=0x02FF       // ASCII, Latin-1, Latin Extended-A/B, IPA, spacing modifiers
+        | 0x0370..=0x0482     // Greek and Coptic, Cyrillic letters
+        | 0x048A..=0x053F     // Cyrillic, Cyrillic Supplement, Armenian capitals
+        | 0x05D0..=0x05EA     // Hebrew letters
+        | 0x0620..=0x064A     // Arabic letters
+        | 0x2010..=0x2027     // dashes, quotes, bullets, ellipsis
+        | 0x2030..=0x205E     // per mille, primes, other punctuation
+        | 0x20A0..=0x20C0     // currency signs
+        | 0x2100..=0x214F     // letterlike symbols (numero, trade mark)
+        | 0x4E00..=0x9FFF     // CJK unified ideographs
+    )
+}
+
+/// Every character of `text` is [`is_lone`]. A branch-free pass over the UTF-8 bytes settles the
+/// common case (ASCII, Latin, Greek, Russian): ASCII, continuation bytes, and the lead bytes of
+/// U+0080..=U+02FF, U+0380..=U+047F and U+04C0..=U+053F. Anything else is checked char by char.
+fn all_lone(text: &str) -> bool {
+    let fast = text.as_bytes().chunks(128).all(|block| {
+        block.iter().fold(true, |ok, &b| {
+            ok & ((b < 0xCC) | (0xCE..=0xD1).contains(&b) | (b == 0xD3) | (b == 0xD4))
+        })
+    });
+    fast || text.chars().all(is_lone)
 }
 
 /// Calls `f(byte_offset, septets)` for each character of a GSM-7 text.
 fn gsm7_items(text: &str, mut f: impl FnMut(usize, usize)) {
+    if text.is_ascii() {
+        for (at, &b) in text.as_bytes().iter().enumerate() {
+            f(at, 1 + usize::from(ascii_is_gsm_ext(b)));
+        }
+        return;
+    }
     for (at, ch) in text.char_indices() {
         let code = gsm_code(ch);
-        // `split` checked the text first; a character without a code would cost UCS-2 anyway.
+        // Callers checked the text first; a character without a code would not be sent as GSM-7.
         let cost = if code == NONE { 1 } else { gsm_cost(code) };
         f(at, cost);
     }
@@ -502,24 +607,58 @@ fn gsm7_items(text: &str, mut f: impl FnMut(usize, usize)) {
 
 /// Calls `f(byte_offset, utf16_units)` for each item placed whole in a multi-part UCS-2 message.
 ///
-/// An item is an extended grapheme cluster, except that `"\r\n"` counts as two items (as in
-/// Twilio's calculator), and that a cluster too big for a part (only degenerate input, such as
-/// hundreds of stacked combining marks) is placed character by character, so that a part never
+/// An item is an extended grapheme cluster (UAX #29), except that `"\r\n"` counts as two items (as
+/// in Twilio's calculator), and that a cluster too big for a part (only degenerate input, such as
+/// dozens of stacked combining marks) is placed character by character so that a part never
 /// exceeds its capacity. Surrogate pairs are never split, since items are whole characters.
 fn ucs2_items(text: &str, mut f: impl FnMut(usize, usize)) {
-    for (at, g) in text.grapheme_indices(true) {
-        if g.len() == 1 {
+    if all_lone(text) {
+        for (at, _) in text.char_indices() {
             f(at, 1);
+        }
+        return;
+    }
+    let mut chars = text.char_indices().peekable();
+    // Everything before `end` has been placed; `end` is always a cluster boundary.
+    let mut end = 0;
+    while let Some((at, c)) = chars.next() {
+        if at < end {
             continue;
         }
+        if is_lone(c) && chars.peek().is_none_or(|&(_, next)| is_lone(next)) {
+            f(at, 1);
+            end = at + c.len_utf8();
+            continue;
+        }
+        // Segmentation can restart at a boundary.
+        let rest = &text[at..];
+        let g = rest.graphemes(true).next().unwrap_or(rest);
         if g == "\r\n" {
             f(at, 1);
             f(at + 1, 1);
-            continue;
+        } else {
+            let cost = utf16_len(g);
+            if cost <= UCS2_MULTI {
+                f(at, cost);
+            } else {
+                for (i, ch) in g.char_indices() {
+                    f(at + i, ch.len_utf16());
+                }
+            }
         }
-        let cost = utf16_len(g);
-        if cost <= UCS2_MULTI {
-            f(at, cost);
+        end = at + g.len();
+    }
+}
+
+/// Reference implementation of [`ucs2_items`], straight over the grapheme iterator.
+#[cfg(test)]
+fn ucs2_items_reference(text: &str, mut f: impl FnMut(usize, usize)) {
+    for (at, g) in text.grapheme_indices(true) {
+        if g == "\r\n" {
+            f(at, 1);
+            f(at + 1, 1);
+        } else if utf16_len(g) <= UCS2_MULTI {
+            f(at, utf16_len(g));
         } else {
             for (i, ch) in g.char_indices() {
                 f(at + i, ch.len_utf16());
@@ -588,6 +727,82 @@ mod tests {
     fn utf16_len_matches_std() {
         for s in ["", "a", "ж", "€", "👍", "👨‍👩‍👧‍👦", "a\u{301}x🇦🇱ё"] {
             assert_eq!(utf16_len(s), s.encode_utf16().count(), "{s:?}");
+        }
+    }
+
+    #[test]
+    fn ascii_predicates_match_table() {
+        for b in 0..=0x7F_u8 {
+            let code = ASCII_TO_GSM[usize::from(b)];
+            assert_eq!(ascii_is_gsm(b), code != NONE, "{b:#x}");
+            assert_eq!(ascii_is_gsm_ext(b), code != NONE && code & EXT != 0, "{b:#x}");
+        }
+        for b in 0x80..=0xFF_u8 {
+            assert!(!ascii_is_gsm(b) && !ascii_is_gsm_ext(b));
+        }
+    }
+
+    #[test]
+    fn lone_chars_never_join() {
+        // A lone character is not joined to what follows or precedes it by any UAX #29 rule.
+        let mut checked = 0;
+        for c in (0..=0xFFFF_u32).filter_map(char::from_u32).filter(|&c| is_lone(c)) {
+            assert_eq!(c.len_utf16(), 1);
+            for (text, n) in [
+                (format!("a{c}"), 2),
+                (format!("{c}a"), 2),
+                (format!("{c}{c}"), 2),
+                (format!("{c}\u{1100}"), 2),  // Hangul L
+                (format!("{c}\u{1161}"), 2),  // Hangul V
+                (format!("{c}\u{11A8}"), 2),  // Hangul T
+                (format!("{c}\u{1F1E6}"), 2), // regional indicator
+                (format!("\u{1F600}{c}"), 2), // pictographic
+            ] {
+                assert_eq!(text.graphemes(true).count(), n, "{c:?} joins in {text:?}");
+            }
+            checked += 1;
+        }
+        assert!(checked > 22_000, "{checked}");
+        // And what must stay out.
+        for c in [
+            '\u{300}', '\u{483}', '\u{200C}', '\u{200D}', '\u{FE0F}', '\u{64E}', '\u{1100}', '\u{AC00}',
+        ] {
+            assert!(!is_lone(c), "{c:?}");
+        }
+    }
+
+    #[test]
+    fn all_lone_byte_check_is_sound() {
+        // The byte-level fast path may only accept characters that `is_lone` accepts.
+        for c in (0..=0x10FFFF_u32).filter_map(char::from_u32) {
+            let s = c.to_string();
+            assert_eq!(all_lone(&s), is_lone(c), "{c:?}");
+        }
+    }
+
+    #[test]
+    fn item_walk_matches_grapheme_iterator() {
+        let samples = [
+            "",
+            "a",
+            "\r\n",
+            "ab\r\ncd\r",
+            "e\u{301}",
+            "Ж\u{483}",
+            "ok 👍🏽 🇦🇱🇦 👨\u{200D}👩\u{200D}👧\u{200D}👦 \u{200D}x",
+            "क्षत्रिय नि",
+            "שָׁלוֹם مَرْحَبًا",
+            "\u{600}1 \u{1100}\u{1161}\u{11A8}각",
+            "™\u{FE0F}©\u{200D}😀",
+        ];
+        for s in samples {
+            for big in [String::new(), format!("a{}", "\u{301}".repeat(90))] {
+                let text = format!("{s}{big}{s}");
+                let (mut fast, mut reference) = (Vec::new(), Vec::new());
+                ucs2_items(&text, |at, cost| fast.push((at, cost)));
+                ucs2_items_reference(&text, |at, cost| reference.push((at, cost)));
+                assert_eq!(fast, reference, "{text:?}");
+            }
         }
     }
 

@@ -243,7 +243,7 @@ impl WebhookSink {
             .into_iter()
             .map(|r| WebhookRequest {
                 method: r.method.clone(),
-                url: r.url.to_string(),
+                url: as_called(&r),
                 headers: r.headers.clone(),
                 body: r.body.clone().into(),
                 remote_addr: Some(peer),
@@ -262,6 +262,20 @@ impl WebhookSink {
             tokio::time::sleep(Duration::from_millis(10)).await;
         }
     }
+}
+
+/// The URL as the caller wrote it: wiremock rebuilds request URLs as `http://localhost/…` without the
+/// port, which would break every scheme that signs the full URL (Twilio's), so the authority is taken
+/// from the `Host` header.
+fn as_called(r: &Request) -> String {
+    let mut url = r.url.clone();
+    if let Some(host) = r.headers.get(http::header::HOST).and_then(|h| h.to_str().ok())
+        && let Ok(with_host) = url::Url::parse(&format!("{}://{host}/", url.scheme()))
+    {
+        let _ = url.set_host(with_host.host_str());
+        let _ = url.set_port(with_host.port());
+    }
+    url.to_string()
 }
 
 /// A connection-level fault.
@@ -405,6 +419,11 @@ mod tests {
         let got = sink.wait_for(1, Duration::from_secs(2)).await;
         assert_eq!(got.len(), 1);
         assert_eq!(got[0].query_param("token").as_deref(), Some("t"));
+        assert!(
+            got[0].url.starts_with(&format!("{}/hook?", sink.uri())),
+            "{}",
+            got[0].url
+        );
         assert_eq!(&got[0].body[..], b"a=1");
     }
 }

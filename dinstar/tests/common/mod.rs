@@ -1,0 +1,36 @@
+//! Helpers shared by the integration tests.
+#![allow(dead_code)]
+
+use std::time::Duration;
+
+use switchboard_core::{Dsn, PhoneNumber};
+use switchboard_dinstar::sim::Simulator;
+use switchboard_dinstar::{Config, DinstarClient};
+
+/// The simulator's configuration, made fast and deterministic for tests: no settle wait, short
+/// timeout, retries without long waits.
+pub fn config(sim: &Simulator) -> Config {
+    config_for(&sim.dsn())
+}
+
+pub fn config_for(dsn: &str) -> Config {
+    Config::from_dsn(&Dsn::parse(dsn).unwrap())
+        .unwrap()
+        .with_reconcile_settle(Duration::ZERO)
+        .with_timeout(Duration::from_millis(1500))
+}
+
+pub fn client(sim: &Simulator) -> DinstarClient {
+    DinstarClient::new(config(sim)).unwrap()
+}
+
+/// `n` distinct valid Albanian mobile numbers.
+pub fn numbers(n: usize) -> Vec<PhoneNumber> {
+    (0..n)
+        .map(|i| PhoneNumber::parse(&format!("+35569{:07}", 1_000_000 + i), None).unwrap())
+        .collect()
+}
+
+pub fn number(i: usize) -> PhoneNumber {
+    numbers(i + 1).pop().unwrap()
+}

@@ -1,0 +1,180 @@
+//! Journal paging and the resumable history sync.
+
+use std::collections::HashSet;
+use std::sync::Arc;
+use std::time::Duration;
+
+use chrono::Utc;
+use futures::{StreamExt, TryStreamExt};
+use switchboard_core::testkit::Fault;
+use switchboard_core::{CursorStore, Event, MemoryCursorStore, PhoneNumber, RetryPolicy};
+use switchboard_mightycall::sim::{SIM_API_KEY, SIM_USER_KEY, Simulator};
+use switchboard_mightycall::{Config, JournalQuery, ManualClock, MightyCallClient, SyncCursor};
+
+fn client(sim: &Simulator) -> MightyCallClient {
+    let config = Config::builder(SIM_API_KEY, SIM_USER_KEY)
+        .base_url(format!("{}/v4", sim.uri()))
+        .retry(
+            RetryPolicy::default()
+                .with_delays(Duration::from_millis(1), Duration::from_millis(2))
+                .with_jitter(false),
+        )
+        .build()
+        .unwrap();
+    MightyCallClient::with_clock(config, Arc::new(ManualClock::new())).unwrap()
+}
+
+fn party(i: u32) -> PhoneNumber {
+    PhoneNumber::parse(&format!("+1202555{:04}", 1000 + i % 9000), None).unwrap()
+}
+
+/// Adds `n` entries spread over the last `n` minutes (before now), alternating messages and calls.
+fn seed(sim: &Simulator, n: u32) {
+    let now = Utc::now();
+    for i in 0..n {
+        let at = now - chrono::Duration::seconds(i64::from(i) * 60 + 30);
+        if i % 2 == 0 {
+            sim.add_entry(
+                "Message",
+                "Incoming",
+                "Received",
+                &party(i),
+                Some(format!("msg {i}")),
+                None,
+                at,
+            );
+        } else {
+            sim.add_entry("Call", "Incoming", "Connected", &party(i), None, Some(u64::from(i)), at);
+        }
+    }
+}
+
+#[tokio::test]
+async fn pages_are_newest_first_and_end_with_a_short_page() {
+    let sim = Simulator::start().await;
+    seed(&sim, 247); // + 3 seeded by the simulator = 250
+    let c = client(&sim);
+    let q = JournalQuery::new().page_size(100);
+    let p1 = c.journal_page(&q, 1).await.unwrap();
+    assert_eq!((p1.current_page, p1.requests.len()), (Some(1), 100));
+    let times: Vec<_> = p1.requests.iter().map(|r| r.at().unwrap()).collect();
+    assert!(times.windows(2).all(|w| w[0] >= w[1]), "newest first");
+    assert_eq!(c.journal_page(&q, 3).await.unwrap().requests.len(), 50);
+    let messages = c
+        .journal_page(&JournalQuery::new().page_size(1000).kind("Message"), 1)
+        .await
+        .unwrap();
+    assert!(messages.requests.iter().all(|r| r.is_message()));
+    assert_eq!(messages.requests.len(), 124 + 1);
+}
+
+#[tokio::test]
+async fn a_sync_visits_every_entry_once_and_can_resume() {
+    let sim = Simulator::start().await;
+    seed(&sim, 247);
+    let c = client(&sim);
+    let store = MemoryCursorStore::new();
+    let start = SyncCursor::from_now(None).with_page_size(100);
+
+    // First run: process one page, store the cursor, "crash".
+    let mut seen = HashSet::new();
+    {
+        let mut pages = Box::pin(c.history(start.clone(), JournalQuery::new()));
+        let page = pages.next().await.unwrap().unwrap();
+        assert_eq!(page.requests.len(), 100);
+        assert!(!page.cursor.done);
+        seen.extend(page.requests.iter().map(|r| r.id.clone()));
+        store.store("mightycall", &page.cursor.encode()).await.unwrap();
+    }
+
+    // New activity while we were down: it falls after the window and must not shift its pages.
+    for i in 0..7 {
+        sim.add_inbound_message(&party(9000 + i), "late");
+    }
+
+    // Second run resumes from the stored cursor.
+    let cursor = SyncCursor::decode(&store.load("mightycall").await.unwrap().unwrap()).unwrap();
+    assert_eq!(cursor.next_page, 2);
+    let rest: Vec<_> = c.history(cursor, JournalQuery::new()).try_collect().await.unwrap();
+    assert_eq!(rest.iter().map(|p| p.requests.len()).collect::<Vec<_>>(), [100, 50]);
+    let last = rest.last().unwrap().cursor.clone();
+    assert!(last.done);
+    for p in &rest {
+        for r in &p.requests {
+            assert!(seen.insert(r.id.clone()), "entry {} seen twice", r.id);
+        }
+    }
+    assert_eq!(seen.len(), 250);
+
+    // The next window picks up what arrived meanwhile, and nothing else.
+    let next: Vec<_> = c
+        .history(
+            last.next_window(Utc::now() + chrono::Duration::seconds(1)),
+            JournalQuery::new(),
+        )
+        .try_collect()
+        .await
+        .unwrap();
+    let new: Vec<_> = next.iter().flat_map(|p| p.requests.iter()).collect();
+    assert_eq!(new.len(), 7);
+    assert!(new.iter().all(|r| r.text.as_deref() == Some("late")));
+    for r in new {
+        match r.to_event() {
+            Event::Inbound(m) => assert_eq!(m.text, "late"),
+            other => panic!("{other:?}"),
+        }
+    }
+}
+
+#[tokio::test]
+async fn a_done_cursor_yields_nothing_and_a_failure_ends_the_stream() {
+    let sim = Simulator::start().await;
+    let c = client(&sim);
+    let mut done = SyncCursor::from_now(None);
+    done.done = true;
+    assert_eq!(c.history(done, JournalQuery::new()).count().await, 0);
+
+    c.authenticate().await.unwrap();
+    sim.faults().push_n(switchboard_core::testkit::Fault::Status(503), 3);
+    let items: Vec<_> = c
+        .history(SyncCursor::from_now(None), JournalQuery::new())
+        .collect()
+        .await;
+    assert_eq!(items.len(), 1);
+    assert!(items[0].is_err());
+}
+
+#[tokio::test]
+async fn a_server_that_ignores_paging_is_caught() {
+    let sim = Simulator::start().await;
+    let c = client(&sim);
+    c.authenticate().await.unwrap();
+    let page = r#"{"currentPage":1,"requests":[{"id":"a","type":"Call"},{"id":"b","type":"Call"}]}"#;
+    sim.faults().push_n(Fault::StatusJson(200, page.into()), 2);
+    let items: Vec<_> = c
+        .history(SyncCursor::from_now(None).with_page_size(2), JournalQuery::new())
+        .collect()
+        .await;
+    assert_eq!(items.len(), 2);
+    assert!(items[0].is_ok());
+    let e = items[1].as_ref().unwrap_err();
+    assert_eq!(e.kind(), switchboard_core::ErrorKind::Decode);
+}
+
+#[tokio::test]
+async fn a_journal_page_wrapped_in_an_array_or_envelope_reads_the_same() {
+    let sim = Simulator::start().await;
+    let c = client(&sim);
+    c.authenticate().await.unwrap();
+    let bare = r#"{"currentPage":1,"requests":[{"id":7,"type":"Message","origin":"Outgoing","state":"Sent"}]}"#;
+    for body in [
+        format!("[{bare}]"),
+        format!(r#"{{"isSuccess":true,"data":{bare}}}"#),
+        bare.to_owned(),
+    ] {
+        sim.faults().push(Fault::StatusJson(200, body.clone()));
+        let p = c.journal_page(&JournalQuery::new(), 1).await.unwrap();
+        assert_eq!(p.requests.len(), 1, "{body}");
+        assert_eq!(p.requests[0].id, "7");
+    }
+}
