@@ -322,7 +322,7 @@ impl Messenger {
                 }
                 Err(err) => {
                     span.record("outcome", err.kind().as_str());
-                    let may_fail_over = err.is_safe_to_retry(false);
+                    let may_fail_over = err.may_fail_over();
                     attempts.push(Attempt {
                         transport: name.clone(),
                         error: err,
@@ -471,7 +471,7 @@ impl Messenger {
                     match self.finish_attempt(name, &messages[i], r).await {
                         Ok(r) => results[i] = Some(Ok(r)),
                         Err(e) => {
-                            let again = e.is_safe_to_retry(false);
+                            let again = e.may_fail_over();
                             attempts[i].push(Attempt {
                                 transport: name.clone(),
                                 error: e,

@@ -21,7 +21,6 @@ use switchboard_core::http::Reply;
 use switchboard_core::{Dispatch, Error, ErrorKind, ExposeSecret, Idempotence, Result, SecretString};
 
 use crate::SCHEME;
-use switchboard_core::clock::{Clock, SystemClock};
 use crate::config::Config;
 use crate::error::{api_error, token_error, unsuccessful};
 use crate::history::{self, HistoryPage, SyncCursor};
@@ -30,6 +29,7 @@ use crate::model::{
     unwrap_envelope,
 };
 use crate::paths::{self, Endpoint};
+use switchboard_core::clock::{Clock, SystemClock};
 use switchboard_core::token::{AccessToken, Grant, TokenCache, TokenState};
 
 /// The header that carries the API key.

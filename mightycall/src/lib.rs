@@ -56,13 +56,13 @@ pub mod sim;
 pub mod transport;
 
 pub use client::MightyCallClient;
-pub use switchboard_core::clock::{Clock, ManualClock, SystemClock};
 pub use config::{Config, ConfigBuilder, Flavour, PathStyle};
 pub use history::{HistoryPage, SyncCursor};
 pub use model::{
     BusinessNumber, JournalPage, JournalQuery, JournalRequest, SendMessageRequest, SendResult, map_call_state,
     map_message_state,
 };
+pub use switchboard_core::clock::{Clock, ManualClock, SystemClock};
 pub use switchboard_core::token::TokenState;
 pub use transport::MightyCallTransport;
 

@@ -19,9 +19,9 @@ use switchboard_core::{
 
 use crate::SCHEME;
 use crate::client::MightyCallClient;
-use switchboard_core::clock::Clock;
 use crate::config::Config;
 use crate::model::SendMessageRequest;
+use switchboard_core::clock::Clock;
 
 /// MightyCall as a [`Transport`]. See the [module docs](self).
 #[derive(Debug, Clone)]
