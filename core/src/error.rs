@@ -208,9 +208,11 @@ impl Error {
         self
     }
 
-    /// Keeps the provider's own error text, capped so an HTML error page cannot flood a log.
+    /// Keeps the provider's own error text, capped so an HTML error page cannot flood a log, with phone
+    /// numbers in it masked (providers like to quote the number they refused).
     pub fn with_provider_text(mut self, text: impl AsRef<str>) -> Self {
-        self.inner.provider_text = Some(truncate(text.as_ref(), MAX_PROVIDER_TEXT));
+        let text = crate::secret::scrub_numbers(text.as_ref());
+        self.inner.provider_text = Some(truncate(&text, MAX_PROVIDER_TEXT));
         self
     }
 

@@ -533,17 +533,6 @@ pub struct CallEvent {
     pub raw: serde_json::Value,
 }
 
-/// Masks a party that may be a phone number (keeps a short head and tail) for Debug output.
-fn mask_party(s: &str) -> String {
-    let n = s.chars().count();
-    if n <= 4 {
-        return "*".repeat(n);
-    }
-    let head: String = s.chars().take(3).collect();
-    let tail: String = s.chars().skip(n - 2).collect();
-    format!("{head}{}{tail}", "*".repeat(n - 5))
-}
-
 impl InboundMessage {
     /// An inbound message with the essentials; the rest defaults to empty.
     pub fn new(provider_id: impl Into<String>, from: impl Into<String>, text: impl Into<String>) -> Self {
@@ -581,8 +570,8 @@ impl fmt::Debug for InboundMessage {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("InboundMessage")
             .field("provider_id", &self.provider_id)
-            .field("from", &mask_party(&self.from))
-            .field("to", &self.to.as_deref().map(mask_party))
+            .field("from", &crate::secret::mask_middle(&self.from))
+            .field("to", &self.to.as_deref().map(crate::secret::mask_middle))
             .field("text_chars", &self.text.chars().count())
             .field("received_at", &self.received_at)
             .finish_non_exhaustive()
@@ -649,8 +638,8 @@ impl fmt::Debug for CallEvent {
             .field("call_id", &self.call_id)
             .field("state", &self.state)
             .field("raw_state", &self.raw_state)
-            .field("from", &self.from.as_deref().map(mask_party))
-            .field("to", &self.to.as_deref().map(mask_party))
+            .field("from", &self.from.as_deref().map(crate::secret::mask_middle))
+            .field("to", &self.to.as_deref().map(crate::secret::mask_middle))
             .field("at", &self.at)
             .field("duration_secs", &self.duration_secs)
             .field("correlation", &self.correlation)

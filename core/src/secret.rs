@@ -57,6 +57,44 @@ pub fn is_sensitive_name(name: &str) -> bool {
         .any(|s| n.contains(s))
 }
 
+/// Masks the middle of a number-like value for logs: the first four and the last two characters stay
+/// (`+79255070602` → `+792******02`); six characters or fewer are masked whole.
+pub fn mask_middle(s: &str) -> String {
+    let n = s.chars().count();
+    if n <= 6 {
+        return "*".repeat(n);
+    }
+    s.chars()
+        .enumerate()
+        .map(|(i, c)| if i < 4 || i >= n - 2 { c } else { '*' })
+        .collect()
+}
+
+/// Masks every run of seven or more digits (an optional leading `+` included) in free text, such as a
+/// provider's error message that quotes the phone number it refused.
+pub fn scrub_numbers(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    let mut run = String::new();
+    let flush = |run: &mut String, out: &mut String| {
+        if run.chars().filter(char::is_ascii_digit).count() >= 7 {
+            out.push_str(&mask_middle(run));
+        } else {
+            out.push_str(run);
+        }
+        run.clear();
+    };
+    for ch in text.chars() {
+        if ch.is_ascii_digit() || (ch == '+' && run.is_empty()) {
+            run.push(ch);
+        } else {
+            flush(&mut run, &mut out);
+            out.push(ch);
+        }
+    }
+    flush(&mut run, &mut out);
+    out
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -74,6 +112,13 @@ mod tests {
         assert!(!secret_eq("abd", &s));
         assert!(!secret_eq("ab", &s));
         assert!(!secret_eq("", &s));
+    }
+
+    #[test]
+    fn numbers_in_text_are_masked() {
+        assert_eq!(scrub_numbers("bad number +79255070602 here"), "bad number +792******02 here");
+        assert_eq!(scrub_numbers("code 207, 100 numbers"), "code 207, 100 numbers");
+        assert_eq!(mask_middle("12345"), "*****");
     }
 
     #[test]

@@ -1,0 +1,52 @@
+//! Helpers shared by the integration tests.
+#![allow(dead_code)]
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use switchboard_core::{Dsn, RetryPolicy};
+use switchboard_erp::sim::Simulator;
+use switchboard_erp::{Client, Config, MemorySyncLog, Syncer};
+
+/// Retries with millisecond delays, so retry paths are exercised without slowing the tests.
+pub fn fast_retry() -> RetryPolicy {
+    RetryPolicy::default()
+        .with_max_attempts(3)
+        .with_delays(Duration::from_millis(1), Duration::from_millis(4))
+        .with_jitter(false)
+}
+
+/// The simulator's config with fast retries.
+pub fn config(sim: &Simulator) -> Config {
+    let mut c = Config::from_dsn(&Dsn::parse(&sim.dsn()).unwrap()).unwrap();
+    c.retry = fast_retry();
+    c
+}
+
+/// A client with fast retries.
+pub fn client(sim: &Simulator) -> Client {
+    Client::new(config(sim)).unwrap()
+}
+
+/// A client whose requests time out after `ms` milliseconds.
+pub fn client_with_timeout(sim: &Simulator, ms: u64) -> Client {
+    let mut c = config(sim);
+    c.http = c.http.timeout(Duration::from_millis(ms));
+    Client::new(c).unwrap()
+}
+
+/// A syncer with fast retries and a fresh in-memory log.
+pub fn syncer(sim: &Simulator) -> (Syncer, Arc<MemorySyncLog>) {
+    let log = Arc::new(MemorySyncLog::new());
+    (Syncer::new(client(sim), log.clone()), log)
+}
+
+/// A client for a base URL (a connection-fault server), with fast retries.
+pub fn client_at(base: &str) -> Client {
+    let c = Config::builder(format!("{base}/base"), "u", "p")
+        .retry(fast_retry())
+        .http(switchboard_core::http::HttpOptions::default().timeout(Duration::from_millis(300)))
+        .build()
+        .unwrap();
+    Client::new(c).unwrap()
+}
