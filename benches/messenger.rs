@@ -17,7 +17,10 @@ use switchboard::{Message, Messenger, PhoneNumber, Route};
 const BATCH: usize = 256;
 
 fn bench(c: &mut Criterion) {
-    let rt = tokio::runtime::Builder::new_multi_thread().enable_all().build().expect("runtime");
+    let rt = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .expect("runtime");
     let base = rt.block_on(support::start_server());
     let to: PhoneNumber = "+355694123456".parse().expect("number");
 

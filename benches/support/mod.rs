@@ -50,7 +50,8 @@ fn complete_request(buf: &[u8]) -> Option<usize> {
         .lines()
         .find_map(|l| {
             let (k, v) = l.split_once(':')?;
-            k.eq_ignore_ascii_case("content-length").then(|| v.trim().parse::<usize>().ok())?
+            k.eq_ignore_ascii_case("content-length")
+                .then(|| v.trim().parse::<usize>().ok())?
         })
         .unwrap_or(0);
     (buf.len() >= end + len).then_some(end + len)
@@ -87,7 +88,9 @@ impl Transport for HttpTransport {
             "to": message.to.phone().map(|p| p.as_e164()),
             "text": message.text,
         });
-        let reply = Reply::send(self.client.post(&*self.url).json(&body), 1 << 20).await?.error_for_status()?;
+        let reply = Reply::send(self.client.post(&*self.url).json(&body), 1 << 20)
+            .await?
+            .error_for_status()?;
         #[derive(serde::Deserialize)]
         struct Answer {
             id: String,

@@ -116,7 +116,10 @@ mod tests {
 
     #[test]
     fn numbers_in_text_are_masked() {
-        assert_eq!(scrub_numbers("bad number +79255070602 here"), "bad number +792******02 here");
+        assert_eq!(
+            scrub_numbers("bad number +79255070602 here"),
+            "bad number +792******02 here"
+        );
         assert_eq!(scrub_numbers("code 207, 100 numbers"), "code 207, 100 numbers");
         assert_eq!(mask_middle("12345"), "*****");
     }

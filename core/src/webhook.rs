@@ -123,9 +123,10 @@ impl WebhookRequest {
     }
 }
 
-/// An `Auth` error for a webhook that failed verification.
+/// An `Auth` error for a webhook that failed verification. Its dispatch fact is `NotSent`: nothing was
+/// acted on.
 pub fn unauthenticated(why: impl Into<std::borrow::Cow<'static, str>>) -> Error {
-    Error::new(ErrorKind::Auth, why)
+    Error::new(ErrorKind::Auth, why).with_dispatch(crate::error::Dispatch::NotSent)
 }
 
 /// Checks that the callback URL carries the shared secret in query parameter `param`.

@@ -1,0 +1,291 @@
+//! The Stripe client: one method per operation, form-encoded requests, JSON answers.
+//!
+//! Every POST carries an `Idempotency-Key` and every call runs under the configured retry policy as an
+//! idempotent operation (Stripe answers a repeated key with the saved first answer). When Stripe says
+//! `Stripe-Should-Retry: false` — as it does for a 500 it has saved under the key, which a repeat would
+//! only replay — the error is returned at once.
+
+use http::Method;
+use serde::de::DeserializeOwned;
+use switchboard_core::http::Reply;
+use switchboard_core::{Dsn, Error, ExposeSecret, Idempotence, Result};
+
+use super::SCHEME;
+use super::config::Config;
+use super::error::{from_reply, should_retry};
+use super::form::Form;
+use super::model::{
+    Charge, CheckoutSession, CheckoutSessionCreate, Event, List, PaymentIntent, PaymentIntentCreate, Refund,
+    RefundCreate,
+};
+use crate::gateway::check_id;
+use crate::idempotency::{IdempotencyKey, note_key};
+
+/// The header Stripe reads the idempotency key from.
+pub const IDEMPOTENCY_KEY_HEADER: &str = "Idempotency-Key";
+
+/// A Stripe client for one account. Cheap to clone (the connection pool is shared).
+#[derive(Clone)]
+pub struct Client {
+    config: Config,
+    http: reqwest::Client,
+}
+
+impl std::fmt::Debug for Client {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("stripe::Client")
+            .field("endpoint", &self.config.endpoint)
+            .finish_non_exhaustive()
+    }
+}
+
+/// Query of `GET /v1/refunds`.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct RefundList {
+    /// Refunds of this PaymentIntent only.
+    pub payment_intent: Option<String>,
+    /// Refunds of this charge only.
+    pub charge: Option<String>,
+    /// Page size (1–100).
+    pub limit: Option<u32>,
+    /// The last id of the previous page.
+    pub starting_after: Option<String>,
+}
+
+impl RefundList {
+    /// Refunds of one PaymentIntent.
+    pub fn of_payment_intent(id: impl Into<String>) -> Self {
+        RefundList {
+            payment_intent: Some(id.into()),
+            ..Self::default()
+        }
+    }
+
+    fn pairs(&self) -> Vec<(&'static str, String)> {
+        let mut q = Vec::new();
+        if let Some(p) = &self.payment_intent {
+            q.push(("payment_intent", p.clone()));
+        }
+        if let Some(c) = &self.charge {
+            q.push(("charge", c.clone()));
+        }
+        if let Some(l) = self.limit {
+            q.push(("limit", l.clamp(1, 100).to_string()));
+        }
+        if let Some(s) = &self.starting_after {
+            q.push(("starting_after", s.clone()));
+        }
+        q
+    }
+}
+
+impl Client {
+    /// A client for this configuration.
+    pub fn new(config: Config) -> Result<Client> {
+        config.validate()?;
+        let http = config.http_options().build_client()?;
+        Ok(Client { config, http })
+    }
+
+    /// A client from a `stripe://` DSN.
+    pub fn from_dsn(dsn: &Dsn) -> Result<Client> {
+        Client::new(Config::from_dsn(dsn)?)
+    }
+
+    /// The configuration.
+    pub fn config(&self) -> &Config {
+        &self.config
+    }
+
+    /// `POST /v1/payment_intents`.
+    pub async fn create_payment_intent(
+        &self,
+        params: &PaymentIntentCreate,
+        key: &IdempotencyKey,
+    ) -> Result<PaymentIntent> {
+        self.post("/v1/payment_intents", &params.to_form(), key).await
+    }
+
+    /// `GET /v1/payment_intents/{id}`, with `expand[]` fields.
+    pub async fn retrieve_payment_intent(&self, id: &str, expand: &[&str]) -> Result<PaymentIntent> {
+        let id = check_id("PaymentIntent", id)?;
+        self.get(&format!("/v1/payment_intents/{id}"), &expand_pairs(expand))
+            .await
+    }
+
+    /// `POST /v1/payment_intents/{id}/confirm`, optionally with a payment method.
+    pub async fn confirm_payment_intent(
+        &self,
+        id: &str,
+        payment_method: Option<&str>,
+        expand: &[&str],
+        key: &IdempotencyKey,
+    ) -> Result<PaymentIntent> {
+        let id = check_id("PaymentIntent", id)?;
+        let mut f = Form::new();
+        f.push_opt("payment_method", payment_method);
+        push_expand(&mut f, expand);
+        self.post(&format!("/v1/payment_intents/{id}/confirm"), &f, key).await
+    }
+
+    /// `POST /v1/payment_intents/{id}/capture`: all that is capturable, or `amount_to_capture`.
+    pub async fn capture_payment_intent(
+        &self,
+        id: &str,
+        amount_to_capture: Option<i64>,
+        expand: &[&str],
+        key: &IdempotencyKey,
+    ) -> Result<PaymentIntent> {
+        let id = check_id("PaymentIntent", id)?;
+        let mut f = Form::new();
+        f.push_opt("amount_to_capture", amount_to_capture);
+        push_expand(&mut f, expand);
+        self.post(&format!("/v1/payment_intents/{id}/capture"), &f, key).await
+    }
+
+    /// `POST /v1/payment_intents/{id}/cancel`.
+    pub async fn cancel_payment_intent(
+        &self,
+        id: &str,
+        cancellation_reason: Option<&str>,
+        expand: &[&str],
+        key: &IdempotencyKey,
+    ) -> Result<PaymentIntent> {
+        let id = check_id("PaymentIntent", id)?;
+        let mut f = Form::new();
+        f.push_opt("cancellation_reason", cancellation_reason);
+        push_expand(&mut f, expand);
+        self.post(&format!("/v1/payment_intents/{id}/cancel"), &f, key).await
+    }
+
+    /// `POST /v1/checkout/sessions`.
+    pub async fn create_checkout_session(
+        &self,
+        params: &CheckoutSessionCreate,
+        key: &IdempotencyKey,
+    ) -> Result<CheckoutSession> {
+        self.post("/v1/checkout/sessions", &params.to_form(), key).await
+    }
+
+    /// `GET /v1/checkout/sessions/{id}`, with `expand[]` fields (`payment_intent`,
+    /// `payment_intent.latest_charge`).
+    pub async fn retrieve_checkout_session(&self, id: &str, expand: &[&str]) -> Result<CheckoutSession> {
+        let id = check_id("Checkout Session", id)?;
+        self.get(&format!("/v1/checkout/sessions/{id}"), &expand_pairs(expand))
+            .await
+    }
+
+    /// `POST /v1/checkout/sessions/{id}/expire` (only an open session).
+    pub async fn expire_checkout_session(&self, id: &str, key: &IdempotencyKey) -> Result<CheckoutSession> {
+        let id = check_id("Checkout Session", id)?;
+        self.post(&format!("/v1/checkout/sessions/{id}/expire"), &Form::new(), key)
+            .await
+    }
+
+    /// `GET /v1/charges/{id}`.
+    pub async fn retrieve_charge(&self, id: &str) -> Result<Charge> {
+        let id = check_id("charge", id)?;
+        self.get(&format!("/v1/charges/{id}"), &[]).await
+    }
+
+    /// `POST /v1/refunds`.
+    pub async fn create_refund(&self, params: &RefundCreate, key: &IdempotencyKey) -> Result<Refund> {
+        self.post("/v1/refunds", &params.to_form(), key).await
+    }
+
+    /// `GET /v1/refunds/{id}`.
+    pub async fn retrieve_refund(&self, id: &str) -> Result<Refund> {
+        let id = check_id("refund", id)?;
+        self.get(&format!("/v1/refunds/{id}"), &[]).await
+    }
+
+    /// `GET /v1/refunds` (one page, newest first).
+    pub async fn list_refunds(&self, query: &RefundList) -> Result<List<Refund>> {
+        self.get("/v1/refunds", &query.pairs()).await
+    }
+
+    /// `GET /v1/events/{id}` (to double-check an event out of band).
+    pub async fn retrieve_event(&self, id: &str) -> Result<Event> {
+        let id = check_id("event", id)?;
+        self.get(&format!("/v1/events/{id}"), &[]).await
+    }
+
+    async fn get<T: DeserializeOwned>(&self, path: &str, query: &[(&'static str, String)]) -> Result<T> {
+        self.call(Method::GET, path, query, None, None).await
+    }
+
+    async fn post<T: DeserializeOwned>(&self, path: &str, form: &Form, key: &IdempotencyKey) -> Result<T> {
+        self.call(Method::POST, path, &[], Some(form.encode()), Some(key))
+            .await
+            .map_err(|e| note_key(e, key))
+    }
+
+    async fn call<T: DeserializeOwned>(
+        &self,
+        method: Method,
+        path: &str,
+        query: &[(&'static str, String)],
+        body: Option<String>,
+        key: Option<&IdempotencyKey>,
+    ) -> Result<T> {
+        let url = format!("{}{path}", self.config.endpoint);
+        let max_body = switchboard_core::http::DEFAULT_MAX_BODY;
+        tracing::debug!(provider = SCHEME, %method, path, key = key.map(IdempotencyKey::as_str), "request");
+        // Outer Err: may be retried by the policy. Inner Err: Stripe said not to retry; return as is.
+        let outcome: Result<Result<T>> = self
+            .config
+            .retry
+            .run(Idempotence::Idempotent, || async {
+                let mut rb = self
+                    .http
+                    .request(method.clone(), &url)
+                    .bearer_auth(self.config.secret_key.expose_secret())
+                    .header(http::header::ACCEPT, "application/json");
+                if let Some(v) = &self.config.stripe_version {
+                    rb = rb.header("Stripe-Version", v.as_str());
+                }
+                if !query.is_empty() {
+                    rb = rb.query(query);
+                }
+                if let Some(k) = key {
+                    rb = rb.header(IDEMPOTENCY_KEY_HEADER, k.as_str());
+                }
+                if let Some(b) = &body {
+                    rb = rb
+                        .header(http::header::CONTENT_TYPE, "application/x-www-form-urlencoded")
+                        .body(b.clone());
+                }
+                let reply = Reply::send(rb, max_body).await.map_err(|e| e.with_provider(SCHEME))?;
+                if reply.is_success() {
+                    return Ok(reply.json::<T>().map_err(|e| e.with_provider(SCHEME)));
+                }
+                let err = from_reply(&reply);
+                match should_retry(&reply) {
+                    Some(false) => Ok(Err(err)),
+                    _ => Err(err),
+                }
+            })
+            .await;
+        let result = outcome.and_then(|r| r);
+        if let Err(e) = &result {
+            tracing::debug!(provider = SCHEME, path, error = %e, "request failed");
+        }
+        result
+    }
+}
+
+fn expand_pairs(expand: &[&str]) -> Vec<(&'static str, String)> {
+    expand.iter().map(|e| ("expand[]", (*e).to_owned())).collect()
+}
+
+fn push_expand(f: &mut Form, expand: &[&str]) {
+    for e in expand {
+        f.push("expand[]", e);
+    }
+}
+
+/// An `Error` for a Stripe object in a state the operation cannot take.
+pub(crate) fn wrong_state(what: String) -> Error {
+    Error::invalid_input(what).with_provider(SCHEME)
+}

@@ -1,0 +1,184 @@
+//! Stripe configuration, from code or from a DSN.
+//!
+//! ```text
+//! stripe://SK@default?webhook_secret=whsec_...
+//! stripe://SK@default?webhook_secret=whsec_old,whsec_new&webhook_tolerance=300&stripe_version=2024-06-20
+//! stripe://sk_test_...@127.0.0.1:12111?webhook_secret=whsec_...       (a simulator)
+//! ```
+//!
+//! | part | meaning |
+//! |---|---|
+//! | user (or password) | the secret key `sk_live_…` / `sk_test_…` (or a restricted key `rk_…`); a publishable `pk_…` key is refused |
+//! | host | `default` for `https://api.stripe.com`; anything else is used as is (`tls=false` or loopback for plain HTTP) |
+//! | `webhook_secret` | the endpoint's signing secret(s); several (comma-separated or repeated) while rotating |
+//! | `webhook_tolerance` | how old a signed timestamp may be, in seconds (default 300, as Stripe's libraries) |
+//! | `stripe_version` | sent as `Stripe-Version` (default: the account's version) |
+//! | `timeout` | whole-request timeout in seconds (default 80, as Stripe's libraries) |
+//! | `retries` | attempts in all for one call, the first included (default 3) |
+
+use std::time::Duration;
+
+use serde::Deserialize;
+use switchboard_core::http::HttpOptions;
+use switchboard_core::{Dsn, Error, ExposeSecret, Result, RetryPolicy, SecretString};
+
+use super::SCHEME;
+
+/// The public API's base URL (paths add `/v1/…`).
+pub const PUBLIC_API: &str = "https://api.stripe.com";
+
+/// Stripe's libraries' default signature tolerance.
+pub const DEFAULT_TOLERANCE: Duration = Duration::from_secs(300);
+
+/// How to reach one Stripe account. `Debug` never shows a key or secret.
+#[derive(Debug, Clone, Deserialize)]
+#[non_exhaustive]
+pub struct Config {
+    /// The secret API key.
+    pub secret_key: SecretString,
+    /// The API base URL, without `/v1`.
+    #[serde(default = "default_endpoint")]
+    pub endpoint: String,
+    /// The webhook endpoint's signing secrets (`whsec_…`); several during rotation.
+    #[serde(default)]
+    pub webhook_secrets: Vec<SecretString>,
+    /// How old a signature's timestamp may be.
+    #[serde(default = "default_tolerance", with = "crate::serde_secs")]
+    pub webhook_tolerance: Duration,
+    /// The `Stripe-Version` header; `None` uses the account's default.
+    #[serde(default)]
+    pub stripe_version: Option<String>,
+    /// Whole-request timeout.
+    #[serde(default = "default_timeout", with = "crate::serde_secs")]
+    pub timeout: Duration,
+    /// How calls are retried (every POST carries an `Idempotency-Key`, so repeats are safe; Stripe's
+    /// `Stripe-Should-Retry: false` is obeyed).
+    #[serde(skip, default = "RetryPolicy::default")]
+    pub retry: RetryPolicy,
+}
+
+fn default_endpoint() -> String {
+    PUBLIC_API.to_owned()
+}
+
+fn default_tolerance() -> Duration {
+    DEFAULT_TOLERANCE
+}
+
+fn default_timeout() -> Duration {
+    Duration::from_secs(80)
+}
+
+impl Config {
+    /// A configuration for the public API with no webhook secret (webhooks are then refused).
+    pub fn new(secret_key: impl Into<String>) -> Config {
+        Config {
+            secret_key: SecretString::from(secret_key.into()),
+            endpoint: default_endpoint(),
+            webhook_secrets: Vec::new(),
+            webhook_tolerance: DEFAULT_TOLERANCE,
+            stripe_version: None,
+            timeout: default_timeout(),
+            retry: RetryPolicy::default(),
+        }
+    }
+
+    /// Reads a `stripe://SK@host?options` DSN (see the [module docs](self)).
+    pub fn from_dsn(dsn: &Dsn) -> Result<Config> {
+        if dsn.scheme() != SCHEME {
+            return Err(Error::config(format!(
+                "a Stripe DSN starts with '{SCHEME}://', not '{}://'",
+                dsn.scheme()
+            )));
+        }
+        let key = match (dsn.user(), dsn.password()) {
+            (Some(u), _) => u.to_owned(),
+            (None, Some(p)) if !p.expose_secret().is_empty() => p.expose_secret().to_owned(),
+            _ => return Err(Error::config("stripe DSN needs the secret key before the '@'")),
+        };
+        let mut cfg = Config::new(key);
+        cfg.endpoint = dsn.endpoint_or(PUBLIC_API)?;
+        for (k, v) in dsn.options() {
+            if k == "webhook_secret" {
+                for s in v.split(',').map(str::trim).filter(|s| !s.is_empty()) {
+                    cfg.webhook_secrets.push(SecretString::from(s.to_owned()));
+                }
+            }
+        }
+        if let Some(secs) = dsn.option_parse::<u64>("webhook_tolerance")? {
+            cfg.webhook_tolerance = Duration::from_secs(secs);
+        }
+        if let Some(v) = dsn.option("stripe_version").filter(|v| !v.is_empty()) {
+            cfg.stripe_version = Some(v.to_owned());
+        }
+        if let Some(secs) = dsn.option_parse::<u64>("timeout")? {
+            cfg.timeout = Duration::from_secs(secs.max(1));
+        }
+        if let Some(n) = dsn.option_parse::<usize>("retries")? {
+            cfg.retry = cfg.retry.with_max_attempts(n);
+        }
+        cfg.validate()?;
+        Ok(cfg)
+    }
+
+    /// Sets the API base URL (a simulator, a proxy).
+    pub fn endpoint(mut self, url: impl Into<String>) -> Self {
+        self.endpoint = url.into().trim_end_matches('/').to_owned();
+        self
+    }
+
+    /// Adds a webhook signing secret (call twice while rotating).
+    pub fn webhook_secret(mut self, secret: impl Into<String>) -> Self {
+        self.webhook_secrets.push(SecretString::from(secret.into()));
+        self
+    }
+
+    /// Sets the signature tolerance.
+    pub fn webhook_tolerance(mut self, tolerance: Duration) -> Self {
+        self.webhook_tolerance = tolerance;
+        self
+    }
+
+    /// Sets the `Stripe-Version` header.
+    pub fn stripe_version(mut self, version: impl Into<String>) -> Self {
+        self.stripe_version = Some(version.into());
+        self
+    }
+
+    /// Sets the whole-request timeout.
+    pub fn timeout(mut self, timeout: Duration) -> Self {
+        self.timeout = timeout;
+        self
+    }
+
+    /// Sets the retry policy.
+    pub fn retry(mut self, retry: RetryPolicy) -> Self {
+        self.retry = retry;
+        self
+    }
+
+    /// Checks the configuration.
+    pub fn validate(&self) -> Result<()> {
+        let key = self.secret_key.expose_secret();
+        if key.is_empty() {
+            return Err(Error::config("the Stripe secret key is empty"));
+        }
+        if key.starts_with("pk_") {
+            return Err(Error::config(
+                "that is a publishable key (pk_…); the API needs the secret key (sk_…) or a restricted key (rk_…)",
+            ));
+        }
+        if !key.bytes().all(|b| b.is_ascii_graphic()) {
+            return Err(Error::config("the Stripe secret key has characters a key cannot have"));
+        }
+        if self.webhook_secrets.iter().any(|s| s.expose_secret().is_empty()) {
+            return Err(Error::config("a Stripe webhook secret is empty"));
+        }
+        url::Url::parse(&self.endpoint).map_err(|_| Error::config("the Stripe endpoint is not a valid URL"))?;
+        Ok(())
+    }
+
+    pub(crate) fn http_options(&self) -> HttpOptions {
+        HttpOptions::default().timeout(self.timeout)
+    }
+}

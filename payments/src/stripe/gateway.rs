@@ -1,0 +1,472 @@
+//! [`PaymentGateway`] over Stripe.
+//!
+//! How the trait's operations map (see [`CreatePayment`] for creation):
+//!
+//! * a payment made through Checkout is addressed by its session id `cs_…`; the gateway finds the
+//!   PaymentIntent behind it (once the customer has paid) for capture, cancel and refunds, and an open
+//!   session is canceled by expiring it;
+//! * PaymentIntents are read with `expand[]=latest_charge`, so [`Payment::refunded`] is known.
+
+use std::sync::Arc;
+
+use async_trait::async_trait;
+use chrono::{DateTime, Utc};
+use serde_json::Value;
+use switchboard_core::{Dsn, Error, Result, WebhookRequest};
+
+use super::SCHEME;
+use super::client::{Client, RefundList, wrong_state};
+use super::config::Config;
+use super::model::{
+    self, CheckoutSession, CheckoutSessionCreate, Expandable, PaymentIntent, PaymentIntentCreate, RefundCreate,
+};
+use super::webhook::{SignatureVerifier, parse_event};
+use crate::dedupe::{EventStore, MemoryEventStore};
+use crate::gateway::{
+    CaptureMode, CreatePayment, CreateRefund, Payment, PaymentGateway, PaymentStatus, PaymentWebhook, Refund,
+    RefundStatus, WebhookObject, WebhookOutcome, dedupe_key,
+};
+use crate::idempotency::{IdempotencyKey, or_random};
+use crate::money::Money;
+
+const EXPAND_INTENT: &[&str] = &["latest_charge"];
+const EXPAND_SESSION: &[&str] = &["payment_intent", "payment_intent.latest_charge"];
+
+/// The most pages [`PaymentGateway::list_refunds`] follows (100 refunds each).
+const MAX_PAGES: usize = 50;
+
+/// Stripe behind the [`PaymentGateway`] trait. Cheap to clone.
+#[derive(Debug, Clone)]
+pub struct Gateway {
+    client: Client,
+    verifier: Option<SignatureVerifier>,
+    events: Arc<dyn EventStore>,
+}
+
+impl Gateway {
+    /// A gateway for this configuration, deduplicating webhooks in memory. Without a webhook secret
+    /// the gateway works, and [`PaymentGateway::handle_webhook`] refuses every webhook.
+    pub fn new(config: Config) -> Result<Gateway> {
+        let verifier = if config.webhook_secrets.is_empty() {
+            None
+        } else {
+            Some(SignatureVerifier::new(config.webhook_secrets.clone())?.with_tolerance(config.webhook_tolerance))
+        };
+        Ok(Gateway {
+            client: Client::new(config)?,
+            verifier,
+            events: Arc::new(MemoryEventStore::new()),
+        })
+    }
+
+    /// A gateway from a `stripe://` DSN.
+    pub fn from_dsn(dsn: &Dsn) -> Result<Gateway> {
+        Gateway::new(Config::from_dsn(dsn)?)
+    }
+
+    /// Keeps the record of handled webhooks in the host's store.
+    pub fn with_event_store(mut self, store: Arc<dyn EventStore>) -> Self {
+        self.events = store;
+        self
+    }
+
+    /// The wire-level client, for operations the trait does not cover.
+    pub fn client(&self) -> &Client {
+        &self.client
+    }
+
+    /// The event store.
+    pub fn event_store(&self) -> &Arc<dyn EventStore> {
+        &self.events
+    }
+
+    /// The session and the PaymentIntent behind a `cs_…` id; an error when the customer has not paid.
+    async fn session_intent(&self, session_id: &str) -> Result<(CheckoutSession, String)> {
+        let s = self
+            .client
+            .retrieve_checkout_session(session_id, EXPAND_SESSION)
+            .await?;
+        let pi =
+            s.payment_intent.as_ref().map(|p| p.id().to_owned()).ok_or_else(|| {
+                wrong_state("the Checkout Session has no payment yet (the customer has not paid)".into())
+            })?;
+        Ok((s, pi))
+    }
+
+    /// The PaymentIntent id for a payment id (`pi_…` as is, `cs_…` resolved).
+    async fn intent_id(&self, payment_id: &str) -> Result<String> {
+        if is_session(payment_id) {
+            Ok(self.session_intent(payment_id).await?.1)
+        } else {
+            Ok(payment_id.to_owned())
+        }
+    }
+}
+
+fn is_session(id: &str) -> bool {
+    id.starts_with("cs_")
+}
+
+/// The normalised status of a PaymentIntent status word.
+pub fn intent_status(word: &str) -> PaymentStatus {
+    match word {
+        "requires_payment_method" | "requires_confirmation" | "requires_action" => PaymentStatus::Pending,
+        "processing" => PaymentStatus::Processing,
+        "requires_capture" => PaymentStatus::WaitingForCapture,
+        "succeeded" => PaymentStatus::Succeeded,
+        "canceled" => PaymentStatus::Canceled,
+        _ => PaymentStatus::Unknown,
+    }
+}
+
+/// The normalised status of a Checkout Session (`status`, `payment_status`) without its PaymentIntent.
+pub fn session_status(status: Option<&str>, payment_status: Option<&str>) -> PaymentStatus {
+    match (status, payment_status) {
+        (Some("open"), _) => PaymentStatus::Pending,
+        (Some("expired"), _) => PaymentStatus::Canceled,
+        (Some("complete"), Some("paid" | "no_payment_required")) => PaymentStatus::Succeeded,
+        // Complete but unpaid: an asynchronous method is still settling.
+        (Some("complete"), _) => PaymentStatus::Processing,
+        _ => PaymentStatus::Unknown,
+    }
+}
+
+fn unix(t: Option<i64>) -> Option<DateTime<Utc>> {
+    t.and_then(|t| DateTime::from_timestamp(t, 0))
+}
+
+fn money(amount: i64, currency: &str) -> Result<Money> {
+    Money::from_stripe_amount(amount, currency).map_err(|e| e.with_provider(SCHEME))
+}
+
+/// Removes every `client_secret` from a JSON value, so raw copies kept for logs and storage do not
+/// carry one.
+pub(crate) fn strip_client_secrets(v: &mut Value) {
+    match v {
+        Value::Object(m) => {
+            m.remove("client_secret");
+            m.values_mut().for_each(strip_client_secrets);
+        }
+        Value::Array(a) => a.iter_mut().for_each(strip_client_secrets),
+        _ => {}
+    }
+}
+
+/// A PaymentIntent, normalised.
+pub fn normalise_intent(pi: &PaymentIntent) -> Result<Payment> {
+    let status = intent_status(&pi.status);
+    let refunded = match pi.latest_charge.as_ref().and_then(Expandable::object) {
+        Some(ch) => Some(money(ch.amount_refunded, &ch.currency)?),
+        None => None,
+    };
+    let confirmation_url = pi
+        .extra
+        .get("next_action")
+        .and_then(|n| n.get("redirect_to_url"))
+        .and_then(|r| r.get("url"))
+        .and_then(Value::as_str)
+        .map(str::to_owned);
+    let mut raw = serde_json::to_value(pi)?;
+    strip_client_secrets(&mut raw);
+    Ok(Payment {
+        provider: SCHEME,
+        id: pi.id.clone(),
+        intent_id: None,
+        status,
+        raw_status: pi.status.clone(),
+        amount: money(pi.amount, &pi.currency)?,
+        captured: (pi.amount_received > 0)
+            .then(|| money(pi.amount_received, &pi.currency))
+            .transpose()?,
+        refunded,
+        confirmation_url,
+        client_secret: pi.client_secret.clone(),
+        metadata: pi.metadata.clone(),
+        created_at: unix(pi.created),
+        raw,
+    })
+}
+
+/// A Checkout Session, normalised; with its PaymentIntent when it was expanded (or given).
+pub fn normalise_session(s: &CheckoutSession, intent: Option<&PaymentIntent>) -> Result<Payment> {
+    let intent = intent.or_else(|| s.payment_intent.as_ref().and_then(Expandable::object));
+    let mut raw = serde_json::to_value(s)?;
+    if let (Some(pi), Some(m)) = (intent, raw.as_object_mut()) {
+        m.insert("payment_intent".into(), serde_json::to_value(pi)?);
+    }
+    strip_client_secrets(&mut raw);
+    let currency = s
+        .currency
+        .clone()
+        .or_else(|| intent.map(|p| p.currency.clone()))
+        .unwrap_or_default();
+    let total = s.amount_total.or_else(|| intent.map(|p| p.amount)).unwrap_or(0);
+    let open = s.status.as_deref() == Some("open");
+    let (status, raw_status, captured, refunded) = match intent {
+        Some(pi) => {
+            let p = normalise_intent(pi)?;
+            (p.status, p.raw_status, p.captured, p.refunded)
+        }
+        None => (
+            session_status(s.status.as_deref(), s.payment_status.as_deref()),
+            s.status.clone().unwrap_or_default(),
+            None,
+            None,
+        ),
+    };
+    Ok(Payment {
+        provider: SCHEME,
+        id: s.id.clone(),
+        intent_id: s.payment_intent.as_ref().map(|p| p.id().to_owned()),
+        status,
+        raw_status,
+        amount: money(total, &currency)?,
+        captured,
+        refunded,
+        confirmation_url: if open { s.url.clone() } else { None },
+        client_secret: None,
+        metadata: s.metadata.clone(),
+        created_at: unix(s.created),
+        raw,
+    })
+}
+
+/// A Refund, normalised.
+pub fn normalise_refund(r: &model::Refund) -> Result<Refund> {
+    let mut raw = serde_json::to_value(r)?;
+    strip_client_secrets(&mut raw);
+    let status = r.status.clone().unwrap_or_default();
+    Ok(Refund {
+        provider: SCHEME,
+        id: r.id.clone(),
+        payment_id: r
+            .payment_intent
+            .clone()
+            .or_else(|| r.charge.clone())
+            .unwrap_or_default(),
+        status: RefundStatus::from_word(&status),
+        raw_status: status,
+        amount: money(r.amount, &r.currency)?,
+        created_at: unix(r.created),
+        raw,
+    })
+}
+
+fn stripe_amount(m: Money, against: &str) -> Result<i64> {
+    if !m.currency().lowercase_code().eq_ignore_ascii_case(against) {
+        return Err(Error::invalid_input(format!(
+            "the amount is in {}, the payment in {}",
+            m.currency(),
+            against.to_ascii_uppercase()
+        )));
+    }
+    m.to_stripe_amount()
+}
+
+#[async_trait]
+impl PaymentGateway for Gateway {
+    fn provider(&self) -> &'static str {
+        SCHEME
+    }
+
+    async fn create_payment(&self, request: &CreatePayment) -> Result<Payment> {
+        request.check()?;
+        let key = or_random(request.idempotency_key.as_ref());
+        let capture_method = (request.capture == CaptureMode::Manual).then(|| "manual".to_owned());
+        if request.payment_method.is_some() || request.return_url.is_none() {
+            let mut p = PaymentIntentCreate::new(request.amount)?;
+            p.capture_method = capture_method;
+            p.description = request.description.clone();
+            p.receipt_email = request.customer_email.clone();
+            p.metadata = request.metadata.clone();
+            p.expand = EXPAND_INTENT.iter().map(|s| (*s).to_owned()).collect();
+            p.automatic_payment_methods = Some(true);
+            if let Some(pm) = &request.payment_method {
+                p.payment_method = Some(pm.clone());
+                p.confirm = Some(true);
+                match &request.return_url {
+                    Some(url) => p.return_url = Some(url.clone()),
+                    // Charged without the customer: no page to come back to.
+                    None => p.allow_redirects = Some("never".to_owned()),
+                }
+            }
+            let pi = self.client.create_payment_intent(&p, &key).await?;
+            return normalise_intent(&pi);
+        }
+        let success_url = request.return_url.clone().unwrap_or_default();
+        let name = request.description.clone().unwrap_or_else(|| "Payment".to_owned());
+        let mut s = CheckoutSessionCreate::new(request.amount, name, success_url.clone())?;
+        s.cancel_url = Some(request.cancel_url.clone().unwrap_or(success_url));
+        s.capture_method = capture_method;
+        s.description = request.description.clone();
+        s.customer_email = request.customer_email.clone();
+        s.metadata = request.metadata.clone();
+        let session = self.client.create_checkout_session(&s, &key).await?;
+        normalise_session(&session, None)
+    }
+
+    async fn get_payment(&self, payment_id: &str) -> Result<Payment> {
+        if is_session(payment_id) {
+            let s = self
+                .client
+                .retrieve_checkout_session(payment_id, EXPAND_SESSION)
+                .await?;
+            normalise_session(&s, None)
+        } else {
+            normalise_intent(&self.client.retrieve_payment_intent(payment_id, EXPAND_INTENT).await?)
+        }
+    }
+
+    async fn capture_payment(
+        &self,
+        payment_id: &str,
+        amount: Option<Money>,
+        idempotency_key: Option<IdempotencyKey>,
+    ) -> Result<Payment> {
+        let key = or_random(idempotency_key.as_ref());
+        let (session, pi_id) = if is_session(payment_id) {
+            let (s, pi) = self.session_intent(payment_id).await?;
+            (Some(s), pi)
+        } else {
+            (None, payment_id.to_owned())
+        };
+        let amount = match amount {
+            None => None,
+            Some(m) if !m.is_positive() => return Err(Error::invalid_input("a capture amount must be above zero")),
+            Some(m) => {
+                let currency = match session.as_ref().and_then(|s| s.currency.clone()) {
+                    Some(c) => c,
+                    None => self.client.retrieve_payment_intent(&pi_id, &[]).await?.currency,
+                };
+                Some(stripe_amount(m, &currency)?)
+            }
+        };
+        let pi = self
+            .client
+            .capture_payment_intent(&pi_id, amount, EXPAND_INTENT, &key)
+            .await?;
+        match session {
+            Some(s) => normalise_session(&s, Some(&pi)),
+            None => normalise_intent(&pi),
+        }
+    }
+
+    async fn cancel_payment(&self, payment_id: &str, idempotency_key: Option<IdempotencyKey>) -> Result<Payment> {
+        let key = or_random(idempotency_key.as_ref());
+        if !is_session(payment_id) {
+            let pi = self
+                .client
+                .cancel_payment_intent(payment_id, None, EXPAND_INTENT, &key)
+                .await?;
+            return normalise_intent(&pi);
+        }
+        let s = self
+            .client
+            .retrieve_checkout_session(payment_id, EXPAND_SESSION)
+            .await?;
+        if s.status.as_deref() == Some("open") {
+            let expired = self.client.expire_checkout_session(payment_id, &key).await?;
+            return normalise_session(&expired, None);
+        }
+        let Some(pi) = s.payment_intent.as_ref().map(|p| p.id().to_owned()) else {
+            return Err(wrong_state(format!(
+                "the Checkout Session is {} and has no payment to cancel",
+                s.status.as_deref().unwrap_or("in an unknown state")
+            )));
+        };
+        let pi = self
+            .client
+            .cancel_payment_intent(&pi, None, EXPAND_INTENT, &key)
+            .await?;
+        normalise_session(&s, Some(&pi))
+    }
+
+    async fn refund(&self, request: &CreateRefund) -> Result<Refund> {
+        request.check()?;
+        let key = or_random(request.idempotency_key.as_ref());
+        let pi = self.intent_id(&request.payment_id).await?;
+        let mut params = RefundCreate::of_payment_intent(pi.clone());
+        params.amount = match request.amount {
+            None => None,
+            // The amount is read in the payment's currency: make sure it is that currency.
+            Some(m) => Some(stripe_amount(
+                m,
+                &self.client.retrieve_payment_intent(&pi, &[]).await?.currency,
+            )?),
+        };
+        params.reason = request.reason.clone();
+        params.metadata = request.metadata.clone();
+        normalise_refund(&self.client.create_refund(&params, &key).await?)
+    }
+
+    async fn get_refund(&self, refund_id: &str) -> Result<Refund> {
+        normalise_refund(&self.client.retrieve_refund(refund_id).await?)
+    }
+
+    async fn list_refunds(&self, payment_id: &str) -> Result<Vec<Refund>> {
+        let pi = self.intent_id(payment_id).await?;
+        let mut query = RefundList::of_payment_intent(pi);
+        query.limit = Some(100);
+        let mut out = Vec::new();
+        for _ in 0..MAX_PAGES {
+            let page = self.client.list_refunds(&query).await?;
+            for r in &page.data {
+                out.push(normalise_refund(r)?);
+            }
+            match page.data.last() {
+                Some(last) if page.has_more => query.starting_after = Some(last.id.clone()),
+                _ => break,
+            }
+        }
+        Ok(out)
+    }
+
+    async fn handle_webhook(&self, request: &WebhookRequest) -> Result<WebhookOutcome> {
+        let Some(verifier) = &self.verifier else {
+            return Err(Error::config(
+                "no Stripe webhook secret is configured (webhook_secret=whsec_…); webhooks are refused without one",
+            )
+            .with_provider(SCHEME));
+        };
+        verifier.verify(request)?;
+        let event = parse_event(&request.body)?;
+        let object = &event.data.object;
+        let kind = object.get("object").and_then(Value::as_str).unwrap_or("").to_owned();
+        let malformed = |e: serde_json::Error| {
+            Error::invalid_input(format!("the event's {kind} object is not what Stripe sends ({e})"))
+                .with_provider(SCHEME)
+        };
+        let object = match kind.as_str() {
+            "payment_intent" => {
+                let pi: PaymentIntent = serde_json::from_value(object.clone()).map_err(malformed)?;
+                WebhookObject::Payment(Box::new(normalise_intent(&pi)?))
+            }
+            "checkout.session" => {
+                let s: CheckoutSession = serde_json::from_value(object.clone()).map_err(malformed)?;
+                WebhookObject::Payment(Box::new(normalise_session(&s, None)?))
+            }
+            "refund" => {
+                let r: model::Refund = serde_json::from_value(object.clone()).map_err(malformed)?;
+                WebhookObject::Refund(normalise_refund(&r)?)
+            }
+            _ => {
+                let mut raw = object.clone();
+                strip_client_secrets(&mut raw);
+                WebhookObject::Other { kind, raw }
+            }
+        };
+        if !self.events.claim(&dedupe_key(SCHEME, &event.id)).await? {
+            return Ok(WebhookOutcome::Duplicate { event_id: event.id });
+        }
+        let mut raw: Value = serde_json::from_slice(&request.body)?;
+        strip_client_secrets(&mut raw);
+        Ok(WebhookOutcome::Event(Box::new(PaymentWebhook {
+            provider: SCHEME,
+            event_id: event.id,
+            event_type: event.kind,
+            claimed_event_type: None,
+            object,
+            raw,
+        })))
+    }
+}
