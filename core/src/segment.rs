@@ -20,6 +20,12 @@
 //! (`Α`, `Β`, ...) and the backtick are **not** GSM-7, while `Ç`, `Ä`, `ñ`, `à`, `é` and the Greek
 //! capitals `ΓΔΘΛΞΠΣΦΨΩ` are. The empty text is one (empty) GSM-7 part, as Twilio counts it.
 //!
+//! Grapheme clusters are those of the current Unicode standard (`unicode-segmentation`), except that
+//! CR LF counts as two characters, as in Twilio's calculator. Twilio's calculator still uses rules
+//! from around Unicode 10 (`grapheme-splitter`), so for Indic conjuncts (`क्ष`), ZWJ emoji made of
+//! components added since 2018 (`👩‍🦰`) or a stray ZWJ, it may cut a cluster that is kept whole
+//! here, and then its part count can differ.
+//!
 //! ```
 //! use switchboard_core::segment::{split, Encoding, Segmentation};
 //!
@@ -221,10 +227,11 @@ impl Segmentation {
 /// assert!(!is_gsm7("“quoted”"));           // curly quotes are not GSM
 /// ```
 pub fn is_gsm7(text: &str) -> bool {
-    // ASCII fast path: one table lookup per byte.
     let bytes = text.as_bytes();
     if bytes.is_ascii() {
-        return bytes.iter().all(|&b| ASCII_TO_GSM[usize::from(b)] != NONE);
+        return bytes
+            .chunks(128)
+            .all(|block| block.iter().fold(true, |ok, &b| ok & ascii_is_gsm(b)));
     }
     text.chars().all(|c| gsm_code(c) != NONE)
 }
@@ -232,10 +239,12 @@ pub fn is_gsm7(text: &str) -> bool {
 /// Splits `text` into the parts it is sent in with `encoding`, as slices of `text`.
 ///
 /// The parts are filled exactly as [`Segmentation`] counts them: `split(t, e)?.len()` equals
-/// `Segmentation::with_encoding(t, e)?.segments`, the parts concatenate back to `text`, and no part
-/// cuts an escape pair, a surrogate pair or a grapheme cluster. A text that fits in one SMS
-/// (including the empty text) is returned as a single part. Gateways that need the text pre-split
-/// send each part with its own concatenation header.
+/// `Segmentation::with_encoding(t, e)?.segments`, the parts concatenate back to `text`, each part
+/// fits its capacity, and no part cuts an escape pair, a surrogate pair or a grapheme cluster
+/// (except CR LF, which counts as two characters, and a degenerate cluster too large for a whole
+/// part, which is cut between characters). A text that fits in one SMS, the empty text included, is
+/// returned as a single part. Gateways that need the text pre-split send each part with its own
+/// concatenation header.
 ///
 /// ```
 /// use switchboard_core::segment::{split, Encoding, Segmentation};
@@ -477,11 +486,7 @@ fn scan_gsm7(text: &str) -> Result<Segmentation, SegmentError> {
                 if escapes == 0 {
                     septets.div_ceil(GSM_MULTI)
                 } else {
-                    let mut packer = Packer::new(GSM_MULTI);
-                    for &b in bytes {
-                        packer.push(1 + usize::from(ascii_is_gsm_ext(b)));
-                    }
-                    packer.parts
+                    ascii_gsm7_parts(bytes)
                 }
             }));
         }
@@ -507,6 +512,32 @@ fn scan_gsm7(text: &str) -> Result<Segmentation, SegmentError> {
             septets.div_ceil(GSM_MULTI)
         }
     }))
+}
+
+/// Greedy part count of a multi-part GSM-7 ASCII text, a part at a time rather than a byte at a
+/// time: a part starting at `p` surely holds the `153 - e` bytes after it, where `e` counts the
+/// escapes among the next 153 bytes, and at most `e` more bytes are tried one by one.
+fn ascii_gsm7_parts(bytes: &[u8]) -> usize {
+    let escapes =
+        |block: &[u8]| -> usize { usize::from(block.iter().fold(0u8, |n, &b| n + u8::from(ascii_is_gsm_ext(b)))) };
+    let mut parts = 0;
+    let mut p = 0;
+    while p < bytes.len() {
+        parts += 1;
+        let window = &bytes[p..bytes.len().min(p + GSM_MULTI)];
+        let mut q = p + window.len() - escapes(window);
+        let mut fill = (q - p) + escapes(&bytes[p..q]);
+        while let Some(&b) = bytes.get(q) {
+            let cost = 1 + usize::from(ascii_is_gsm_ext(b));
+            if fill + cost > GSM_MULTI {
+                break;
+            }
+            fill += cost;
+            q += 1;
+        }
+        p = q;
+    }
+    parts.max(1)
 }
 
 /// `b` is an ASCII character of the GSM alphabet (same as the table, without a lookup).
@@ -739,6 +770,29 @@ mod tests {
         }
         for b in 0x80..=0xFF_u8 {
             assert!(!ascii_is_gsm(b) && !ascii_is_gsm_ext(b));
+        }
+    }
+
+    #[test]
+    fn ascii_part_count_matches_packer() {
+        let mut state = 0x2545_F491_4F6C_DD1D_u64;
+        let mut next = move || {
+            state ^= state << 13;
+            state ^= state >> 7;
+            state ^= state << 17;
+            state
+        };
+        for round in 0..3000 {
+            let density = [0, 1, 5, 20, 50, 100][round % 6];
+            let len = (next() % 1200) as usize;
+            let text: String = (0..len)
+                .map(|_| if (next() % 100) < density { '{' } else { 'a' })
+                .collect();
+            let mut packer = Packer::new(GSM_MULTI);
+            for b in text.bytes() {
+                packer.push(1 + usize::from(ascii_is_gsm_ext(b)));
+            }
+            assert_eq!(ascii_gsm7_parts(text.as_bytes()), packer.parts, "{text}");
         }
     }
 

@@ -179,6 +179,15 @@ fn vectors() -> Vec<Vector> {
             153,
         )
         .parts(&[152, 152, 2]),
+        v(
+            "ascii escape pairs force a third part",
+            format!("{}{{{}}}", rep("a", 152), rep("b", 150)),
+            Gsm7,
+            306,
+            3,
+            153,
+        )
+        .parts(&[152, 152, 2]),
         v("crlf", "\r\n", Gsm7, 2, 1, 160),
         v("crlf text", "Line one\r\nLine two\nLine three", Gsm7, 29, 1, 160),
         v("every extension char", "\u{0C}^{}\\[~]|€", Gsm7, 20, 1, 160),
