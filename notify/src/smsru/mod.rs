@@ -1,0 +1,67 @@
+//! # SMS.ru
+//!
+//! [SMS.ru](https://sms.ru)'s HTTP API: send (one number, a list, or a text per number), message
+//! status, cost, balance and limits, and delivery callbacks; plus [`SmsRuTransport`] for the Messenger
+//! and a simulator (module `sim`, feature `sim`).
+//!
+//! ```
+//! # #[cfg(feature = "sim")]
+//! # #[tokio::main(flavor = "current_thread")]
+//! # async fn main() -> Result<(), Box<dyn std::error::Error>> {
+//! use switchboard_core::{DeliveryStatus, Message, PhoneNumber, Transport};
+//! use switchboard_notify::smsru::{SmsRuTransport, sim::Simulator};
+//!
+//! let sim = Simulator::start().await;
+//! // In production: "smsru://API_ID@default?from=Shop&webhook_secret=…"
+//! let smsru = SmsRuTransport::from_dsn_str(&sim.dsn())?;
+//!
+//! let to: PhoneNumber = "+79255070602".parse()?;
+//! let receipt = smsru.send(&Message::sms(to, "Ваш заказ отправлен")).await?;
+//! assert_eq!(receipt.status, DeliveryStatus::Queued);
+//!
+//! sim.deliver(receipt.provider_id()).await; // the operator delivers it
+//! let report = smsru.status(receipt.provider_id()).await?;
+//! assert_eq!((report.status, report.raw_status.as_str()), (DeliveryStatus::Delivered, "103"));
+//!
+//! let balance = smsru.client().balance().await?;
+//! assert_eq!(balance.balance.to_minor_units(), Some(100_000 - 350)); // 1 part at the simulator's 3.50 ₽
+//! # Ok(())
+//! # }
+//! # #[cfg(not(feature = "sim"))]
+//! # fn main() {}
+//! ```
+//!
+//! ## What maps to what
+//!
+//! * Every method is a form `POST` with `json=1` ([`Client`]); SMS.ru answers HTTP 200 with
+//!   `status`/`status_code` in the body. Codes map through one table ([`error::CODES`]); only `220` and
+//!   `500` are temporary (and, being explicit refusals, safe to repeat). A per-number refusal inside an
+//!   `OK` reply fails only that number.
+//! * Message states map to [`DeliveryStatus`](switchboard_core::DeliveryStatus) by
+//!   [`error::delivery_status`]; the raw code is always kept.
+//! * [`SmsRuTransport::send_many`](switchboard_core::Transport::send_many) puts up to 100 numbers in one
+//!   request (a shared text as `to=…&msg=…`, different texts as `to[N]=…`).
+//! * Delivery callbacks ([`webhook`]) carry `data[N]` records; the handler answers
+//!   [`CALLBACK_ANSWER`] (`100`). SMS.ru does not sign them, so the callback URL must carry the
+//!   configured secret (`?token=…`), and callbacks are refused while no secret is configured.
+//!
+//! Numbers go on the wire as digits without `+`, as SMS.ru's documentation writes them. Nothing in
+//! this module logs or prints a whole number, a key or a callback secret.
+
+pub mod client;
+pub mod config;
+pub mod error;
+pub mod model;
+#[cfg(feature = "sim")]
+pub mod sim;
+pub mod transport;
+pub mod webhook;
+
+pub use client::Client;
+pub use config::{Config, ConfigBuilder, Credentials};
+pub use model::{Amount, Recipients, SendRequest, SendResponse, SmsResult};
+pub use transport::SmsRuTransport;
+pub use webhook::CALLBACK_ANSWER;
+
+/// The DSN scheme and provider name: `smsru`.
+pub const SCHEME: &str = "smsru";

@@ -1,0 +1,781 @@
+//! SMS.ru requests and `json=1` replies, as the wire has them.
+//!
+//! Every reply carries `status` (`"OK"` / `"ERROR"`), `status_code` and sometimes `status_text`; the
+//! client turns a top-level `ERROR` into an [`Error`], so the typed replies
+//! below are the `OK` ones. Per-number results stay in the reply (one bad number does not fail the
+//! others). Fields nobody documented are kept in `extra`. Amounts are kept as the decimal text SMS.ru
+//! wrote ([`Amount`]), never as floats.
+//!
+//! SMS.ru's backend is PHP, and PHP's `json_encode` writes an empty map as `[]`; the maps below accept
+//! that.
+
+use std::collections::BTreeMap;
+use std::fmt;
+
+use chrono::{DateTime, Utc};
+use serde::de::{self, Deserializer};
+use serde::{Deserialize, Serialize};
+use serde_json::{Map, Value};
+use switchboard_core::{DeliveryStatus, Error, PhoneNumber, Result};
+
+use super::error::{code_error, delivery_status, mask};
+
+/// The most numbers one `sms/send` request carries. The official page's text for code 207 says "more
+/// than 100 numbers", while code 213 says 5000; we keep to the smaller, documented-as-safe batch.
+pub const MAX_RECIPIENTS_PER_REQUEST: usize = 100;
+
+/// Who receives what: one text for a list of numbers, or a text per number.
+#[derive(Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum Recipients {
+    /// `to=N1,N2,…&msg=TEXT`.
+    Same {
+        /// The numbers.
+        to: Vec<PhoneNumber>,
+        /// The shared text.
+        msg: String,
+    },
+    /// `to[N1]=TEXT1&to[N2]=TEXT2…` (then there is no `msg`). Each number appears once.
+    PerRecipient(Vec<(PhoneNumber, String)>),
+}
+
+impl Recipients {
+    /// The numbers, in order.
+    pub fn numbers(&self) -> Vec<&PhoneNumber> {
+        match self {
+            Recipients::Same { to, .. } => to.iter().collect(),
+            Recipients::PerRecipient(v) => v.iter().map(|(p, _)| p).collect(),
+        }
+    }
+}
+
+impl fmt::Debug for Recipients {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Recipients::Same { to, msg } => f
+                .debug_struct("Same")
+                .field("to", to)
+                .field("msg_chars", &msg.chars().count())
+                .finish(),
+            Recipients::PerRecipient(v) => f
+                .debug_list()
+                .entries(v.iter().map(|(p, t)| (p, t.chars().count())))
+                .finish(),
+        }
+    }
+}
+
+/// An `sms/send` (or `sms/cost`) request.
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct SendRequest {
+    /// The numbers and texts.
+    pub recipients: Recipients,
+    /// The approved sender; the config's, then SMS.ru's default, when `None`.
+    pub from: Option<String>,
+    /// The end user's IP, for SMS.ru's anti-fraud limits (codes 501–507) on one-time codes.
+    pub ip: Option<String>,
+    /// Send later (at most two months ahead; a past time sends now).
+    pub time: Option<DateTime<Utc>>,
+    /// Lifetime in minutes (1 to 1440).
+    pub ttl_minutes: Option<u16>,
+    /// Deliver only in the recipient's daytime (postponed to 10:00); SMS.ru then ignores `time`.
+    pub daytime: bool,
+    /// Transliterate Cyrillic.
+    pub translit: bool,
+    /// Test mode: nothing is sent or charged.
+    pub test: bool,
+    /// Partner programme id.
+    pub partner_id: Option<String>,
+}
+
+impl SendRequest {
+    fn new(recipients: Recipients) -> Self {
+        SendRequest {
+            recipients,
+            from: None,
+            ip: None,
+            time: None,
+            ttl_minutes: None,
+            daytime: false,
+            translit: false,
+            test: false,
+            partner_id: None,
+        }
+    }
+
+    /// One text to one number.
+    pub fn single(to: PhoneNumber, msg: impl Into<String>) -> Self {
+        Self::new(Recipients::Same {
+            to: vec![to],
+            msg: msg.into(),
+        })
+    }
+
+    /// One text to several numbers.
+    pub fn to_many(to: impl IntoIterator<Item = PhoneNumber>, msg: impl Into<String>) -> Self {
+        Self::new(Recipients::Same {
+            to: to.into_iter().collect(),
+            msg: msg.into(),
+        })
+    }
+
+    /// A text per number.
+    pub fn per_recipient(messages: impl IntoIterator<Item = (PhoneNumber, String)>) -> Self {
+        Self::new(Recipients::PerRecipient(messages.into_iter().collect()))
+    }
+
+    /// Sets the sender.
+    pub fn from(mut self, from: impl Into<String>) -> Self {
+        self.from = Some(from.into());
+        self
+    }
+
+    /// Sets the end user's IP.
+    pub fn ip(mut self, ip: impl Into<String>) -> Self {
+        self.ip = Some(ip.into());
+        self
+    }
+
+    /// Sends at this time.
+    pub fn at(mut self, time: DateTime<Utc>) -> Self {
+        self.time = Some(time);
+        self
+    }
+
+    /// Sets the lifetime in minutes.
+    pub fn ttl_minutes(mut self, ttl: u16) -> Self {
+        self.ttl_minutes = Some(ttl);
+        self
+    }
+
+    /// Delivers only in the recipient's daytime.
+    pub fn daytime(mut self, daytime: bool) -> Self {
+        self.daytime = daytime;
+        self
+    }
+
+    /// Transliterates Cyrillic.
+    pub fn translit(mut self, translit: bool) -> Self {
+        self.translit = translit;
+        self
+    }
+
+    /// Test mode.
+    pub fn test(mut self, test: bool) -> Self {
+        self.test = test;
+        self
+    }
+
+    /// Checks what SMS.ru would refuse anyway, before anything is sent.
+    pub fn validate(&self) -> Result<()> {
+        let numbers = self.recipients.numbers();
+        if numbers.is_empty() {
+            return Err(Error::invalid_input("an SMS.ru send needs at least one number"));
+        }
+        if numbers.len() > MAX_RECIPIENTS_PER_REQUEST {
+            return Err(Error::invalid_input(format!(
+                "an SMS.ru request carries at most {MAX_RECIPIENTS_PER_REQUEST} numbers; split the list"
+            )));
+        }
+        let mut seen = std::collections::HashSet::new();
+        if !numbers.iter().all(|n| seen.insert(n.as_e164())) {
+            return Err(Error::invalid_input(
+                "a number appears twice in one SMS.ru request; SMS.ru keys replies by number",
+            ));
+        }
+        let empty_text = match &self.recipients {
+            Recipients::Same { msg, .. } => msg.trim().is_empty(),
+            Recipients::PerRecipient(v) => v.iter().any(|(_, t)| t.trim().is_empty()),
+        };
+        if empty_text {
+            return Err(Error::invalid_input("the SMS text is empty"));
+        }
+        if let Some(ttl) = self.ttl_minutes
+            && !(1..=super::config::MAX_TTL_MINUTES).contains(&ttl)
+        {
+            return Err(Error::invalid_input("the SMS.ru ttl must be 1 to 1440 minutes"));
+        }
+        Ok(())
+    }
+
+    /// The form fields of this request (without credentials and `json=1`, which the client adds).
+    /// Numbers go as SMS.ru's documentation writes them: digits, without `+`.
+    pub fn to_form(&self) -> Vec<(String, String)> {
+        let mut f = Vec::new();
+        match &self.recipients {
+            Recipients::Same { to, msg } => {
+                let list: Vec<&str> = to.iter().map(PhoneNumber::digits).collect();
+                f.push(("to".to_owned(), list.join(",")));
+                f.push(("msg".to_owned(), msg.clone()));
+            }
+            Recipients::PerRecipient(v) => {
+                for (n, t) in v {
+                    f.push((format!("to[{}]", n.digits()), t.clone()));
+                }
+            }
+        }
+        if let Some(from) = &self.from {
+            f.push(("from".into(), from.clone()));
+        }
+        if let Some(ip) = &self.ip {
+            f.push(("ip".into(), ip.clone()));
+        }
+        if let Some(t) = self.time {
+            f.push(("time".into(), t.timestamp().to_string()));
+        }
+        if let Some(ttl) = self.ttl_minutes {
+            f.push(("ttl".into(), ttl.to_string()));
+        }
+        if self.daytime {
+            f.push(("daytime".into(), "1".into()));
+        }
+        if self.translit {
+            f.push(("translit".into(), "1".into()));
+        }
+        if self.test {
+            f.push(("test".into(), "1".into()));
+        }
+        if let Some(p) = &self.partner_id {
+            f.push(("partner_id".into(), p.clone()));
+        }
+        f
+    }
+}
+
+/// A money amount exactly as SMS.ru wrote it (a JSON number or a string, by method and era).
+#[derive(Clone, PartialEq, Eq, Hash, Serialize)]
+#[serde(transparent)]
+pub struct Amount(String);
+
+impl Amount {
+    /// An amount from its decimal text.
+    pub fn new(text: impl Into<String>) -> Self {
+        Amount(text.into())
+    }
+
+    /// The decimal text.
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+
+    /// The amount in kopecks (hundredths), when it is a plain decimal with at most two significant
+    /// fractional digits (`"4122.56"` → 412256, `"10.5"` → 1050, `"-3"` → -300).
+    pub fn to_minor_units(&self) -> Option<i64> {
+        let s = self.0.trim();
+        let (neg, s) = match s.strip_prefix('-') {
+            Some(rest) => (true, rest),
+            None => (false, s),
+        };
+        let (int, frac) = s.split_once('.').unwrap_or((s, ""));
+        if int.is_empty() || !int.bytes().all(|b| b.is_ascii_digit()) || !frac.bytes().all(|b| b.is_ascii_digit()) {
+            return None;
+        }
+        if frac.len() > 2 && frac[2..].bytes().any(|b| b != b'0') {
+            return None;
+        }
+        let whole: i64 = int.parse().ok()?;
+        let mut cents = 0i64;
+        for (i, b) in frac.bytes().take(2).enumerate() {
+            cents += i64::from(b - b'0') * if i == 0 { 10 } else { 1 };
+        }
+        let v = whole.checked_mul(100)?.checked_add(cents)?;
+        Some(if neg { -v } else { v })
+    }
+}
+
+impl fmt::Debug for Amount {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "Amount({})", self.0)
+    }
+}
+
+impl fmt::Display for Amount {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+impl<'de> Deserialize<'de> for Amount {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> std::result::Result<Self, D::Error> {
+        match Value::deserialize(d)? {
+            Value::Number(n) => Ok(Amount(n.to_string())),
+            Value::String(s) => Ok(Amount(s)),
+            other => Err(de::Error::custom(format!(
+                "an amount must be a number or a string, not {other}"
+            ))),
+        }
+    }
+}
+
+/// `status_code` as a number, or a numeric string.
+fn de_code<'de, D: Deserializer<'de>>(d: D) -> std::result::Result<i32, D::Error> {
+    match Value::deserialize(d)? {
+        Value::Number(n) => n
+            .as_i64()
+            .and_then(|v| i32::try_from(v).ok())
+            .ok_or_else(|| de::Error::custom("status_code is not an integer")),
+        Value::String(s) => s
+            .trim()
+            .parse()
+            .map_err(|_| de::Error::custom("status_code is not an integer")),
+        _ => Err(de::Error::custom("status_code is not an integer")),
+    }
+}
+
+/// A map, or PHP's `[]` for an empty one.
+fn de_map<'de, D, T>(d: D) -> std::result::Result<BTreeMap<String, T>, D::Error>
+where
+    D: Deserializer<'de>,
+    T: serde::de::DeserializeOwned,
+{
+    match Value::deserialize(d)? {
+        Value::Object(m) => m
+            .into_iter()
+            .map(|(k, v)| serde_json::from_value(v).map(|t| (k, t)).map_err(de::Error::custom))
+            .collect(),
+        Value::Array(a) if a.is_empty() => Ok(BTreeMap::new()),
+        Value::Null => Ok(BTreeMap::new()),
+        _ => Err(de::Error::custom("expected an object keyed by number or id")),
+    }
+}
+
+/// A list of strings, or PHP's `{}`/`null` for an empty one.
+fn de_list<'de, D: Deserializer<'de>>(d: D) -> std::result::Result<Vec<String>, D::Error> {
+    match Value::deserialize(d)? {
+        Value::Array(a) => a
+            .into_iter()
+            .map(|v| match v {
+                Value::String(s) => Ok(s),
+                other => Err(de::Error::custom(format!("expected a string, not {other}"))),
+            })
+            .collect(),
+        Value::Object(m) => m
+            .into_iter()
+            .map(|(_, v)| match v {
+                Value::String(s) => Ok(s),
+                other => Err(de::Error::custom(format!("expected a string, not {other}"))),
+            })
+            .collect(),
+        Value::Null => Ok(Vec::new()),
+        _ => Err(de::Error::custom("expected a list")),
+    }
+}
+
+/// The fields every reply has.
+#[derive(Debug, Clone, PartialEq, Deserialize, Serialize)]
+pub struct Envelope {
+    /// `"OK"` or `"ERROR"`.
+    pub status: String,
+    /// The request's code (`100` = done).
+    #[serde(deserialize_with = "de_code")]
+    pub status_code: i32,
+    /// SMS.ru's words, when it gave any.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub status_text: Option<String>,
+}
+
+impl Envelope {
+    /// Whether SMS.ru says the request (or this number) went through.
+    pub fn is_ok(&self) -> bool {
+        self.status.eq_ignore_ascii_case("OK")
+    }
+}
+
+/// The result for one number of an `sms/send`.
+#[derive(Clone, PartialEq, Deserialize, Serialize)]
+#[non_exhaustive]
+pub struct SmsResult {
+    /// `"OK"` or `"ERROR"`.
+    pub status: String,
+    /// `100` when queued, else the refusal's code.
+    #[serde(deserialize_with = "de_code")]
+    pub status_code: i32,
+    /// SMS.ru's words.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub status_text: Option<String>,
+    /// The message id (`000000-10000000`), when it was taken.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub sms_id: Option<String>,
+    /// Anything else SMS.ru sent.
+    #[serde(flatten)]
+    pub extra: Map<String, Value>,
+}
+
+impl SmsResult {
+    /// Whether SMS.ru took the message for this number.
+    pub fn is_ok(&self) -> bool {
+        self.status.eq_ignore_ascii_case("OK") && self.sms_id.as_deref().is_some_and(|id| !id.is_empty())
+    }
+
+    /// The error for a number SMS.ru refused, `None` when it took it.
+    pub fn error(&self) -> Option<Error> {
+        if self.is_ok() {
+            return None;
+        }
+        Some(code_error(
+            self.status_code,
+            self.status_text.as_deref(),
+            "sending to this number",
+        ))
+    }
+}
+
+impl fmt::Debug for SmsResult {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("SmsResult")
+            .field("status", &self.status)
+            .field("status_code", &self.status_code)
+            .field("status_text", &self.status_text)
+            .field("sms_id", &self.sms_id)
+            .finish_non_exhaustive()
+    }
+}
+
+/// Finds the entry of a number in a map keyed by number, however SMS.ru wrote the key (`7925…`,
+/// `+7925…`, with spaces).
+fn find_number<'a, T>(map: &'a BTreeMap<String, T>, number: &PhoneNumber) -> Option<&'a T> {
+    if let Some(v) = map.get(number.digits()) {
+        return Some(v);
+    }
+    map.iter()
+        .find(|(k, _)| k.chars().filter(char::is_ascii_digit).eq(number.digits().chars()))
+        .map(|(_, v)| v)
+}
+
+/// Debug for maps keyed by phone number: the keys are masked.
+struct MaskedKeys<'a, T>(&'a BTreeMap<String, T>);
+
+impl<T: fmt::Debug> fmt::Debug for MaskedKeys<'_, T> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_map().entries(self.0.iter().map(|(k, v)| (mask(k), v))).finish()
+    }
+}
+
+/// The reply to `sms/send`.
+#[derive(Clone, PartialEq, Deserialize, Serialize)]
+#[non_exhaustive]
+pub struct SendResponse {
+    /// The request's status.
+    #[serde(flatten)]
+    pub envelope: Envelope,
+    /// One result per number, keyed by the number as SMS.ru wrote it.
+    #[serde(default, deserialize_with = "de_map")]
+    pub sms: BTreeMap<String, SmsResult>,
+    /// The balance after sending.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub balance: Option<Amount>,
+    /// Anything else SMS.ru sent.
+    #[serde(flatten)]
+    pub extra: Map<String, Value>,
+}
+
+impl SendResponse {
+    /// The result for one number of the request.
+    pub fn result_for(&self, number: &PhoneNumber) -> Option<&SmsResult> {
+        find_number(&self.sms, number)
+    }
+}
+
+impl fmt::Debug for SendResponse {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("SendResponse")
+            .field("envelope", &self.envelope)
+            .field("sms", &MaskedKeys(&self.sms))
+            .field("balance", &self.balance)
+            .finish_non_exhaustive()
+    }
+}
+
+/// The state of one message, from `sms/status`.
+#[derive(Debug, Clone, PartialEq, Deserialize, Serialize)]
+#[non_exhaustive]
+pub struct SmsStatus {
+    /// `"OK"` when the message was found.
+    pub status: String,
+    /// The message-state code (`103` = delivered; `-1` = not found).
+    #[serde(deserialize_with = "de_code")]
+    pub status_code: i32,
+    /// SMS.ru's words.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub status_text: Option<String>,
+    /// What the message cost.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub cost: Option<Amount>,
+    /// Anything else SMS.ru sent.
+    #[serde(flatten)]
+    pub extra: Map<String, Value>,
+}
+
+impl SmsStatus {
+    /// The normalised state.
+    pub fn delivery_status(&self) -> DeliveryStatus {
+        delivery_status(self.status_code)
+    }
+
+    /// Whether SMS.ru knows the message.
+    pub fn is_found(&self) -> bool {
+        self.status.eq_ignore_ascii_case("OK") && self.status_code != -1
+    }
+}
+
+/// The reply to `sms/status`.
+#[derive(Debug, Clone, PartialEq, Deserialize, Serialize)]
+#[non_exhaustive]
+pub struct StatusResponse {
+    /// The request's status.
+    #[serde(flatten)]
+    pub envelope: Envelope,
+    /// One state per message id.
+    #[serde(default, deserialize_with = "de_map")]
+    pub sms: BTreeMap<String, SmsStatus>,
+    /// Anything else SMS.ru sent.
+    #[serde(flatten)]
+    pub extra: Map<String, Value>,
+}
+
+/// The price of one number, from `sms/cost`.
+#[derive(Debug, Clone, PartialEq, Deserialize, Serialize)]
+#[non_exhaustive]
+pub struct SmsCost {
+    /// `"OK"` or `"ERROR"`.
+    pub status: String,
+    /// `100`, or why the number cannot be sent to.
+    #[serde(deserialize_with = "de_code")]
+    pub status_code: i32,
+    /// SMS.ru's words.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub status_text: Option<String>,
+    /// The price for this number.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub cost: Option<Amount>,
+    /// How many SMS parts the text takes.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub sms: Option<u32>,
+    /// Anything else SMS.ru sent.
+    #[serde(flatten)]
+    pub extra: Map<String, Value>,
+}
+
+/// The reply to `sms/cost`.
+///
+/// `total_cost` and `total_sms` are what SDKs read; the official excerpt was cut off before them, so
+/// they are optional (reference §1.3, **NV**).
+#[derive(Clone, PartialEq, Deserialize, Serialize)]
+#[non_exhaustive]
+pub struct CostResponse {
+    /// The request's status.
+    #[serde(flatten)]
+    pub envelope: Envelope,
+    /// One price per number.
+    #[serde(default, deserialize_with = "de_map")]
+    pub sms: BTreeMap<String, SmsCost>,
+    /// The total price.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub total_cost: Option<Amount>,
+    /// The total number of SMS parts.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub total_sms: Option<u32>,
+    /// Anything else SMS.ru sent.
+    #[serde(flatten)]
+    pub extra: Map<String, Value>,
+}
+
+impl CostResponse {
+    /// The price entry of one number.
+    pub fn cost_for(&self, number: &PhoneNumber) -> Option<&SmsCost> {
+        find_number(&self.sms, number)
+    }
+}
+
+impl fmt::Debug for CostResponse {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("CostResponse")
+            .field("envelope", &self.envelope)
+            .field("sms", &MaskedKeys(&self.sms))
+            .field("total_cost", &self.total_cost)
+            .field("total_sms", &self.total_sms)
+            .finish_non_exhaustive()
+    }
+}
+
+/// The reply to `my/balance`.
+#[derive(Debug, Clone, PartialEq, Deserialize, Serialize)]
+#[non_exhaustive]
+pub struct BalanceResponse {
+    /// The request's status.
+    #[serde(flatten)]
+    pub envelope: Envelope,
+    /// The balance, in roubles.
+    pub balance: Amount,
+    /// Anything else SMS.ru sent.
+    #[serde(flatten)]
+    pub extra: Map<String, Value>,
+}
+
+/// The reply to `my/limit` (daily number limit) and `my/free` (free messages to yourself).
+#[derive(Debug, Clone, PartialEq, Deserialize, Serialize)]
+#[non_exhaustive]
+pub struct UsageResponse {
+    /// The request's status.
+    #[serde(flatten)]
+    pub envelope: Envelope,
+    /// `my/limit`: how many numbers a day the account may send to.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub total_limit: Option<u64>,
+    /// `my/free`: how many free messages a day.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub total_free: Option<u64>,
+    /// How much of it was used today.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub used_today: Option<u64>,
+    /// Anything else SMS.ru sent.
+    #[serde(flatten)]
+    pub extra: Map<String, Value>,
+}
+
+/// The reply to `my/senders`.
+#[derive(Debug, Clone, PartialEq, Deserialize, Serialize)]
+#[non_exhaustive]
+pub struct SendersResponse {
+    /// The request's status.
+    #[serde(flatten)]
+    pub envelope: Envelope,
+    /// The approved sender names.
+    #[serde(default, deserialize_with = "de_list")]
+    pub senders: Vec<String>,
+    /// Anything else SMS.ru sent.
+    #[serde(flatten)]
+    pub extra: Map<String, Value>,
+}
+
+/// The reply to `callback/add`, `callback/del` and `callback/get`: the registered callback URLs.
+///
+/// Callback URLs carry the webhook secret, so `Debug` shows only how many there are.
+#[derive(Clone, PartialEq, Deserialize, Serialize)]
+#[non_exhaustive]
+pub struct CallbacksResponse {
+    /// The request's status.
+    #[serde(flatten)]
+    pub envelope: Envelope,
+    /// The registered URLs.
+    #[serde(default, deserialize_with = "de_list")]
+    pub callback: Vec<String>,
+    /// Anything else SMS.ru sent.
+    #[serde(flatten)]
+    pub extra: Map<String, Value>,
+}
+
+impl fmt::Debug for CallbacksResponse {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("CallbacksResponse")
+            .field("envelope", &self.envelope)
+            .field("callbacks", &self.callback.len())
+            .finish_non_exhaustive()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn n(s: &str) -> PhoneNumber {
+        s.parse().unwrap()
+    }
+
+    #[test]
+    fn amounts_are_exact() {
+        for (text, minor) in [
+            ("4122.56", Some(412_256)),
+            ("10.5", Some(1050)),
+            ("10.50", Some(1050)),
+            ("0", Some(0)),
+            ("-3", Some(-300)),
+            ("0.500", Some(50)),
+            ("0.505", None),
+            ("1e3", None),
+            ("", None),
+            (".5", None),
+        ] {
+            assert_eq!(Amount::new(text).to_minor_units(), minor, "{text}");
+        }
+        let a: Amount = serde_json::from_str("4122.56").unwrap();
+        assert_eq!(a.as_str(), "4122.56");
+        let a: Amount = serde_json::from_str("\"10.50\"").unwrap();
+        assert_eq!(a.to_minor_units(), Some(1050));
+        assert!(serde_json::from_str::<Amount>("true").is_err());
+    }
+
+    #[test]
+    fn send_reply_from_the_official_example() {
+        let body = r#"{"status":"OK","status_code":100,
+            "sms":{"79255070602":{"status":"OK","status_code":100,"sms_id":"000000-10000000"},
+                   "74993221627":{"status":"ERROR","status_code":207,"status_text":"На этот номер нельзя отправлять"}},
+            "balance":4122.56}"#;
+        let r: SendResponse = serde_json::from_str(body).unwrap();
+        assert!(r.envelope.is_ok());
+        let ok = r.result_for(&n("+79255070602")).unwrap();
+        assert!(ok.is_ok() && ok.error().is_none());
+        let bad = r.result_for(&n("+74993221627")).unwrap();
+        let e = bad.error().unwrap();
+        assert_eq!(e.provider_code(), Some("207"));
+        assert_eq!(r.balance.as_ref().unwrap().to_minor_units(), Some(412_256));
+        let shown = format!("{r:?}");
+        assert!(!shown.contains("79255070602"), "{shown}");
+    }
+
+    #[test]
+    fn php_empty_maps_and_string_codes() {
+        let r: SendResponse = serde_json::from_str(r#"{"status":"OK","status_code":"100","sms":[]}"#).unwrap();
+        assert!(r.sms.is_empty());
+        assert_eq!(r.envelope.status_code, 100);
+        let c: CallbacksResponse =
+            serde_json::from_str(r#"{"status":"OK","status_code":100,"callback":{"0":"https://h/x"}}"#).unwrap();
+        assert_eq!(c.callback, vec!["https://h/x"]);
+        assert!(serde_json::from_str::<SendResponse>(r#"{"status":"OK","status_code":1.5}"#).is_err());
+        assert!(serde_json::from_str::<SendResponse>(r#"{"status":"OK","status_code":100,"sms":"x"}"#).is_err());
+    }
+
+    #[test]
+    fn keys_with_plus_match() {
+        let r: CostResponse = serde_json::from_str(
+            r#"{"status":"OK","status_code":100,"sms":{" +79255070602 ":{"status":"OK","status_code":100,"cost":"0.50","sms":1}},"total_cost":0.5}"#,
+        )
+        .unwrap();
+        let c = r.cost_for(&n("+79255070602")).unwrap();
+        assert_eq!(c.cost.as_ref().unwrap().to_minor_units(), Some(50));
+        assert_eq!(r.total_cost.unwrap().to_minor_units(), Some(50));
+    }
+
+    #[test]
+    fn forms() {
+        let r = SendRequest::to_many([n("+79255070602"), n("+74993221627")], "hello world")
+            .from("Shop")
+            .test(true);
+        r.validate().unwrap();
+        let f = r.to_form();
+        assert!(f.contains(&("to".into(), "79255070602,74993221627".into())));
+        assert!(f.contains(&("msg".into(), "hello world".into())));
+        assert!(f.contains(&("test".into(), "1".into())));
+        let r = SendRequest::per_recipient([(n("+79255070602"), "a".to_owned()), (n("+74993221627"), "b".to_owned())]);
+        let f = r.to_form();
+        assert_eq!(f[0], ("to[79255070602]".into(), "a".into()));
+        assert!(!f.iter().any(|(k, _)| k == "msg"));
+    }
+
+    #[test]
+    fn validation() {
+        let dup = SendRequest::to_many([n("+79255070602"), n("+79255070602")], "x");
+        assert!(dup.validate().is_err());
+        assert!(SendRequest::to_many([], "x").validate().is_err());
+        assert!(SendRequest::single(n("+79255070602"), "  ").validate().is_err());
+        let many = SendRequest::to_many((0..101).map(|i| n(&format!("+7925507{i:04}"))), "x");
+        assert!(many.validate().is_err());
+        assert!(
+            SendRequest::single(n("+79255070602"), "x")
+                .ttl_minutes(0)
+                .validate()
+                .is_err()
+        );
+    }
+}

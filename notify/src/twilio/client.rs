@@ -1,0 +1,212 @@
+//! The Twilio Messages client: create, fetch, list, cancel, redact, delete.
+//!
+//! Requests go to `{base}/2010-04-01/Accounts/{AccountSid}/Messages[/{Sid}].json` with HTTP Basic auth
+//! (`AccountSid:AuthToken`) and form-encoded PascalCase bodies; the `.json` suffix selects JSON answers.
+//! Failures map through [`super::error::api_error`].
+//!
+//! Creating a message has no idempotency key in Twilio's API, so it is retried only when Twilio
+//! certainly did not get it (connection refused, 429, 503); a timeout is returned as `MaybeSent` for
+//! the caller to reconcile (list by `To` and date, or wait for the status callback). Reads, cancels
+//! and deletes are retried on any temporary failure.
+
+use std::sync::Arc;
+
+use serde::de::DeserializeOwned;
+use switchboard_core::http::Reply;
+use switchboard_core::{Dispatch, Error, ExposeSecret, Idempotence, Result};
+
+use super::SCHEME;
+use super::config::Config;
+use super::error::api_error;
+use super::model::{CreateMessage, ListMessages, MessagePage, MessageResource};
+
+/// A Twilio REST client for one account. Cheap to clone.
+#[derive(Debug, Clone)]
+pub struct Client {
+    config: Arc<Config>,
+    http: reqwest::Client,
+}
+
+/// Message SIDs go into the path, so they must be plain SIDs.
+fn check_sid(sid: &str) -> Result<()> {
+    let ok = (sid.starts_with("SM") || sid.starts_with("MM"))
+        && sid.len() <= 64
+        && sid.bytes().all(|b| b.is_ascii_alphanumeric());
+    if ok {
+        Ok(())
+    } else {
+        Err(Error::invalid_input(format!(
+            "'{}' is not a Twilio message SID (SM… or MM…)",
+            sid.chars().take(40).collect::<String>().escape_debug()
+        ))
+        .with_provider(SCHEME))
+    }
+}
+
+impl Client {
+    /// A client for this configuration.
+    pub fn new(config: Config) -> Result<Client> {
+        config.validate()?;
+        let http = config.http.build_client().map_err(|e| e.with_provider(SCHEME))?;
+        Ok(Client {
+            config: Arc::new(config),
+            http,
+        })
+    }
+
+    /// The configuration.
+    pub fn config(&self) -> &Config {
+        &self.config
+    }
+
+    fn messages_url(&self) -> String {
+        format!("{}/Messages.json", self.config.account_url())
+    }
+
+    fn message_url(&self, sid: &str) -> String {
+        format!("{}/Messages/{sid}.json", self.config.account_url())
+    }
+
+    fn authed(&self, rb: reqwest::RequestBuilder) -> reqwest::RequestBuilder {
+        rb.basic_auth(&self.config.account_sid, Some(self.config.auth_token.expose_secret()))
+    }
+
+    async fn execute<T: DeserializeOwned>(
+        &self,
+        idempotence: Idempotence,
+        build: impl Fn() -> reqwest::RequestBuilder,
+        maybe_sent_on_garbage: bool,
+    ) -> Result<T> {
+        self.config
+            .retry
+            .run(idempotence, || {
+                let rb = self.authed(build());
+                async move {
+                    let reply = Reply::send(rb, self.config.http.max_body)
+                        .await
+                        .map_err(|e| e.with_provider(SCHEME))?;
+                    if !reply.is_success() {
+                        return Err(api_error(&reply));
+                    }
+                    reply.json::<T>().map_err(|e| {
+                        let e = e.with_provider(SCHEME);
+                        // A 2xx we cannot read, on a create: the message probably exists.
+                        if maybe_sent_on_garbage {
+                            e.with_dispatch(Dispatch::MaybeSent)
+                        } else {
+                            e
+                        }
+                    })
+                }
+            })
+            .await
+    }
+
+    /// `POST /Messages.json`: creates (sends) a message. The config's sender, Messaging Service,
+    /// status callback and validity period apply where the request has none.
+    pub async fn create_message(&self, request: &CreateMessage) -> Result<MessageResource> {
+        let mut r = request.clone();
+        let c = &self.config;
+        if r.from.is_none() && r.messaging_service_sid.is_none() {
+            r.from.clone_from(&c.from);
+        }
+        if r.messaging_service_sid.is_none() {
+            r.messaging_service_sid.clone_from(&c.messaging_service_sid);
+        }
+        if r.status_callback.is_none() {
+            r.status_callback.clone_from(&c.status_callback);
+        }
+        if r.validity_period.is_none() {
+            r.validity_period = c.validity_period;
+        }
+        r.validate().map_err(|e| e.with_provider(SCHEME))?;
+        let form = r.to_form();
+        let url = self.messages_url();
+        self.execute(Idempotence::NotIdempotent, || self.http.post(&url).form(&form), true)
+            .await
+    }
+
+    /// `GET /Messages/{Sid}.json`.
+    pub async fn fetch_message(&self, sid: &str) -> Result<MessageResource> {
+        check_sid(sid)?;
+        let url = self.message_url(sid);
+        self.execute(Idempotence::Idempotent, || self.http.get(&url), false)
+            .await
+    }
+
+    /// `GET /Messages.json`: the first page of messages matching the filter, newest first.
+    pub async fn list_messages(&self, filter: &ListMessages) -> Result<MessagePage> {
+        let url = self.messages_url();
+        let q = filter.to_query();
+        self.execute(Idempotence::Idempotent, || self.http.get(&url).query(&q), false)
+            .await
+    }
+
+    /// The page after `page`, `None` on the last page. Only paths on the configured API host are
+    /// followed.
+    pub async fn next_page(&self, page: &MessagePage) -> Result<Option<MessagePage>> {
+        let Some(next) = page.next_page_uri.as_deref().filter(|u| !u.is_empty()) else {
+            return Ok(None);
+        };
+        if !next.starts_with('/') || next.starts_with("//") {
+            return Err(Error::decode("Twilio's next_page_uri is not a path on the API host").with_provider(SCHEME));
+        }
+        let url = format!("{}{next}", self.config.base_url.trim_end_matches('/'));
+        self.execute(Idempotence::Idempotent, || self.http.get(&url), false)
+            .await
+            .map(Some)
+    }
+
+    /// `POST /Messages/{Sid}.json` with `Status=canceled`: cancels a scheduled message.
+    pub async fn cancel_message(&self, sid: &str) -> Result<MessageResource> {
+        self.update(sid, [("Status", "canceled")]).await
+    }
+
+    /// `POST /Messages/{Sid}.json` with `Body=` (empty): redacts a message's text.
+    pub async fn redact_message(&self, sid: &str) -> Result<MessageResource> {
+        self.update(sid, [("Body", "")]).await
+    }
+
+    async fn update(&self, sid: &str, form: [(&str, &str); 1]) -> Result<MessageResource> {
+        check_sid(sid)?;
+        let url = self.message_url(sid);
+        self.execute(Idempotence::Idempotent, || self.http.post(&url).form(&form), false)
+            .await
+    }
+
+    /// `DELETE /Messages/{Sid}.json` (Twilio answers 204).
+    pub async fn delete_message(&self, sid: &str) -> Result<()> {
+        check_sid(sid)?;
+        let url = self.message_url(sid);
+        self.config
+            .retry
+            .run(Idempotence::Idempotent, || {
+                let rb = self.authed(self.http.delete(&url));
+                async move {
+                    let reply = Reply::send(rb, self.config.http.max_body)
+                        .await
+                        .map_err(|e| e.with_provider(SCHEME))?;
+                    if reply.is_success() {
+                        Ok(())
+                    } else {
+                        Err(api_error(&reply))
+                    }
+                }
+            })
+            .await
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn sids_are_checked_before_they_reach_a_path() {
+        assert!(check_sid("SM0123456789abcdef0123456789abcdef").is_ok());
+        assert!(check_sid("MM0123").is_ok());
+        for bad in ["", "SM../../Accounts", "AC123", "SM123?x=1", "SM12 3"] {
+            assert!(check_sid(bad).is_err(), "{bad}");
+        }
+    }
+}

@@ -1,0 +1,698 @@
+//! Twilio Messages API types as the wire has them: the form fields of a create (PascalCase), the
+//! Message resource (snake_case JSON), list pages and the error body.
+//!
+//! Field quirks kept as they are: `num_segments`, `num_media` and `price` are strings; dates are RFC
+//! 2822 strings (`Tue, 26 Jul 2016 12:50:07 +0000`), parsed on demand. Unknown fields land in `extra`.
+//! `Debug` masks numbers and leaves the body out.
+
+use std::fmt;
+
+use chrono::{DateTime, Utc};
+use serde::de::Deserializer;
+use serde::{Deserialize, Serialize};
+use serde_json::{Map, Value};
+use switchboard_core::{DeliveryStatus, Error, Result};
+
+use super::error::mask;
+
+/// Every value of Twilio's `MessageEnumStatus`, plus what Twilio may add later.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+#[non_exhaustive]
+pub enum MessageStatus {
+    /// Waiting in Twilio's queue (the initial status without a Messaging Service).
+    Queued,
+    /// Being handed to the carrier.
+    Sending,
+    /// The carrier took it.
+    Sent,
+    /// Twilio could not send it.
+    Failed,
+    /// The handset has it.
+    Delivered,
+    /// The carrier could not deliver it.
+    Undelivered,
+    /// An inbound message is being received.
+    Receiving,
+    /// An inbound message was received.
+    Received,
+    /// A Messaging Service accepted it (the initial status with one).
+    Accepted,
+    /// Scheduled for later (`SendAt`).
+    Scheduled,
+    /// The recipient read it (WhatsApp, RCS).
+    Read,
+    /// Some but not all parts were delivered.
+    PartiallyDelivered,
+    /// A scheduled message was canceled.
+    Canceled,
+    /// A status this version does not know, as Twilio wrote it.
+    Other(String),
+}
+
+impl MessageStatus {
+    /// Reads Twilio's word.
+    pub fn parse(s: &str) -> MessageStatus {
+        match s {
+            "queued" => MessageStatus::Queued,
+            "sending" => MessageStatus::Sending,
+            "sent" => MessageStatus::Sent,
+            "failed" => MessageStatus::Failed,
+            "delivered" => MessageStatus::Delivered,
+            "undelivered" => MessageStatus::Undelivered,
+            "receiving" => MessageStatus::Receiving,
+            "received" => MessageStatus::Received,
+            "accepted" => MessageStatus::Accepted,
+            "scheduled" => MessageStatus::Scheduled,
+            "read" => MessageStatus::Read,
+            "partially_delivered" => MessageStatus::PartiallyDelivered,
+            "canceled" => MessageStatus::Canceled,
+            other => MessageStatus::Other(other.to_owned()),
+        }
+    }
+
+    /// Twilio's word.
+    pub fn as_str(&self) -> &str {
+        match self {
+            MessageStatus::Queued => "queued",
+            MessageStatus::Sending => "sending",
+            MessageStatus::Sent => "sent",
+            MessageStatus::Failed => "failed",
+            MessageStatus::Delivered => "delivered",
+            MessageStatus::Undelivered => "undelivered",
+            MessageStatus::Receiving => "receiving",
+            MessageStatus::Received => "received",
+            MessageStatus::Accepted => "accepted",
+            MessageStatus::Scheduled => "scheduled",
+            MessageStatus::Read => "read",
+            MessageStatus::PartiallyDelivered => "partially_delivered",
+            MessageStatus::Canceled => "canceled",
+            MessageStatus::Other(s) => s,
+        }
+    }
+
+    /// The normalised status.
+    ///
+    /// * `accepted` → Accepted; `queued`, `sending`, `scheduled` → Queued (still at Twilio);
+    ///   `sent` → Sent (at the carrier).
+    /// * `delivered`, `read` → Delivered; `received` (an inbound message that arrived) → Delivered,
+    ///   `receiving` → Queued.
+    /// * `undelivered`, `failed` → Failed; `canceled` → Failed too (it will never be delivered, and
+    ///   [`DeliveryStatus`] has no "withdrawn").
+    /// * `partially_delivered` → Sent: some parts arrived, the rest may still; Twilio does not list it
+    ///   as terminal.
+    pub fn delivery_status(&self) -> DeliveryStatus {
+        match self {
+            MessageStatus::Accepted => DeliveryStatus::Accepted,
+            MessageStatus::Queued | MessageStatus::Sending | MessageStatus::Scheduled | MessageStatus::Receiving => {
+                DeliveryStatus::Queued
+            }
+            MessageStatus::Sent | MessageStatus::PartiallyDelivered => DeliveryStatus::Sent,
+            MessageStatus::Delivered | MessageStatus::Read | MessageStatus::Received => DeliveryStatus::Delivered,
+            MessageStatus::Undelivered | MessageStatus::Failed | MessageStatus::Canceled => DeliveryStatus::Failed,
+            MessageStatus::Other(_) => DeliveryStatus::Unknown,
+        }
+    }
+
+    /// Whether Twilio will not change it any more (for outbound messages).
+    pub fn is_terminal(&self) -> bool {
+        matches!(
+            self,
+            MessageStatus::Delivered
+                | MessageStatus::Undelivered
+                | MessageStatus::Failed
+                | MessageStatus::Read
+                | MessageStatus::Canceled
+                | MessageStatus::Received
+        )
+    }
+}
+
+impl fmt::Display for MessageStatus {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// A `POST /Messages.json` request. Build it with [`CreateMessage::new`] and the setters.
+#[derive(Clone, PartialEq, Default)]
+#[non_exhaustive]
+pub struct CreateMessage {
+    /// `To`: an E.164 number, or a channel address (`whatsapp:+1…`).
+    pub to: String,
+    /// `From`: a number, short code or alphanumeric sender.
+    pub from: Option<String>,
+    /// `MessagingServiceSid`.
+    pub messaging_service_sid: Option<String>,
+    /// `Body`.
+    pub body: Option<String>,
+    /// `MediaUrl`, repeatable.
+    pub media_url: Vec<String>,
+    /// `StatusCallback`.
+    pub status_callback: Option<String>,
+    /// `ValidityPeriod`, seconds.
+    pub validity_period: Option<u32>,
+    /// `MaxPrice`.
+    pub max_price: Option<String>,
+    /// `ProvideFeedback`.
+    pub provide_feedback: Option<bool>,
+    /// `Attempt`.
+    pub attempt: Option<u32>,
+    /// `ForceDelivery`.
+    pub force_delivery: Option<bool>,
+    /// `SmartEncoded`.
+    pub smart_encoded: Option<bool>,
+    /// `ShortenUrls`.
+    pub shorten_urls: Option<bool>,
+    /// `SendAsMms`.
+    pub send_as_mms: Option<bool>,
+    /// `ContentSid` (a template).
+    pub content_sid: Option<String>,
+    /// `ContentVariables` (JSON text).
+    pub content_variables: Option<String>,
+    /// `ApplicationSid`.
+    pub application_sid: Option<String>,
+    /// `SendAt` (with `ScheduleType=fixed`, needs a Messaging Service).
+    pub send_at: Option<DateTime<Utc>>,
+    /// `PersistentAction`, repeatable.
+    pub persistent_action: Vec<String>,
+    /// Any other field, as `(Name, value)`.
+    pub extra: Vec<(String, String)>,
+}
+
+impl CreateMessage {
+    /// A message to `to`.
+    pub fn new(to: impl Into<String>) -> Self {
+        CreateMessage {
+            to: to.into(),
+            ..Default::default()
+        }
+    }
+
+    /// Sets `Body`.
+    pub fn body(mut self, body: impl Into<String>) -> Self {
+        self.body = Some(body.into());
+        self
+    }
+
+    /// Sets `From`.
+    pub fn from(mut self, from: impl Into<String>) -> Self {
+        self.from = Some(from.into());
+        self
+    }
+
+    /// Sets `MessagingServiceSid`.
+    pub fn messaging_service_sid(mut self, sid: impl Into<String>) -> Self {
+        self.messaging_service_sid = Some(sid.into());
+        self
+    }
+
+    /// Adds a `MediaUrl`.
+    pub fn media_url(mut self, url: impl Into<String>) -> Self {
+        self.media_url.push(url.into());
+        self
+    }
+
+    /// Sets `StatusCallback`.
+    pub fn status_callback(mut self, url: impl Into<String>) -> Self {
+        self.status_callback = Some(url.into());
+        self
+    }
+
+    /// Sets `ValidityPeriod`.
+    pub fn validity_period(mut self, seconds: u32) -> Self {
+        self.validity_period = Some(seconds);
+        self
+    }
+
+    /// Schedules the message (`ScheduleType=fixed`, `SendAt`).
+    pub fn send_at(mut self, at: DateTime<Utc>) -> Self {
+        self.send_at = Some(at);
+        self
+    }
+
+    /// Adds any other field.
+    pub fn field(mut self, name: impl Into<String>, value: impl Into<String>) -> Self {
+        self.extra.push((name.into(), value.into()));
+        self
+    }
+
+    /// Checks what Twilio would refuse anyway.
+    pub fn validate(&self) -> Result<()> {
+        if self.to.trim().is_empty() {
+            return Err(Error::invalid_input("a Twilio message needs a 'To'"));
+        }
+        if self.from.is_none() && self.messaging_service_sid.is_none() {
+            return Err(Error::invalid_input(
+                "a Twilio message needs a 'From' or a 'MessagingServiceSid'",
+            ));
+        }
+        let has_body = self.body.as_deref().is_some_and(|b| !b.is_empty());
+        if !has_body && self.media_url.is_empty() && self.content_sid.is_none() {
+            return Err(Error::invalid_input(
+                "a Twilio message needs a body, media or a content template",
+            ));
+        }
+        if self.body.as_deref().is_some_and(|b| b.chars().count() > 1600) {
+            return Err(Error::invalid_input("a Twilio message body is at most 1600 characters"));
+        }
+        if self.send_at.is_some() && self.messaging_service_sid.is_none() {
+            return Err(Error::invalid_input(
+                "scheduling a Twilio message needs a Messaging Service",
+            ));
+        }
+        Ok(())
+    }
+
+    /// The form fields, PascalCase as Twilio names them.
+    pub fn to_form(&self) -> Vec<(String, String)> {
+        let mut f: Vec<(String, String)> = vec![("To".into(), self.to.clone())];
+        let mut opt = |name: &str, v: Option<String>| {
+            if let Some(v) = v {
+                f.push((name.to_owned(), v));
+            }
+        };
+        opt("From", self.from.clone());
+        opt("MessagingServiceSid", self.messaging_service_sid.clone());
+        opt("Body", self.body.clone());
+        opt("StatusCallback", self.status_callback.clone());
+        opt("ValidityPeriod", self.validity_period.map(|v| v.to_string()));
+        opt("MaxPrice", self.max_price.clone());
+        opt("ProvideFeedback", self.provide_feedback.map(|v| v.to_string()));
+        opt("Attempt", self.attempt.map(|v| v.to_string()));
+        opt("ForceDelivery", self.force_delivery.map(|v| v.to_string()));
+        opt("SmartEncoded", self.smart_encoded.map(|v| v.to_string()));
+        opt("ShortenUrls", self.shorten_urls.map(|v| v.to_string()));
+        opt("SendAsMms", self.send_as_mms.map(|v| v.to_string()));
+        opt("ContentSid", self.content_sid.clone());
+        opt("ContentVariables", self.content_variables.clone());
+        opt("ApplicationSid", self.application_sid.clone());
+        if let Some(at) = self.send_at {
+            opt("ScheduleType", Some("fixed".to_owned()));
+            opt("SendAt", Some(at.to_rfc3339_opts(chrono::SecondsFormat::Secs, true)));
+        }
+        for u in &self.media_url {
+            f.push(("MediaUrl".into(), u.clone()));
+        }
+        for a in &self.persistent_action {
+            f.push(("PersistentAction".into(), a.clone()));
+        }
+        f.extend(self.extra.iter().cloned());
+        f
+    }
+}
+
+impl fmt::Debug for CreateMessage {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("CreateMessage")
+            .field("to", &mask(&self.to))
+            .field("from", &self.from.as_deref().map(mask))
+            .field("messaging_service_sid", &self.messaging_service_sid)
+            .field("body_chars", &self.body.as_ref().map(|b| b.chars().count()))
+            .field("media", &self.media_url.len())
+            .field("send_at", &self.send_at)
+            .finish_non_exhaustive()
+    }
+}
+
+/// A string, or a number written as one (Twilio writes counts as strings, but not everywhere).
+fn de_opt_string<'de, D: Deserializer<'de>>(d: D) -> std::result::Result<Option<String>, D::Error> {
+    Ok(match Value::deserialize(d)? {
+        Value::Null => None,
+        Value::String(s) => Some(s),
+        other => Some(other.to_string()),
+    })
+}
+
+/// An integer, or one written as a string.
+fn de_opt_i64<'de, D: Deserializer<'de>>(d: D) -> std::result::Result<Option<i64>, D::Error> {
+    Ok(match Value::deserialize(d)? {
+        Value::Number(n) => n.as_i64(),
+        Value::String(s) => s.trim().parse().ok(),
+        _ => None,
+    })
+}
+
+/// Twilio's Message resource.
+#[derive(Clone, PartialEq, Default, Deserialize, Serialize)]
+#[non_exhaustive]
+pub struct MessageResource {
+    /// `SM…` (or `MM…` for MMS).
+    pub sid: String,
+    /// The account.
+    #[serde(default)]
+    pub account_sid: Option<String>,
+    /// The Messaging Service, if one was used.
+    #[serde(default)]
+    pub messaging_service_sid: Option<String>,
+    /// The recipient.
+    #[serde(default)]
+    pub to: Option<String>,
+    /// The sender.
+    #[serde(default)]
+    pub from: Option<String>,
+    /// The text.
+    #[serde(default)]
+    pub body: Option<String>,
+    /// The status word (see [`MessageResource::message_status`]).
+    #[serde(default)]
+    pub status: String,
+    /// Parts, as a string.
+    #[serde(default, deserialize_with = "de_opt_string")]
+    pub num_segments: Option<String>,
+    /// Media count, as a string.
+    #[serde(default, deserialize_with = "de_opt_string")]
+    pub num_media: Option<String>,
+    /// `outbound-api`, `inbound`, `outbound-call`, `outbound-reply`.
+    #[serde(default)]
+    pub direction: Option<String>,
+    /// `2010-04-01`.
+    #[serde(default)]
+    pub api_version: Option<String>,
+    /// The price (negative, as a string), once known.
+    #[serde(default, deserialize_with = "de_opt_string")]
+    pub price: Option<String>,
+    /// The price's currency.
+    #[serde(default)]
+    pub price_unit: Option<String>,
+    /// The error code of a failed or undelivered message.
+    #[serde(default, deserialize_with = "de_opt_i64")]
+    pub error_code: Option<i64>,
+    /// The error's text.
+    #[serde(default)]
+    pub error_message: Option<String>,
+    /// RFC 2822.
+    #[serde(default)]
+    pub date_created: Option<String>,
+    /// RFC 2822.
+    #[serde(default)]
+    pub date_updated: Option<String>,
+    /// RFC 2822.
+    #[serde(default)]
+    pub date_sent: Option<String>,
+    /// The resource's path.
+    #[serde(default)]
+    pub uri: Option<String>,
+    /// Sub-resources (media, feedback).
+    #[serde(default)]
+    pub subresource_uris: Option<Map<String, Value>>,
+    /// Anything else Twilio sent.
+    #[serde(flatten)]
+    pub extra: Map<String, Value>,
+}
+
+fn rfc2822(s: Option<&str>) -> Option<DateTime<Utc>> {
+    DateTime::parse_from_rfc2822(s?).ok().map(|d| d.with_timezone(&Utc))
+}
+
+impl MessageResource {
+    /// The status, typed.
+    pub fn message_status(&self) -> MessageStatus {
+        MessageStatus::parse(&self.status)
+    }
+
+    /// `date_created` parsed.
+    pub fn created_at(&self) -> Option<DateTime<Utc>> {
+        rfc2822(self.date_created.as_deref())
+    }
+
+    /// `date_updated` parsed.
+    pub fn updated_at(&self) -> Option<DateTime<Utc>> {
+        rfc2822(self.date_updated.as_deref())
+    }
+
+    /// `date_sent` parsed.
+    pub fn sent_at(&self) -> Option<DateTime<Utc>> {
+        rfc2822(self.date_sent.as_deref())
+    }
+
+    /// `num_segments` as a number.
+    pub fn segments(&self) -> Option<u32> {
+        self.num_segments.as_deref()?.trim().parse().ok()
+    }
+}
+
+impl fmt::Debug for MessageResource {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("MessageResource")
+            .field("sid", &self.sid)
+            .field("to", &self.to.as_deref().map(mask))
+            .field("from", &self.from.as_deref().map(mask))
+            .field("body_chars", &self.body.as_ref().map(|b| b.chars().count()))
+            .field("status", &self.status)
+            .field("num_segments", &self.num_segments)
+            .field("direction", &self.direction)
+            .field("price", &self.price)
+            .field("error_code", &self.error_code)
+            .field("date_created", &self.date_created)
+            .finish_non_exhaustive()
+    }
+}
+
+/// One page of `GET /Messages.json`.
+#[derive(Clone, PartialEq, Default, Deserialize, Serialize)]
+#[non_exhaustive]
+pub struct MessagePage {
+    /// The messages.
+    #[serde(default)]
+    pub messages: Vec<MessageResource>,
+    /// The page number.
+    #[serde(default)]
+    pub page: Option<u64>,
+    /// The page size.
+    #[serde(default)]
+    pub page_size: Option<u64>,
+    /// The path of the next page; `None` on the last.
+    #[serde(default)]
+    pub next_page_uri: Option<String>,
+    /// The path of the previous page.
+    #[serde(default)]
+    pub previous_page_uri: Option<String>,
+    /// The path of the first page.
+    #[serde(default)]
+    pub first_page_uri: Option<String>,
+    /// This page's path.
+    #[serde(default)]
+    pub uri: Option<String>,
+    /// Anything else Twilio sent.
+    #[serde(flatten)]
+    pub extra: Map<String, Value>,
+}
+
+/// Filters of a message list.
+#[derive(Clone, PartialEq, Eq, Default)]
+#[non_exhaustive]
+pub struct ListMessages {
+    /// `To`.
+    pub to: Option<String>,
+    /// `From`.
+    pub from: Option<String>,
+    /// `DateSent` (a day, `YYYY-MM-DD`).
+    pub date_sent: Option<String>,
+    /// `PageSize` (Twilio allows up to 1000).
+    pub page_size: Option<u32>,
+}
+
+impl ListMessages {
+    /// No filter: every message, newest first.
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// Only messages to this address.
+    pub fn to(mut self, to: impl Into<String>) -> Self {
+        self.to = Some(to.into());
+        self
+    }
+
+    /// Only messages from this address.
+    pub fn from(mut self, from: impl Into<String>) -> Self {
+        self.from = Some(from.into());
+        self
+    }
+
+    /// Only messages sent on this day (`YYYY-MM-DD`).
+    pub fn date_sent(mut self, day: impl Into<String>) -> Self {
+        self.date_sent = Some(day.into());
+        self
+    }
+
+    /// Messages per page.
+    pub fn page_size(mut self, size: u32) -> Self {
+        self.page_size = Some(size);
+        self
+    }
+
+    /// The query pairs.
+    pub fn to_query(&self) -> Vec<(String, String)> {
+        let mut q = Vec::new();
+        if let Some(v) = &self.to {
+            q.push(("To".into(), v.clone()));
+        }
+        if let Some(v) = &self.from {
+            q.push(("From".into(), v.clone()));
+        }
+        if let Some(v) = &self.date_sent {
+            q.push(("DateSent".into(), v.clone()));
+        }
+        if let Some(v) = self.page_size {
+            q.push(("PageSize".into(), v.min(1000).to_string()));
+        }
+        q
+    }
+}
+
+/// Twilio's error body.
+#[derive(Clone, PartialEq, Default, Deserialize, Serialize)]
+#[non_exhaustive]
+pub struct ErrorBody {
+    /// Twilio's error code (`21211`).
+    #[serde(default, deserialize_with = "de_opt_i64")]
+    pub code: Option<i64>,
+    /// What went wrong.
+    #[serde(default)]
+    pub message: Option<String>,
+    /// A link to the error's page.
+    #[serde(default)]
+    pub more_info: Option<String>,
+    /// The HTTP status, repeated.
+    #[serde(default, deserialize_with = "de_opt_i64")]
+    pub status: Option<i64>,
+    /// Anything else.
+    #[serde(flatten)]
+    pub extra: Map<String, Value>,
+}
+
+/// The page URIs carry the list's filters (phone numbers), so they are left out.
+impl fmt::Debug for MessagePage {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("MessagePage")
+            .field("messages", &self.messages)
+            .field("page", &self.page)
+            .field("page_size", &self.page_size)
+            .field("has_next", &self.next_page_uri.is_some())
+            .finish_non_exhaustive()
+    }
+}
+
+impl fmt::Debug for ListMessages {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("ListMessages")
+            .field("to", &self.to.as_deref().map(mask))
+            .field("from", &self.from.as_deref().map(mask))
+            .field("date_sent", &self.date_sent)
+            .field("page_size", &self.page_size)
+            .finish()
+    }
+}
+
+/// Twilio's messages quote the numbers they refuse; `Debug` masks them.
+impl fmt::Debug for ErrorBody {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("ErrorBody")
+            .field("code", &self.code)
+            .field("message", &self.message.as_deref().map(super::error::scrub_numbers))
+            .field("more_info", &self.more_info)
+            .field("status", &self.status)
+            .finish_non_exhaustive()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const ALL: [&str; 13] = [
+        "queued",
+        "sending",
+        "sent",
+        "failed",
+        "delivered",
+        "undelivered",
+        "receiving",
+        "received",
+        "accepted",
+        "scheduled",
+        "read",
+        "partially_delivered",
+        "canceled",
+    ];
+
+    #[test]
+    fn all_thirteen_statuses_round_trip_and_map() {
+        for s in ALL {
+            let st = MessageStatus::parse(s);
+            assert!(!matches!(st, MessageStatus::Other(_)), "{s}");
+            assert_eq!(st.as_str(), s);
+            assert_ne!(st.delivery_status(), DeliveryStatus::Unknown, "{s}");
+        }
+        use DeliveryStatus::*;
+        let expect = [
+            Queued, Queued, Sent, Failed, Delivered, Failed, Queued, Delivered, Accepted, Queued, Delivered, Sent,
+            Failed,
+        ];
+        for (s, d) in ALL.iter().zip(expect) {
+            assert_eq!(MessageStatus::parse(s).delivery_status(), d, "{s}");
+        }
+        assert_eq!(MessageStatus::parse("new_thing").delivery_status(), Unknown);
+        assert!(MessageStatus::Canceled.is_terminal() && !MessageStatus::Sent.is_terminal());
+    }
+
+    #[test]
+    fn resource_from_the_reference() {
+        let body = r#"{"sid":"SM0123456789abcdef0123456789abcdef","account_sid":"AC0123456789abcdef0123456789abcdef",
+            "messaging_service_sid":null,"to":"+447111111111","from":"+15005550006","body":"Test Message",
+            "status":"queued","num_segments":"1","num_media":"0","direction":"outbound-api","api_version":"2010-04-01",
+            "price":null,"price_unit":"USD","error_code":null,"error_message":null,
+            "date_created":"Tue, 26 Jul 2016 12:50:07 +0000","date_updated":"Tue, 26 Jul 2016 12:50:07 +0000",
+            "date_sent":null,"uri":"/2010-04-01/Accounts/AC/Messages/SM.json",
+            "subresource_uris":{"media":"/m.json"},"tags":{"x":1}}"#;
+        let m: MessageResource = serde_json::from_str(body).unwrap();
+        assert_eq!(m.message_status(), MessageStatus::Queued);
+        assert_eq!(m.segments(), Some(1));
+        assert_eq!(m.created_at().unwrap().timestamp(), 1_469_537_407);
+        assert!(m.sent_at().is_none());
+        assert!(m.extra.contains_key("tags"));
+        let shown = format!("{m:?}");
+        assert!(
+            !shown.contains("447111111111") && !shown.contains("Test Message"),
+            "{shown}"
+        );
+        let m: MessageResource =
+            serde_json::from_str(r#"{"sid":"SMx","status":"failed","num_segments":2,"error_code":"30003"}"#).unwrap();
+        assert_eq!((m.segments(), m.error_code), (Some(2), Some(30003)));
+    }
+
+    #[test]
+    fn create_form_and_validation() {
+        let c = CreateMessage::new("+15558675310")
+            .from("+15005550006")
+            .body("hi")
+            .status_callback("https://h/cb")
+            .media_url("https://h/a.png")
+            .media_url("https://h/b.png");
+        c.validate().unwrap();
+        let f = c.to_form();
+        assert_eq!(f[0], ("To".into(), "+15558675310".into()));
+        assert_eq!(f.iter().filter(|(k, _)| k == "MediaUrl").count(), 2);
+        assert!(f.contains(&("StatusCallback".into(), "https://h/cb".into())));
+        assert!(CreateMessage::new("+1").body("x").validate().is_err());
+        assert!(CreateMessage::new("+1").from("x").validate().is_err());
+        assert!(CreateMessage::new("").from("x").body("b").validate().is_err());
+        assert!(
+            CreateMessage::new("+1")
+                .from("x")
+                .body("b".repeat(1601))
+                .validate()
+                .is_err()
+        );
+        assert!(
+            CreateMessage::new("+1")
+                .from("x")
+                .body("b")
+                .send_at(Utc::now())
+                .validate()
+                .is_err()
+        );
+        assert!(!format!("{c:?}").contains("8675310"));
+    }
+}

@@ -1,0 +1,108 @@
+//! [`TwilioTransport`]: Twilio Programmable Messaging as a switchboard [`Transport`].
+//!
+//! Twilio has no bulk send for SMS, so `send_many` is the trait's default (one create per message, in
+//! order). A message's `from` overrides the configured sender; the configured Messaging Service, status
+//! callback and validity period apply to every message.
+
+use async_trait::async_trait;
+use switchboard_core::{
+    Capabilities, Dsn, Error, Event, Message, Receipt, Result, StatusReport, Transport, WebhookRequest,
+};
+
+use super::SCHEME;
+use super::client::Client;
+use super::config::Config;
+use super::model::CreateMessage;
+use super::webhook;
+
+/// Twilio as a message transport. Build it from a [`Config`] or a DSN
+/// (`twilio://SID:TOKEN@default?from=+1…`).
+#[derive(Debug, Clone)]
+pub struct TwilioTransport {
+    client: Client,
+}
+
+impl TwilioTransport {
+    /// A transport for this configuration.
+    pub fn new(config: Config) -> Result<Self> {
+        Ok(TwilioTransport {
+            client: Client::new(config)?,
+        })
+    }
+
+    /// A transport from a `twilio://` DSN.
+    pub fn from_dsn(dsn: &Dsn) -> Result<Self> {
+        Self::new(Config::from_dsn(dsn)?)
+    }
+
+    /// A transport from a DSN string.
+    pub fn from_dsn_str(dsn: &str) -> Result<Self> {
+        Self::from_dsn(&Dsn::parse(dsn)?)
+    }
+
+    /// The underlying REST client (list, cancel, redact, delete).
+    pub fn client(&self) -> &Client {
+        &self.client
+    }
+
+    /// The create request for a message.
+    pub fn request_for(&self, message: &Message) -> Result<CreateMessage> {
+        let to = message.to.phone().ok_or_else(|| {
+            Error::invalid_input(format!(
+                "Twilio SMS goes to phone numbers, not to a {}",
+                message.to.kind()
+            ))
+            .with_provider(SCHEME)
+        })?;
+        let mut r = CreateMessage::new(to.as_e164()).body(message.text.clone());
+        if let Some(from) = &message.from {
+            r = r.from(from.clone());
+        }
+        Ok(r)
+    }
+}
+
+#[async_trait]
+impl Transport for TwilioTransport {
+    fn provider(&self) -> &'static str {
+        SCHEME
+    }
+
+    fn capabilities(&self) -> Capabilities {
+        Capabilities::sms().with_status().with_delivery_reports().with_inbound()
+    }
+
+    async fn send(&self, message: &Message) -> Result<Receipt> {
+        let request = self.request_for(message)?;
+        let m = self.client.create_message(&request).await?;
+        let status = m.message_status().delivery_status();
+        let raw = serde_json::to_value(&m).unwrap_or_default();
+        Ok(Receipt::new(SCHEME, message, m.sid.clone())
+            .with_status(status)
+            .with_raw(raw))
+    }
+
+    async fn status(&self, provider_id: &str) -> Result<StatusReport> {
+        let m = self.client.fetch_message(provider_id).await?;
+        let st = m.message_status();
+        let mut report = StatusReport::new(m.sid.clone(), st.delivery_status(), st.as_str());
+        if let Some(code) = m.error_code {
+            report = report.with_error_code(code);
+        }
+        if let Some(at) = m.updated_at() {
+            report = report.with_at(at);
+        }
+        let to =
+            m.to.as_deref()
+                .and_then(|t| switchboard_core::PhoneNumber::parse(t, None).ok());
+        if let Some(to) = to {
+            report = report.with_recipient(switchboard_core::Recipient::Phone(to));
+        }
+        Ok(report.with_raw(serde_json::to_value(&m).unwrap_or_default()))
+    }
+
+    async fn handle_webhook(&self, request: &WebhookRequest) -> Result<Vec<Event>> {
+        let c = self.client.config();
+        webhook::handle(request, &c.auth_token, c.webhook_origin.as_deref())
+    }
+}

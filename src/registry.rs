@@ -1,0 +1,211 @@
+//! Building transports and whole Messengers from DSN strings.
+//!
+//! One DSN configures one transport (`dinstar://user:pass@10.0.0.5:8081?sn=…`, `mitto://KEY@default?from=Acme`);
+//! `failover(a b …)` and `roundrobin(a b …)` group several. Each scheme is handled by the provider crate
+//! compiled in through the facade's cargo features. Errors say which part is wrong and never show a
+//! password (see [`switchboard_core::Dsn`]).
+
+use std::sync::Arc;
+
+use switchboard_core::{Dsn, Error, Result, Transport};
+
+use crate::messenger::{Messenger, MessengerBuilder};
+use crate::route::Route;
+
+/// The schemes this build understands, for error messages.
+#[allow(unused_mut, clippy::vec_init_then_push)] // one push per compiled-in feature
+pub fn known_schemes() -> Vec<&'static str> {
+    let mut s: Vec<&'static str> = Vec::new();
+    #[cfg(feature = "dinstar")]
+    s.push(switchboard_dinstar::SCHEME);
+    #[cfg(feature = "mitto")]
+    s.push(switchboard_mitto::SCHEME);
+    #[cfg(feature = "mightycall")]
+    s.push(switchboard_mightycall::SCHEME);
+    #[cfg(feature = "smsru")]
+    s.push(switchboard_notify::smsru::SCHEME);
+    #[cfg(feature = "twilio")]
+    s.push(switchboard_notify::twilio::SCHEME);
+    #[cfg(feature = "email")]
+    s.extend([switchboard_notify::email::SCHEME, "smtps"]);
+    #[cfg(feature = "fcm")]
+    s.push(switchboard_notify::fcm::SCHEME);
+    #[cfg(feature = "telegram")]
+    s.push(switchboard_notify::telegram::SCHEME);
+    s
+}
+
+/// Builds the transport one DSN describes.
+pub fn transport_from_dsn(dsn: &str) -> Result<Arc<dyn Transport>> {
+    let parsed = Dsn::parse(dsn)?;
+    transport_from_parsed(&parsed)
+}
+
+fn transport_from_parsed(dsn: &Dsn) -> Result<Arc<dyn Transport>> {
+    match dsn.scheme() {
+        #[cfg(feature = "dinstar")]
+        switchboard_dinstar::SCHEME => Ok(Arc::new(switchboard_dinstar::DinstarTransport::from_dsn(dsn)?)),
+        #[cfg(feature = "mitto")]
+        switchboard_mitto::SCHEME => Ok(Arc::new(switchboard_mitto::MittoTransport::from_dsn(dsn)?)),
+        #[cfg(feature = "mightycall")]
+        switchboard_mightycall::SCHEME => Ok(Arc::new(switchboard_mightycall::MightyCallTransport::from_dsn(dsn)?)),
+        #[cfg(feature = "smsru")]
+        switchboard_notify::smsru::SCHEME => Ok(Arc::new(switchboard_notify::smsru::SmsRuTransport::from_dsn(dsn)?)),
+        #[cfg(feature = "twilio")]
+        switchboard_notify::twilio::SCHEME => Ok(Arc::new(switchboard_notify::twilio::TwilioTransport::from_dsn(dsn)?)),
+        #[cfg(feature = "email")]
+        switchboard_notify::email::SCHEME | "smtps" => {
+            Ok(Arc::new(switchboard_notify::email::EmailTransport::from_dsn(dsn)?))
+        }
+        #[cfg(feature = "fcm")]
+        switchboard_notify::fcm::SCHEME => Ok(Arc::new(switchboard_notify::fcm::FcmTransport::from_dsn(dsn)?)),
+        #[cfg(feature = "telegram")]
+        switchboard_notify::telegram::SCHEME => Ok(Arc::new(
+            switchboard_notify::telegram::TelegramTransport::from_dsn(dsn)?,
+        )),
+        other => Err(Error::config(format!(
+            "unknown DSN scheme '{other}'; this build knows: {}",
+            known_schemes().join(", ")
+        ))),
+    }
+}
+
+/// A DSN entry: one transport, or a group.
+#[derive(Debug, PartialEq, Eq)]
+enum Entry<'a> {
+    Single(&'a str),
+    Failover(Vec<&'a str>),
+    RoundRobin(Vec<&'a str>),
+}
+
+fn parse_entry(s: &str) -> Result<Entry<'_>> {
+    let s = s.trim();
+    for (prefix, rr) in [("failover(", false), ("roundrobin(", true)] {
+        if let Some(inner) = s.strip_prefix(prefix) {
+            let inner = inner
+                .strip_suffix(')')
+                .ok_or_else(|| Error::config(format!("'{prefix}…' is missing its closing ')'")))?;
+            let members: Vec<&str> = inner.split_whitespace().collect();
+            if members.is_empty() {
+                return Err(Error::config(format!("'{prefix})' names no transport")));
+            }
+            if members.iter().any(|m| m.contains('(')) {
+                return Err(Error::config("failover(…) and roundrobin(…) cannot be nested"));
+            }
+            return Ok(if rr {
+                Entry::RoundRobin(members)
+            } else {
+                Entry::Failover(members)
+            });
+        }
+    }
+    if s.is_empty() {
+        return Err(Error::config("an empty DSN"));
+    }
+    Ok(Entry::Single(s))
+}
+
+impl Messenger {
+    /// Builds a Messenger from DSN strings, one transport or group per entry. Entries become routes in
+    /// the order given: a message goes to the first entry that can reach its recipient. Transports are
+    /// named after their scheme (`dinstar`, then `dinstar-2` for a second one).
+    ///
+    /// ```no_run
+    /// # fn demo() -> switchboard::Result<()> {
+    /// let messenger = switchboard::Messenger::from_dsns([
+    ///     "failover(dinstar://admin:secret@10.0.0.5:8081?sn=1234 mitto://KEY@default?from=Acme)",
+    /// ])?;
+    /// # let _ = messenger; Ok(()) }
+    /// ```
+    pub fn from_dsns<I, S>(dsns: I) -> Result<Messenger>
+    where
+        I: IntoIterator<Item = S>,
+        S: AsRef<str>,
+    {
+        Self::builder_from_dsns(dsns)?.build()
+    }
+
+    /// Like [`Messenger::from_dsns`], but returns the builder so a journal, limits or more routes can be
+    /// added.
+    pub fn builder_from_dsns<I, S>(dsns: I) -> Result<MessengerBuilder>
+    where
+        I: IntoIterator<Item = S>,
+        S: AsRef<str>,
+    {
+        let mut builder = Messenger::builder();
+        let mut names: Vec<String> = Vec::new();
+        let mut any = false;
+        for dsn in dsns {
+            any = true;
+            let entry = parse_entry(dsn.as_ref())?;
+            let (members, rr) = match entry {
+                Entry::Single(d) => (vec![d], false),
+                Entry::Failover(m) => (m, false),
+                Entry::RoundRobin(m) => (m, true),
+            };
+            let mut route_names = Vec::new();
+            for (k, m) in members.iter().enumerate() {
+                let parsed = Dsn::parse(m).map_err(|e| {
+                    let msg = format!("DSN {} of the group: {}", k + 1, e.message());
+                    e.with_message(msg)
+                })?;
+                let transport = transport_from_parsed(&parsed)?;
+                let base = parsed.scheme().to_owned();
+                let mut name = base.clone();
+                let mut n = 1;
+                while names.contains(&name) {
+                    n += 1;
+                    name = format!("{base}-{n}");
+                }
+                names.push(name.clone());
+                route_names.push(name.clone());
+                builder = builder.transport_arc(name, transport);
+            }
+            let route = if rr {
+                Route::any().round_robin(route_names)
+            } else {
+                Route::any().via(route_names)
+            };
+            builder = builder.route(route);
+        }
+        if !any {
+            return Err(Error::config("no DSN given"));
+        }
+        Ok(builder)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn entries() {
+        assert_eq!(parse_entry(" a://x ").unwrap(), Entry::Single("a://x"));
+        assert_eq!(
+            parse_entry("failover(a://x  b://y)").unwrap(),
+            Entry::Failover(vec!["a://x", "b://y"])
+        );
+        assert_eq!(
+            parse_entry("roundrobin(a://x b://y)").unwrap(),
+            Entry::RoundRobin(vec!["a://x", "b://y"])
+        );
+        assert!(parse_entry("failover(a://x").is_err());
+        assert!(parse_entry("failover()").is_err());
+        assert!(parse_entry("failover(roundrobin(a://x))").is_err());
+        assert!(parse_entry("  ").is_err());
+    }
+
+    #[test]
+    fn unknown_schemes_and_bad_dsns_never_echo_passwords() {
+        for bad in [
+            "nosuch://user:hunter2@host",
+            "failover(nosuch://user:hunter2@host)",
+            "dinstar://user:hunter2@host:0x",
+        ] {
+            let e = Messenger::from_dsns([bad]).unwrap_err();
+            assert!(!e.to_string().contains("hunter2"), "{e}");
+            assert!(!format!("{e:?}").contains("hunter2"), "{e:?}");
+        }
+    }
+}
