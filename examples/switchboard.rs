@@ -4,15 +4,20 @@
 //! cargo run -q --example switchboard -- normalize [--default-region XX]   < numbers.txt
 //! cargo run -q --example switchboard -- segments --json                    < texts.jsonl
 //! cargo run -q --example switchboard -- segments "Привет, мир"
+//! cargo run -q --example switchboard -- sim dinstar --port 8081
+//! cargo run -q --example switchboard -- send --dsn 'dinstar://…' --text "Hi" --to +355694123456 --to 069 412 3457 --default-region AL
+//! cargo run -q --example switchboard -- status --dsn 'dinstar://…' --id 1700000001
 //! ```
 //!
-//! Exit status: 0 when the work was done (bad input lines are reported in place and do not stop it),
-//! 2 on a usage or configuration error.
+//! Exit status: 0 when the work was done (for `send`, every recipient accepted; bad input lines of
+//! `normalize`/`segments` are reported in place and do not stop it), 1 when a send or lookup failed, 2 on
+//! a usage or configuration error.
 
 use std::io::{self, BufRead, BufWriter, Write};
 use std::process::ExitCode;
+use std::time::Duration;
 
-use switchboard::{PhoneNumber, Region, Segmentation};
+use switchboard::{ErrorKind, Message, Messenger, PhoneNumber, Recipient, Region, Segmentation};
 
 const USAGE: &str = "\
 usage: switchboard <command> [options]
@@ -23,7 +28,19 @@ commands:
   segments --json                  read one JSON string a line from stdin, print one JSON object a line:
                                    {\"encoding\":\"GSM-7\"|\"UCS-2\",\"segments\":N,\"units\":N,\"per_segment\":N}
   segments TEXT                    print a readable summary of how TEXT splits into SMS parts
+  send --dsn DSN --text TEXT (--to RECIPIENT ... | --to-file FILE) [--default-region XX]
+                                   send TEXT to each recipient; prints one tab-separated line each,
+                                   in input order: recipient, status, provider message id or error
+                                   RECIPIENT is a phone number, name@domain (email), topic:NAME or
+                                   token:TOKEN (push), chat:ID (Telegram); DSN may be failover(a b) or
+                                   roundrobin(a b)
+  status --dsn DSN --id ID         look a sent message up; prints id, status, provider's status
+  sim NAME [--port P]              start a simulator on 127.0.0.1 and serve until killed; the first line
+                                   printed is 'dsn: <DSN>'. NAME is one of: dinstar mitto mightycall
+                                   smsru twilio fcm telegram telecmi yookassa stripe onec
   help                             print this text
+
+exit status: 0 done, 1 a send or lookup failed, 2 usage or configuration error
 ";
 
 fn main() -> ExitCode {
@@ -34,25 +51,45 @@ fn main() -> ExitCode {
             eprintln!("switchboard: {msg}\n\n{USAGE}");
             ExitCode::from(2)
         }
+        Err(Config(msg)) => {
+            eprintln!("switchboard: {msg}");
+            ExitCode::from(2)
+        }
     }
 }
 
-/// A usage error: exit status 2.
-struct Usage(String);
+/// Why the command could not run; both exit with status 2.
+enum Fail {
+    /// The command line is wrong: the usage text is shown.
+    Usage(String),
+    /// The configuration (a DSN) is wrong: only the error is shown.
+    Config(String),
+}
+use Fail::{Config, Usage};
 
-fn run(args: &[String]) -> Result<ExitCode, Usage> {
+fn run(args: &[String]) -> Result<ExitCode, Fail> {
     let Some((cmd, rest)) = args.split_first() else {
         return Err(Usage("no command given".into()));
     };
     match cmd.as_str() {
         "normalize" => normalize(rest),
         "segments" => segments(rest),
+        "send" => runtime()?.block_on(send(rest)),
+        "status" => runtime()?.block_on(status(rest)),
+        "sim" => runtime()?.block_on(sim(rest)),
         "help" | "--help" | "-h" => {
             print!("{USAGE}");
             Ok(ExitCode::SUCCESS)
         }
         other => Err(Usage(format!("unknown command '{other}'"))),
     }
+}
+
+fn runtime() -> Result<tokio::runtime::Runtime, Fail> {
+    tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .map_err(|e| Usage(format!("could not start the async runtime: {e}")))
 }
 
 /// Parses `--name value` / `--name=value` / `--flag` options; anything else is positional.
@@ -62,7 +99,7 @@ struct Opts {
 }
 
 impl Opts {
-    fn parse(args: &[String], takes_value: &[&str], flags: &[&str]) -> Result<Opts, Usage> {
+    fn parse(args: &[String], takes_value: &[&str], flags: &[&str]) -> Result<Opts, Fail> {
         let mut pairs = Vec::new();
         let mut positional = Vec::new();
         let mut it = args.iter();
@@ -97,6 +134,10 @@ impl Opts {
         Ok(Opts { pairs, positional })
     }
 
+    fn values(&self, name: &str) -> Vec<&str> {
+        self.pairs.iter().filter(|(n, _)| n == name).filter_map(|(_, v)| v.as_deref()).collect()
+    }
+
     fn value(&self, name: &str) -> Option<&str> {
         self.pairs
             .iter()
@@ -110,7 +151,7 @@ impl Opts {
     }
 }
 
-fn normalize(args: &[String]) -> Result<ExitCode, Usage> {
+fn normalize(args: &[String]) -> Result<ExitCode, Fail> {
     let opts = Opts::parse(args, &["default-region"], &[])?;
     if !opts.positional.is_empty() {
         return Err(Usage(
@@ -140,7 +181,7 @@ fn normalize(args: &[String]) -> Result<ExitCode, Usage> {
     Ok(ExitCode::SUCCESS)
 }
 
-fn segments(args: &[String]) -> Result<ExitCode, Usage> {
+fn segments(args: &[String]) -> Result<ExitCode, Fail> {
     let opts = Opts::parse(args, &[], &["json"])?;
     if opts.flag("json") {
         if !opts.positional.is_empty() {
@@ -194,5 +235,194 @@ fn segments(args: &[String]) -> Result<ExitCode, Usage> {
             println!("  part {}: {p:?}", i + 1);
         }
     }
+    Ok(ExitCode::SUCCESS)
+}
+
+/// Reads one recipient as written on the command line (see the usage text).
+fn recipient(raw: &str, region: Option<Region>) -> Result<Recipient, String> {
+    let raw = raw.trim();
+    if let Some(t) = raw.strip_prefix("topic:") {
+        return Ok(Recipient::PushTopic(t.to_owned()));
+    }
+    if let Some(t) = raw.strip_prefix("token:") {
+        return Ok(Recipient::PushToken(t.to_owned()));
+    }
+    if let Some(c) = raw.strip_prefix("chat:") {
+        return Ok(Recipient::Chat(c.to_owned()));
+    }
+    if raw.contains('@') {
+        return Recipient::email(raw).map_err(|e| e.message().to_owned());
+    }
+    PhoneNumber::parse(raw, region).map(Recipient::Phone).map_err(|e| e.to_string())
+}
+
+fn region_opt(opts: &Opts) -> Result<Option<Region>, Fail> {
+    match opts.value("default-region") {
+        Some(r) => Ok(Some(Region::parse(r).map_err(|e| Usage(format!("--default-region: {e}")))?)),
+        None => Ok(None),
+    }
+}
+
+async fn send(args: &[String]) -> Result<ExitCode, Fail> {
+    let opts = Opts::parse(args, &["dsn", "text", "to", "to-file", "default-region"], &[])?;
+    if !opts.positional.is_empty() {
+        return Err(Usage(format!("unexpected argument '{}'", opts.positional[0])));
+    }
+    let dsn = opts.value("dsn").ok_or_else(|| Usage("send needs --dsn".into()))?;
+    let text = opts.value("text").ok_or_else(|| Usage("send needs --text".into()))?;
+    let region = region_opt(&opts)?;
+    let mut raw: Vec<String> = opts.values("to").into_iter().map(str::to_owned).collect();
+    if let Some(file) = opts.value("to-file") {
+        let content =
+            std::fs::read_to_string(file).map_err(|e| Usage(format!("--to-file: cannot read '{file}': {e}")))?;
+        raw.extend(content.lines().map(str::trim).filter(|l| !l.is_empty()).map(str::to_owned));
+    }
+    if raw.is_empty() {
+        return Err(Usage("send needs at least one --to or a --to-file with recipients".into()));
+    }
+    let messenger = Messenger::from_dsns([dsn]).map_err(|e| Config(e.to_string()))?;
+
+    // Parse every recipient first; the valid ones go out in one batch, so a bulk-capable provider gets
+    // them in as few requests as it allows (128 per request for a Dinstar gateway).
+    let parsed: Vec<Result<Recipient, String>> = raw.iter().map(|r| recipient(r, region)).collect();
+    let messages: Vec<Message> =
+        parsed.iter().filter_map(|p| p.as_ref().ok()).map(|to| Message::to(to.clone(), text)).collect();
+    let mut results = messenger.send_batch(&messages).await.into_iter();
+
+    let mut out = BufWriter::new(io::stdout().lock());
+    let mut all_ok = true;
+    for (input, p) in raw.iter().zip(&parsed) {
+        let line = match p {
+            Err(reason) => {
+                all_ok = false;
+                format!("{input}\tinvalid\t{reason}")
+            }
+            Ok(to) => {
+                let shown = match to {
+                    Recipient::Phone(n) => n.as_e164().to_owned(),
+                    Recipient::Email(e) | Recipient::PushToken(e) | Recipient::PushTopic(e) | Recipient::Chat(e) => {
+                        e.clone()
+                    }
+                    _ => input.clone(),
+                };
+                match results.next() {
+                    Some(Ok(r)) => format!("{shown}\t{}\t{}", r.status, r.provider_ids.join(",")),
+                    Some(Err(e)) => {
+                        all_ok = false;
+                        format!("{shown}\tfailed\t{e}")
+                    }
+                    None => {
+                        all_ok = false;
+                        format!("{shown}\tfailed\tno result")
+                    }
+                }
+            }
+        };
+        let _ = writeln!(out, "{line}");
+    }
+    let _ = out.flush();
+    Ok(if all_ok { ExitCode::SUCCESS } else { ExitCode::from(1) })
+}
+
+async fn status(args: &[String]) -> Result<ExitCode, Fail> {
+    let opts = Opts::parse(args, &["dsn", "id"], &[])?;
+    let dsn = opts.value("dsn").ok_or_else(|| Usage("status needs --dsn".into()))?;
+    let id = opts.value("id").ok_or_else(|| Usage("status needs --id".into()))?;
+    // A group is asked member by member: the message is known to the one that sent it.
+    let members: Vec<&str> = match dsn.trim().strip_suffix(')') {
+        Some(inner) => match inner.split_once('(') {
+            Some(("failover" | "roundrobin", list)) => list.split_whitespace().collect(),
+            _ => return Err(Usage("--dsn: only failover(…) and roundrobin(…) groups exist".into())),
+        },
+        None => vec![dsn],
+    };
+    let mut last = None;
+    for m in members {
+        let t = switchboard::transport_from_dsn(m).map_err(|e| Config(e.to_string()))?;
+        match t.status(id).await {
+            Ok(r) => {
+                let code = r.error_code.map(|c| format!("\t{c}")).unwrap_or_default();
+                println!("{}\t{}\t{}{code}", r.provider_id, r.status, r.raw_status);
+                return Ok(ExitCode::SUCCESS);
+            }
+            Err(e) if matches!(e.kind(), ErrorKind::NotFound | ErrorKind::Unsupported) => last = Some(e),
+            Err(e) => {
+                println!("{id}\tfailed\t{e}");
+                return Ok(ExitCode::from(1));
+            }
+        }
+    }
+    let e = last.map(|e| e.to_string()).unwrap_or_else(|| "not found".into());
+    println!("{id}\tfailed\t{e}");
+    Ok(ExitCode::from(1))
+}
+
+async fn sim(args: &[String]) -> Result<ExitCode, Fail> {
+    let opts = Opts::parse(args, &["port"], &[])?;
+    let [name] = opts.positional.as_slice() else {
+        return Err(Usage("sim needs exactly one simulator name".into()));
+    };
+    let port: u16 = match opts.value("port") {
+        Some(p) => p.parse().map_err(|_| Usage("--port must be a number from 0 to 65535".into()))?,
+        None => 0,
+    };
+    let bind = |e: io::Error| Config(format!("cannot listen on 127.0.0.1:{port}: {e}"));
+    let tick = Duration::from_secs(2);
+    // Each arm keeps its simulator alive in `_keep` for as long as the process runs.
+    let (dsn, uri, _keep): (String, String, Box<dyn std::any::Any>) = match name.as_str() {
+        "dinstar" => {
+            let s = switchboard::dinstar::sim::Simulator::start_on_port(port).await.map_err(bind)?;
+            (s.dsn(), s.uri(), Box::new(s))
+        }
+        "mitto" => {
+            let s = switchboard::mitto::sim::Simulator::start_on_port(port).await.map_err(bind)?;
+            s.advance_every(tick);
+            (s.dsn(), s.uri(), Box::new(s))
+        }
+        "mightycall" => {
+            let s = switchboard::mightycall::sim::Simulator::start_on_port(port).await.map_err(bind)?;
+            (s.dsn(), s.uri(), Box::new(s))
+        }
+        "smsru" => {
+            let s = switchboard::notify::smsru::sim::Simulator::start_on_port(port).await.map_err(bind)?;
+            let ticker = s.auto_advance(tick);
+            (s.dsn(), s.uri(), Box::new((s, ticker)))
+        }
+        "twilio" => {
+            let s = switchboard::notify::twilio::sim::Simulator::start_on_port(port).await.map_err(bind)?;
+            let ticker = s.auto_advance(tick);
+            (s.dsn(), s.uri(), Box::new((s, ticker)))
+        }
+        "fcm" => {
+            let s = switchboard::notify::fcm::sim::Simulator::start_on_port(port).await.map_err(bind)?;
+            (s.dsn(), s.uri(), Box::new(s))
+        }
+        "telegram" => {
+            let s = switchboard::notify::telegram::sim::Simulator::start_on_port(port).await.map_err(bind)?;
+            (s.dsn(), s.uri(), Box::new(s))
+        }
+        "telecmi" => {
+            let s = switchboard::telecmi::sim::Simulator::start_on_port(port).await.map_err(bind)?;
+            (s.dsn(), s.uri(), Box::new(s))
+        }
+        "yookassa" => {
+            let s = switchboard::payments::yookassa::Simulator::start_on_port(port).await.map_err(bind)?;
+            (s.dsn(), s.uri(), Box::new(s))
+        }
+        "stripe" => {
+            let s = switchboard::payments::stripe::Simulator::start_on_port(port).await.map_err(bind)?;
+            (s.dsn(), s.uri(), Box::new(s))
+        }
+        "onec" => {
+            let s = switchboard::erp::sim::Simulator::start_on_port(port).await.map_err(bind)?;
+            (s.dsn(), s.uri(), Box::new(s))
+        }
+        other => return Err(Usage(format!("unknown simulator '{other}'"))),
+    };
+    println!("dsn: {dsn}");
+    println!("url: {uri}");
+    let _ = io::stdout().flush();
+    eprintln!("switchboard: the {name} simulator is serving; stop it with Ctrl-C");
+    let _ = tokio::signal::ctrl_c().await;
     Ok(ExitCode::SUCCESS)
 }
