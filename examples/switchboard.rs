@@ -135,7 +135,11 @@ impl Opts {
     }
 
     fn values(&self, name: &str) -> Vec<&str> {
-        self.pairs.iter().filter(|(n, _)| n == name).filter_map(|(_, v)| v.as_deref()).collect()
+        self.pairs
+            .iter()
+            .filter(|(n, _)| n == name)
+            .filter_map(|(_, v)| v.as_deref())
+            .collect()
     }
 
     fn value(&self, name: &str) -> Option<&str> {
@@ -253,12 +257,16 @@ fn recipient(raw: &str, region: Option<Region>) -> Result<Recipient, String> {
     if raw.contains('@') {
         return Recipient::email(raw).map_err(|e| e.message().to_owned());
     }
-    PhoneNumber::parse(raw, region).map(Recipient::Phone).map_err(|e| e.to_string())
+    PhoneNumber::parse(raw, region)
+        .map(Recipient::Phone)
+        .map_err(|e| e.to_string())
 }
 
 fn region_opt(opts: &Opts) -> Result<Option<Region>, Fail> {
     match opts.value("default-region") {
-        Some(r) => Ok(Some(Region::parse(r).map_err(|e| Usage(format!("--default-region: {e}")))?)),
+        Some(r) => Ok(Some(
+            Region::parse(r).map_err(|e| Usage(format!("--default-region: {e}")))?,
+        )),
         None => Ok(None),
     }
 }
@@ -275,18 +283,29 @@ async fn send(args: &[String]) -> Result<ExitCode, Fail> {
     if let Some(file) = opts.value("to-file") {
         let content =
             std::fs::read_to_string(file).map_err(|e| Usage(format!("--to-file: cannot read '{file}': {e}")))?;
-        raw.extend(content.lines().map(str::trim).filter(|l| !l.is_empty()).map(str::to_owned));
+        raw.extend(
+            content
+                .lines()
+                .map(str::trim)
+                .filter(|l| !l.is_empty())
+                .map(str::to_owned),
+        );
     }
     if raw.is_empty() {
-        return Err(Usage("send needs at least one --to or a --to-file with recipients".into()));
+        return Err(Usage(
+            "send needs at least one --to or a --to-file with recipients".into(),
+        ));
     }
     let messenger = Messenger::from_dsns([dsn]).map_err(|e| Config(e.to_string()))?;
 
     // Parse every recipient first; the valid ones go out in one batch, so a bulk-capable provider gets
     // them in as few requests as it allows (128 per request for a Dinstar gateway).
     let parsed: Vec<Result<Recipient, String>> = raw.iter().map(|r| recipient(r, region)).collect();
-    let messages: Vec<Message> =
-        parsed.iter().filter_map(|p| p.as_ref().ok()).map(|to| Message::to(to.clone(), text)).collect();
+    let messages: Vec<Message> = parsed
+        .iter()
+        .filter_map(|p| p.as_ref().ok())
+        .map(|to| Message::to(to.clone(), text))
+        .collect();
     let mut results = messenger.send_batch(&messages).await.into_iter();
 
     let mut out = BufWriter::new(io::stdout().lock());
@@ -363,7 +382,9 @@ async fn sim(args: &[String]) -> Result<ExitCode, Fail> {
         return Err(Usage("sim needs exactly one simulator name".into()));
     };
     let port: u16 = match opts.value("port") {
-        Some(p) => p.parse().map_err(|_| Usage("--port must be a number from 0 to 65535".into()))?,
+        Some(p) => p
+            .parse()
+            .map_err(|_| Usage("--port must be a number from 0 to 65535".into()))?,
         None => 0,
     };
     let bind = |e: io::Error| Config(format!("cannot listen on 127.0.0.1:{port}: {e}"));
@@ -371,50 +392,72 @@ async fn sim(args: &[String]) -> Result<ExitCode, Fail> {
     // Each arm keeps its simulator alive in `_keep` for as long as the process runs.
     let (dsn, uri, _keep): (String, String, Box<dyn std::any::Any>) = match name.as_str() {
         "dinstar" => {
-            let s = switchboard::dinstar::sim::Simulator::start_on_port(port).await.map_err(bind)?;
+            let s = switchboard::dinstar::sim::Simulator::start_on_port(port)
+                .await
+                .map_err(bind)?;
             (s.dsn(), s.uri(), Box::new(s))
         }
         "mitto" => {
-            let s = switchboard::mitto::sim::Simulator::start_on_port(port).await.map_err(bind)?;
+            let s = switchboard::mitto::sim::Simulator::start_on_port(port)
+                .await
+                .map_err(bind)?;
             s.advance_every(tick);
             (s.dsn(), s.uri(), Box::new(s))
         }
         "mightycall" => {
-            let s = switchboard::mightycall::sim::Simulator::start_on_port(port).await.map_err(bind)?;
+            let s = switchboard::mightycall::sim::Simulator::start_on_port(port)
+                .await
+                .map_err(bind)?;
             (s.dsn(), s.uri(), Box::new(s))
         }
         "smsru" => {
-            let s = switchboard::notify::smsru::sim::Simulator::start_on_port(port).await.map_err(bind)?;
+            let s = switchboard::notify::smsru::sim::Simulator::start_on_port(port)
+                .await
+                .map_err(bind)?;
             let ticker = s.auto_advance(tick);
             (s.dsn(), s.uri(), Box::new((s, ticker)))
         }
         "twilio" => {
-            let s = switchboard::notify::twilio::sim::Simulator::start_on_port(port).await.map_err(bind)?;
+            let s = switchboard::notify::twilio::sim::Simulator::start_on_port(port)
+                .await
+                .map_err(bind)?;
             let ticker = s.auto_advance(tick);
             (s.dsn(), s.uri(), Box::new((s, ticker)))
         }
         "fcm" => {
-            let s = switchboard::notify::fcm::sim::Simulator::start_on_port(port).await.map_err(bind)?;
+            let s = switchboard::notify::fcm::sim::Simulator::start_on_port(port)
+                .await
+                .map_err(bind)?;
             (s.dsn(), s.uri(), Box::new(s))
         }
         "telegram" => {
-            let s = switchboard::notify::telegram::sim::Simulator::start_on_port(port).await.map_err(bind)?;
+            let s = switchboard::notify::telegram::sim::Simulator::start_on_port(port)
+                .await
+                .map_err(bind)?;
             (s.dsn(), s.uri(), Box::new(s))
         }
         "telecmi" => {
-            let s = switchboard::telecmi::sim::Simulator::start_on_port(port).await.map_err(bind)?;
+            let s = switchboard::telecmi::sim::Simulator::start_on_port(port)
+                .await
+                .map_err(bind)?;
             (s.dsn(), s.uri(), Box::new(s))
         }
         "yookassa" => {
-            let s = switchboard::payments::yookassa::Simulator::start_on_port(port).await.map_err(bind)?;
+            let s = switchboard::payments::yookassa::Simulator::start_on_port(port)
+                .await
+                .map_err(bind)?;
             (s.dsn(), s.uri(), Box::new(s))
         }
         "stripe" => {
-            let s = switchboard::payments::stripe::Simulator::start_on_port(port).await.map_err(bind)?;
+            let s = switchboard::payments::stripe::Simulator::start_on_port(port)
+                .await
+                .map_err(bind)?;
             (s.dsn(), s.uri(), Box::new(s))
         }
         "onec" => {
-            let s = switchboard::erp::sim::Simulator::start_on_port(port).await.map_err(bind)?;
+            let s = switchboard::erp::sim::Simulator::start_on_port(port)
+                .await
+                .map_err(bind)?;
             (s.dsn(), s.uri(), Box::new(s))
         }
         other => return Err(Usage(format!("unknown simulator '{other}'"))),

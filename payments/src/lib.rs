@@ -75,8 +75,8 @@ pub mod yookassa;
 
 pub use dedupe::{EventStore, MemoryEventStore};
 pub use gateway::{
-    CaptureMode, CreatePayment, CreateRefund, Payment, PaymentGateway, PaymentStatus, PaymentWebhook, Refund,
-    RefundStatus, WebhookObject, WebhookOutcome, from_dsn,
+    CaptureMode, CreatePayment, CreateRefund, Payment, PaymentGateway, PaymentStatus, PaymentWebhook, PaymentWebhooks,
+    Refund, RefundStatus, WebhookObject, WebhookOutcome, from_dsn,
 };
 pub use idempotency::IdempotencyKey;
 pub use money::{Currency, Money};
