@@ -64,19 +64,26 @@ async fn hook(
 async fn main() -> Result<(), Box<dyn std::error::Error>> {
     let serve = std::env::args().any(|a| a == "--serve");
     let gateway = switchboard::dinstar::sim::Simulator::start().await;
-    let messenger =
-        Arc::new(Messenger::builder().transport_arc("gsm", switchboard::transport_from_dsn(&gateway.dsn())?).build()?);
+    let messenger = Arc::new(
+        Messenger::builder()
+            .transport_arc("gsm", switchboard::transport_from_dsn(&gateway.dsn())?)
+            .build()?,
+    );
 
     let app = Router::new().route("/hooks/{source}", any(hook)).with_state(messenger);
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
     let addr = listener.local_addr()?;
     println!("webhooks served at http://{addr}/hooks/{{source}}");
-    let server = tokio::spawn(async move {
-        axum::serve(listener, app.into_make_service_with_connect_info::<SocketAddr>()).await
-    });
+    let server =
+        tokio::spawn(
+            async move { axum::serve(listener, app.into_make_service_with_connect_info::<SocketAddr>()).await },
+        );
 
     // The gateway pushes to the URL registered in its web UI; the secret token in it is the check.
-    gateway.set_push_url(format!("http://{addr}/hooks/gsm?token={}", switchboard::dinstar::sim::SIM_WEBHOOK_SECRET));
+    gateway.set_push_url(format!(
+        "http://{addr}/hooks/gsm?token={}",
+        switchboard::dinstar::sim::SIM_WEBHOOK_SECRET
+    ));
     gateway.inject_incoming(2, "+355691112223", "Po, faleminderit!").await;
     // A forged push without the token is refused with 401.
     let forged = reqwest::Client::new()

@@ -11,8 +11,15 @@ use tokio::net::TcpListener;
 use switchboard::core::http::{HttpOptions, Reply};
 use switchboard::{Capabilities, Message, Receipt, Result, Transport, async_trait};
 
-const ANSWER: &[u8] =
-    b"HTTP/1.1 200 OK\r\ncontent-type: application/json\r\ncontent-length: 27\r\n\r\n{\"id\":\"m-1\",\"status\":\"ok\"}";
+const BODY: &str = r#"{"id":"m-1","status":"ok"}"#;
+
+fn answer() -> Vec<u8> {
+    format!(
+        "HTTP/1.1 200 OK\r\ncontent-type: application/json\r\ncontent-length: {}\r\n\r\n{BODY}",
+        BODY.len()
+    )
+    .into_bytes()
+}
 
 /// Starts a server that answers every request with a small JSON body; returns its base URL.
 pub async fn start_server() -> String {
@@ -21,6 +28,7 @@ pub async fn start_server() -> String {
     tokio::spawn(async move {
         while let Ok((mut sock, _)) = listener.accept().await {
             tokio::spawn(async move {
+                let answer = answer();
                 let mut buf = vec![0u8; 16 * 1024];
                 let mut pending: Vec<u8> = Vec::new();
                 loop {
@@ -32,7 +40,7 @@ pub async fn start_server() -> String {
                     // Answer every complete request in the buffer (headers + content-length body).
                     while let Some(len) = complete_request(&pending) {
                         pending.drain(..len);
-                        if sock.write_all(ANSWER).await.is_err() {
+                        if sock.write_all(&answer).await.is_err() {
                             return;
                         }
                     }

@@ -294,7 +294,10 @@ impl fmt::Debug for Message {
 }
 
 /// What a transport hands back when a provider accepted a message.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+///
+/// `Debug` leaves out the raw reply, which quotes the recipient in full (the recipient itself shows
+/// masked).
+#[derive(Clone, PartialEq, Serialize, Deserialize)]
 #[non_exhaustive]
 pub struct Receipt {
     /// The transport's name as registered (`"gsm"`, `"cloud"`).
@@ -346,6 +349,20 @@ impl Receipt {
     /// The first provider id.
     pub fn provider_id(&self) -> &str {
         self.provider_ids.first().map(String::as_str).unwrap_or("")
+    }
+}
+
+impl fmt::Debug for Receipt {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Receipt")
+            .field("transport", &self.transport)
+            .field("message_id", &self.message_id)
+            .field("provider_ids", &self.provider_ids)
+            .field("to", &self.to)
+            .field("accepted_at", &self.accepted_at)
+            .field("segments", &self.segments)
+            .field("status", &self.status)
+            .finish_non_exhaustive()
     }
 }
 
@@ -412,7 +429,9 @@ impl fmt::Display for DeliveryStatus {
 }
 
 /// A status observed for one provider message, by lookup or by webhook.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+///
+/// `Debug` leaves out the raw record, which quotes the recipient in full.
+#[derive(Clone, PartialEq, Serialize, Deserialize)]
 #[non_exhaustive]
 pub struct StatusReport {
     /// The provider's id of the message.
@@ -467,6 +486,19 @@ impl StatusReport {
     pub fn with_raw(mut self, raw: serde_json::Value) -> Self {
         self.raw = raw;
         self
+    }
+}
+
+impl fmt::Debug for StatusReport {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("StatusReport")
+            .field("provider_id", &self.provider_id)
+            .field("status", &self.status)
+            .field("raw_status", &self.raw_status)
+            .field("error_code", &self.error_code)
+            .field("recipient", &self.recipient)
+            .field("at", &self.at)
+            .finish_non_exhaustive()
     }
 }
 
@@ -672,7 +704,9 @@ impl PaymentEvent {
 }
 
 /// A payment state change pushed by a payment provider.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+///
+/// `Debug` leaves out the raw record (customer contacts, addresses).
+#[derive(Clone, PartialEq, Serialize, Deserialize)]
 #[non_exhaustive]
 pub struct PaymentEvent {
     /// The provider's event id (dedupe key), when it has one.
@@ -687,8 +721,21 @@ pub struct PaymentEvent {
     pub raw: serde_json::Value,
 }
 
+impl fmt::Debug for PaymentEvent {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("PaymentEvent")
+            .field("event_id", &self.event_id)
+            .field("event_type", &self.event_type)
+            .field("object_id", &self.object_id)
+            .field("status", &self.status)
+            .finish_non_exhaustive()
+    }
+}
+
 /// Something a provider pushed to the host, decoded.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+///
+/// `Debug` of [`Event::Other`] shows the report's field names only: its values can hold phone numbers.
+#[derive(Clone, PartialEq, Serialize, Deserialize)]
 #[serde(tag = "event", rename_all = "snake_case")]
 #[non_exhaustive]
 pub enum Event {
@@ -708,6 +755,22 @@ pub enum Event {
         /// The report.
         raw: serde_json::Value,
     },
+}
+
+impl fmt::Debug for Event {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Event::Inbound(m) => f.debug_tuple("Inbound").field(m).finish(),
+            Event::Delivery(r) => f.debug_tuple("Delivery").field(r).finish(),
+            Event::Call(c) => f.debug_tuple("Call").field(c).finish(),
+            Event::Payment(p) => f.debug_tuple("Payment").field(p).finish(),
+            Event::Other { kind, raw } => f
+                .debug_struct("Other")
+                .field("kind", kind)
+                .field("raw_keys", &raw.as_object().map(|o| o.keys().collect::<Vec<_>>()))
+                .finish(),
+        }
+    }
 }
 
 #[cfg(test)]

@@ -14,7 +14,7 @@ use std::sync::Arc;
 
 use async_trait::async_trait;
 use switchboard_core::{
-    Capabilities, Dsn, Error, Message, PhoneNumber, Receipt, Recipient, Result, StatusReport, Transport,
+    Capabilities, Dispatch, Dsn, Error, Message, PhoneNumber, Receipt, Recipient, Result, StatusReport, Transport,
 };
 
 use crate::SCHEME;
@@ -104,6 +104,17 @@ impl Transport for MightyCallTransport {
         let result = self.client.send_message(&request).await?;
         let id = match result.id {
             Some(id) => id,
+            // A 2xx that neither names an id nor says `isSuccess: true` (an empty object, a proxy's
+            // JSON): nothing proves MightyCall took the message, so it is no receipt. It may be out,
+            // so it is not NotSent either: the host checks the journal before resending.
+            None if result.raw.get("isSuccess").and_then(serde_json::Value::as_bool) != Some(true) => {
+                return Err(Error::decode(
+                    "MightyCall answered the send without a message id or a success flag; it may be out, \
+                     check the journal before resending",
+                )
+                .with_provider(SCHEME)
+                .with_dispatch(Dispatch::Sent));
+            }
             None => {
                 // Accepted, but the answer names no id we know: the message is out, it just cannot be
                 // looked up. Keep the answer in the receipt.

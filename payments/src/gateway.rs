@@ -389,8 +389,8 @@ impl fmt::Debug for Payment {
     }
 }
 
-/// A refund as a gateway reports it.
-#[derive(Debug, Clone, PartialEq)]
+/// A refund as a gateway reports it. `Debug` leaves out the raw object.
+#[derive(Clone, PartialEq)]
 #[non_exhaustive]
 pub struct Refund {
     /// `"yookassa"` or `"stripe"`.
@@ -411,8 +411,23 @@ pub struct Refund {
     pub raw: serde_json::Value,
 }
 
-/// The object a verified webhook is about.
-#[derive(Debug, Clone)]
+impl fmt::Debug for Refund {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Refund")
+            .field("provider", &self.provider)
+            .field("id", &self.id)
+            .field("payment_id", &self.payment_id)
+            .field("status", &self.status)
+            .field("raw_status", &self.raw_status)
+            .field("amount", &self.amount)
+            .field("created_at", &self.created_at)
+            .finish_non_exhaustive()
+    }
+}
+
+/// The object a verified webhook is about. `Debug` of [`WebhookObject::Other`] shows the object's
+/// field names only (its values can hold customer contacts).
+#[derive(Clone)]
 #[non_exhaustive]
 pub enum WebhookObject {
     /// A payment (YooKassa payment, Stripe PaymentIntent or Checkout Session).
@@ -428,8 +443,22 @@ pub enum WebhookObject {
     },
 }
 
-/// A webhook that passed verification.
-#[derive(Debug, Clone)]
+impl fmt::Debug for WebhookObject {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            WebhookObject::Payment(p) => f.debug_tuple("Payment").field(p).finish(),
+            WebhookObject::Refund(r) => f.debug_tuple("Refund").field(r).finish(),
+            WebhookObject::Other { kind, raw } => f
+                .debug_struct("Other")
+                .field("kind", kind)
+                .field("raw_keys", &raw.as_object().map(|o| o.keys().collect::<Vec<_>>()))
+                .finish(),
+        }
+    }
+}
+
+/// A webhook that passed verification. `Debug` leaves out the raw body.
+#[derive(Clone)]
 #[non_exhaustive]
 pub struct PaymentWebhook {
     /// `"yookassa"` or `"stripe"`.
@@ -447,6 +476,18 @@ pub struct PaymentWebhook {
     pub object: WebhookObject,
     /// The body as it came.
     pub raw: serde_json::Value,
+}
+
+impl fmt::Debug for PaymentWebhook {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("PaymentWebhook")
+            .field("provider", &self.provider)
+            .field("event_id", &self.event_id)
+            .field("event_type", &self.event_type)
+            .field("claimed_event_type", &self.claimed_event_type)
+            .field("object", &self.object)
+            .finish_non_exhaustive()
+    }
 }
 
 impl PaymentWebhook {

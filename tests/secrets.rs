@@ -1,0 +1,876 @@
+//! No key, password, token or full phone number ever shows: not in a log line at TRACE level (events
+//! and span fields alike), not in the `Debug` or `Display` of any config, transport, client, DSN,
+//! error, receipt, status report, event or message.
+//!
+//! Each test drives one integration against its simulator through the public API (the Messenger for
+//! message transports): a successful send, a status lookup, failed sends (a wrong credential, HTTP
+//! 401/403/500, a malformed answer), and webhooks (genuine and refused). The secrets are taken from the
+//! DSN (password, user-part key, token, webhook secret), from the simulator's service-account file
+//! (FCM's private key), and from the `Authorization` headers the simulator received (bearer tokens
+//! obtained at run time). The full E.164 numbers used are secrets too: logs show them masked.
+//!
+//! Logs are captured by a small `tracing` subscriber written here (no extra dependency) that records
+//! every event and every span field, set as the thread's default on the test's current-thread
+//! runtime, so everything the client side does is seen.
+
+use std::fmt::{Debug, Display, Write as _};
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex};
+
+use serde_json::{Value, json};
+use switchboard::core::testkit::{Fault, Faults};
+use switchboard::{
+    Dsn, Error, ExposeSecret, Message, Messenger, PhoneNumber, Recipient, SecretString, WebhookRequest,
+    transport_from_dsn,
+};
+use tracing::field::{Field, Visit};
+use tracing::span::{Attributes, Id, Record};
+use tracing::subscriber::Interest;
+use tracing::{Metadata, Subscriber};
+
+// ------------------------------------------------------------------------------------- log capture
+
+/// Records every event and span field as text.
+struct Collector {
+    out: Arc<Mutex<String>>,
+    next: AtomicU64,
+}
+
+struct Text<'a>(&'a mut String);
+
+impl Visit for Text<'_> {
+    fn record_debug(&mut self, field: &Field, value: &dyn Debug) {
+        let _ = write!(self.0, " {}={:?}", field.name(), value);
+    }
+    fn record_str(&mut self, field: &Field, value: &str) {
+        // Unescaped as well, so nothing hides behind Debug's escaping.
+        let _ = write!(self.0, " {}={}", field.name(), value);
+    }
+    fn record_error(&mut self, field: &Field, value: &(dyn std::error::Error + 'static)) {
+        let _ = write!(self.0, " {}={} / {:?}", field.name(), value, value);
+        let mut s = value.source();
+        while let Some(e) = s {
+            let _ = write!(self.0, " <- {e} / {e:?}");
+            s = e.source();
+        }
+    }
+}
+
+impl Collector {
+    fn line(&self, kind: &str, meta: &Metadata<'_>, fill: impl FnOnce(&mut String)) {
+        let mut s = format!("{kind} {} {} {}:", meta.level(), meta.target(), meta.name());
+        fill(&mut s);
+        s.push('\n');
+        if let Ok(mut out) = self.out.lock() {
+            out.push_str(&s);
+        }
+    }
+}
+
+impl Subscriber for Collector {
+    fn register_callsite(&self, _: &'static Metadata<'static>) -> Interest {
+        Interest::always()
+    }
+    fn enabled(&self, _: &Metadata<'_>) -> bool {
+        true
+    }
+    fn max_level_hint(&self) -> Option<tracing::level_filters::LevelFilter> {
+        Some(tracing::level_filters::LevelFilter::TRACE)
+    }
+    fn new_span(&self, span: &Attributes<'_>) -> Id {
+        self.line("span", span.metadata(), |s| span.record(&mut Text(s)));
+        Id::from_u64(self.next.fetch_add(1, Ordering::Relaxed) + 1)
+    }
+    fn record(&self, _: &Id, values: &Record<'_>) {
+        let mut s = String::from("record:");
+        values.record(&mut Text(&mut s));
+        s.push('\n');
+        if let Ok(mut out) = self.out.lock() {
+            out.push_str(&s);
+        }
+    }
+    fn record_follows_from(&self, _: &Id, _: &Id) {}
+    fn event(&self, event: &tracing::Event<'_>) {
+        self.line("event", event.metadata(), |s| event.record(&mut Text(s)));
+    }
+    fn enter(&self, _: &Id) {}
+    fn exit(&self, _: &Id) {}
+}
+
+/// What one test saw: captured logs plus every `Debug`/`Display` it rendered, and the secrets to look
+/// for in all of it.
+struct Probe {
+    logs: Arc<Mutex<String>>,
+    _guard: tracing::subscriber::DefaultGuard,
+    seen: Vec<(String, String)>,
+    secrets: Vec<String>,
+}
+
+impl Probe {
+    fn start() -> Probe {
+        let logs = Arc::new(Mutex::new(String::new()));
+        let guard = tracing::subscriber::set_default(Collector {
+            out: logs.clone(),
+            next: AtomicU64::new(0),
+        });
+        Probe {
+            logs,
+            _guard: guard,
+            seen: Vec::new(),
+            secrets: Vec::new(),
+        }
+    }
+
+    /// A value that must never show. Short values would match by accident and are refused here.
+    fn secret(&mut self, s: impl Into<String>) {
+        let s = s.into();
+        assert!(s.len() >= 8, "'{s}' is too short to look for");
+        if !self.secrets.contains(&s) {
+            self.secrets.push(s);
+        }
+    }
+
+    /// The secrets of a DSN: its password, its user part when that is a key, and any option whose
+    /// name says it is a credential (comma-separated lists split).
+    fn dsn_secrets(&mut self, dsn: &str, user_is_key: bool) {
+        let d = Dsn::parse(dsn).unwrap();
+        if let Some(p) = d
+            .password()
+            .map(|p| p.expose_secret().to_owned())
+            .filter(|p| !p.is_empty())
+        {
+            self.secret(p);
+        }
+        if user_is_key && let Some(u) = d.user() {
+            self.secret(u.to_owned());
+        }
+        let opts: Vec<(String, String)> = d.options().map(|(k, v)| (k.to_owned(), v.to_owned())).collect();
+        for (k, v) in opts {
+            // `auth=user` names a mode, not a credential: only values long enough to be keys count.
+            if switchboard::core::secret::is_sensitive_name(&k) {
+                for part in v.split(',').filter(|p| p.len() >= 8) {
+                    self.secret(part.to_owned());
+                }
+            }
+        }
+    }
+
+    /// A phone number used: the E.164 form and the bare digits must never show whole.
+    fn phone(&mut self, n: &PhoneNumber) {
+        self.secret(n.as_e164().to_owned());
+        self.secret(n.as_e164().trim_start_matches('+').to_owned());
+    }
+
+    /// Bearer and Basic credentials the simulator received.
+    fn authorization_headers<'a>(&mut self, values: impl IntoIterator<Item = &'a str>) {
+        for v in values {
+            let v = v.trim();
+            let cred = v.split_once(' ').map_or(v, |(_, c)| c.trim());
+            if cred.len() >= 8 && !v.starts_with("Digest") {
+                self.secret(cred.to_owned());
+            }
+        }
+    }
+
+    fn dbg(&mut self, what: &str, v: &impl Debug) {
+        self.seen.push((format!("{what} (Debug)"), format!("{v:?}")));
+        self.seen
+            .push((format!("{what} (Debug, alternate)"), format!("{v:#?}")));
+    }
+
+    fn show(&mut self, what: &str, v: &(impl Display + Debug)) {
+        self.seen.push((format!("{what} (Display)"), v.to_string()));
+        self.dbg(what, v);
+    }
+
+    fn err(&mut self, what: &str, e: &Error) {
+        self.show(what, e);
+        self.seen.push((format!("{what} (message)"), e.message().to_owned()));
+        if let Some(t) = e.provider_text() {
+            self.seen.push((format!("{what} (provider text)"), t.to_owned()));
+        }
+        self.seen
+            .push((format!("{what} (chain)"), switchboard::core::error::display_chain(e)));
+    }
+
+    /// Records an outcome, whichever it was.
+    fn result<T: Debug>(&mut self, what: &str, r: &switchboard::Result<T>) {
+        match r {
+            Ok(v) => self.dbg(what, v),
+            Err(e) => self.err(what, e),
+        }
+    }
+
+    /// Fails with every place a secret showed.
+    fn check(self) {
+        let logs = self.logs.lock().unwrap().clone();
+        assert!(
+            !logs.is_empty(),
+            "the collector captured nothing: is tracing compiled out?"
+        );
+        let mut leaks = Vec::new();
+        let mut all: Vec<(String, String)> = self.seen;
+        all.push(("logs".to_owned(), logs));
+        for (what, text) in &all {
+            for s in &self.secrets {
+                if let Some(at) = text.find(s.as_str()) {
+                    let from = text[..at].char_indices().rev().nth(120).map_or(0, |(i, _)| i);
+                    let to = (at + s.len() + 60).min(text.len());
+                    let to = (to..=text.len())
+                        .find(|i| text.is_char_boundary(*i))
+                        .unwrap_or(text.len());
+                    leaks.push(format!("{what} shows '{s}': …{}…", &text[from..to]));
+                }
+            }
+        }
+        assert!(leaks.is_empty(), "{} leaks:\n{}", leaks.len(), leaks.join("\n\n"));
+        assert!(!self.secrets.is_empty());
+        let log_lines = all.last().map_or(0, |(_, l)| l.lines().count());
+        eprintln!(
+            "checked {} secrets against {log_lines} log lines and {} renderings",
+            self.secrets.len(),
+            all.len() - 1
+        );
+    }
+}
+
+/// The DSN with one credential replaced, for a wrong-credential run.
+fn with_wrong(dsn: &str, right: &str, wrong: &str) -> String {
+    assert!(dsn.contains(right), "{right} not in the DSN");
+    dsn.replace(right, wrong)
+}
+
+/// Drives one message transport through a Messenger built from `dsn`: construction, a successful send
+/// and its status, faults, a wrong-credential DSN, and the given webhooks.
+async fn drive(
+    p: &mut Probe,
+    scheme: &str,
+    dsn: &str,
+    wrong_dsn: Option<&str>,
+    message: Message,
+    faults: &Faults,
+    webhooks: Vec<WebhookRequest>,
+) {
+    let parsed = Dsn::parse(dsn).unwrap();
+    p.show("Dsn", &parsed);
+    let t = transport_from_dsn(dsn).unwrap();
+    p.dbg("transport", &t);
+    let journal = Arc::new(switchboard::MemoryJournal::new());
+    let m = Messenger::builder_from_dsns([dsn])
+        .unwrap()
+        .journal(journal.clone())
+        .build()
+        .unwrap();
+    p.dbg("messenger", &m);
+    p.dbg("message", &message);
+
+    let sent = m.send(message.clone()).await;
+    p.result("send", &sent);
+    let receipt = sent.unwrap_or_else(|e| panic!("{scheme}: the send failed: {e}"));
+    let status = m.status(&receipt).await;
+    p.result("status", &status);
+    if let Ok(s) = &status {
+        p.show("delivery status", &s.status);
+    }
+    p.result(
+        "status of an unknown id",
+        &t.status("0000000000000000000000000000dead").await,
+    );
+
+    for fault in [
+        Fault::Status(401),
+        Fault::StatusJson(403, r#"{"error":"forbidden"}"#.to_owned()),
+        Fault::Status(500),
+        Fault::MalformedJson,
+        Fault::TruncatedJson,
+    ] {
+        faults.clear();
+        faults.push_n(fault.clone(), 4);
+        let r = m.send(message.clone().with_id(switchboard::MessageId::random())).await;
+        p.result(&format!("send under {fault:?}"), &r);
+        faults.clear();
+        faults.push_n(fault.clone(), 4);
+        p.result(&format!("status under {fault:?}"), &m.status(&receipt).await);
+        faults.clear();
+    }
+
+    if let Some(wrong) = wrong_dsn {
+        match Messenger::from_dsns([wrong]) {
+            Ok(w) => {
+                p.dbg("wrong-credential messenger", &w);
+                let r = w.send(message.clone().with_id(switchboard::MessageId::random())).await;
+                assert!(r.is_err(), "{scheme}: a wrong credential was accepted");
+                p.result("send with a wrong credential", &r);
+                p.result("status with a wrong credential", &w.status(&receipt).await);
+            }
+            Err(e) => p.err("wrong-credential DSN", &e),
+        }
+    }
+
+    for (i, w) in webhooks.iter().enumerate() {
+        let r = m.handle_webhook(scheme, w).await;
+        match &r {
+            Ok(events) => {
+                for e in events {
+                    p.dbg(&format!("webhook {i} event"), &e.event);
+                    p.dbg(&format!("webhook {i} transport event"), e);
+                }
+            }
+            Err(e) => p.err(&format!("webhook {i}"), e),
+        }
+    }
+    let entries = journal.entries();
+    assert!(!entries.is_empty(), "{scheme}: nothing was journaled");
+    p.dbg("journal", &entries);
+}
+
+/// The probe itself finds a secret in a log field, a span field and a rendering.
+#[test]
+fn the_probe_catches_leaks() {
+    for leak in 0..3 {
+        let r = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+            let mut p = Probe::start();
+            p.secret("hunter2-hunter2");
+            tracing::trace!(target: "anything", note = "harmless", "nothing to see");
+            match leak {
+                0 => tracing::trace!(password = %"hunter2-hunter2", "oops"),
+                1 => {
+                    let _s = tracing::trace_span!("call", key = ?"hunter2-hunter2").entered();
+                }
+                _ => p.dbg("a config", &("user", "hunter2-hunter2")),
+            }
+            p.check();
+        }));
+        assert!(r.is_err(), "leak {leak} went unnoticed");
+    }
+}
+
+/// Registers every phone-like value (7+ digits) of fields naming a party in a provider's JSON.
+fn phones_in(p: &mut Probe, v: &Value) {
+    const PARTY: &[&str] = &["number", "from", "to", "phone", "sender", "caller", "callee", "msisdn"];
+    match v {
+        Value::Object(o) => {
+            for (k, v) in o {
+                let k = k.to_ascii_lowercase();
+                let digits = match v {
+                    Value::String(s) => Some(s.trim_start_matches('+').to_owned()),
+                    Value::Number(n) => Some(n.to_string()),
+                    _ => None,
+                };
+                match digits {
+                    Some(d)
+                        if PARTY.iter().any(|w| k.contains(w))
+                            && d.len() >= 7
+                            && d.bytes().all(|b| b.is_ascii_digit()) =>
+                    {
+                        p.secret(d);
+                    }
+                    _ => phones_in(p, v),
+                }
+            }
+        }
+        Value::Array(a) => a.iter().for_each(|v| phones_in(p, v)),
+        _ => {}
+    }
+}
+
+fn phone(s: &str) -> PhoneNumber {
+    s.parse().unwrap()
+}
+
+fn auth_headers(reqs: &[switchboard::core::testkit::wiremock::Request]) -> Vec<String> {
+    reqs.iter()
+        .filter_map(|r| {
+            r.headers
+                .get("authorization")
+                .and_then(|v| v.to_str().ok())
+                .map(str::to_owned)
+        })
+        .collect()
+}
+
+// ----------------------------------------------------------------------------------------- transports
+
+#[tokio::test]
+async fn dinstar_never_shows_secrets() {
+    use switchboard::dinstar::sim::{SIM_WEBHOOK_SECRET, Simulator};
+    let mut p = Probe::start();
+    let sim = Simulator::start().await;
+    let dsn = sim.dsn();
+    p.dsn_secrets(&dsn, false);
+    p.secret("wrong-dinstar-password");
+    let to = phone("+355694123456");
+    p.phone(&to);
+    let wrong = with_wrong(&dsn, &format!(":{}@", sim.password()), ":wrong-dinstar-password@");
+    let pushes = sim.sample_pushes();
+    let push = pushes[0].to_string();
+    let mut hooks = Vec::new();
+    for body in &pushes {
+        // Every kind of push, and every phone number in them (fields that name a party).
+        phones_in(&mut p, body);
+        hooks.push(WebhookRequest::post(
+            format!("https://crm.example/h?token={SIM_WEBHOOK_SECRET}"),
+            body.to_string(),
+        ));
+    }
+    hooks.extend([
+        WebhookRequest::post("https://crm.example/h?token=wrong-webhook-guess", push.clone()),
+        WebhookRequest::post(format!("https://crm.example/h?token={SIM_WEBHOOK_SECRET}"), "{broken"),
+    ]);
+    p.secret("wrong-webhook-guess");
+    let msg = Message::sms(to.clone(), "Porosia juaj u dërgua");
+    drive(&mut p, "dinstar", &dsn, Some(&wrong), msg, sim.faults(), hooks).await;
+    p.check();
+}
+
+#[tokio::test]
+async fn mitto_never_shows_secrets() {
+    use switchboard::mitto::sim::{SIM_API_KEY, SIM_WEBHOOK_SECRET, Simulator};
+    for messaging in [false, true] {
+        let mut p = Probe::start();
+        let sim = Simulator::start().await;
+        let dsn = if messaging { sim.dsn_messaging() } else { sim.dsn() };
+        p.dsn_secrets(&dsn, true);
+        p.secret("wrong-mitto-api-key");
+        let to = phone("+41791234567");
+        p.phone(&to);
+        let wrong = with_wrong(&dsn, SIM_API_KEY, "wrong-mitto-api-key");
+        let body = r#"{"messageId":"abc","status":"Delivered","errorcode":"0","to":"+41791234567"}"#;
+        let hooks = vec![
+            WebhookRequest::post(format!("https://crm.example/h?token={SIM_WEBHOOK_SECRET}"), body),
+            WebhookRequest::post("https://crm.example/h?token=wrong-webhook-guess", body),
+        ];
+        drive(
+            &mut p,
+            "mitto",
+            &dsn,
+            Some(&wrong),
+            Message::sms(to, "Grüezi"),
+            sim.faults(),
+            hooks,
+        )
+        .await;
+        p.check();
+    }
+}
+
+#[tokio::test]
+async fn mightycall_never_shows_secrets() {
+    use switchboard::mightycall::sim::{SIM_USER_KEY, Simulator};
+    let mut p = Probe::start();
+    let sim = Simulator::start().await;
+    let dsn = sim.dsn();
+    p.dsn_secrets(&dsn, true);
+    p.secret("wrong-mightycall-user-key");
+    let to = phone("+12015550123");
+    p.phone(&to);
+    let wrong = with_wrong(&dsn, SIM_USER_KEY, "wrong-mightycall-user-key");
+    let hooks = vec![WebhookRequest::post("https://crm.example/h", "{}")];
+    drive(
+        &mut p,
+        "mightycall",
+        &dsn,
+        Some(&wrong),
+        Message::sms(to, "Hello"),
+        sim.faults(),
+        hooks,
+    )
+    .await;
+    p.authorization_headers(auth_headers(&sim.requests().await).iter().map(String::as_str));
+    p.check();
+}
+
+#[tokio::test]
+async fn smsru_never_shows_secrets() {
+    use switchboard::notify::smsru::sim::{SIM_API_ID, Simulator};
+    let mut p = Probe::start();
+    let sim = Simulator::start().await;
+    let hook_secret = "smsru-callback-secret";
+    let dsn = sim.dsn_with_webhook_secret(hook_secret);
+    p.dsn_secrets(&dsn, true);
+    let wrong_id = "0BAD0BAD-0000-4000-8000-00000000BAD0";
+    p.secret(wrong_id);
+    let to = phone("+79255070602");
+    p.phone(&to);
+    let wrong = with_wrong(&dsn, SIM_API_ID, wrong_id);
+    let body = "data%5B0%5D=sms_status%0A000000-10000000%0A103";
+    let hooks = vec![
+        WebhookRequest::post(format!("https://crm.example/h?token={hook_secret}"), body),
+        WebhookRequest::post("https://crm.example/h?token=wrong-webhook-guess", body),
+    ];
+    drive(
+        &mut p,
+        "smsru",
+        &dsn,
+        Some(&wrong),
+        Message::sms(to, "Привет"),
+        sim.faults(),
+        hooks,
+    )
+    .await;
+    p.check();
+}
+
+#[tokio::test]
+async fn twilio_never_shows_secrets() {
+    use switchboard::notify::twilio::sim::{SIM_AUTH_TOKEN, Simulator};
+    use switchboard::notify::twilio::webhook::{SIGNATURE_HEADER, signature};
+    let mut p = Probe::start();
+    let sim = Simulator::start().await;
+    let dsn = sim.dsn();
+    p.dsn_secrets(&dsn, false);
+    let wrong_token = "ffffffff0000000000000000deadbeef";
+    p.secret(wrong_token);
+    let to = phone("+12015550124");
+    p.phone(&to);
+    let wrong = with_wrong(&dsn, SIM_AUTH_TOKEN, wrong_token);
+    let url = "https://crm.example/hooks/twilio";
+    let params: Vec<(String, String)> = [
+        ("MessageSid", "SM00000000000000000000000000000001"),
+        ("MessageStatus", "delivered"),
+        ("To", "+12015550124"),
+    ]
+    .iter()
+    .map(|(k, v)| ((*k).to_owned(), (*v).to_owned()))
+    .collect();
+    let body = "MessageSid=SM00000000000000000000000000000001&MessageStatus=delivered&To=%2B12015550124";
+    let sig = signature(&SecretString::from(SIM_AUTH_TOKEN.to_owned()), url, &params);
+    let hooks = vec![
+        WebhookRequest::post(url, body)
+            .with_header("content-type", "application/x-www-form-urlencoded")
+            .with_header(SIGNATURE_HEADER, &sig),
+        WebhookRequest::post(url, body).with_header(SIGNATURE_HEADER, "bm9wZQ=="),
+        WebhookRequest::post(url, body),
+    ];
+    drive(
+        &mut p,
+        "twilio",
+        &dsn,
+        Some(&wrong),
+        Message::sms(to, "Hi"),
+        sim.faults(),
+        hooks,
+    )
+    .await;
+    p.check();
+}
+
+#[tokio::test]
+async fn email_memory_never_shows_secrets() {
+    let mut p = Probe::start();
+    let dsn = "smtp://mailer:smtp-password-123@localhost?mode=memory&from=shop%40example.com";
+    p.dsn_secrets(dsn, false);
+    let parsed = Dsn::parse(dsn).unwrap();
+    p.show("Dsn", &parsed);
+    let t = transport_from_dsn(dsn).unwrap();
+    p.dbg("transport", &t);
+    let m = Messenger::from_dsns([dsn]).unwrap();
+    p.dbg("messenger", &m);
+    let msg = Message::email(Recipient::email("customer@example.org").unwrap(), "Order", "Shipped");
+    p.dbg("message", &msg);
+    let r = m.send(msg).await;
+    p.result("send", &r);
+    let r = r.unwrap();
+    p.result("status", &m.status(&r).await);
+    p.result(
+        "webhook",
+        &m.handle_webhook("smtp", &WebhookRequest::post("https://h/", "")).await,
+    );
+    let bad = Message::email(
+        Recipient::email("customer@example.org").unwrap(),
+        "x\r\nBcc: a@b.c",
+        "x",
+    );
+    p.result("send of a header injection", &m.send(bad).await);
+    p.check();
+}
+
+#[tokio::test]
+async fn fcm_never_shows_secrets() {
+    use switchboard::notify::fcm::sim::Simulator;
+    let mut p = Probe::start();
+    let sim = Simulator::start().await;
+    let dsn = sim.dsn();
+    p.dsn_secrets(&dsn, false);
+    let key: Value = serde_json::from_str(&sim.service_account_json()).unwrap();
+    let pem = key["private_key"].as_str().unwrap().to_owned();
+    p.secret(pem.clone());
+    for line in pem.lines().filter(|l| !l.starts_with("-----") && l.len() >= 16) {
+        p.secret(line.to_owned());
+    }
+    let device = sim.register_device();
+    let msg = Message::push(Recipient::PushToken(device), "Order", "Shipped");
+    drive(
+        &mut p,
+        "fcm",
+        &dsn,
+        None,
+        msg,
+        sim.faults(),
+        vec![WebhookRequest::post("https://h/", "{}")],
+    )
+    .await;
+    // A key file whose key was revoked: the token request fails.
+    sim.revoke_tokens();
+    let m = Messenger::from_dsns([dsn.as_str()]).unwrap();
+    let msg = Message::push(Recipient::PushToken(sim.register_device()), "t", "b");
+    p.result("send after revocation", &m.send(msg).await);
+    p.authorization_headers(auth_headers(&sim.requests().await).iter().map(String::as_str));
+    p.check();
+}
+
+#[tokio::test]
+async fn telegram_never_shows_secrets() {
+    use switchboard::notify::telegram::sim::{SIM_CHAT_ID, SIM_TOKEN, SIM_WEBHOOK_SECRET, Simulator};
+    use switchboard::notify::telegram::webhook::SECRET_HEADER;
+    let mut p = Probe::start();
+    let sim = Simulator::start().await;
+    let dsn = sim.dsn();
+    // The user part is the bot's id, which is public (getMe answers it); the token is the whole.
+    p.dsn_secrets(&dsn, false);
+    p.secret(SIM_TOKEN);
+    let wrong_token = "7000000001:AAHwrongTokenwrongTokenwrong000";
+    p.secret(wrong_token);
+    let wrong = with_wrong(&dsn, SIM_TOKEN, wrong_token);
+    let body = json!({"update_id": 1, "message": {"message_id": 1, "date": 1_700_000_000,
+        "chat": {"id": 5, "type": "private"}, "from": {"id": 5, "is_bot": false, "first_name": "A"}, "text": "hi"}})
+    .to_string();
+    let hooks = vec![
+        WebhookRequest::post("https://crm.example/tg", body.clone()).with_header(SECRET_HEADER, SIM_WEBHOOK_SECRET),
+        WebhookRequest::post("https://crm.example/tg", body.clone()).with_header(SECRET_HEADER, "wrong-webhook-guess"),
+        WebhookRequest::post("https://crm.example/tg", body),
+    ];
+    let msg = Message::chat(SIM_CHAT_ID.to_string(), "Hello");
+    drive(&mut p, "telegram", &dsn, Some(&wrong), msg, sim.faults(), hooks).await;
+    p.check();
+}
+
+// ------------------------------------------------------------------------------------ other clients
+
+#[tokio::test]
+async fn telecmi_never_shows_secrets() {
+    use switchboard::telecmi::sim::{SIM_WEBHOOK_SECRET, Simulator};
+    use switchboard::telecmi::{CallRequest, TeleCmiClient};
+    let mut p = Probe::start();
+    let sim = Simulator::start().await;
+    let to = phone("+919812345678");
+    p.phone(&to);
+    for dsn in [sim.dsn(), sim.user_dsn()] {
+        p.dsn_secrets(&dsn, false);
+        p.show("Dsn", &Dsn::parse(&dsn).unwrap());
+        let c = TeleCmiClient::from_dsn_str(&dsn).unwrap();
+        p.dbg("client", &c);
+        p.dbg("config", c.config());
+        p.result("login", &c.login().await);
+        let req = CallRequest::new("101_1111112", to.clone()).with_correlation("deal-1");
+        p.dbg("call request", &req);
+        p.result("click to call", &c.click_to_call(&req).await);
+        for fault in [Fault::Status(401), Fault::Status(500), Fault::MalformedJson] {
+            sim.faults().clear();
+            sim.faults().push_n(fault.clone(), 4);
+            p.result(&format!("click to call under {fault:?}"), &c.click_to_call(&req).await);
+            sim.faults().clear();
+        }
+        p.result(
+            "not allowed",
+            &c.click_to_call(&CallRequest::new("999_1111112", to.clone())).await,
+        );
+        let body = r#"{"type":"event","status":"waiting","app_id":1111112,"cmiuuid":"x","from":"919812345678"}"#;
+        let (m, _) = (
+            Messenger::builder()
+                .webhook_source("telecmi", Arc::new(c.clone()))
+                .build()
+                .unwrap(),
+            (),
+        );
+        for url in [
+            format!("https://crm.example/h?token={SIM_WEBHOOK_SECRET}"),
+            "https://crm.example/h?token=wrong-webhook-guess".to_owned(),
+        ] {
+            let r = m.handle_webhook("telecmi", &WebhookRequest::post(url, body)).await;
+            p.result("webhook", &r);
+        }
+    }
+    let wrong = with_wrong(
+        &sim.dsn(),
+        switchboard::telecmi::sim::SIM_SECRET,
+        "wrong-telecmi-secret",
+    );
+    p.secret("wrong-telecmi-secret");
+    let c = TeleCmiClient::from_dsn_str(&wrong).unwrap();
+    p.result(
+        "click to call with a wrong secret",
+        &c.click_to_call(&CallRequest::new("101_1111112", to.clone())).await,
+    );
+    let wrong_user = with_wrong(&sim.user_dsn(), "pass-101", "wrong-user-pass");
+    p.secret("wrong-user-pass");
+    let c = TeleCmiClient::from_dsn_str(&wrong_user).unwrap();
+    p.result("user login with a wrong password", &c.login().await);
+    p.authorization_headers(auth_headers(&sim.requests().await).iter().map(String::as_str));
+    p.check();
+}
+
+#[tokio::test]
+async fn payments_never_show_secrets() {
+    use switchboard::payments::gateway::PaymentWebhooks;
+    use switchboard::payments::stripe::webhook::{SIGNATURE_HEADER, signature_header};
+    use switchboard::payments::{self, CreatePayment, Currency, Money, PaymentGateway};
+    let mut p = Probe::start();
+    let ys = payments::yookassa::Simulator::start().await;
+    let ss = payments::stripe::Simulator::start().await;
+    let (y_wrong, s_wrong) = ("test_WrongSecretKey_0000", "sk_test_51WrongKey000000000000");
+    p.secret(y_wrong);
+    p.secret(s_wrong);
+    let cases: Vec<(String, String, bool, Currency, &str)> = vec![
+        (
+            ys.dsn(),
+            with_wrong(&ys.dsn(), payments::yookassa::Simulator::SECRET_KEY, y_wrong),
+            false,
+            Currency::RUB,
+            payments::yookassa::Simulator::SAVED_CARD,
+        ),
+        (
+            ss.dsn(),
+            with_wrong(&ss.dsn(), payments::stripe::Simulator::SECRET_KEY, s_wrong),
+            true,
+            Currency::USD,
+            "pm_card_visa",
+        ),
+    ];
+    for (dsn, wrong, user_is_key, currency, card) in cases {
+        p.dsn_secrets(&dsn, user_is_key);
+        let parsed = Dsn::parse(&dsn).unwrap();
+        p.show("Dsn", &parsed);
+        let gw: Arc<dyn PaymentGateway> = payments::from_dsn(&parsed).unwrap();
+        p.dbg("gateway", &gw);
+        let req = CreatePayment::new(Money::parse("10.00", currency).unwrap())
+            .payment_method(card)
+            .customer_email("payer@example.org");
+        p.dbg("create payment", &req);
+        let created = gw.create_payment(&req).await;
+        p.result("create", &created);
+        let created = created.unwrap();
+        p.result("get", &gw.get_payment(&created.id).await);
+        p.result("get unknown", &gw.get_payment("unknown-payment-0000").await);
+        let faults = if user_is_key { ss.faults() } else { ys.faults() };
+        for fault in [Fault::Status(401), Fault::Status(500), Fault::MalformedJson] {
+            faults.clear();
+            faults.push_n(fault.clone(), 4);
+            p.result(&format!("create under {fault:?}"), &gw.create_payment(&req).await);
+            faults.clear();
+        }
+        let w = payments::from_dsn(&Dsn::parse(&wrong).unwrap()).unwrap();
+        let r = w.create_payment(&req).await;
+        assert!(r.is_err());
+        p.result("create with a wrong key", &r);
+        p.result("get with a wrong key", &w.get_payment(&created.id).await);
+
+        let m = Messenger::builder()
+            .webhook_source("pay", Arc::new(PaymentWebhooks(gw.clone())))
+            .build()
+            .unwrap();
+        let hooks = if user_is_key {
+            p.secret("+4915112345678");
+            let body = json!({"id": "evt_secrets_1", "object": "event", "type": "customer.created",
+                "data": {"object": {"id": "cus_1", "object": "customer", "phone": "+4915112345678"}}})
+            .to_string();
+            let now = std::time::SystemTime::now()
+                .duration_since(std::time::UNIX_EPOCH)
+                .unwrap()
+                .as_secs() as i64;
+            let secrets = ss.webhook_secrets();
+            vec![
+                WebhookRequest::post("https://shop.example/stripe", body.clone()).with_header(
+                    SIGNATURE_HEADER,
+                    &signature_header(&[secrets[0].as_str()], now, body.as_bytes()),
+                ),
+                WebhookRequest::post("https://shop.example/stripe", body.clone()).with_header(
+                    SIGNATURE_HEADER,
+                    &signature_header(&["whsec_wrongWebhookSecret"], now, body.as_bytes()),
+                ),
+                WebhookRequest::post("https://shop.example/stripe", body),
+            ]
+        } else {
+            let body = json!({"type": "notification", "event": "payment.succeeded",
+                "object": {"id": created.id, "status": "succeeded"}})
+            .to_string();
+            vec![
+                WebhookRequest::post("https://shop.example/y", body.clone())
+                    .with_remote_addr("127.0.0.1".parse().unwrap()),
+                WebhookRequest::post("https://shop.example/y", body).with_remote_addr("203.0.113.9".parse().unwrap()),
+            ]
+        };
+        for (i, h) in hooks.iter().enumerate() {
+            let r = m.handle_webhook("pay", h).await;
+            p.result(&format!("payment webhook {i}"), &r);
+        }
+        // The gateway's own outcome type, for an event not seen yet (a refund for Stripe, so the
+        // typed refund is rendered too).
+        if user_is_key {
+            let refund = gw.refund(&payments::CreateRefund::full(created.id.clone())).await;
+            p.result("refund", &refund);
+            let refund_id = refund.map(|r| r.id).unwrap_or_default();
+            p.result("get refund", &gw.get_refund(&refund_id).await);
+            let body = json!({"id": "evt_secrets_2", "object": "event", "type": "charge.updated",
+                "data": {"object": {"id": "ch_1", "object": "charge",
+                    "billing_details": {"phone": "+4915112345678", "email": "payer@example.org"}}}})
+            .to_string();
+            let now = std::time::SystemTime::now()
+                .duration_since(std::time::UNIX_EPOCH)
+                .unwrap()
+                .as_secs() as i64;
+            let secrets = ss.webhook_secrets();
+            let h = WebhookRequest::post("https://shop.example/stripe", body.clone()).with_header(
+                SIGNATURE_HEADER,
+                &signature_header(&[secrets[0].as_str()], now, body.as_bytes()),
+            );
+            p.result("gateway webhook outcome", &gw.handle_webhook(&h).await);
+        } else {
+            let body = json!({"type": "notification", "event": "payment.waiting_for_capture",
+                "object": {"id": created.id, "status": "waiting_for_capture"}})
+            .to_string();
+            let h = WebhookRequest::post("https://shop.example/y", body).with_remote_addr("127.0.0.1".parse().unwrap());
+            p.result("gateway webhook outcome", &gw.handle_webhook(&h).await);
+        }
+    }
+    p.authorization_headers(auth_headers(&ys.requests().await).iter().map(String::as_str));
+    p.authorization_headers(auth_headers(&ss.requests().await).iter().map(String::as_str));
+    p.check();
+}
+
+#[tokio::test]
+async fn erp_never_shows_secrets() {
+    use switchboard::erp::sim::Simulator;
+    use switchboard::erp::{Client, EntitySet, Query};
+    let mut p = Probe::start();
+    let sim = Simulator::start().await;
+    let dsn = sim.dsn();
+    p.dsn_secrets(&dsn, false);
+    p.secret("wrong-erp-password");
+    p.show("Dsn", &Dsn::parse(&dsn).unwrap());
+    let c = Client::from_dsn_str(&dsn).unwrap();
+    p.dbg("client", &c);
+    let set = EntitySet::catalog("Контрагенты");
+    p.result("list", &c.list::<Value>(&set, &Query::new()).await);
+    p.result("count", &c.count(&set, None).await);
+    p.result(
+        "create",
+        &c.create::<Value>(&set, &json!({"Description": "ООО Ромашка", "ИНН": "7700000000"}))
+            .await,
+    );
+    for fault in [Fault::Status(401), Fault::Status(500), Fault::MalformedJson] {
+        sim.faults().clear();
+        sim.faults().push_n(fault.clone(), 4);
+        p.result(
+            &format!("list under {fault:?}"),
+            &c.list::<Value>(&set, &Query::new()).await,
+        );
+        sim.faults().clear();
+    }
+    let w = Client::from_dsn_str(&sim.dsn_with(sim.user(), "wrong-erp-password")).unwrap();
+    let r = w.list::<Value>(&set, &Query::new()).await;
+    assert!(r.is_err());
+    p.result("list with a wrong password", &r);
+    p.authorization_headers(auth_headers(&sim.requests().await).iter().map(String::as_str));
+    p.check();
+}
