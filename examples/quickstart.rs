@@ -7,7 +7,12 @@
 //!
 //! Every provider below is a simulator that speaks the provider's real wire protocol (Digest auth for
 //! the Dinstar gateway, Mitto's envelopes, TeleCMI's webhook quirks, Stripe's signatures…), started
-//! in-process. Point the same code at real DSNs (see the README) and it talks to the real providers.
+//! in-process.
+//!
+//! With real credentials the same Messenger talks to the real providers: set `SWITCHBOARD_DSN` (any DSN
+//! the library knows, `failover(…)` and `roundrobin(…)` included) and `SWITCHBOARD_TO` (a recipient:
+//! an E.164 number, an email address, `chat:ID`, `token:…` or `topic:…`), optionally `SWITCHBOARD_TEXT`;
+//! the quickstart then sends that one message for real, looks its status up, and stops.
 
 use std::collections::HashMap;
 use std::sync::Arc;
@@ -24,6 +29,9 @@ type AnyError = Box<dyn std::error::Error>;
 
 #[tokio::main]
 async fn main() -> Result<(), AnyError> {
+    if let Ok(dsn) = std::env::var("SWITCHBOARD_DSN") {
+        return live(&dsn).await;
+    }
     println!("switchboard quickstart: one day of a shop's messaging, on simulators\n");
     numbers_and_texts()?;
 
@@ -221,6 +229,35 @@ async fn main() -> Result<(), AnyError> {
         journal.entries().len()
     );
     println!("Done: every provider above was a local simulator.");
+    Ok(())
+}
+
+/// One real message through real providers, configured by environment variables (see the file's docs).
+async fn live(dsn: &str) -> Result<(), AnyError> {
+    let to = std::env::var("SWITCHBOARD_TO").map_err(|_| "SWITCHBOARD_TO must name the recipient")?;
+    let text = std::env::var("SWITCHBOARD_TEXT").unwrap_or_else(|_| "Hello from switchboard".to_owned());
+    let to = if let Some(c) = to.strip_prefix("chat:") {
+        Recipient::Chat(c.to_owned())
+    } else if let Some(t) = to.strip_prefix("token:") {
+        Recipient::PushToken(t.to_owned())
+    } else if let Some(t) = to.strip_prefix("topic:") {
+        Recipient::PushTopic(t.to_owned())
+    } else if to.contains('@') {
+        Recipient::email(to)?
+    } else {
+        Recipient::Phone(to.parse()?)
+    };
+    let journal = Arc::new(MemoryJournal::new());
+    let messenger = Messenger::builder_from_dsns([dsn])?.journal(journal.clone()).build()?;
+    println!("live run through {}", messenger.transport_names().join(", "));
+    let receipt = messenger
+        .send(Message::to(to, text).with_subject("switchboard"))
+        .await?;
+    print_receipt(&receipt);
+    match messenger.status(&receipt).await {
+        Ok(s) => println!("   status: {} ({})", s.status, s.raw_status),
+        Err(e) => println!("   status: {e}"),
+    }
     Ok(())
 }
 
