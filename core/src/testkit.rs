@@ -196,6 +196,26 @@ impl SimServer {
     }
 }
 
+/// Runs `step` on a simulator's state every `period` until the state is dropped (the simulator is gone),
+/// for simulators a person drives from the command line, where nobody advances message states by hand.
+/// Needs a Tokio runtime.
+pub fn every<T, F, Fut>(state: std::sync::Weak<T>, period: Duration, step: F) -> tokio::task::JoinHandle<()>
+where
+    T: Send + Sync + 'static,
+    F: Fn(Arc<T>) -> Fut + Send + 'static,
+    Fut: std::future::Future<Output = ()> + Send,
+{
+    tokio::spawn(async move {
+        let mut tick = tokio::time::interval(period);
+        tick.tick().await;
+        loop {
+            tick.tick().await;
+            let Some(state) = state.upgrade() else { break };
+            step(state).await;
+        }
+    })
+}
+
 /// A JSON answer with status 200.
 pub fn json_response(value: &serde_json::Value) -> ResponseTemplate {
     ResponseTemplate::new(200).set_body_raw(value.to_string(), "application/json")

@@ -464,13 +464,10 @@ impl Simulator {
     /// Advances every `period` in the background until the simulator is dropped (for a simulator a
     /// person uses through the command line, where nobody calls [`Simulator::advance`]).
     pub fn advance_every(&self, period: Duration) {
-        let (state, http) = (Arc::downgrade(&self.state), self.http.clone());
-        let task = tokio::spawn(async move {
-            let mut tick = tokio::time::interval(period);
-            tick.tick().await;
-            loop {
-                tick.tick().await;
-                let Some(state) = state.upgrade() else { return };
+        let http = self.http.clone();
+        let task = switchboard_core::testkit::every(Arc::downgrade(&self.state), period, move |state| {
+            let http = http.clone();
+            async move {
                 let pushes = {
                     let mut st = lock(&state);
                     let ids = st.order.clone();

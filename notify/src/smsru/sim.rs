@@ -24,7 +24,7 @@
 
 use std::collections::{BTreeMap, HashMap, VecDeque};
 use std::fmt;
-use std::sync::{Arc, Mutex, MutexGuard, Weak};
+use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::Duration;
 
 use serde_json::{Map, Value, json};
@@ -352,15 +352,8 @@ impl Simulator {
     /// Advances every message every `every`, until the simulator is dropped (for a simulator a person
     /// points a tool at). Needs a Tokio runtime.
     pub fn auto_advance(&self, every: Duration) -> tokio::task::JoinHandle<()> {
-        let weak: Weak<Inner> = Arc::downgrade(&self.inner);
-        tokio::spawn(async move {
-            let mut tick = tokio::time::interval(every);
-            tick.tick().await;
-            loop {
-                tick.tick().await;
-                let Some(inner) = weak.upgrade() else { break };
-                advance_all(&inner).await;
-            }
+        switchboard_core::testkit::every(Arc::downgrade(&self.inner), every, |inner: Arc<Inner>| async move {
+            advance_all(&inner).await;
         })
     }
 }
