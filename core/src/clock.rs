@@ -21,6 +21,17 @@ impl Clock for SystemClock {
     }
 }
 
+/// Tokio's clock: the real time, except under `tokio::time::pause()` in tests, where it moves only
+/// when the test advances it.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct TokioClock;
+
+impl Clock for TokioClock {
+    fn now(&self) -> Instant {
+        tokio::time::Instant::now().into_std()
+    }
+}
+
 /// A clock that stands still until moved with [`ManualClock::advance`]. Clones share one time.
 #[derive(Debug, Clone)]
 pub struct ManualClock {

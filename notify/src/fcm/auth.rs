@@ -16,7 +16,7 @@
 //! objects and a signature; that part is twenty lines here.
 
 use std::fmt;
-use std::sync::{Arc, RwLock};
+use std::sync::Arc;
 use std::time::Duration;
 
 use aws_lc_rs::rand::SystemRandom;
@@ -24,9 +24,10 @@ use aws_lc_rs::signature::{RSA_PKCS1_SHA256, RsaKeyPair};
 use base64::Engine;
 use base64::engine::general_purpose::{STANDARD, URL_SAFE_NO_PAD};
 use serde::{Deserialize, Serialize};
+use switchboard_core::clock::TokioClock;
 use switchboard_core::http::{HttpOptions, Reply};
+use switchboard_core::token::{AccessToken, Grant, TokenCache};
 use switchboard_core::{Dispatch, Error, ErrorKind, ExposeSecret, Idempotence, Result, RetryPolicy, SecretString};
-use tokio::time::Instant;
 
 use super::SCHEME;
 use super::config::ServiceAccount;
@@ -184,12 +185,6 @@ pub fn pem_encode(label: &str, der: &[u8]) -> String {
     out
 }
 
-#[derive(Clone)]
-struct Cached {
-    token: SecretString,
-    refresh_at: Instant,
-}
-
 /// Hands out access tokens for one service account, cached and refreshed by one task at a time.
 pub struct TokenSource {
     account: ServiceAccount,
@@ -198,8 +193,7 @@ pub struct TokenSource {
     http: reqwest::Client,
     max_body: usize,
     retry: RetryPolicy,
-    cache: RwLock<Option<Cached>>,
-    refresh: tokio::sync::Mutex<()>,
+    cache: TokenCache,
 }
 
 impl fmt::Debug for TokenSource {
@@ -208,7 +202,7 @@ impl fmt::Debug for TokenSource {
             .field("client_email", &self.account.client_email)
             .field("token_uri", &self.account.token_uri)
             .field("scope", &self.scope)
-            .field("cached", &self.cache.read().map(|c| c.is_some()).unwrap_or(false))
+            .field("cache", &self.cache.state())
             .finish()
     }
 }
@@ -224,58 +218,39 @@ impl TokenSource {
             http: http.build_client()?,
             max_body: http.max_body,
             retry,
-            cache: RwLock::new(None),
-            refresh: tokio::sync::Mutex::new(()),
+            cache: TokenCache::new(Arc::new(TokioClock), REFRESH_MARGIN),
         }))
     }
 
-    fn fresh(&self) -> Option<SecretString> {
-        let now = Instant::now();
-        self.cache
-            .read()
-            .ok()?
-            .as_ref()
-            .filter(|c| now < c.refresh_at)
-            .map(|c| c.token.clone())
-    }
-
     /// A valid access token: the cached one, or a new one. When many tasks find the cache stale at
-    /// once, one of them asks Google and the rest wait for its answer.
+    /// once, one of them asks Google and the rest share its answer (core's [`TokenCache`]).
     ///
     /// Errors are `NotSent`: whatever happened to the token request, no message went out.
     pub async fn token(&self) -> Result<SecretString> {
-        if let Some(t) = self.fresh() {
-            return Ok(t);
-        }
-        let _guard = self.refresh.lock().await;
-        if let Some(t) = self.fresh() {
-            return Ok(t);
-        }
-        let started = Instant::now();
-        let answer = self
-            .retry
-            .run(Idempotence::Idempotent, || self.fetch())
+        Ok(self.access().await?.secret)
+    }
+
+    /// Like [`TokenSource::token`], with the generation to name in [`TokenSource::invalidate`].
+    pub async fn access(&self) -> Result<AccessToken> {
+        self.cache
+            .get(|_| async {
+                let answer = self
+                    .retry
+                    .run(Idempotence::Idempotent, || self.fetch())
+                    .await
+                    .map_err(|e| e.with_dispatch(Dispatch::NotSent))?;
+                Ok(Grant {
+                    access_token: answer.access_token,
+                    refresh_token: None,
+                    expires_in: Duration::from_secs(answer.expires_in.unwrap_or(3599)),
+                })
+            })
             .await
-            .map_err(|e| e.with_dispatch(Dispatch::NotSent))?;
-        let lifetime = Duration::from_secs(answer.expires_in.unwrap_or(3599));
-        let cached = Cached {
-            token: answer.access_token,
-            refresh_at: started + refresh_after(lifetime),
-        };
-        if let Ok(mut c) = self.cache.write() {
-            *c = Some(cached.clone());
-        }
-        Ok(cached.token)
     }
 
     /// Forgets `token` if it is still the cached one (FCM refused it), so the next call fetches anew.
-    pub fn invalidate(&self, token: &SecretString) {
-        if let Ok(mut c) = self.cache.write()
-            && c.as_ref()
-                .is_some_and(|c| c.token.expose_secret() == token.expose_secret())
-        {
-            *c = None;
-        }
+    pub fn invalidate(&self, token: &AccessToken) {
+        self.cache.invalidate(token.generation);
     }
 
     /// The signed assertion for now.

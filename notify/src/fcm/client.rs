@@ -93,12 +93,12 @@ impl Client {
     async fn send_once(&self, body: bytes::Bytes) -> Result<SendResponse> {
         let mut refreshed = false;
         loop {
-            let token = self.inner.tokens.token().await?;
+            let token = self.inner.tokens.access().await?;
             let request = self
                 .inner
                 .http
                 .post(self.inner.config.send_url())
-                .bearer_auth(token.expose_secret())
+                .bearer_auth(token.secret.expose_secret())
                 .header(http::header::CONTENT_TYPE, "application/json")
                 .body(body.clone());
             let reply = Reply::send(request, self.inner.config.http.max_body)
