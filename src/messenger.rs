@@ -364,7 +364,7 @@ impl Messenger {
             },
         )
         .await
-        .map_err(|e| e.with_message("the journal refused the attempt record; nothing was sent"))?;
+        .map_err(journal_refused)?;
         let result = entry.transport.send(message).await;
         self.finish_attempt(name, message, result).await
     }
@@ -449,12 +449,11 @@ impl Messenger {
                     };
                     match self.journal(Some(&messages[i].id), rec).await {
                         Ok(()) => ready.push(i),
-                        Err(e) => {
-                            results[i] = Some(Err(
-                                e.with_message("the journal refused the attempt record; nothing was sent")
-                            ))
-                        }
+                        Err(e) => results[i] = Some(Err(journal_refused(e))),
                     }
+                }
+                if ready.is_empty() {
+                    break;
                 }
                 if let Some(l) = &entry.limiter {
                     l.acquire().await;
@@ -536,7 +535,9 @@ impl Messenger {
     }
 
     /// Verifies and decodes a webhook that arrived for the named transport or webhook source, journals
-    /// what it carried, and returns the events.
+    /// what it carried, and returns the events. An error means the request must not be acknowledged
+    /// with a 2xx: verification failed (`Auth`, answer 401), the body was malformed (`InvalidInput`), or
+    /// the journal could not keep an event (answer 5xx so the provider delivers it again).
     pub async fn handle_webhook(
         &self,
         source: &str,
@@ -551,9 +552,13 @@ impl Messenger {
                 "no transport or webhook source is registered as '{source}'"
             )));
         };
+        // A webhook the journal could not keep must not be acknowledged: the error makes the host
+        // answer non-2xx, and the provider delivers it again.
         for ev in &events {
             if let Some(rec) = JournalRecord::from_event(source, ev) {
-                let _ = self.journal(None, rec).await;
+                self.journal(None, rec).await.map_err(|e| {
+                    e.with_message("the journal refused a webhook event; answer non-2xx so the provider retries")
+                })?;
             }
         }
         Ok(events
@@ -564,4 +569,10 @@ impl Messenger {
             })
             .collect())
     }
+}
+
+/// The error for a send stopped because the journal could not record its attempt: nothing went out.
+fn journal_refused(e: Error) -> Error {
+    e.with_message("the journal refused the attempt record; nothing was sent")
+        .with_dispatch(switchboard_core::Dispatch::NotSent)
 }

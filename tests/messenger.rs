@@ -274,3 +274,32 @@ async fn status_goes_to_the_transport_that_sent() {
     assert_eq!(s.provider_id, r.provider_id());
     assert!(s.status.is_final());
 }
+
+#[derive(Debug)]
+struct FailingJournal;
+
+#[switchboard::async_trait]
+impl switchboard::Journal for FailingJournal {
+    async fn record(&self, _entry: switchboard::JournalEntry) -> switchboard::Result<()> {
+        Err(switchboard::Error::new(ErrorKind::Unavailable, "disk full"))
+    }
+}
+
+#[tokio::test]
+async fn nothing_is_sent_when_the_journal_cannot_record_the_attempt() {
+    let t = StubTransport::sms();
+    let m = Messenger::builder()
+        .transport("t", t.clone())
+        .journal(Arc::new(FailingJournal))
+        .build()
+        .unwrap();
+    let e = m.send(Message::sms(al(), "x")).await.unwrap_err();
+    assert_eq!(e.dispatch(), Dispatch::NotSent);
+    assert!(
+        t.sent().is_empty(),
+        "a send the journal does not know of must not go out"
+    );
+    let out = m.send_batch(&[Message::sms(al(), "y")]).await;
+    assert!(out[0].is_err());
+    assert!(t.sent().is_empty());
+}
