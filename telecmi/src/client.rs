@@ -4,18 +4,19 @@
 use std::fmt;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::time::Instant;
+use std::time::Duration;
 
 use futures::stream::{self, BoxStream, StreamExt};
 use serde::Serialize;
 use serde_json::{Map, Value, json};
+use switchboard_core::clock::TokioClock;
 use switchboard_core::http::Reply;
+use switchboard_core::token::{AccessToken, Grant, TokenCache};
 use switchboard_core::webhook::WebhookRequest;
 use switchboard_core::{
     Dispatch, Dsn, Error, ErrorKind, Event, ExposeSecret, Idempotence, Journal, JournalEntry, JournalRecord, MessageId,
     PhoneNumber, Recipient, Result, RetryPolicy, SecretString,
 };
-use tokio::sync::Mutex;
 
 use crate::SCHEME;
 use crate::config::{Config, Credentials, Flavour};
@@ -137,20 +138,24 @@ impl ClientBuilder {
     }
 }
 
-/// The user token: obtained once, shared by every clone, renewed before it expires or when TeleCMI
-/// refuses it. The lock is held across the login, so however many requests find the token stale at
-/// once, exactly one logs in and the others use its token.
-#[derive(Default)]
+/// The user token: obtained once, shared by every clone, renewed when its configured lifetime ends or
+/// when TeleCMI refuses it. Core's [`TokenCache`] makes the login a single flight: however many requests
+/// find the token stale at once, exactly one logs in and the others use its token (or its failure).
 struct TokenCell {
-    state: Mutex<TokenState>,
+    cache: TokenCache,
     logins: AtomicU64,
+    info: std::sync::Mutex<Option<LoginInfo>>,
 }
 
-#[derive(Default)]
-struct TokenState {
-    token: Option<(SecretString, Instant)>,
-    generation: u64,
-    info: Option<LoginInfo>,
+impl Default for TokenCell {
+    fn default() -> Self {
+        TokenCell {
+            // No margin: TeleCMI's tokens are used for their configured lifetime, then renewed.
+            cache: TokenCache::new(Arc::new(TokioClock), Duration::ZERO),
+            logins: AtomicU64::new(0),
+            info: std::sync::Mutex::new(None),
+        }
+    }
 }
 
 impl TeleCmiClient {
@@ -229,15 +234,19 @@ impl TeleCmiClient {
 
     /// Logs in now (user credentials), replacing the current token, and says who the client is.
     pub async fn login(&self) -> Result<LoginInfo> {
-        let mut state = self.inner.token.state.lock().await;
-        self.login_locked(&mut state).await?;
-        state
+        self.inner.token.cache.clear();
+        self.token().await?;
+        self.inner
+            .token
             .info
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
             .clone()
             .ok_or_else(|| Error::decode("the login answer named no user").with_provider(SCHEME))
     }
 
-    async fn login_locked(&self, state: &mut TokenState) -> Result<()> {
+    /// One login request: the token it grants lives for the configured token lifetime.
+    async fn fetch_token(&self) -> Result<Grant> {
         let (user_id, password) = self.user_credentials()?;
         let path = match self.inner.config.flavour {
             Flavour::Chub => "/v2/user/login",
@@ -260,35 +269,19 @@ impl TeleCmiClient {
             })?;
         let token = crate::flex::string(&answer, &["token"])
             .ok_or_else(|| Error::decode("TeleCMI's login answer has no token").with_provider(SCHEME))?;
-        state.token = Some((SecretString::from(token), Instant::now()));
-        state.generation += 1;
-        state.info = Some(LoginInfo::from_answer(user_id, &answer));
+        *self.inner.token.info.lock().unwrap_or_else(|e| e.into_inner()) =
+            Some(LoginInfo::from_answer(user_id, &answer));
         tracing::debug!(user = user_id, "logged in to TeleCMI");
-        Ok(())
+        Ok(Grant {
+            access_token: SecretString::from(token),
+            refresh_token: None,
+            expires_in: self.inner.config.token_ttl(),
+        })
     }
 
     /// The current token and its generation, logging in first when there is none or it is too old.
-    async fn token(&self) -> Result<(SecretString, u64)> {
-        let mut state = self.inner.token.state.lock().await;
-        let fresh = state
-            .token
-            .as_ref()
-            .is_some_and(|(_, at)| at.elapsed() < self.inner.config.token_ttl());
-        if !fresh {
-            self.login_locked(&mut state).await?;
-        }
-        match &state.token {
-            Some((t, _)) => Ok((t.clone(), state.generation)),
-            None => Err(Error::decode("no token after logging in").with_provider(SCHEME)),
-        }
-    }
-
-    /// Forgets the token of `generation`, unless another request already replaced it.
-    async fn invalidate(&self, generation: u64) {
-        let mut state = self.inner.token.state.lock().await;
-        if state.generation == generation {
-            state.token = None;
-        }
+    async fn token(&self) -> Result<AccessToken> {
+        self.inner.token.cache.get(|_| self.fetch_token()).await
     }
 
     /// Runs `op` with the token; when TeleCMI refuses the token, logs in again (once, however many
@@ -302,13 +295,14 @@ impl TeleCmiClient {
         // A failed login means the operation itself never left (or left only to be refused with an
         // answer that did nothing), whatever the login request's own dispatch fact was.
         let not_sent = |e: Error| e.with_dispatch(Dispatch::NotSent);
-        let (token, generation) = self.token().await.map_err(not_sent)?;
-        match op(token).await {
+        let token = self.token().await.map_err(not_sent)?;
+        match op(token.secret).await {
             Err(e) if is_auth(&e) => {
                 tracing::debug!("TeleCMI refused the token; logging in again");
-                self.invalidate(generation).await;
-                let (token, _) = self.token().await.map_err(not_sent)?;
-                op(token).await
+                // Forgets the token of this generation, unless another request already replaced it.
+                self.inner.token.cache.invalidate(token.generation);
+                let token = self.token().await.map_err(not_sent)?;
+                op(token.secret).await
             }
             other => other,
         }
