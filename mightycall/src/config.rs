@@ -9,8 +9,8 @@
 //! ```
 //!
 //! `default` as host means the flavour's public host ([`Flavour::public_base_url`]); any other host is
-//! used as it is, with `/v4` appended when the DSN has no path. In a DSN query a literal `+` reads as a
-//! space, so write the business number as `%2B1…`; a number that arrives as ` 1…` is read as `+1…`.
+//! used as it is, with `/v4` appended when the DSN has no path. The business number is written with its
+//! `+` (`from=+1…`; `%2B1…` works too): core's DSN parser keeps a literal `+` in option values.
 
 use std::fmt;
 use std::time::Duration;
@@ -204,15 +204,11 @@ impl Config {
     }
 }
 
-/// Reads a business number from configuration text, repairing the `+` a URL query turned into a space.
+/// Reads a business number from configuration text.
 fn parse_business_number(raw: &str) -> Result<PhoneNumber> {
-    let fixed = match raw.strip_prefix(' ') {
-        Some(rest) if rest.starts_with(|c: char| c.is_ascii_digit()) => format!("+{rest}"),
-        _ => raw.to_owned(),
-    };
-    PhoneNumber::parse(fixed.trim(), None).map_err(|e| {
+    PhoneNumber::parse(raw.trim(), None).map_err(|e| {
         Error::config(format!(
-            "the MightyCall business number ('from') is not a valid E.164 number ({e}); write + as %2B in a DSN"
+            "the MightyCall business number ('from') is not a valid E.164 number ({e}); write it as +CC…"
         ))
     })
 }
@@ -292,7 +288,7 @@ mod tests {
         assert_eq!(
             c.from.unwrap().as_e164(),
             "+18444131701",
-            "a '+' read as a space is repaired"
+            "a literal '+' in the DSN stays a '+'"
         );
     }
 

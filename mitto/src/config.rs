@@ -183,12 +183,8 @@ impl Config {
             Some("messaging") | Some("chat") => Api::Messaging,
             Some(_) => return Err(Error::config("mitto DSN option 'api' must be legacy or messaging")),
         };
-        // A numeric sender written `from=+4179…` reaches us as " 4179…" (a query's '+' is a space).
-        let from = dsn.require_option("from")?;
-        let from = match from.strip_prefix(' ') {
-            Some(rest) if rest.starts_with(|c: char| c.is_ascii_digit()) => format!("+{rest}"),
-            _ => from.to_owned(),
-        };
+        // A numeric sender written `from=+4179…` arrives with its '+': core's DSN parser keeps it.
+        let from = dsn.require_option("from")?.to_owned();
         let mut b = Config::builder(key).api(api).from(from);
         if !dsn.is_default_host() {
             let public = match api {
