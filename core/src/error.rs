@@ -50,6 +50,12 @@ pub enum ErrorKind {
     Decode,
     /// The operation is not offered by this provider or transport.
     Unsupported,
+    /// The request clashes with the state of something else: an idempotency key in flight in another
+    /// process, or reused for a different message.
+    Conflict,
+    /// An earlier attempt may have gone out and could not be reconciled: a person or the host must
+    /// decide (look at the provider's records, then resolve the key) before it is sent again.
+    NeedsDecision,
 }
 
 impl ErrorKind {
@@ -75,6 +81,8 @@ impl ErrorKind {
             ErrorKind::Transport => "connection failed",
             ErrorKind::Decode => "unreadable answer",
             ErrorKind::Unsupported => "unsupported",
+            ErrorKind::Conflict => "conflict",
+            ErrorKind::NeedsDecision => "needs a decision",
         }
     }
 
@@ -92,6 +100,8 @@ impl ErrorKind {
             ErrorKind::Transport => "check the network and the endpoint",
             ErrorKind::Decode => "the provider's answer changed or is broken; report it",
             ErrorKind::Unsupported => "use a transport that offers it",
+            ErrorKind::Conflict => "wait for the other sender, or use a new key for a new message",
+            ErrorKind::NeedsDecision => "check the provider's records, then resolve the key in the store",
         }
     }
 }
@@ -147,12 +157,14 @@ const MAX_PROVIDER_TEXT: usize = 300;
 
 impl Error {
     /// A new error of `kind` with a human message. The dispatch fact defaults to the one that fits the
-    /// kind best: `NotSent` for input, configuration and unsupported errors (nothing was sent),
-    /// `MaybeSent` for timeouts, `Sent` otherwise. Correct it with [`Error::with_dispatch`].
+    /// kind best: `NotSent` for input, configuration, unsupported and conflict errors (nothing was sent),
+    /// `MaybeSent` for timeouts and undecided keys, `Sent` otherwise. Correct it with [`Error::with_dispatch`].
     pub fn new(kind: ErrorKind, message: impl Into<Cow<'static, str>>) -> Self {
         let dispatch = match kind {
-            ErrorKind::InvalidInput | ErrorKind::Config | ErrorKind::Unsupported => Dispatch::NotSent,
-            ErrorKind::Timeout => Dispatch::MaybeSent,
+            ErrorKind::InvalidInput | ErrorKind::Config | ErrorKind::Unsupported | ErrorKind::Conflict => {
+                Dispatch::NotSent
+            }
+            ErrorKind::Timeout | ErrorKind::NeedsDecision => Dispatch::MaybeSent,
             _ => Dispatch::Sent,
         };
         Error {

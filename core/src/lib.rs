@@ -15,6 +15,7 @@
 //! | [`transport`] | the [`Transport`] trait every message integration implements |
 //! | [`webhook`] | [`WebhookRequest`], HMAC, URL-token and IP allow-list checks |
 //! | [`journal`] | the host's storage traits [`Journal`] and [`CursorStore`], with in-memory versions |
+//! | [`store`] | durable sending: the [`Store`] that claims [`MessageKey`]s before anything is sent |
 //! | [`token`], [`clock`] | the single-flight cache for expiring access tokens, and an injectable clock |
 //! | [`dsn`] | [`Dsn`]: `scheme://user:pass@host?options` configuration strings |
 //! | `testkit` | (feature `testkit`) the simulators' shared server, fault injection and webhook sink |
@@ -43,6 +44,7 @@ pub mod ratelimit;
 pub mod retry;
 pub mod secret;
 pub mod segment;
+pub mod store;
 #[cfg(feature = "testkit")]
 pub mod testkit;
 pub mod token;
@@ -61,6 +63,7 @@ pub use ratelimit::{RateLimiter, TokenBucket};
 pub use retry::{Idempotence, RetryPolicy};
 pub use secret::{ExposeSecret, SecretString};
 pub use segment::{Encoding, Segmentation};
+pub use store::{Claim, MemoryStore, MessageKey, Store};
 pub use transport::{Capabilities, Transport, WebhookHandler};
 pub use webhook::WebhookRequest;
 

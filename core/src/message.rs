@@ -14,6 +14,7 @@ use serde::{Deserialize, Serialize};
 use crate::error::{Error, Result};
 use crate::phone::PhoneNumber;
 use crate::segment::Segmentation;
+use crate::store::{Fingerprint, MessageKey};
 
 /// Who a message goes to.
 #[derive(Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
@@ -117,15 +118,36 @@ impl fmt::Display for Recipient {
     }
 }
 
-/// A file attached to an email.
-#[derive(Clone, PartialEq, Eq)]
+/// A file attached to an email. Serialised with its content in base64, so a message with
+/// attachments can wait in an outbox.
+#[derive(Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Attachment {
     /// The file name shown to the reader.
     pub filename: String,
     /// The MIME type (`application/pdf`).
     pub content_type: String,
     /// The content.
+    #[serde(with = "base64_bytes")]
     pub content: Bytes,
+}
+
+mod base64_bytes {
+    use base64::Engine;
+    use base64::engine::general_purpose::STANDARD;
+    use bytes::Bytes;
+    use serde::{Deserialize, Deserializer, Serializer};
+
+    pub fn serialize<S: Serializer>(b: &Bytes, s: S) -> Result<S::Ok, S::Error> {
+        s.serialize_str(&STANDARD.encode(b))
+    }
+
+    pub fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<Bytes, D::Error> {
+        let s = String::deserialize(d)?;
+        STANDARD
+            .decode(s.as_bytes())
+            .map(Bytes::from)
+            .map_err(serde::de::Error::custom)
+    }
 }
 
 impl fmt::Debug for Attachment {
@@ -174,11 +196,18 @@ impl fmt::Display for MessageId {
 }
 
 /// One message to one recipient, over whatever transport fits it.
-#[derive(Clone)]
+///
+/// Serialisable (an outbox keeps messages as JSON); the serialised form holds the full recipient and
+/// text, so treat it as the personal data it is.
+#[derive(Clone, Serialize, Deserialize)]
 #[non_exhaustive]
 pub struct Message {
     /// Identifies this logical message across retries, failover and the journal.
     pub id: MessageId,
+    /// The host's idempotency key: with a [`Store`](crate::store::Store) configured, a key already
+    /// accepted is answered with its earlier receipt and never sent again, by any process.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub key: Option<MessageKey>,
     /// Who receives it.
     pub to: Recipient,
     /// The text (SMS text, email plain part, push body, chat text).
@@ -186,13 +215,16 @@ pub struct Message {
     /// A subject or title (email subject, push title).
     pub subject: Option<String>,
     /// An HTML alternative (email).
+    #[serde(default)]
     pub html: Option<String>,
     /// The sender to show, when the transport allows choosing (an alphanumeric SMS sender, an email
     /// `From`); the transport's configured default otherwise.
     pub from: Option<String>,
     /// Attachments (email).
+    #[serde(default)]
     pub attachments: Vec<Attachment>,
     /// Key/value data (push data payload, template parameters).
+    #[serde(default)]
     pub data: BTreeMap<String, String>,
 }
 
@@ -200,6 +232,7 @@ impl Message {
     fn new(to: Recipient, text: impl Into<String>) -> Self {
         Message {
             id: MessageId::random(),
+            key: None,
             to,
             text: text.into(),
             subject: None,
@@ -239,6 +272,48 @@ impl Message {
     pub fn with_id(mut self, id: MessageId) -> Self {
         self.id = id;
         self
+    }
+
+    /// Sets the idempotency key (see [`Message::key`]): the same key is sent at most once across
+    /// retries, restarts and processes sharing a store.
+    ///
+    /// ```
+    /// # use switchboard_core::{Message, MessageKey};
+    /// let m = Message::sms("+355694123456".parse()?, "Your order 72 is on its way")
+    ///     .with_key(MessageKey::new("order-72-shipped")?);
+    /// assert_eq!(m.key.as_ref().map(MessageKey::as_str), Some("order-72-shipped"));
+    /// # Ok::<(), switchboard_core::Error>(())
+    /// ```
+    pub fn with_key(mut self, key: MessageKey) -> Self {
+        self.key = Some(key);
+        self
+    }
+
+    /// A digest of who the message goes to and everything it says (not its id or key), so a store can
+    /// tell a retry of the same message from a different message reusing a key.
+    pub fn fingerprint(&self) -> Fingerprint {
+        use sha2::{Digest, Sha256};
+        let mut h = Sha256::new();
+        let mut field = |tag: &str, value: &[u8]| {
+            h.update(tag.as_bytes());
+            h.update((value.len() as u64).to_be_bytes());
+            h.update(value);
+        };
+        field("to", serde_json::to_string(&self.to).unwrap_or_default().as_bytes());
+        field("text", self.text.as_bytes());
+        field("subject", self.subject.as_deref().unwrap_or("\u{0}none").as_bytes());
+        field("html", self.html.as_deref().unwrap_or("\u{0}none").as_bytes());
+        field("from", self.from.as_deref().unwrap_or("\u{0}none").as_bytes());
+        for (k, v) in &self.data {
+            field("data-key", k.as_bytes());
+            field("data-value", v.as_bytes());
+        }
+        for a in &self.attachments {
+            field("file", a.filename.as_bytes());
+            field("type", a.content_type.as_bytes());
+            field("content", &Sha256::digest(&a.content));
+        }
+        Fingerprint(hex::encode(h.finalize()))
     }
 
     /// Sets the subject or title.
@@ -282,6 +357,7 @@ impl fmt::Debug for Message {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("Message")
             .field("id", &self.id)
+            .field("key", &self.key)
             .field("to", &self.to)
             .field("text_chars", &self.text.chars().count())
             .field("subject", &self.subject.as_ref().map(|_| "…"))
