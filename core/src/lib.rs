@@ -9,6 +9,8 @@
 //! | [`error`] | [`Error`]: kind, provider code, HTTP status, `Retry-After` and the [`Dispatch`] fact |
 //! | [`secret`] | [`SecretString`] for every credential; constant-time comparison; URL redaction |
 //! | [`http`] | the one way to build a client (TLS on) and turn an answer into a value or an `Error` |
+//! | [`pipeline`] | the one request pipeline: a provider's auth and `parse_error`, core's retries, cap, tagging, decoding |
+//! | [`registry`] | open registration: every crate's `register` adds its [`Provider`]s; DSNs connect through it |
 //! | [`retry`] | [`RetryPolicy`]: retries only what cannot be duplicated |
 //! | [`ratelimit`] | [`RateLimiter`] and the in-process [`TokenBucket`] |
 //! | [`message`] | [`Message`], [`Recipient`], [`Receipt`], [`DeliveryStatus`], pushed [`Event`]s |
@@ -18,7 +20,7 @@
 //! | [`store`] | durable sending: the [`Store`] that claims [`MessageKey`]s before anything is sent |
 //! | [`token`], [`clock`] | the single-flight cache for expiring access tokens, and an injectable clock |
 //! | [`dsn`] | [`Dsn`]: `scheme://user:pass@host?options` configuration strings |
-//! | `testkit` | (feature `testkit`) the simulators' shared server, fault injection and webhook sink |
+//! | `testkit`, `simulated` | (feature `testkit`) the simulators' shared server, fault injection, webhook sink, and the `Simulated` trait every simulator implements |
 //!
 //! ```
 //! use switchboard_core::{PhoneNumber, Region, Segmentation, Encoding};
@@ -40,11 +42,15 @@ pub mod http;
 pub mod journal;
 pub mod message;
 pub mod phone;
+pub mod pipeline;
 pub mod ratelimit;
+pub mod registry;
 pub mod retry;
 pub mod secret;
 pub mod segment;
 pub mod store;
+#[cfg(feature = "testkit")]
+pub mod simulated;
 #[cfg(feature = "testkit")]
 pub mod testkit;
 pub mod token;
@@ -65,7 +71,8 @@ pub use secret::{ExposeSecret, SecretString};
 pub use segment::{Encoding, Segmentation};
 pub use store::{Claim, MemoryStore, MessageKey, Store};
 pub use transport::{Capabilities, Transport, WebhookHandler};
-pub use webhook::WebhookRequest;
+pub use webhook::{Handled, Webhook, WebhookAnswer, WebhookRequest};
+pub use registry::{Connection, Provider, Registry};
 
 /// Re-exported so provider crates implement [`Transport`] with the same macro version.
 pub use async_trait::async_trait;

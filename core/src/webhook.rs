@@ -123,6 +123,122 @@ impl WebhookRequest {
     }
 }
 
+/// What the host answers the provider's webhook call. Some providers need a particular answer
+/// (SMS.ru counts a callback delivered only when the body is `100`; Twilio expects TwiML), so the
+/// provider's [`Webhook::handle`] says it, and the host's web framework sends it as it is.
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct WebhookAnswer {
+    /// The HTTP status.
+    pub status: u16,
+    /// The `Content-Type`, when there is a body.
+    pub content_type: Option<&'static str>,
+    /// The body.
+    pub body: Bytes,
+}
+
+impl WebhookAnswer {
+    /// `200 OK` with an empty body: what most providers expect.
+    pub fn ok() -> Self {
+        WebhookAnswer {
+            status: 200,
+            content_type: None,
+            body: Bytes::new(),
+        }
+    }
+
+    /// A plain-text answer.
+    pub fn text(status: u16, body: impl Into<Bytes>) -> Self {
+        WebhookAnswer {
+            status,
+            content_type: Some("text/plain; charset=utf-8"),
+            body: body.into(),
+        }
+    }
+
+    /// An XML answer (TwiML).
+    pub fn xml(status: u16, body: impl Into<Bytes>) -> Self {
+        WebhookAnswer {
+            status,
+            content_type: Some("text/xml; charset=utf-8"),
+            body: body.into(),
+        }
+    }
+
+    /// A JSON answer.
+    pub fn json(status: u16, body: &serde_json::Value) -> Self {
+        WebhookAnswer {
+            status,
+            content_type: Some("application/json"),
+            body: Bytes::from(body.to_string()),
+        }
+    }
+
+    /// What to answer when handling failed, so that the provider does the right thing: `401` for a
+    /// request that failed verification (not from the provider: nothing to retry), `400` for a body
+    /// that cannot be read (retrying will not help), and `503` for everything else — a failure on the
+    /// host's side (its journal or store refused the event), which the provider should deliver again.
+    pub fn for_error(err: &Error) -> Self {
+        let status = match err.kind() {
+            ErrorKind::Auth => 401,
+            ErrorKind::InvalidInput | ErrorKind::Decode => 400,
+            ErrorKind::NotFound => 404,
+            _ => 503,
+        };
+        WebhookAnswer::text(status, Bytes::new())
+    }
+
+    /// Whether the answer acknowledges the call (2xx).
+    pub fn is_success(&self) -> bool {
+        (200..300).contains(&self.status)
+    }
+}
+
+/// A webhook that was verified and decoded: the events it carried, and what to answer the provider.
+#[derive(Debug, Clone, PartialEq)]
+#[non_exhaustive]
+pub struct Handled {
+    /// The events, in the order the provider sent them.
+    pub events: Vec<crate::message::Event>,
+    /// What to answer.
+    pub answer: WebhookAnswer,
+}
+
+impl Handled {
+    /// Events answered with `answer`.
+    pub fn new(events: Vec<crate::message::Event>, answer: WebhookAnswer) -> Self {
+        Handled { events, answer }
+    }
+}
+
+/// One provider's webhooks: every provider that pushes implements this, with the same three steps.
+///
+/// * [`Webhook::verify`] proves the request came from the provider (a signature, a secret token in the
+///   URL, an IP allow-list) and refuses it otherwise with an `Auth` error, without decoding anything.
+/// * [`Webhook::decode`] turns a verified request into events (`InvalidInput` for a body it cannot read).
+/// * [`Webhook::handle`] does both, plus whatever the provider needs beyond the body (re-fetching the
+///   object, looking ids up), and says what to answer.
+#[async_trait::async_trait]
+pub trait Webhook: Send + Sync + std::fmt::Debug {
+    /// Checks that the request came from the provider.
+    fn verify(&self, request: &WebhookRequest) -> Result<()>;
+
+    /// Decodes a verified request into events.
+    fn decode(&self, request: &WebhookRequest) -> Result<Vec<crate::message::Event>>;
+
+    /// What the provider expects as the answer to a call that was handled.
+    fn answer(&self) -> WebhookAnswer {
+        WebhookAnswer::ok()
+    }
+
+    /// Verifies, decodes and answers.
+    async fn handle(&self, request: &WebhookRequest) -> Result<Handled> {
+        self.verify(request)?;
+        let events = self.decode(request)?;
+        Ok(Handled::new(events, self.answer()))
+    }
+}
+
 /// An `Auth` error for a webhook that failed verification. Its dispatch fact is `NotSent`: nothing was
 /// acted on.
 pub fn unauthenticated(why: impl Into<std::borrow::Cow<'static, str>>) -> Error {

@@ -1,0 +1,145 @@
+//! What every simulator offers (feature `testkit`), so that `switchboard sim`, the conformance suite
+//! and a host's tests drive any provider's simulator the same way.
+//!
+//! One vocabulary everywhere:
+//!
+//! | method | what it does |
+//! |---|---|
+//! | [`Simulated::dsn`] | a DSN that connects a client to this simulator, secrets included |
+//! | [`Simulated::sent`] | what the simulated provider accepted, in order |
+//! | [`Simulated::advance`] | moves everything pending one step on (queued → sent → delivered) |
+//! | [`Simulated::fail_next`] | the next request gets a [`Fault`] instead of its answer |
+//! | [`Simulated::pushed`] | what the simulator pushed to webhook URLs |
+//! | [`Simulated::trigger`] | pushes one signed event of a named kind to a URL |
+
+use std::fmt;
+use std::sync::Arc;
+
+use async_trait::async_trait;
+
+use crate::error::Result;
+use crate::testkit::{Fault, Faults};
+use crate::webhook::WebhookRequest;
+
+/// One thing a simulated provider accepted (an SMS, an email, a push, a payment, a call), in the
+/// simulator's words.
+#[derive(Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct SimRecord {
+    /// The provider's id for it.
+    pub id: String,
+    /// Who or what it went to, as the wire had it (a number, an address, a token).
+    pub to: String,
+    /// The text, body or description.
+    pub text: String,
+    /// Its state now, in the provider's own words.
+    pub status: String,
+}
+
+impl SimRecord {
+    /// A record.
+    pub fn new(
+        id: impl Into<String>,
+        to: impl Into<String>,
+        text: impl Into<String>,
+        status: impl Into<String>,
+    ) -> Self {
+        SimRecord {
+            id: id.into(),
+            to: to.into(),
+            text: text.into(),
+            status: status.into(),
+        }
+    }
+}
+
+/// Masks the recipient: simulators are fed realistic numbers in tests and those end up in test logs.
+impl fmt::Debug for SimRecord {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("SimRecord")
+            .field("id", &self.id)
+            .field("to", &crate::secret::mask_middle(&self.to))
+            .field("text_chars", &self.text.chars().count())
+            .field("status", &self.status)
+            .finish()
+    }
+}
+
+/// How to start a simulator.
+#[derive(Debug, Clone, Default)]
+#[non_exhaustive]
+pub struct SimOptions {
+    /// The loopback port to listen on; a free one when `None`.
+    pub port: Option<u16>,
+    /// Where the simulator pushes what it would push on its own (delivery reports, inbound messages,
+    /// call and payment events), when it pushes at all.
+    pub webhook_url: Option<String>,
+}
+
+impl SimOptions {
+    /// Listen on `port`.
+    pub fn port(mut self, port: u16) -> Self {
+        self.port = Some(port);
+        self
+    }
+
+    /// Push events to `url`.
+    pub fn webhook_url(mut self, url: impl Into<String>) -> Self {
+        self.webhook_url = Some(url.into());
+        self
+    }
+}
+
+/// Starts a provider's simulator; a [`Provider`](crate::registry::Provider) hands one out.
+#[async_trait]
+pub trait SimFactory: Send + Sync {
+    /// Starts a simulator with `options`.
+    async fn start(&self, options: SimOptions) -> Result<Arc<dyn Simulated>>;
+}
+
+/// A running simulator. See the [module docs](self).
+#[async_trait]
+pub trait Simulated: Send + Sync + fmt::Debug {
+    /// The provider it simulates (`"smsru"`).
+    fn provider(&self) -> &'static str;
+
+    /// Its base URL (`http://127.0.0.1:PORT`).
+    fn uri(&self) -> String;
+
+    /// A DSN that connects a client to it, with the simulator's credentials and webhook secret.
+    fn dsn(&self) -> String;
+
+    /// The fault queue: every request takes the next fault, if any, instead of its answer.
+    fn faults(&self) -> &Faults;
+
+    /// Makes the next request get `fault` instead of its answer.
+    fn fail_next(&self, fault: Fault) {
+        self.faults().push(fault);
+    }
+
+    /// What the simulated provider accepted so far, in order.
+    fn sent(&self) -> Vec<SimRecord>;
+
+    /// Moves everything pending one step towards its final state (a queued SMS is sent, a sent one
+    /// delivered; a pending payment succeeds), pushing the webhooks the provider would push.
+    async fn advance(&self);
+
+    /// What the simulator pushed to webhook URLs so far, in order.
+    fn pushed(&self) -> Vec<WebhookRequest>;
+
+    /// The event kinds [`Simulated::trigger`] can push (`"delivered"`, `"inbound"`…).
+    fn triggers(&self) -> &'static [&'static str] {
+        &[]
+    }
+
+    /// Pushes one event of kind `event` to `url`, signed or tokened the way the provider does it with
+    /// the secret in [`Simulated::dsn`], so that a host's endpoint can be tested against it.
+    async fn trigger(&self, event: &str, url: &str) -> Result<()> {
+        let _ = url;
+        Err(crate::Error::unsupported(format!(
+            "the {} simulator cannot push a '{event}' event; it knows: {}",
+            self.provider(),
+            self.triggers().join(", ")
+        )))
+    }
+}
