@@ -243,79 +243,87 @@ async fn starttls_required_never_falls_back_to_plain_text() {
     assert!(sink.received().is_empty());
 }
 
-/// One SMTP reply, all its lines, read from a raw client connection.
-async fn reply(lines: &mut tokio::io::Lines<TokioBufReader<tokio::net::tcp::OwnedReadHalf>>) -> String {
-    let mut all = String::new();
-    while let Some(line) = lines.next_line().await.unwrap() {
-        all.push_str(&line);
-        all.push('\n');
-        if line.as_bytes().get(3) != Some(&b'-') {
-            break;
+/// A raw SMTP client, one line at a time.
+struct RawClient {
+    lines: tokio::io::Lines<TokioBufReader<tokio::net::tcp::OwnedReadHalf>>,
+    wr: tokio::net::tcp::OwnedWriteHalf,
+}
+
+impl RawClient {
+    async fn connect(port: u16) -> RawClient {
+        let sock = tokio::net::TcpStream::connect(("127.0.0.1", port)).await.unwrap();
+        let (rd, wr) = sock.into_split();
+        RawClient {
+            lines: TokioBufReader::new(rd).lines(),
+            wr,
         }
     }
-    all
+
+    /// One reply, all its lines.
+    async fn reply(&mut self) -> String {
+        let mut all = String::new();
+        while let Some(line) = self.lines.next_line().await.unwrap() {
+            all.push_str(&line);
+            all.push('\n');
+            if line.as_bytes().get(3) != Some(&b'-') {
+                break;
+            }
+        }
+        all
+    }
+
+    async fn say(&mut self, line: &str) -> String {
+        self.wr.write_all(format!("{line}\r\n").as_bytes()).await.unwrap();
+        self.reply().await
+    }
 }
 
 /// The sink itself, spoken to line by line: what the email tests rely on it to refuse, it refuses.
 #[tokio::test]
 async fn the_sink_answers_as_the_smtp_rfcs_say() {
     let sink = SmtpSink::start(Some("shop:s3cret-pass"));
-    let sock = tokio::net::TcpStream::connect(("127.0.0.1", sink.port)).await.unwrap();
-    let (rd, mut wr) = sock.into_split();
-    let mut lines = TokioBufReader::new(rd).lines();
-    assert!(reply(&mut lines).await.starts_with("220 "));
-    let mut say = async |line: &str| {
-        wr.write_all(format!("{line}\r\n").as_bytes()).await.unwrap();
-        reply(&mut lines).await
-    };
-    let ehlo = say("EHLO client.test").await;
+    let mut c = RawClient::connect(sink.port).await;
+    assert!(c.reply().await.starts_with("220 "));
+    let ehlo = c.say("EHLO client.test").await;
     for ext in ["8BITMIME", "SMTPUTF8", "AUTH PLAIN LOGIN"] {
         assert!(ehlo.contains(ext), "{ehlo}");
     }
     assert!(!ehlo.contains("STARTTLS"), "{ehlo}");
     // RFC 4954 §6: nothing but AUTH, EHLO, HELO, NOOP, RSET, QUIT before a required AUTH.
-    assert!(say("MAIL FROM:<a@shop.example>").await.starts_with("530 5.7.0"));
-    assert!(say("NOOP").await.starts_with("250"));
+    assert!(c.say("MAIL FROM:<a@shop.example>").await.starts_with("530 5.7.0"));
+    assert!(c.say("NOOP").await.starts_with("250"));
     // AUTH LOGIN, challenge by challenge: "shop" / "wrong", then "shop" / "s3cret-pass".
-    assert!(say("AUTH LOGIN").await.starts_with("334 "));
-    assert!(say("c2hvcA==").await.starts_with("334 "));
-    assert!(say("d3Jvbmc=").await.starts_with("535 5.7.8"));
-    assert!(say("AUTH LOGIN c2hvcA==").await.starts_with("334 "));
-    assert!(say("czNjcmV0LXBhc3M=").await.starts_with("235 "));
+    assert!(c.say("AUTH LOGIN").await.starts_with("334 "));
+    assert!(c.say("c2hvcA==").await.starts_with("334 "));
+    assert!(c.say("d3Jvbmc=").await.starts_with("535 5.7.8"));
+    assert!(c.say("AUTH LOGIN c2hvcA==").await.starts_with("334 "));
+    assert!(c.say("czNjcmV0LXBhc3M=").await.starts_with("235 "));
     // RFC 5321 §4.1.1.11: a MAIL parameter the server does not know is refused.
+    let unknown = c.say("MAIL FROM:<a@shop.example> SIZE=10 X-UNKNOWN=1").await;
+    assert!(unknown.starts_with("555 "), "{unknown}");
     assert!(
-        say("MAIL FROM:<a@shop.example> SIZE=10 X-UNKNOWN=1")
-            .await
-            .starts_with("555 ")
-    );
-    assert!(
-        say("MAIL FROM:<a@shop.example> BODY=8BITMIME SMTPUTF8")
+        c.say("MAIL FROM:<a@shop.example> BODY=8BITMIME SMTPUTF8")
             .await
             .starts_with("250")
     );
-    assert!(say("RCPT TO:<rcpt-550@example.al>").await.starts_with("550 5.1.1"));
-    assert!(say("RCPT TO:<ok@example.al>").await.starts_with("250"));
-    assert!(say("DATA").await.starts_with("354"));
+    assert!(c.say("RCPT TO:<rcpt-550@example.al>").await.starts_with("550 5.1.1"));
+    assert!(c.say("RCPT TO:<ok@example.al>").await.starts_with("250"));
+    assert!(c.say("DATA").await.starts_with("354"));
     // A dot-stuffed line comes out unstuffed; 8-bit text is taken under BODY=8BITMIME.
-    wr.write_all("Subject: héllo\r\n\r\n..dot\r\n.\r\n".as_bytes())
-        .await
-        .unwrap();
-    assert!(reply(&mut lines).await.starts_with("250 2.0.0 Ok: queued as SINK0001"));
+    let queued = c.say("Subject: héllo\r\n\r\n..dot\r\n.").await;
+    assert!(queued.starts_with("250 2.0.0 Ok: queued as SINK0001"), "{queued}");
     let got = sink.received();
     assert_eq!(got[0].mail_options, ["BODY=8BITMIME", "SMTPUTF8"]);
     assert_eq!(got[0].rcpt_tos, ["ok@example.al"]);
+    assert_eq!(got[0].auth_login.as_deref(), Some("shop"));
     assert_eq!(got[0].subject.as_deref(), Some("héllo"));
     assert_eq!(got[0].parts[0].text(), ".dot\r\n");
     assert!(!got[0].is_7bit);
     // RFC 5321 §4.5.3.1.6: a text line longer than 1000 octets ends the transaction.
-    let mut say = async |line: &str| {
-        wr.write_all(format!("{line}\r\n").as_bytes()).await.unwrap();
-        reply(&mut lines).await
-    };
-    assert!(say("MAIL FROM:<a@shop.example>").await.starts_with("250"));
-    assert!(say("RCPT TO:<ok@example.al>").await.starts_with("250"));
-    assert!(say("DATA").await.starts_with("354"));
-    assert!(say(&"x".repeat(1000)).await.starts_with("500 5.5.2"));
+    assert!(c.say("MAIL FROM:<a@shop.example>").await.starts_with("250"));
+    assert!(c.say("RCPT TO:<ok@example.al>").await.starts_with("250"));
+    assert!(c.say("DATA").await.starts_with("354"));
+    assert!(c.say(&"x".repeat(1000)).await.starts_with("500 5.5.2"));
     assert_eq!(sink.received().len(), 1);
 }
 

@@ -62,12 +62,17 @@ pub struct Part {
     pub bytes: Vec<u8>,
 }
 
-/// The SMTP envelope of one accepted message.
+/// The SMTP side of one accepted message, as the server saw it (see [`Received`]'s fields).
 pub struct Envelope {
+    /// The MAIL FROM reverse path.
     pub mail_from: String,
+    /// The accepted RCPT TO forward paths.
     pub rcpt_tos: Vec<String>,
+    /// The MAIL FROM parameters.
     pub mail_options: Vec<String>,
+    /// The authenticated user.
     pub auth_login: Option<String>,
+    /// The client's address.
     pub peer: SocketAddr,
 }
 
