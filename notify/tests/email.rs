@@ -1,18 +1,17 @@
-//! The email transport against a real SMTP server (aiosmtpd, started from tests/support/smtp_sink.py)
-//! and against raw TCP servers that misbehave on purpose.
+//! The email transport against a real SMTP server (mailin's SMTP state machine, started in process on
+//! loopback by tests/support/smtp_sink.rs) and against raw TCP servers that misbehave on purpose.
 //!
-//! These tests need Python 3 with aiosmtpd: `python3 -m pip install aiosmtpd`. Without it they fail
-//! and say so; they do not skip.
+//! Nothing needs installing: the server is a dev-dependency and every message it accepts is read back
+//! with an independent MIME parser (mail-parser).
 
-use std::io::{BufRead, BufReader};
-use std::path::PathBuf;
-use std::process::{Child, Command, Stdio};
+mod support;
+
 use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::{Duration, Instant};
 
-use base64::Engine;
-use serde_json::Value;
+use mailin::AuthMechanism;
+use support::smtp_sink::SmtpSink;
 use switchboard_core::{Attachment, DeliveryStatus, Dispatch, ErrorKind, Message, Recipient, RetryPolicy, Transport};
 use switchboard_notify::email::{Config, Email, EmailTransport, Mailer, Security, Template};
 use tokio::io::{AsyncBufReadExt, AsyncWriteExt, BufReader as TokioBufReader};
@@ -20,132 +19,12 @@ use tokio::net::TcpListener;
 
 const FROM: &str = "Shop <noreply@shop.example>";
 
-/// A running aiosmtpd server writing what it receives to a directory; killed on drop.
-struct SmtpSink {
-    child: Child,
-    port: u16,
-    dir: PathBuf,
-}
-
-fn python() -> String {
-    std::env::var("PYTHON").unwrap_or_else(|_| "python3".into())
-}
-
-fn require_aiosmtpd() {
-    let ok = Command::new(python())
-        .args(["-c", "import aiosmtpd"])
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .status()
-        .is_ok_and(|s| s.success());
-    assert!(
-        ok,
-        "the email tests need Python 3 with aiosmtpd (a real SMTP server). Install it with:\n\
-         \n    python3 -m pip install aiosmtpd\n\n\
-         (set PYTHON=/path/to/python3 to use another interpreter)"
-    );
-}
-
 fn free_port() -> u16 {
     std::net::TcpListener::bind("127.0.0.1:0")
         .unwrap()
         .local_addr()
         .unwrap()
         .port()
-}
-
-impl SmtpSink {
-    fn start(auth: Option<&str>) -> SmtpSink {
-        require_aiosmtpd();
-        static N: AtomicUsize = AtomicUsize::new(0);
-        let script = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("tests/support/smtp_sink.py");
-        for _attempt in 0..3 {
-            let port = free_port();
-            let dir = std::env::temp_dir().join(format!(
-                "switchboard-smtp-sink-{}-{}",
-                std::process::id(),
-                N.fetch_add(1, Ordering::SeqCst)
-            ));
-            let _ = std::fs::remove_dir_all(&dir);
-            let mut cmd = Command::new(python());
-            cmd.arg(&script)
-                .arg("--port")
-                .arg(port.to_string())
-                .arg("--dir")
-                .arg(&dir);
-            if let Some(a) = auth {
-                cmd.arg("--auth").arg(a);
-            }
-            let mut child = cmd
-                .stdout(Stdio::piped())
-                .stderr(Stdio::inherit())
-                .spawn()
-                .expect("python3 starts");
-            let stdout = child.stdout.take().unwrap();
-            let (tx, rx) = std::sync::mpsc::channel();
-            std::thread::spawn(move || {
-                let mut line = String::new();
-                let _ = BufReader::new(stdout).read_line(&mut line);
-                let _ = tx.send(line);
-            });
-            match rx.recv_timeout(Duration::from_secs(20)) {
-                Ok(line) if line.trim() == "READY" => return SmtpSink { child, port, dir },
-                _ => {
-                    let _ = child.kill();
-                    let _ = child.wait();
-                }
-            }
-        }
-        panic!("the aiosmtpd sink did not start (see its stderr above)");
-    }
-
-    fn dsn(&self, extra: &str) -> String {
-        format!(
-            "smtp://127.0.0.1:{}?tls=none&from=Shop%20<noreply@shop.example>{extra}",
-            self.port
-        )
-    }
-
-    fn dsn_with_auth(&self, user: &str, pass: &str) -> String {
-        format!(
-            "smtp://{user}:{pass}@127.0.0.1:{}?tls=none&from=noreply@shop.example",
-            self.port
-        )
-    }
-
-    /// What the server accepted, in order.
-    fn received(&self) -> Vec<Value> {
-        let mut out = Vec::new();
-        for n in 1.. {
-            let p = self.dir.join(format!("{n}.json"));
-            let Ok(text) = std::fs::read_to_string(&p) else { break };
-            out.push(serde_json::from_str(&text).unwrap());
-        }
-        out
-    }
-}
-
-impl Drop for SmtpSink {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-        let _ = std::fs::remove_dir_all(&self.dir);
-    }
-}
-
-fn part<'a>(record: &'a Value, content_type: &str) -> &'a Value {
-    record["parts"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .find(|p| p["content_type"] == content_type)
-        .unwrap_or_else(|| panic!("no {content_type} part in {record}"))
-}
-
-fn decoded(p: &Value) -> Vec<u8> {
-    base64::engine::general_purpose::STANDARD
-        .decode(p["base64"].as_str().unwrap())
-        .unwrap()
 }
 
 fn to(addr: &str) -> Recipient {
@@ -180,32 +59,31 @@ async fn plain_html_attachment_and_utf8_subject_reach_a_real_server() {
     let got = sink.received();
     assert_eq!(got.len(), 1);
     let m = &got[0];
-    assert_eq!(m["subject"], "Счёт №72 — заказ 📦");
-    assert_eq!(m["from"], FROM);
-    assert_eq!(m["to"], "ana@example.al");
-    assert_eq!(m["mail_from"], "noreply@shop.example");
-    assert_eq!(m["rcpt_tos"], serde_json::json!(["ana@example.al"]));
-    assert_eq!(m["message_id"], format!("<{}>", r.provider_id()));
+    assert_eq!(m.subject.as_deref(), Some("Счёт №72 — заказ 📦"));
+    assert_eq!(m.from.as_deref(), Some(FROM));
+    assert_eq!(m.to.as_deref(), Some("ana@example.al"));
+    assert_eq!(m.mail_from, "noreply@shop.example");
+    assert_eq!(m.rcpt_tos, ["ana@example.al"]);
+    assert_eq!(m.message_id, Some(format!("<{}>", r.provider_id())));
     assert!(r.provider_id().ends_with("@shop.example"));
-    assert_eq!(m["mime_version"], "1.0");
-    assert!(m["date"].as_str().is_some());
-    assert_eq!(m["content_type"], "multipart/mixed");
-    assert_eq!(m["is_7bit"], true);
-    let text = part(m, "text/plain");
-    assert_eq!(
-        String::from_utf8(decoded(text)).unwrap(),
-        "Здравствуйте, Ана! Счёт во вложении."
+    assert_eq!(m.mime_version.as_deref(), Some("1.0"));
+    assert!(m.date.is_some(), "a Date header that parses");
+    assert_eq!(m.content_type, "multipart/mixed");
+    assert!(m.is_7bit);
+    assert!(
+        m.mail_options.is_empty(),
+        "a 7-bit message needs no BODY=8BITMIME: {:?}",
+        m.mail_options
     );
-    assert_eq!(text["charset"], "utf-8");
-    let html = part(m, "text/html");
-    assert_eq!(
-        String::from_utf8(decoded(html)).unwrap(),
-        "<p>Здравствуйте, <b>Ана</b>!</p>"
-    );
-    let att = part(m, "application/pdf");
-    assert_eq!(att["filename"], "счёт-72.pdf");
-    assert_eq!(att["disposition"], "attachment");
-    assert_eq!(decoded(att), pdf, "attachment bytes survive");
+    let text = m.part("text/plain");
+    assert_eq!(text.text(), "Здравствуйте, Ана! Счёт во вложении.");
+    assert_eq!(text.charset.as_deref(), Some("utf-8"));
+    let html = m.part("text/html");
+    assert_eq!(html.text(), "<p>Здравствуйте, <b>Ана</b>!</p>");
+    let att = m.part("application/pdf");
+    assert_eq!(att.filename.as_deref(), Some("счёт-72.pdf"));
+    assert_eq!(att.disposition.as_deref(), Some("attachment"));
+    assert_eq!(att.bytes, pdf, "attachment bytes survive");
 }
 
 #[tokio::test]
@@ -221,11 +99,12 @@ async fn cc_bcc_reply_to_and_connection_reuse() {
     }
     let got = sink.received();
     assert_eq!(got.len(), 3);
-    assert_eq!(got[0]["cc"], "boss@example.al");
-    assert_eq!(got[0]["reply_to"], "support@shop.example");
-    assert!(got[0]["bcc"].is_null(), "Bcc is never a header");
-    assert_eq!(got[0]["rcpt_tos"].as_array().unwrap().len(), 3, "but it is a recipient");
-    assert_eq!(got[0]["peer"], got[2]["peer"], "one pooled connection for all three");
+    assert_eq!(got[0].cc.as_deref(), Some("boss@example.al"));
+    assert_eq!(got[0].reply_to.as_deref(), Some("support@shop.example"));
+    assert_eq!(got[0].bcc, None, "Bcc is never a header");
+    assert_eq!(got[0].rcpt_tos.len(), 3, "but it is a recipient");
+    assert!(got[0].rcpt_tos.iter().any(|r| r == "audit@shop.example"));
+    assert_eq!(got[0].peer, got[2].peer, "one pooled connection for all three");
 }
 
 #[tokio::test]
@@ -233,7 +112,7 @@ async fn auth_plain_login_and_refusals() {
     let sink = SmtpSink::start(Some("shop:s3cret-pass"));
     let mail = EmailTransport::from_dsn_str(&sink.dsn_with_auth("shop", "s3cret-pass")).unwrap();
     mail.send(&Message::email(to("a@example.al"), "hi", "t")).await.unwrap();
-    assert_eq!(sink.received()[0]["auth_login"], "shop");
+    assert_eq!(sink.received()[0].auth_login.as_deref(), Some("shop"));
 
     let wrong = EmailTransport::from_dsn_str(&sink.dsn_with_auth("shop", "wrong-pass")).unwrap();
     let e = wrong
@@ -256,6 +135,48 @@ async fn auth_plain_login_and_refusals() {
         (ErrorKind::Auth, Dispatch::NotSent, Some("530"))
     );
     assert_eq!(sink.received().len(), 1);
+}
+
+#[tokio::test]
+async fn auth_login_when_the_server_offers_only_login() {
+    let sink = SmtpSink::start_with(Some("shop:s3cret-pass"), &[AuthMechanism::Login]);
+    let mail = EmailTransport::from_dsn_str(&sink.dsn_with_auth("shop", "s3cret-pass")).unwrap();
+    mail.send(&Message::email(to("a@example.al"), "hi", "t")).await.unwrap();
+    assert_eq!(sink.received()[0].auth_login.as_deref(), Some("shop"));
+
+    let wrong = EmailTransport::from_dsn_str(&sink.dsn_with_auth("shop", "wrong-pass")).unwrap();
+    let e = wrong
+        .send(&Message::email(to("a@example.al"), "hi", "t"))
+        .await
+        .unwrap_err();
+    assert_eq!(
+        (e.kind(), e.dispatch(), e.provider_code()),
+        (ErrorKind::Auth, Dispatch::NotSent, Some("535"))
+    );
+    assert_eq!(sink.received().len(), 1);
+}
+
+#[tokio::test]
+async fn a_non_ascii_address_goes_out_with_smtputf8() {
+    let sink = SmtpSink::start(None);
+    let mail = EmailTransport::from_dsn_str(&sink.dsn("")).unwrap();
+    mail.send(&Message::email(to("ана@пример.рф"), "Привет", "t"))
+        .await
+        .unwrap();
+    let m = &sink.received()[0];
+    assert_eq!(m.rcpt_tos, ["ана@пример.рф"]);
+    assert!(
+        m.mail_options.iter().any(|o| o.eq_ignore_ascii_case("SMTPUTF8")),
+        "{:?}",
+        m.mail_options
+    );
+    assert_eq!(m.to.as_deref(), Some("ана@пример.рф"));
+    assert_eq!(m.subject.as_deref(), Some("Привет"));
+    // An 8-bit header needs BODY=8BITMIME too (RFC 6531 §3.4).
+    assert_eq!(
+        m.is_7bit,
+        m.mail_options.iter().all(|o| !o.eq_ignore_ascii_case("BODY=8BITMIME"))
+    );
 }
 
 #[tokio::test]
@@ -320,6 +241,90 @@ async fn starttls_required_never_falls_back_to_plain_text() {
         .unwrap_err();
     assert_eq!(e.dispatch(), Dispatch::NotSent, "{e}");
     assert!(sink.received().is_empty());
+}
+
+/// A raw SMTP client, one line at a time.
+struct RawClient {
+    lines: tokio::io::Lines<TokioBufReader<tokio::net::tcp::OwnedReadHalf>>,
+    wr: tokio::net::tcp::OwnedWriteHalf,
+}
+
+impl RawClient {
+    async fn connect(port: u16) -> RawClient {
+        let sock = tokio::net::TcpStream::connect(("127.0.0.1", port)).await.unwrap();
+        let (rd, wr) = sock.into_split();
+        RawClient {
+            lines: TokioBufReader::new(rd).lines(),
+            wr,
+        }
+    }
+
+    /// One reply, all its lines.
+    async fn reply(&mut self) -> String {
+        let mut all = String::new();
+        while let Some(line) = self.lines.next_line().await.unwrap() {
+            all.push_str(&line);
+            all.push('\n');
+            if line.as_bytes().get(3) != Some(&b'-') {
+                break;
+            }
+        }
+        all
+    }
+
+    async fn say(&mut self, line: &str) -> String {
+        self.wr.write_all(format!("{line}\r\n").as_bytes()).await.unwrap();
+        self.reply().await
+    }
+}
+
+/// The sink itself, spoken to line by line: what the email tests rely on it to refuse, it refuses.
+#[tokio::test]
+async fn the_sink_answers_as_the_smtp_rfcs_say() {
+    let sink = SmtpSink::start(Some("shop:s3cret-pass"));
+    let mut c = RawClient::connect(sink.port).await;
+    assert!(c.reply().await.starts_with("220 "));
+    let ehlo = c.say("EHLO client.test").await;
+    for ext in ["8BITMIME", "SMTPUTF8", "AUTH PLAIN LOGIN"] {
+        assert!(ehlo.contains(ext), "{ehlo}");
+    }
+    assert!(!ehlo.contains("STARTTLS"), "{ehlo}");
+    // RFC 4954 §6: nothing but AUTH, EHLO, HELO, NOOP, RSET, QUIT before a required AUTH.
+    assert!(c.say("MAIL FROM:<a@shop.example>").await.starts_with("530 5.7.0"));
+    assert!(c.say("NOOP").await.starts_with("250"));
+    // AUTH LOGIN, challenge by challenge: "shop" / "wrong", then "shop" / "s3cret-pass".
+    assert!(c.say("AUTH LOGIN").await.starts_with("334 "));
+    assert!(c.say("c2hvcA==").await.starts_with("334 "));
+    assert!(c.say("d3Jvbmc=").await.starts_with("535 5.7.8"));
+    assert!(c.say("AUTH LOGIN c2hvcA==").await.starts_with("334 "));
+    assert!(c.say("czNjcmV0LXBhc3M=").await.starts_with("235 "));
+    // RFC 5321 §4.1.1.11: a MAIL parameter the server does not know is refused.
+    let unknown = c.say("MAIL FROM:<a@shop.example> SIZE=10 X-UNKNOWN=1").await;
+    assert!(unknown.starts_with("555 "), "{unknown}");
+    assert!(
+        c.say("MAIL FROM:<a@shop.example> BODY=8BITMIME SMTPUTF8")
+            .await
+            .starts_with("250")
+    );
+    assert!(c.say("RCPT TO:<rcpt-550@example.al>").await.starts_with("550 5.1.1"));
+    assert!(c.say("RCPT TO:<ok@example.al>").await.starts_with("250"));
+    assert!(c.say("DATA").await.starts_with("354"));
+    // A dot-stuffed line comes out unstuffed; 8-bit text is taken under BODY=8BITMIME.
+    let queued = c.say("Subject: héllo\r\n\r\n..dot\r\n.").await;
+    assert!(queued.starts_with("250 2.0.0 Ok: queued as SINK0001"), "{queued}");
+    let got = sink.received();
+    assert_eq!(got[0].mail_options, ["BODY=8BITMIME", "SMTPUTF8"]);
+    assert_eq!(got[0].rcpt_tos, ["ok@example.al"]);
+    assert_eq!(got[0].auth_login.as_deref(), Some("shop"));
+    assert_eq!(got[0].subject.as_deref(), Some("héllo"));
+    assert_eq!(got[0].parts[0].text(), ".dot\r\n");
+    assert!(!got[0].is_7bit);
+    // RFC 5321 §4.5.3.1.6: a text line longer than 1000 octets ends the transaction.
+    assert!(c.say("MAIL FROM:<a@shop.example>").await.starts_with("250"));
+    assert!(c.say("RCPT TO:<ok@example.al>").await.starts_with("250"));
+    assert!(c.say("DATA").await.starts_with("354"));
+    assert!(c.say(&"x".repeat(1000)).await.starts_with("500 5.5.2"));
+    assert_eq!(sink.received().len(), 1);
 }
 
 /// How a hand-written SMTP server misbehaves.
@@ -558,13 +563,13 @@ async fn templates_render_escaped_html_and_refuse_missing_values() {
         .await
         .unwrap();
     let m = &sink.received()[0];
-    assert_eq!(m["subject"], "Заказ #72 отправлен");
+    assert_eq!(m.subject.as_deref(), Some("Заказ #72 отправлен"));
     assert_eq!(
-        String::from_utf8(decoded(part(m, "text/plain"))).unwrap(),
+        m.part("text/plain").text(),
         "Здравствуйте, Ана <script>! Заказ #72 в пути."
     );
     assert_eq!(
-        String::from_utf8(decoded(part(m, "text/html"))).unwrap(),
+        m.part("text/html").text(),
         "<p>Здравствуйте, <b>Ана &lt;script&gt;</b>! Заказ #72 в пути.</p>"
     );
     let e = t.message(to("ana@example.al"), &Default::default()).unwrap_err();

@@ -41,7 +41,8 @@
 //! * [`EmailTransport`] for the Messenger; [`Mailer`] for Cc/Bcc/Reply-To and lettre messages.
 //!
 //! There is no HTTP simulator for SMTP: the memory mode is what the quickstart and host tests use,
-//! and this crate's own tests talk to a real SMTP server (aiosmtpd).
+//! and this crate's own tests talk to a real SMTP server (the `mailin` state machine, which the tests
+//! start in process on loopback).
 
 pub mod client;
 pub mod config;
