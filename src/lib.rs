@@ -42,16 +42,17 @@
 //! | `sim` | — | every enabled integration's simulator, for your own tests |
 #![deny(missing_docs)]
 
+mod connect;
+mod durable;
 mod failover;
 mod health;
 mod messenger;
-mod registry;
 mod route;
 
+pub use connect::{known_schemes, transport_from_dsn};
 pub use failover::{AllFailed, Attempt};
 pub use health::HealthPolicy;
 pub use messenger::{Messenger, MessengerBuilder, TransportEvent};
-pub use registry::{known_schemes, transport_from_dsn};
 pub use route::Route;
 
 pub use switchboard_core as core;

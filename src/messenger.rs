@@ -4,16 +4,19 @@ use std::collections::HashMap;
 use std::fmt;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
+use std::time::Duration;
 
 use futures::{Stream, StreamExt};
+use switchboard_core::store::Lease;
 use switchboard_core::transport::WebhookHandler;
 use switchboard_core::{
     Error, ErrorKind, Event, Journal, JournalEntry, JournalRecord, Message, MessageId, RateLimiter, Receipt,
-    StatusReport, Transport, WebhookRequest,
+    StatusReport, Store, Transport, WebhookRequest,
 };
 use tokio::sync::Semaphore;
 use tracing::Instrument;
 
+use crate::durable::{DEFAULT_LEASE, default_owner};
 use crate::failover::{AllFailed, Attempt};
 use crate::health::{Health, HealthPolicy};
 use crate::route::{Route, Strategy};
@@ -27,8 +30,8 @@ pub struct TransportEvent {
     pub event: Event,
 }
 
-struct Entry {
-    transport: Arc<dyn Transport>,
+pub(crate) struct Entry {
+    pub(crate) transport: Arc<dyn Transport>,
     limiter: Option<Arc<dyn RateLimiter>>,
     in_flight: Option<Arc<Semaphore>>,
 }
@@ -56,12 +59,15 @@ struct Entry {
 /// # let _ = status; Ok(()) }
 /// ```
 pub struct Messenger {
-    transports: HashMap<String, Entry>,
+    pub(crate) transports: HashMap<String, Entry>,
     order: Vec<String>,
     webhooks: HashMap<String, Arc<dyn WebhookHandler>>,
     routes: Vec<Route>,
     rr: Vec<AtomicUsize>,
     journal: Option<Arc<dyn Journal>>,
+    pub(crate) store: Option<Arc<dyn Store>>,
+    pub(crate) lease: Duration,
+    pub(crate) owner: String,
     health: Health,
     send_all_concurrency: usize,
 }
@@ -86,6 +92,9 @@ pub struct MessengerBuilder {
     concurrency: HashMap<String, usize>,
     routes: Vec<Route>,
     journal: Option<Arc<dyn Journal>>,
+    store: Option<Arc<dyn Store>>,
+    lease: Option<Duration>,
+    owner: Option<String>,
     health: HealthPolicy,
     send_all_concurrency: Option<usize>,
 }
@@ -144,6 +153,31 @@ impl MessengerBuilder {
         self
     }
 
+    /// The deployment's [`Store`]: with one, a message with a [`key`](Message::with_key) is claimed
+    /// before it is sent, so the same key goes out at most once across retries, restarts and every
+    /// process sharing the store (see [`Messenger::send`]). It is also the journal, unless
+    /// [`MessengerBuilder::journal`] names another, and transports that keep shared state in it (Dinstar's
+    /// `user_id` sequence) are handed it.
+    pub fn store(mut self, store: Arc<dyn Store>) -> Self {
+        self.store = Some(store);
+        self
+    }
+
+    /// How long a claimed key is held before other processes treat its sender as gone (default 5
+    /// minutes). It must be longer than a whole send with its retries and failover takes; a sender
+    /// that outlives it is not harmed, but others see its key as uncertain meanwhile.
+    pub fn lease(mut self, lease: Duration) -> Self {
+        self.lease = Some(lease);
+        self
+    }
+
+    /// This process's name in the store's diagnostics (default: host name, process id and a random
+    /// suffix).
+    pub fn owner(mut self, owner: impl Into<String>) -> Self {
+        self.owner = Some(owner.into());
+        self
+    }
+
     /// When failing transports are put in cool-down.
     pub fn health(mut self, policy: HealthPolicy) -> Self {
         self.health = policy;
@@ -194,6 +228,14 @@ impl MessengerBuilder {
                 }
             }
         }
+        if let Some(store) = &self.store {
+            for e in transports.values() {
+                e.transport.use_store(store.clone());
+            }
+        }
+        let journal = self
+            .journal
+            .or_else(|| self.store.clone().map(|s| s as Arc<dyn Journal>));
         let mut webhooks = HashMap::new();
         for (name, h) in self.webhooks {
             if transports.contains_key(&name) || webhooks.insert(name.clone(), h).is_some() {
@@ -206,9 +248,12 @@ impl MessengerBuilder {
             webhooks,
             rr: self.routes.iter().map(|_| AtomicUsize::new(0)).collect(),
             routes: self.routes,
-            journal: self.journal,
+            journal,
+            store: self.store,
             health: Health::new(self.health),
             send_all_concurrency: self.send_all_concurrency.unwrap_or(16),
+            lease: self.lease.unwrap_or(DEFAULT_LEASE),
+            owner: self.owner.unwrap_or_else(default_owner),
         })
     }
 }
@@ -289,15 +334,29 @@ impl Messenger {
                 "no transport is registered as '{transport}'"
             )));
         }
-        self.attempt_chain(&message, vec![transport.to_owned()]).await
+        self.send_chain(&message, vec![transport.to_owned()]).await
     }
 
     async fn send_ref(&self, message: &Message) -> switchboard_core::Result<Receipt> {
         let names = self.candidates(message)?;
-        self.attempt_chain(message, self.order_by_health(names)).await
+        self.send_chain(message, self.order_by_health(names)).await
     }
 
-    async fn attempt_chain(&self, message: &Message, names: Vec<String>) -> switchboard_core::Result<Receipt> {
+    /// Sends over `names` in order; a message with a key goes through the store first.
+    async fn send_chain(&self, message: &Message, names: Vec<String>) -> switchboard_core::Result<Receipt> {
+        match (&message.key, &self.store) {
+            (None, _) => self.attempt_chain(message, names, None).await,
+            (Some(_), None) => Err(crate::durable::no_store()),
+            (Some(key), Some(store)) => self.send_keyed(message, key, store, names).await,
+        }
+    }
+
+    pub(crate) async fn attempt_chain(
+        &self,
+        message: &Message,
+        names: Vec<String>,
+        lease: Option<&Lease>,
+    ) -> switchboard_core::Result<Receipt> {
         let mut attempts: Vec<Attempt> = Vec::new();
         for (i, name) in names.iter().enumerate() {
             let Some(entry) = self.transports.get(name) else {
@@ -312,7 +371,7 @@ impl Messenger {
                 outcome = tracing::field::Empty,
             );
             let result = self
-                .attempt_one(name, entry, message, i as u32 + 1)
+                .attempt_one(name, entry, message, i as u32 + 1, lease)
                 .instrument(span.clone())
                 .await;
             match result {
@@ -342,6 +401,7 @@ impl Messenger {
         entry: &Entry,
         message: &Message,
         attempt: u32,
+        lease: Option<&Lease>,
     ) -> switchboard_core::Result<Receipt> {
         if let Some(l) = &entry.limiter {
             l.acquire().await;
@@ -365,6 +425,18 @@ impl Messenger {
         )
         .await
         .map_err(journal_refused)?;
+        // Noted in the store last, right before the request leaves: a crash after this point leaves the
+        // key uncertain (to reconcile), before it leaves the key free for another sender.
+        let prepared;
+        let message = match lease {
+            None => message,
+            Some(lease) => {
+                prepared = self
+                    .note_attempt(name, entry.transport.as_ref(), message, lease)
+                    .await?;
+                &prepared
+            }
+        };
         let result = entry.transport.send(message).await;
         self.finish_attempt(name, message, result).await
     }
@@ -418,12 +490,27 @@ impl Messenger {
     pub async fn send_batch(&self, messages: &[Message]) -> Vec<switchboard_core::Result<Receipt>> {
         let mut results: Vec<Option<switchboard_core::Result<Receipt>>> = (0..messages.len()).map(|_| None).collect();
         let mut attempts: Vec<Vec<Attempt>> = (0..messages.len()).map(|_| Vec::new()).collect();
-        // Group by candidate chain, so one bulk call carries every message of the same route.
+        let mut leases: Vec<Option<Lease>> = (0..messages.len()).map(|_| None).collect();
+        // Group by candidate chain, so one bulk call carries every message of the same route. Keyed
+        // messages are claimed first; only those this call holds are sent.
         let mut groups: Vec<(Vec<String>, Vec<usize>)> = Vec::new();
         for (i, m) in messages.iter().enumerate() {
             match self.candidates(m) {
                 Err(e) => results[i] = Some(Err(e)),
                 Ok(names) => {
+                    if let Some(key) = &m.key {
+                        let Some(store) = &self.store else {
+                            results[i] = Some(Err(crate::durable::no_store()));
+                            continue;
+                        };
+                        match self.claim(m, key, store).await {
+                            crate::durable::Claimed::Send(lease) => leases[i] = Some(lease),
+                            crate::durable::Claimed::Done(r) => {
+                                results[i] = Some(r);
+                                continue;
+                            }
+                        }
+                    }
                     let names = self.order_by_health(names);
                     match groups.iter_mut().find(|(n, _)| *n == names) {
                         Some((_, idx)) => idx.push(i),
@@ -441,24 +528,38 @@ impl Messenger {
                     continue;
                 };
                 let mut ready = Vec::new();
+                let mut batch: Vec<Message> = Vec::new();
+                if let Some(l) = &entry.limiter {
+                    l.acquire().await;
+                }
                 for &i in &pending {
                     let rec = JournalRecord::Attempt {
                         transport: name.clone(),
                         attempt: step as u32 + 1,
                         to: messages[i].to.clone(),
                     };
-                    match self.journal(Some(&messages[i].id), rec).await {
-                        Ok(()) => ready.push(i),
-                        Err(e) => results[i] = Some(Err(journal_refused(e))),
+                    if let Err(e) = self.journal(Some(&messages[i].id), rec).await {
+                        results[i] = Some(Err(journal_refused(e)));
+                        continue;
+                    }
+                    let prepared = match &leases[i] {
+                        None => Ok(messages[i].clone()),
+                        Some(lease) => {
+                            self.note_attempt(name, entry.transport.as_ref(), &messages[i], lease)
+                                .await
+                        }
+                    };
+                    match prepared {
+                        Ok(m) => {
+                            ready.push(i);
+                            batch.push(m);
+                        }
+                        Err(e) => results[i] = Some(Err(e)),
                     }
                 }
                 if ready.is_empty() {
                     break;
                 }
-                if let Some(l) = &entry.limiter {
-                    l.acquire().await;
-                }
-                let batch: Vec<Message> = ready.iter().map(|&i| messages[i].clone()).collect();
                 let span = tracing::info_span!("switchboard.send_batch", transport = %name, messages = batch.len());
                 let mut out = entry.transport.send_many(&batch).instrument(span).await.into_iter();
                 let mut next = Vec::new();
@@ -484,14 +585,22 @@ impl Messenger {
                 pending = next;
             }
         }
-        results
+        let results: Vec<switchboard_core::Result<Receipt>> = results
             .into_iter()
             .zip(attempts)
             .map(|(r, a)| match r {
                 Some(r) => r,
                 None => Err(AllFailed::into_error(a)),
             })
-            .collect()
+            .collect();
+        if let Some(store) = &self.store {
+            for (lease, result) in leases.iter().zip(&results) {
+                if let Some(lease) = lease {
+                    self.finish(store, lease, result).await;
+                }
+            }
+        }
+        results
     }
 
     /// Sends a stream of messages with at most the configured number in flight (see

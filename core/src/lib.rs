@@ -48,9 +48,9 @@ pub mod registry;
 pub mod retry;
 pub mod secret;
 pub mod segment;
-pub mod store;
 #[cfg(feature = "testkit")]
 pub mod simulated;
+pub mod store;
 #[cfg(feature = "testkit")]
 pub mod testkit;
 pub mod token;
@@ -66,13 +66,13 @@ pub use message::{
 };
 pub use phone::{PhoneError, PhoneNumber, Region};
 pub use ratelimit::{RateLimiter, TokenBucket};
+pub use registry::{Connection, Provider, Registry};
 pub use retry::{Idempotence, RetryPolicy};
 pub use secret::{ExposeSecret, SecretString};
 pub use segment::{Encoding, Segmentation};
 pub use store::{Claim, MemoryStore, MessageKey, Store};
-pub use transport::{Capabilities, Transport, WebhookHandler};
+pub use transport::{Capabilities, Reconciled, Transport, WebhookHandler};
 pub use webhook::{Handled, Webhook, WebhookAnswer, WebhookRequest};
-pub use registry::{Connection, Provider, Registry};
 
 /// Re-exported so provider crates implement [`Transport`] with the same macro version.
 pub use async_trait::async_trait;

@@ -226,6 +226,10 @@ pub struct Message {
     /// Key/value data (push data payload, template parameters).
     #[serde(default)]
     pub data: BTreeMap<String, String>,
+    /// A provider-side reference chosen before sending ([`Transport::prepare`](crate::Transport::prepare)),
+    /// which the transport sends under (Dinstar's `user_id`). Set by the Messenger; hosts leave it alone.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub reference: Option<String>,
 }
 
 impl Message {
@@ -240,6 +244,7 @@ impl Message {
             from: None,
             attachments: Vec::new(),
             data: BTreeMap::new(),
+            reference: None,
         }
     }
 
@@ -393,6 +398,10 @@ pub struct Receipt {
     pub status: DeliveryStatus,
     /// The provider's reply, as it came.
     pub raw: serde_json::Value,
+    /// True when this receipt is an earlier send's, answered from the store for a message whose key
+    /// was already accepted: nothing was sent this time.
+    #[serde(default)]
+    pub replayed: bool,
 }
 
 impl Receipt {
@@ -407,6 +416,7 @@ impl Receipt {
             segments: matches!(message.to, Recipient::Phone(_)).then(|| message.segmentation()),
             status: DeliveryStatus::Accepted,
             raw: serde_json::Value::Null,
+            replayed: false,
         }
     }
 
@@ -438,6 +448,7 @@ impl fmt::Debug for Receipt {
             .field("accepted_at", &self.accepted_at)
             .field("segments", &self.segments)
             .field("status", &self.status)
+            .field("replayed", &self.replayed)
             .finish_non_exhaustive()
     }
 }

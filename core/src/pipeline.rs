@@ -206,11 +206,7 @@ impl<A: Api> Pipeline<A> {
     {
         let mut refreshed = false;
         loop {
-            let authorized = self
-                .api
-                .authorize(build(&self.http))
-                .await
-                .map_err(|e| self.tag(e))?;
+            let authorized = self.api.authorize(build(&self.http)).await.map_err(|e| self.tag(e))?;
             let reply = Reply::send(authorized.request, self.max_body)
                 .await
                 .map_err(|e| self.tag(e))?;

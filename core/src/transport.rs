@@ -1,10 +1,25 @@
 //! The [`Transport`] trait: what every message-carrying integration offers the Messenger.
 
+use std::sync::Arc;
+
 use async_trait::async_trait;
 
 use crate::error::{Error, Result};
 use crate::message::{Event, Message, Receipt, Recipient, StatusReport};
+use crate::store::Store;
 use crate::webhook::WebhookRequest;
+
+/// What a lookup found about an attempt that may have gone out ([`Transport::reconcile`]).
+#[derive(Debug, Clone, PartialEq)]
+#[non_exhaustive]
+pub enum Reconciled {
+    /// The provider has it: this is its receipt.
+    Landed(Box<Receipt>),
+    /// The provider certainly does not have it (and will not get it later): it may be sent again.
+    NotLanded,
+    /// The provider cannot tell (no lookup, or the answer was ambiguous).
+    CannotTell,
+}
 
 /// What a transport can do. The conformance suite runs only the checks a transport declares.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
@@ -146,6 +161,30 @@ pub trait Transport: Send + Sync + std::fmt::Debug {
             out.push(self.send(m).await);
         }
         out
+    }
+
+    /// Chooses, before a send, a reference the provider can later be searched by (a Dinstar
+    /// `user_id`), so that a durable sender can note it in its store *before* the request leaves and
+    /// reconcile the attempt after a crash. The Messenger puts it in [`Message::reference`], and
+    /// `send` must use it. The default: none (the provider offers no such lookup).
+    async fn prepare(&self, message: &Message) -> Result<Option<String>> {
+        let _ = message;
+        Ok(None)
+    }
+
+    /// Looks for what an earlier attempt to send `message` under `reference` (from
+    /// [`Transport::prepare`]) left at the provider. Only transports with a `prepare` can answer more
+    /// than [`Reconciled::CannotTell`], which is the default.
+    async fn reconcile(&self, message: &Message, reference: &str) -> Result<Reconciled> {
+        let _ = (message, reference);
+        Ok(Reconciled::CannotTell)
+    }
+
+    /// Hands the transport the deployment's [`Store`], for state that must be shared by every process
+    /// (Dinstar draws its `user_id`s from the store's sequences so no two processes use the same one).
+    /// The Messenger calls it when built with a store. The default ignores it.
+    fn use_store(&self, store: Arc<dyn Store>) {
+        let _ = store;
     }
 
     /// Looks up where a sent message is now, by the provider id a [`Receipt`] carries
