@@ -46,6 +46,19 @@ impl Dsn {
             Some((a, q)) => (a, Some(q)),
             None => (rest, None),
         };
+        // `user:pa?ss@host`: a '?' inside the credentials would make the rest of the password an option
+        // name, which later messages would quote. An option is `name=value`, so an '@' before any '='
+        // after the first '?', with no '@' before it, can only be the end of the credentials.
+        if let Some(q) = query_str
+            && !before_query.contains('@')
+            && q.find('@')
+                .is_some_and(|at| !q[..at].contains('=') && !q[..at].contains('&'))
+        {
+            return Err(Error::config(format!(
+                "the credentials of this '{scheme}' DSN seem to contain '?': percent-encode it as %3F \
+                 (and '@' as %40, '/' as %2F, ':' in the password as %3A)"
+            )));
+        }
         // The user info ends at the LAST '@' before the path, so an unescaped '@' in a password still parses.
         let (authority, path) = match before_query.find('/') {
             Some(i) if !before_query[..i].contains('@') && before_query[i..].contains('@') => {
@@ -291,7 +304,15 @@ impl fmt::Display for Dsn {
         }
         f.write_str(&self.path)?;
         for (i, (k, v)) in self.query.iter().enumerate() {
-            let v = if crate::secret::is_sensitive_name(k) { "***" } else { v };
+            // By name (`api_key=…`), and by value: a URL-valued option (a callback URL) can carry its own
+            // secret (`?token=…`) or credentials.
+            let v = if crate::secret::is_sensitive_name(k) {
+                std::borrow::Cow::Borrowed("***")
+            } else if v.contains("://") {
+                std::borrow::Cow::Owned(crate::secret::redact_url(v))
+            } else {
+                std::borrow::Cow::Borrowed(v.as_str())
+            };
             write!(f, "{}{k}={v}", if i == 0 { '?' } else { '&' })?;
         }
         Ok(())
@@ -301,6 +322,44 @@ impl fmt::Display for Dsn {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_url_valued_option_is_redacted_by_value() {
+        let d = Dsn::parse(
+            "twilio://AC1:tok@default?status_callback=https%3A%2F%2Fhooks.example%2Ftw%3Ftoken%3Dhunter2%26x%3D1",
+        )
+        .unwrap();
+        assert_eq!(
+            d.option("status_callback"),
+            Some("https://hooks.example/tw?token=hunter2&x=1")
+        );
+        for shown in [d.to_string(), format!("{d:?}")] {
+            assert!(!shown.contains("hunter2"), "{shown}");
+            assert!(shown.contains("hooks.example"), "{shown}");
+        }
+        let d = Dsn::parse("x://default?callback=https://user:hunter2@hooks.example/cb").unwrap();
+        assert!(!d.to_string().contains("hunter2"), "{d}");
+    }
+
+    #[test]
+    fn a_question_mark_in_the_password_is_refused_without_echoing_it() {
+        for dsn in [
+            "dinstar://admin:pa?ss@10.0.0.5:8081?sn=1",
+            "smtp://user:hun?ter2@mail.example:587?from=a@b.example",
+        ] {
+            let e = Dsn::parse(dsn).unwrap_err();
+            let line = e.to_string();
+            assert!(line.contains("%3F"), "{line}");
+            for part in ["pa?ss", "ss@", "ter2", "hun"] {
+                assert!(!line.contains(part) && !format!("{e:?}").contains(part), "{line}");
+            }
+        }
+        // '@' inside an option value is not mistaken for credentials.
+        let d = Dsn::parse("smtp://user:pw@mail.example:587?from=noreply@shop.example").unwrap();
+        assert_eq!(d.option("from"), Some("noreply@shop.example"));
+        let d = Dsn::parse("smtp://localhost?mode=memory&from=a@b.example").unwrap();
+        assert_eq!(d.option("from"), Some("a@b.example"));
+    }
 
     #[test]
     fn full_dsn() {

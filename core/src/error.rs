@@ -345,6 +345,17 @@ impl Error {
     }
 }
 
+/// What to do, where the dispatch fact changes the answer: an unreadable answer to a request the
+/// provider acted on must be looked up, not repeated.
+fn advice(kind: ErrorKind, dispatch: Dispatch) -> &'static str {
+    match (kind, dispatch) {
+        (ErrorKind::Decode, Dispatch::Sent | Dispatch::MaybeSent) => {
+            "the provider acted on the request but its answer is unreadable: look the object up before repeating anything, and report the answer"
+        }
+        _ => kind.advice(),
+    }
+}
+
 fn truncate(text: &str, max: usize) -> String {
     let text = text.trim();
     if text.len() <= max {
@@ -376,7 +387,12 @@ impl fmt::Display for Error {
         if let Some(r) = i.retry_after {
             write!(f, " [retry after {}s]", r.as_secs_f32())?;
         }
-        write!(f, "; {}; {}", i.dispatch, i.kind.advice())
+        // A configuration error is found before any request exists: "not sent" says nothing there.
+        if i.kind == ErrorKind::Config {
+            write!(f, "; {}", i.kind.advice())
+        } else {
+            write!(f, "; {}; {}", i.dispatch, advice(i.kind, i.dispatch))
+        }
     }
 }
 

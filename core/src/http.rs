@@ -97,6 +97,16 @@ impl HttpOptions {
 ///
 /// The URL is stripped from the source, since URLs can carry credentials.
 pub fn classify_reqwest_error(err: reqwest::Error) -> Error {
+    // The endpoint (host and port only: paths and queries can carry secrets) and the innermost cause
+    // (the operating system's reason), so the one-line message says what was tried and why it failed.
+    let endpoint = err.url().and_then(|u| {
+        let host = u.host_str()?;
+        Some(match u.port_or_known_default() {
+            Some(p) => format!("{host}:{p}"),
+            None => host.to_owned(),
+        })
+    });
+    let reason = innermost(&err);
     let (kind, dispatch, what) = if err.is_builder() {
         (ErrorKind::Config, Dispatch::NotSent, "the request could not be built")
     } else if err.is_connect() {
@@ -124,9 +134,31 @@ pub fn classify_reqwest_error(err: reqwest::Error) -> Error {
             "the connection failed after the request was sent",
         )
     };
-    Error::new(kind, what)
+    let mut message = what.to_owned();
+    if let Some(e) = &endpoint {
+        message.push_str(&format!(" ({e})"));
+    }
+    if let Some(r) = reason {
+        message.push_str(&format!(": {r}"));
+    }
+    Error::new(kind, message)
         .with_dispatch(dispatch)
         .with_source(err.without_url())
+}
+
+/// The innermost cause's text, when it says more than reqwest's own wrapper ("Connection refused
+/// (os error 111)", "dns error: failed to lookup address information"). URLs are cut out of it.
+fn innermost(err: &reqwest::Error) -> Option<String> {
+    let mut cur: &dyn std::error::Error = err;
+    while let Some(next) = cur.source() {
+        cur = next;
+    }
+    if std::ptr::addr_eq(cur as *const dyn std::error::Error, err as *const reqwest::Error) {
+        return None;
+    }
+    let text = cur.to_string();
+    let text = text.split(" for url (").next().unwrap_or(&text).trim().to_owned();
+    (!text.is_empty()).then_some(text)
 }
 
 /// The kind and dispatch fact an HTTP error status stands for, by the usual HTTP meaning.
@@ -351,6 +383,35 @@ mod tests {
         assert_eq!(e.retry_after(), Some(Duration::from_secs(3)));
         assert_eq!(e.provider_text(), Some("slow down"));
         assert_eq!(e.http_status(), Some(429));
+    }
+
+    #[tokio::test]
+    async fn a_refused_connection_names_the_endpoint_and_the_os_reason() {
+        // A port that was free a moment ago: nothing listens on it.
+        let port = std::net::TcpListener::bind("127.0.0.1:0")
+            .unwrap()
+            .local_addr()
+            .unwrap()
+            .port();
+        let client = HttpOptions::default().build_client().unwrap();
+        let url = format!("http://127.0.0.1:{port}/send?api_key=hunter2");
+        let e = Reply::send(client.get(&url), 1024).await.unwrap_err();
+        let line = e.to_string();
+        assert_eq!(e.kind(), ErrorKind::Transport);
+        assert_eq!(e.dispatch(), Dispatch::NotSent);
+        assert!(line.contains(&format!("127.0.0.1:{port}")), "{line}");
+        assert!(line.to_lowercase().contains("refused"), "{line}");
+        assert!(
+            !line.contains("hunter2") && !format!("{e:?}").contains("hunter2"),
+            "{line}"
+        );
+    }
+
+    #[test]
+    fn a_configuration_error_does_not_say_not_sent() {
+        let line = Error::config("the DSN has no host").to_string();
+        assert!(!line.contains("not sent"), "{line}");
+        assert!(line.ends_with("fix the configuration"), "{line}");
     }
 
     #[test]
