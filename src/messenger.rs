@@ -623,6 +623,8 @@ impl Messenger {
     }
 
     /// Looks up where a sent message is now, through the transport that sent it; the result is journaled.
+    /// A message of several provider ids (one per part) is looked up part by part; see
+    /// [`StatusReport::of_parts`].
     pub async fn status(&self, receipt: &Receipt) -> switchboard_core::Result<StatusReport> {
         let entry = self.transports.get(&receipt.transport).ok_or_else(|| {
             Error::invalid_input(format!(
@@ -630,7 +632,14 @@ impl Messenger {
                 receipt.transport
             ))
         })?;
-        let report = entry.transport.status(receipt.provider_id()).await?;
+        // A message the provider took as several parts has an id per part: every part is looked up,
+        // and the report stands for the part furthest from delivery, with each part's own inside.
+        let mut parts = Vec::with_capacity(receipt.provider_ids.len());
+        for id in &receipt.provider_ids {
+            parts.push(entry.transport.status(id).await?);
+        }
+        let report = StatusReport::of_parts(parts)
+            .ok_or_else(|| Error::invalid_input("the receipt carries no provider id to look up"))?;
         let _ = self
             .journal(
                 Some(&receipt.message_id),

@@ -303,3 +303,45 @@ async fn nothing_is_sent_when_the_journal_cannot_record_the_attempt() {
     assert!(out[0].is_err());
     assert!(t.sent().is_empty());
 }
+
+/// Answers every send with two part ids, and a different status for each part.
+#[derive(Debug)]
+struct TwoParts;
+
+#[switchboard::async_trait]
+impl switchboard::Transport for TwoParts {
+    fn provider(&self) -> &'static str {
+        "two-parts"
+    }
+    fn capabilities(&self) -> Capabilities {
+        Capabilities::sms().with_status()
+    }
+    async fn send(&self, message: &Message) -> switchboard::Result<switchboard::Receipt> {
+        let mut r = switchboard::Receipt::new("two-parts", message, "part-1");
+        r.provider_ids.push("part-2".into());
+        Ok(r)
+    }
+    async fn status(&self, id: &str) -> switchboard::Result<switchboard::StatusReport> {
+        let status = if id == "part-1" {
+            switchboard::DeliveryStatus::Delivered
+        } else {
+            switchboard::DeliveryStatus::Queued
+        };
+        Ok(switchboard::StatusReport::new(id, status, status.as_str()))
+    }
+}
+
+#[tokio::test]
+async fn status_looks_up_every_part_and_reports_the_one_furthest_behind() {
+    let m = Messenger::builder().transport("sms", TwoParts).build().unwrap();
+    let receipt = m.send(Message::sms(al(), "a long text in two parts")).await.unwrap();
+    let report = m.status(&receipt).await.unwrap();
+    assert_eq!(report.status, switchboard::DeliveryStatus::Queued);
+    assert_eq!(report.provider_id, "part-2");
+    let ids: Vec<&str> = report.parts.iter().map(|p| p.provider_id.as_str()).collect();
+    assert_eq!(ids, ["part-1", "part-2"]);
+    assert_eq!(
+        switchboard::DeliveryStatus::Delivered.worst(switchboard::DeliveryStatus::Failed),
+        switchboard::DeliveryStatus::Failed
+    );
+}

@@ -486,6 +486,27 @@ impl DeliveryStatus {
         )
     }
 
+    /// How far towards delivery this status is, failures lowest: what [`DeliveryStatus::worst`] and
+    /// [`StatusReport::of_parts`] compare.
+    fn progress(self) -> u8 {
+        match self {
+            DeliveryStatus::Rejected => 0,
+            DeliveryStatus::Failed => 1,
+            DeliveryStatus::Expired => 2,
+            DeliveryStatus::Unknown => 3,
+            DeliveryStatus::Accepted => 4,
+            DeliveryStatus::Queued => 5,
+            DeliveryStatus::Sent => 6,
+            DeliveryStatus::Delivered => 7,
+        }
+    }
+
+    /// The status of the two that is furthest from delivery (a failure beats any progress): the status
+    /// of a message whose parts are at `self` and `other`.
+    pub fn worst(self, other: DeliveryStatus) -> DeliveryStatus {
+        if other.progress() < self.progress() { other } else { self }
+    }
+
     /// Whether the message failed for good.
     pub fn is_failure(self) -> bool {
         matches!(
@@ -535,9 +556,29 @@ pub struct StatusReport {
     pub at: Option<DateTime<Utc>>,
     /// The provider's record, as it came.
     pub raw: serde_json::Value,
+    /// For a message the provider took as several parts (several provider ids), each part's own report;
+    /// the report itself then stands for the part furthest from delivery ([`DeliveryStatus::worst`]).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub parts: Vec<StatusReport>,
 }
 
 impl StatusReport {
+    /// One report for a message of several parts: the part furthest from delivery, with every part's
+    /// report in [`StatusReport::parts`]. `None` for no parts; a single part is answered as it is.
+    pub fn of_parts(mut parts: Vec<StatusReport>) -> Option<StatusReport> {
+        if parts.len() <= 1 {
+            return parts.pop();
+        }
+        let worst = parts
+            .iter()
+            .enumerate()
+            .min_by_key(|(_, p)| p.status.progress())
+            .map(|(i, _)| i)?;
+        let mut report = parts[worst].clone();
+        report.parts = parts;
+        Some(report)
+    }
+
     /// A report with the essentials; the rest defaults to empty.
     pub fn new(provider_id: impl Into<String>, status: DeliveryStatus, raw_status: impl Into<String>) -> Self {
         StatusReport {
@@ -548,6 +589,7 @@ impl StatusReport {
             recipient: None,
             at: None,
             raw: serde_json::Value::Null,
+            parts: Vec::new(),
         }
     }
 
