@@ -66,7 +66,7 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
     let gateway = switchboard::dinstar::sim::Simulator::start().await;
     let messenger = Arc::new(
         Messenger::builder()
-            .transport_arc("gsm", switchboard::transport_from_dsn(&gateway.dsn())?)
+            .transport("gsm", switchboard::transport_from_dsn(&gateway.dsn())?)
             .build()?,
     );
 

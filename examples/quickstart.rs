@@ -66,14 +66,14 @@ async fn main() -> Result<(), AnyError> {
     let payments = switchboard::payments::from_dsn(&switchboard::Dsn::parse(&stripe.dsn())?)?;
     let journal = Arc::new(MemoryJournal::new());
     let messenger = Messenger::builder()
-        .transport_arc("gsm", switchboard::transport_from_dsn(&gateway.dsn())?)
-        .transport_arc("cloud", switchboard::transport_from_dsn(&mitto.dsn_messaging())?)
-        .transport_arc(
+        .transport("gsm", switchboard::transport_from_dsn(&gateway.dsn())?)
+        .transport("cloud", switchboard::transport_from_dsn(&mitto.dsn_messaging())?)
+        .transport(
             "mail",
             switchboard::transport_from_dsn("smtp://localhost?mode=memory&from=shop@example.com")?,
         )
-        .transport_arc("push", switchboard::transport_from_dsn(&fcm.dsn())?)
-        .transport_arc("chat", switchboard::transport_from_dsn(&telegram.dsn())?)
+        .transport("push", switchboard::transport_from_dsn(&fcm.dsn())?)
+        .transport("chat", switchboard::transport_from_dsn(&telegram.dsn())?)
         .webhook_source("calls", calls.clone())
         .webhook_source("payments", Arc::new(PaymentWebhooks(payments.clone())))
         .route(Route::country(355).via(["gsm", "cloud"])) // Albania: our own SIM cards first, cloud as failover
@@ -114,8 +114,8 @@ async fn main() -> Result<(), AnyError> {
     println!("\n5. Noon: the office gateway loses power; Albanian SMS fail over to the cloud");
     let dead = connection_fault(ConnectionFault::Refused).await?;
     let degraded = Messenger::builder()
-        .transport_arc("gsm", switchboard::transport_from_dsn(&gateway.dsn_for(&dead))?)
-        .transport_arc("cloud", switchboard::transport_from_dsn(&mitto.dsn_messaging())?)
+        .transport("gsm", switchboard::transport_from_dsn(&gateway.dsn_for(&dead))?)
+        .transport("cloud", switchboard::transport_from_dsn(&mitto.dsn_messaging())?)
         .route(Route::country(355).via(["gsm", "cloud"]))
         .journal(journal.clone())
         .build()?;

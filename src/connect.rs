@@ -159,7 +159,7 @@ impl Messenger {
                 }
                 names.push(name.clone());
                 route_names.push(name.clone());
-                builder = builder.transport_arc(name, transport);
+                builder = builder.transport(name, transport);
             }
             let route = if rr {
                 Route::any().round_robin(route_names)

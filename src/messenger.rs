@@ -11,7 +11,7 @@ use switchboard_core::store::Lease;
 use switchboard_core::transport::WebhookHandler;
 use switchboard_core::{
     Error, ErrorKind, Event, Journal, JournalEntry, JournalRecord, Message, MessageId, RateLimiter, Receipt,
-    StatusReport, Store, Transport, WebhookRequest,
+    IntoTransport, StatusReport, Store, Transport, WebhookRequest,
 };
 use tokio::sync::Semaphore;
 use tracing::Instrument;
@@ -112,14 +112,10 @@ impl fmt::Debug for MessengerBuilder {
 }
 
 impl MessengerBuilder {
-    /// Registers a transport under a name routes refer to.
-    pub fn transport(self, name: impl Into<String>, transport: impl Transport + 'static) -> Self {
-        self.transport_arc(name, Arc::new(transport))
-    }
-
-    /// Registers a shared transport.
-    pub fn transport_arc(mut self, name: impl Into<String>, transport: Arc<dyn Transport>) -> Self {
-        self.transports.push((name.into(), transport));
+    /// Registers a transport under a name routes refer to: a transport by value, or one already shared
+    /// (`Arc<dyn Transport>`, as [`connect`](crate::connect) hands them out).
+    pub fn transport(mut self, name: impl Into<String>, transport: impl IntoTransport) -> Self {
+        self.transports.push((name.into(), transport.into_transport()));
         self
     }
 

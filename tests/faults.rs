@@ -293,8 +293,8 @@ enum Op {
 async fn property(label: &str, a: Arc<dyn Subject>, b: Arc<dyn Subject>, seed: u64, sequences: usize) -> Stats {
     let journal = Arc::new(MemoryJournal::new());
     let m = Messenger::builder()
-        .transport_arc("a", a.fast_retry_transport().expect("a takes a fast retry policy"))
-        .transport_arc("b", b.fast_retry_transport().expect("b takes a fast retry policy"))
+        .transport("a", a.fast_retry_transport().expect("a takes a fast retry policy"))
+        .transport("b", b.fast_retry_transport().expect("b takes a fast retry policy"))
         .journal(journal.clone())
         .build()
         .expect("the Messenger builds");

@@ -71,7 +71,7 @@ pub use retry::{Idempotence, RetryPolicy};
 pub use secret::{ExposeSecret, SecretString};
 pub use segment::{Encoding, Segmentation};
 pub use store::{Claim, MemoryStore, MessageKey, Store};
-pub use transport::{Capabilities, Reconciled, Transport, WebhookHandler};
+pub use transport::{Capabilities, IntoTransport, Reconciled, Transport, WebhookHandler};
 pub use webhook::{Handled, Webhook, WebhookAnswer, WebhookRequest};
 
 /// Re-exported so provider crates implement [`Transport`] with the same macro version.

@@ -481,6 +481,24 @@ impl FromStr for PhoneNumber {
     }
 }
 
+/// Parses international input (`+CC…`), as [`FromStr`] does: `let to: PhoneNumber = "+355…".try_into()?;`.
+impl TryFrom<&str> for PhoneNumber {
+    type Error = PhoneError;
+
+    fn try_from(s: &str) -> Result<PhoneNumber, PhoneError> {
+        PhoneNumber::parse(s, None)
+    }
+}
+
+/// Parses international input (`+CC…`), as [`FromStr`] does.
+impl TryFrom<String> for PhoneNumber {
+    type Error = PhoneError;
+
+    fn try_from(s: String) -> Result<PhoneNumber, PhoneError> {
+        PhoneNumber::parse(&s, None)
+    }
+}
+
 impl fmt::Display for PhoneNumber {
     /// The masked form, `+35569*****56`.
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {

@@ -9,6 +9,26 @@ use crate::message::{Event, Message, Receipt, Recipient, StatusReport};
 use crate::store::Store;
 use crate::webhook::WebhookRequest;
 
+/// Anything the Messenger can take as a transport: a transport by value, or one already shared as an
+/// `Arc<dyn Transport>` (what [`Registry::connect`](crate::Registry::connect) hands out), so that one
+/// builder call, `transport(name, t)`, takes both.
+pub trait IntoTransport {
+    /// The shared transport.
+    fn into_transport(self) -> Arc<dyn Transport>;
+}
+
+impl<T: Transport + 'static> IntoTransport for T {
+    fn into_transport(self) -> Arc<dyn Transport> {
+        Arc::new(self)
+    }
+}
+
+impl IntoTransport for Arc<dyn Transport> {
+    fn into_transport(self) -> Arc<dyn Transport> {
+        self
+    }
+}
+
 /// What a lookup found about an attempt that may have gone out ([`Transport::reconcile`]).
 #[derive(Debug, Clone, PartialEq)]
 #[non_exhaustive]

@@ -43,6 +43,11 @@ impl DinstarTransport {
         Self::new(Config::from_dsn(dsn)?)
     }
 
+    /// A transport from a DSN string (`dinstar://USER:PASS@HOST:PORT[?sn=SN…]`).
+    pub fn from_dsn_str(dsn: &str) -> Result<Self> {
+        Self::from_dsn(&Dsn::parse(dsn)?)
+    }
+
     /// A transport over an existing client.
     pub fn with_client(client: DinstarClient) -> Self {
         DinstarTransport { client }

@@ -146,7 +146,7 @@ pub fn fast_retry() -> RetryPolicy {
 /// A Messenger over one transport, journaling into `journal`.
 pub fn messenger(name: &str, transport: Arc<dyn Transport>, journal: &Arc<MemoryJournal>) -> Messenger {
     Messenger::builder()
-        .transport_arc(name, transport)
+        .transport(name, transport)
         .journal(journal.clone())
         .build()
         .unwrap_or_else(|e| panic!("{name}: the Messenger builds: {e}"))
