@@ -12,23 +12,30 @@
 //! The rule everything here follows: **never send twice**. Every error carries a [`Dispatch`] fact,
 //! and failover moves to the next transport only when the previous one certainly did not send.
 //!
-//! ```no_run
-//! use std::sync::Arc;
-//! use switchboard::{MemoryJournal, Message, Messenger, PhoneNumber, Route};
+//! ```
+//! use switchboard::{Message, Messenger, Route, transport_from_dsn};
 //!
-//! # async fn demo() -> switchboard::Result<()> {
-//! let journal = Arc::new(MemoryJournal::new());
-//! let messenger = Messenger::builder_from_dsns([
-//!     // Albania through the office gateway, with cloud SMS as failover; the rest through the cloud.
-//!     "failover(dinstar://admin:secret@10.0.0.5:8081?sn=DG80-1234 mitto://KEY@default?from=Acme)",
-//! ])?
-//! .journal(journal.clone())
-//! .build()?;
-//! let to: PhoneNumber = "+355694123456".parse()?;
-//! let receipt = messenger.send(Message::sms(to, "Porosia juaj u dërgua")).await?;
-//! println!("{} accepted it as {}", receipt.transport, receipt.provider_id());
+//! # fn main() -> Result<(), Box<dyn std::error::Error>> {
+//! let messenger = Messenger::builder()
+//!     .transport("gsm", transport_from_dsn("dinstar://admin:secret@10.0.0.5:8081")?)
+//!     .transport("cloud", transport_from_dsn("mitto://KEY@default?from=Acme&api=messaging&traffic_account=T1")?)
+//!     // Albania through the office gateway's SIM cards, with the cloud as failover...
+//!     .route(Route::country(355).via(["gsm", "cloud"]))
+//!     // ...and every other number through the cloud only.
+//!     .route(Route::any_phone().via(["cloud"]))
+//!     .build()?;
+//!
+//! // Nothing is sent here: `plan` says which transports a send would try, in order.
+//! let albanian = Message::sms("+355694123456".try_into()?, "Porosia juaj u dërgua");
+//! let german = Message::sms("+4915123456789".try_into()?, "Ihre Bestellung ist unterwegs");
+//! assert_eq!(messenger.plan(&albanian)?, ["gsm", "cloud"]);
+//! assert_eq!(messenger.plan(&german)?, ["cloud"]);
+//! // messenger.send(albanian).await? sends it; messenger.status(&receipt).await? follows it.
 //! # Ok(()) }
 //! ```
+//!
+//! `Messenger::from_dsns(["failover(dinstar://… mitto://…)"])` is the short form for one route that
+//! takes **every** recipient through the group in order; routes by country need the builder, as above.
 //!
 //! | feature | crate | what |
 //! |---|---|---|

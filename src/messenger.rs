@@ -10,8 +10,8 @@ use futures::{Stream, StreamExt};
 use switchboard_core::store::Lease;
 use switchboard_core::transport::WebhookHandler;
 use switchboard_core::{
-    Error, ErrorKind, Event, Journal, JournalEntry, JournalRecord, Message, MessageId, RateLimiter, Receipt,
-    IntoTransport, StatusReport, Store, Transport, WebhookRequest,
+    Error, ErrorKind, Event, IntoTransport, Journal, JournalEntry, JournalRecord, Message, MessageId, RateLimiter,
+    Receipt, StatusReport, Store, Transport, WebhookRequest,
 };
 use tokio::sync::Semaphore;
 use tracing::Instrument;
@@ -265,9 +265,36 @@ impl Messenger {
         &self.order
     }
 
-    /// The transports to try for a message, in order. With no routes configured, every transport that
-    /// supports the recipient, in registration order.
+    /// The transports a send of `message` would try now, in order — its route, with transports in
+    /// cool-down last — without sending anything or advancing a round-robin. For dry runs, and for
+    /// checking a configuration:
+    ///
+    /// ```
+    /// # use switchboard::core::testkit::StubTransport;
+    /// use switchboard::{Message, Messenger, Route};
+    ///
+    /// let messenger = Messenger::builder()
+    ///     .transport("gsm", StubTransport::sms())
+    ///     .transport("cloud", StubTransport::sms())
+    ///     .route(Route::country(355).via(["gsm", "cloud"]))
+    ///     .route(Route::any_phone().via(["cloud"]))
+    ///     .build()?;
+    /// let german = Message::sms("+4915123456789".try_into()?, "Hallo");
+    /// assert_eq!(messenger.plan(&german)?, ["cloud"]);
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
+    pub fn plan(&self, message: &Message) -> switchboard_core::Result<Vec<String>> {
+        Ok(self.order_by_health(self.route_of(message, false)?))
+    }
+
+    /// The transports to try for a message, in order, advancing its route's round-robin.
     fn candidates(&self, message: &Message) -> switchboard_core::Result<Vec<String>> {
+        self.route_of(message, true)
+    }
+
+    /// The transports of the route `message` takes. With no routes configured, every transport that
+    /// supports the recipient, in registration order. `advance` moves a round-robin route on.
+    fn route_of(&self, message: &Message, advance: bool) -> switchboard_core::Result<Vec<String>> {
         let supports = |n: &String| {
             self.transports
                 .get(n)
@@ -292,7 +319,12 @@ impl Messenger {
                 continue;
             }
             if route.strategy == Strategy::RoundRobin {
-                let start = self.rr[i].fetch_add(1, Ordering::Relaxed) % names.len();
+                let turn = if advance {
+                    self.rr[i].fetch_add(1, Ordering::Relaxed)
+                } else {
+                    self.rr[i].load(Ordering::Relaxed)
+                };
+                let start = turn % names.len();
                 names.rotate_left(start);
             }
             return Ok(names);

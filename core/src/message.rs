@@ -504,7 +504,11 @@ impl DeliveryStatus {
     /// The status of the two that is furthest from delivery (a failure beats any progress): the status
     /// of a message whose parts are at `self` and `other`.
     pub fn worst(self, other: DeliveryStatus) -> DeliveryStatus {
-        if other.progress() < self.progress() { other } else { self }
+        if other.progress() < self.progress() {
+            other
+        } else {
+            self
+        }
     }
 
     /// Whether the message failed for good.
