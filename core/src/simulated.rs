@@ -18,6 +18,7 @@ use std::sync::Arc;
 use async_trait::async_trait;
 
 use crate::error::Result;
+use crate::message::Recipient;
 use crate::testkit::{Fault, Faults};
 use crate::webhook::WebhookRequest;
 
@@ -133,13 +134,39 @@ pub trait Simulated: Send + Sync + fmt::Debug {
     }
 
     /// Pushes one event of kind `event` to `url`, signed or tokened the way the provider does it with
-    /// the secret in [`Simulated::dsn`], so that a host's endpoint can be tested against it.
-    async fn trigger(&self, event: &str, url: &str) -> Result<()> {
+    /// the secret in [`Simulated::dsn`], so that a host's endpoint can be tested against it. Answers the
+    /// request it made.
+    async fn trigger(&self, event: &str, url: &str) -> Result<WebhookRequest> {
         let _ = url;
         Err(crate::Error::unsupported(format!(
             "the {} simulator cannot push a '{event}' event; it knows: {}",
             self.provider(),
             self.triggers().join(", ")
         )))
+    }
+
+    /// A recipient the simulated provider delivers to (a phone number for SMS, an address for email),
+    /// for checks that run over every message transport; `None` for providers that carry no messages.
+    fn recipient(&self) -> Option<Recipient> {
+        None
+    }
+
+    /// [`Simulated::dsn`] with a credential the simulator refuses; `None` when there is no credential.
+    fn dsn_with_bad_credentials(&self) -> Option<String> {
+        None
+    }
+
+    /// [`Simulated::dsn`] pointed at another base URL (`http://host:port`, a proxy that injects
+    /// connection faults); `None` when the provider is not reached over HTTP.
+    fn dsn_at(&self, base_url: &str) -> Option<String> {
+        let _ = base_url;
+        None
+    }
+
+    /// The provider's own rate-limit answer (its code in its envelope, `Retry-After: secs`) as a fault;
+    /// `None` when it has no shape beyond a plain 429.
+    fn rate_limit_fault(&self, retry_after_secs: u64) -> Option<Fault> {
+        let _ = retry_after_secs;
+        None
     }
 }
