@@ -34,6 +34,8 @@ pub(crate) struct Entry {
     pub(crate) transport: Arc<dyn Transport>,
     limiter: Option<Arc<dyn RateLimiter>>,
     in_flight: Option<Arc<Semaphore>>,
+    /// GSM-7 smart encoding by default for SMS through this transport.
+    smart_encoding: bool,
 }
 
 /// Sends messages through named transports by routes, with failover, round-robin, cool-downs, rate
@@ -90,6 +92,7 @@ pub struct MessengerBuilder {
     webhooks: Vec<(String, Arc<dyn WebhookHandler>)>,
     limiters: HashMap<String, Arc<dyn RateLimiter>>,
     concurrency: HashMap<String, usize>,
+    smart: HashMap<String, bool>,
     routes: Vec<Route>,
     journal: Option<Arc<dyn Journal>>,
     store: Option<Arc<dyn Store>>,
@@ -134,6 +137,14 @@ impl MessengerBuilder {
     /// Limits the rate of requests through one transport.
     pub fn rate_limit(mut self, transport: impl Into<String>, limiter: impl RateLimiter + 'static) -> Self {
         self.limiters.insert(transport.into(), Arc::new(limiter));
+        self
+    }
+
+    /// Turns GSM-7 smart encoding on (or off) for SMS through one transport: curly quotes, dashes, the
+    /// ellipsis and unusual spaces become their GSM-7 look-alikes when that makes a text GSM-7, so it
+    /// costs fewer parts. A message's own setting ([`Message::with_smart_encoding`]) wins.
+    pub fn smart_encoding(mut self, transport: impl Into<String>, on: bool) -> Self {
+        self.smart.insert(transport.into(), on);
         self
     }
 
@@ -199,16 +210,22 @@ impl MessengerBuilder {
                 transport: t,
                 limiter: self.limiters.get(&name).cloned(),
                 in_flight: self.concurrency.get(&name).map(|n| Arc::new(Semaphore::new(*n))),
+                smart_encoding: self.smart.get(&name).copied().unwrap_or(false),
             };
             if transports.insert(name.clone(), entry).is_some() {
                 return Err(Error::config(format!("the transport name '{name}' is used twice")));
             }
             order.push(name);
         }
-        for name in self.limiters.keys().chain(self.concurrency.keys()) {
+        for name in self
+            .limiters
+            .keys()
+            .chain(self.concurrency.keys())
+            .chain(self.smart.keys())
+        {
             if !transports.contains_key(name) {
                 return Err(Error::config(format!(
-                    "a limit names '{name}', which is not a registered transport"
+                    "a limit or setting names '{name}', which is not a registered transport"
                 )));
             }
         }
@@ -465,7 +482,7 @@ impl Messenger {
                 &prepared
             }
         };
-        let result = entry.transport.send(message).await;
+        let result = entry.transport.send(&message.smart_encoded(entry.smart_encoding)).await;
         self.finish_attempt(name, message, result).await
     }
 
@@ -580,7 +597,7 @@ impl Messenger {
                     match prepared {
                         Ok(m) => {
                             ready.push(i);
-                            batch.push(m);
+                            batch.push(m.smart_encoded(entry.smart_encoding).into_owned());
                         }
                         Err(e) => results[i] = Some(Err(e)),
                     }

@@ -345,3 +345,38 @@ async fn status_looks_up_every_part_and_reports_the_one_furthest_behind() {
         switchboard::DeliveryStatus::Failed
     );
 }
+
+#[tokio::test]
+async fn smart_encoding_per_transport_and_per_message() {
+    let text = format!("{}’s ready", "a".repeat(142));
+    let smart = StubTransport::sms();
+    let plain = StubTransport::sms();
+    let m = Messenger::builder()
+        .transport("smart", smart.clone())
+        .transport("plain", plain.clone())
+        .smart_encoding("smart", true)
+        .build()
+        .unwrap();
+    let r = m.send_via("smart", Message::sms(al(), text.clone())).await.unwrap();
+    assert_eq!(smart.sent()[0].text, format!("{}'s ready", "a".repeat(142)));
+    assert_eq!(r.segments.unwrap().segments, 1, "one part instead of three");
+    // The message can turn it off where the transport has it on, and on where it is off.
+    m.send_via("smart", Message::sms(al(), text.clone()).with_smart_encoding(false))
+        .await
+        .unwrap();
+    assert_eq!(smart.sent()[1].text, text);
+    m.send_via("plain", Message::sms(al(), text.clone())).await.unwrap();
+    assert_eq!(plain.sent()[0].text, text);
+    let r = m
+        .send_via("plain", Message::sms(al(), text.clone()).with_smart_encoding(true))
+        .await
+        .unwrap();
+    assert_eq!(r.segments.unwrap().segments, 1);
+    // Batches too (no routes: the first transport that reaches a phone, "smart", takes it).
+    let out = m.send_batch(&[Message::sms(al(), text.clone())]).await;
+    assert_eq!(out[0].as_ref().unwrap().transport, "smart");
+    assert_eq!(
+        smart.sent().last().unwrap().text,
+        format!("{}'s ready", "a".repeat(142))
+    );
+}

@@ -226,6 +226,11 @@ pub struct Message {
     /// Key/value data (push data payload, template parameters).
     #[serde(default)]
     pub data: BTreeMap<String, String>,
+    /// GSM-7 smart encoding for this message (see [`crate::segment::smart`]): `Some(true)` replaces
+    /// look-alike punctuation when that makes the SMS cheaper, `Some(false)` never does, `None` follows
+    /// the transport's setting.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub smart_encoding: Option<bool>,
     /// A provider-side reference chosen before sending ([`Transport::prepare`](crate::Transport::prepare)),
     /// which the transport sends under (Dinstar's `user_id`). Set by the Messenger; hosts leave it alone.
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -244,6 +249,7 @@ impl Message {
             from: None,
             attachments: Vec::new(),
             data: BTreeMap::new(),
+            smart_encoding: None,
             reference: None,
         }
     }
@@ -292,6 +298,32 @@ impl Message {
     pub fn with_key(mut self, key: MessageKey) -> Self {
         self.key = Some(key);
         self
+    }
+
+    /// Turns GSM-7 smart encoding on or off for this message, whatever the transport's setting: curly
+    /// quotes, dashes, the ellipsis and unusual spaces are replaced by their GSM-7 look-alikes when that
+    /// makes the whole text GSM-7 (see [`crate::segment::smart`]).
+    pub fn with_smart_encoding(mut self, on: bool) -> Self {
+        self.smart_encoding = Some(on);
+        self
+    }
+
+    /// The message as it goes out when smart encoding is `on` (the transport's setting, unless the
+    /// message says otherwise): its text with look-alikes replaced where that makes it GSM-7. Only SMS
+    /// are touched.
+    pub fn smart_encoded(&self, on: bool) -> std::borrow::Cow<'_, Message> {
+        use std::borrow::Cow;
+        if !self.smart_encoding.unwrap_or(on) || !matches!(self.to, Recipient::Phone(_)) {
+            return Cow::Borrowed(self);
+        }
+        match crate::segment::smart_gsm7(&self.text).text {
+            Cow::Borrowed(_) => Cow::Borrowed(self),
+            Cow::Owned(text) => {
+                let mut m = self.clone();
+                m.text = text;
+                Cow::Owned(m)
+            }
+        }
     }
 
     /// A digest of who the message goes to and everything it says (not its id or key), so a store can
