@@ -49,6 +49,7 @@ pub mod client;
 pub mod config;
 pub mod error;
 pub mod history;
+pub mod journal;
 pub mod model;
 pub mod paths;
 #[cfg(feature = "sim")]
@@ -58,6 +59,7 @@ pub mod transport;
 pub use client::MightyCallClient;
 pub use config::{Config, ConfigBuilder, Flavour, PathStyle};
 pub use history::{HistoryPage, SyncCursor};
+pub use journal::{JournalParty, PartyObject, UndecodableEntry};
 pub use model::{
     BusinessNumber, JournalPage, JournalQuery, JournalRequest, SendMessageRequest, SendResult, map_call_state,
     map_message_state,

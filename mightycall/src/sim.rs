@@ -8,18 +8,23 @@
 //!   rotates); tokens live 24 h on the simulator's own clock ([`Simulator::advance_clock`],
 //!   [`Simulator::expire_tokens`], [`Simulator::revoke_refresh_tokens`]); bad credentials answer
 //!   `{"error":"invalid_client"}` (HTTP 400 by default — unsure, one dashboard saw a 500:
-//!   [`Simulator::set_invalid_client_status`]). Every other call needs `Authorization: Bearer` and
+//!   [`Simulator::set_invalid_client_status`]). Like the provider, it refuses as `invalid_request` a
+//!   token request that is not form-encoded, and a refresh that carries anything but `grant_type` and
+//!   `refresh_token` (the documented refresh has the other parameters removed). Every other call needs `Authorization: Bearer` and
 //!   `x-api-key`, and answers 401 otherwise. Token grants are counted ([`Simulator::token_stats`]) so
 //!   tests can prove single flight.
 //! * **Paths**: both `/v4/api/…` and `/v4/…`, matched case-insensitively; both SMS paths
 //!   (`contactcenter/messages/send` and `messages/send`).
-//! * **SMS**: `{"from","to":[…],"message","attachments"}`; `from` must be a business number; each
+//! * **SMS**: `{"from","to":[…],"message","attachments"}`, each of its JSON type (a number where a
+//!   string belongs, a bare string for `to`, is `400 InvalidRequest`); `from` must be a business number; each
 //!   receiver becomes an outgoing journal entry that moves Queued → Sent → Delivered (or Failed for
 //!   receivers marked with [`Simulator::fail_delivery_to`]) on [`Simulator::advance`] and, when
 //!   auto-advance is on, on each lookup of that entry.
 //! * **Journal**: `GET journal/requests` with `page`, `pageSize` (≤ 1000), `from`, `to`, `type`, `origin`,
 //!   `state`, `phone`, `businessNumber`, newest first; `GET journal/requests/{id}`. Seeded with a few calls
 //!   and messages; add more with [`Simulator::add_inbound_message`] and [`Simulator::add_call`].
+//!   Entries come with bare-string parties, or in the object shape also seen in the field
+//!   ([`Simulator::set_object_parties`]); [`Simulator::add_raw_entry`] adds any entry verbatim.
 //!
 //! **Provisional shapes, chosen here only** (none is documented): answers are wrapped as
 //! `{"isSuccess":true,"data":…}` (the documented ping shape) except journal pages, which come bare as
@@ -94,6 +99,8 @@ pub struct SimEntry {
     pub text: Option<String>,
     /// The duration of a call.
     pub duration: Option<u64>,
+    /// An entry added as raw JSON ([`Simulator::add_raw_entry`]), served exactly as given.
+    pub raw: Option<Value>,
 }
 
 impl std::fmt::Debug for SimEntry {
@@ -109,17 +116,33 @@ impl std::fmt::Debug for SimEntry {
 }
 
 impl SimEntry {
-    fn to_json(&self) -> Value {
+    /// The entry as the journal lists it. With `object_parties`, in the other shape seen in
+    /// third-party integrations: `businessNumber` as `{"number", "name"}` and the customer as
+    /// `client: {"address"}`, without `from`/`to`.
+    fn to_json(&self, object_parties: bool) -> Value {
+        if let Some(raw) = &self.raw {
+            return raw.clone();
+        }
         let mut v = json!({
             "id": self.id,
             "type": self.kind,
             "origin": self.origin,
             "state": self.state,
             "dateTimeUtc": self.at.to_rfc3339_opts(chrono::SecondsFormat::Millis, true),
-            "from": self.from,
-            "to": self.to,
-            "businessNumber": self.business_number,
         });
+        if object_parties {
+            let customer = if self.origin.eq_ignore_ascii_case("incoming") {
+                &self.from
+            } else {
+                &self.to
+            };
+            v["businessNumber"] = json!({"number": self.business_number, "name": "Main line"});
+            v["client"] = json!({"address": customer});
+        } else {
+            v["from"] = json!(self.from);
+            v["to"] = json!(self.to);
+            v["businessNumber"] = json!(self.business_number);
+        }
         if let Some(t) = &self.text {
             v["text"] = json!(t);
         }
@@ -159,6 +182,7 @@ struct State {
     journal: Vec<SimEntry>,
     auto_advance: bool,
     failing: HashSet<String>,
+    object_parties: bool,
 }
 
 impl State {
@@ -248,6 +272,7 @@ impl Simulator {
             journal: Vec::new(),
             auto_advance: true,
             failing: HashSet::new(),
+            object_parties: false,
         };
         // A little history, so a fresh simulator has something to list.
         let now = Utc::now();
@@ -277,6 +302,7 @@ impl Simulator {
                 business_number: SIM_BUSINESS_NUMBER.to_owned(),
                 text: text.map(str::to_owned),
                 duration,
+                raw: None,
             });
         }
         Arc::new(Mutex::new(st))
@@ -464,8 +490,42 @@ impl Simulator {
             business_number: SIM_BUSINESS_NUMBER.to_owned(),
             text,
             duration,
+            raw: None,
         });
         id
+    }
+
+    /// Adds an entry served exactly as `raw` at time `at` (for entries of shapes the simulator does
+    /// not produce, broken ones included); answers its id (`raw`'s own, when it is a string or a
+    /// number). It is listed in time order with the others, whatever the filters.
+    pub fn add_raw_entry(&self, at: DateTime<Utc>, raw: Value) -> String {
+        let mut st = lock(&self.state);
+        let id = match raw.get("id") {
+            Some(Value::String(s)) => s.clone(),
+            Some(Value::Number(n)) => n.to_string(),
+            _ => st.id(),
+        };
+        let word = |k: &str| raw.get(k).and_then(Value::as_str).unwrap_or("").to_owned();
+        st.journal.push(SimEntry {
+            id: id.clone(),
+            kind: word("type"),
+            origin: word("origin"),
+            state: word("state"),
+            at,
+            from: String::new(),
+            to: String::new(),
+            business_number: String::new(),
+            text: None,
+            duration: None,
+            raw: Some(raw),
+        });
+        id
+    }
+
+    /// Lists journal entries in the object shape (`businessNumber: {"number"}`,
+    /// `client: {"address"}`, no `from`/`to`) instead of bare strings.
+    pub fn set_object_parties(&self, on: bool) {
+        lock(&self.state).object_parties = on;
     }
 
     /// The whole journal, in insertion order.
@@ -557,6 +617,24 @@ fn authorised(st: &State, req: &Request) -> bool {
 }
 
 fn token(st: &mut State, req: &Request) -> ResponseTemplate {
+    // The documented request is form-encoded (`Content-Type: application/x-www-form-urlencoded`); an
+    // OAuth server refuses anything else as `invalid_request`.
+    let form_encoded = req
+        .headers
+        .get("content-type")
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|c| {
+            c.trim()
+                .to_ascii_lowercase()
+                .starts_with("application/x-www-form-urlencoded")
+        });
+    if !form_encoded {
+        st.stats.refused += 1;
+        return json_status(
+            400,
+            &json!({"error": "invalid_request", "error_description": "The request must be form-encoded"}),
+        );
+    }
     let form: HashMap<String, String> = url::form_urlencoded::parse(&req.body).into_owned().collect();
     let key_ok = req
         .headers
@@ -584,6 +662,17 @@ fn token(st: &mut State, req: &Request) -> ResponseTemplate {
             if !key_ok {
                 return invalid_client(st);
             }
+            // MightyCall's refresh takes `grant_type` and `refresh_token` only, "other params removed"
+            // (support.mightycall.com, "Authentication via API"): a refresh that still carries the
+            // client credentials is refused.
+            if form.keys().any(|k| k != "grant_type" && k != "refresh_token") {
+                st.stats.refused += 1;
+                return json_status(
+                    400,
+                    &json!({"error": "invalid_request",
+                            "error_description": "A refresh_token grant takes only grant_type and refresh_token"}),
+                );
+            }
             let presented = form.get("refresh_token").cloned().unwrap_or_default();
             if !st.refresh.remove(&presented) {
                 st.stats.refused += 1;
@@ -607,10 +696,30 @@ fn valid_e164(s: &str) -> bool {
         .is_some_and(|d| (8..=15).contains(&d.len()) && d.bytes().all(|b| b.is_ascii_digit()))
 }
 
+/// The JSON types of the send body, as every client sends them: `from` a string, `to` an array of
+/// strings, `message` a string, `attachments` an array of strings. Anything else is refused before the
+/// values are looked at.
+fn send_shape_error(body: &Value) -> Option<&'static str> {
+    let Some(o) = body.as_object() else {
+        return Some("the body must be a JSON object");
+    };
+    let strings = |v: &Value| v.as_array().is_some_and(|a| a.iter().all(Value::is_string));
+    match (o.get("from"), o.get("to"), o.get("message"), o.get("attachments")) {
+        (Some(f), _, _, _) if !f.is_string() => Some("'from' must be a string"),
+        (_, Some(t), _, _) if !strings(t) => Some("'to' must be an array of strings"),
+        (_, _, Some(m), _) if !m.is_string() => Some("'message' must be a string"),
+        (_, _, _, Some(a)) if !strings(a) => Some("'attachments' must be an array of strings"),
+        _ => None,
+    }
+}
+
 fn send(st: &mut State, req: &Request) -> ResponseTemplate {
     let Ok(body) = serde_json::from_slice::<Value>(&req.body) else {
         return fail(400, "InvalidRequest", "the body is not JSON");
     };
+    if let Some(problem) = send_shape_error(&body) {
+        return fail(400, "InvalidRequest", problem);
+    }
     let from = body.get("from").and_then(Value::as_str).unwrap_or("");
     if !st.business_numbers.iter().any(|b| b == from) {
         return fail(
@@ -648,6 +757,7 @@ fn send(st: &mut State, req: &Request) -> ResponseTemplate {
                 business_number: from.to_owned(),
                 text: Some(message.to_owned()),
                 duration: None,
+                raw: None,
             });
             id
         })
@@ -685,9 +795,9 @@ fn journal_list(st: &State, req: &Request) -> ResponseTemplate {
         .journal
         .iter()
         .filter(|e| from.is_none_or(|f| e.at >= f) && to.is_none_or(|t| e.at < t))
-        .filter(|e| eq("type", &e.kind) && eq("origin", &e.origin) && eq("state", &e.state))
-        .filter(|e| eq("businessNumber", &e.business_number))
-        .filter(|e| q.get("phone").is_none_or(|p| *p == e.from || *p == e.to))
+        .filter(|e| e.raw.is_some() || (eq("type", &e.kind) && eq("origin", &e.origin) && eq("state", &e.state)))
+        .filter(|e| e.raw.is_some() || eq("businessNumber", &e.business_number))
+        .filter(|e| e.raw.is_some() || q.get("phone").is_none_or(|p| *p == e.from || *p == e.to))
         .collect();
     // Newest first; ties by id so pages are stable.
     hits.sort_by(|a, b| b.at.cmp(&a.at).then_with(|| b.id.cmp(&a.id)));
@@ -696,7 +806,7 @@ fn journal_list(st: &State, req: &Request) -> ResponseTemplate {
         .iter()
         .skip(start)
         .take(size as usize)
-        .map(|e| e.to_json())
+        .map(|e| e.to_json(st.object_parties))
         .collect();
     json_response(&json!({"currentPage": page, "requests": requests}))
 }
@@ -709,7 +819,7 @@ fn journal_get(st: &mut State, id: &str) -> ResponseTemplate {
         st.step(id);
     }
     match st.journal.iter().find(|e| e.id == id) {
-        Some(e) => ok(e.to_json()),
+        Some(e) => ok(e.to_json(st.object_parties)),
         None => fail(404, "NotFound", "no journal request with this id"),
     }
 }
