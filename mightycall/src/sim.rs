@@ -1,7 +1,8 @@
 //! A MightyCall API v4 simulator (feature `sim`): token auth with expiry and refresh, SMS, the
 //! journal, business numbers and ping, stateful, with fault injection.
 //!
-//! What it models, from the reference notes:
+//! What it models, from MightyCall's "Authentication via API" support page (support.mightycall.com)
+//! for auth and from what working third-party clients send and read for the rest:
 //!
 //! * **Auth**: `POST /v4/auth/token`, form-encoded, `x-api-key` header; `client_credentials` with
 //!   `client_id` = API key and `client_secret` = User key; `refresh_token` grants (the refresh token

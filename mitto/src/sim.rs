@@ -1,7 +1,8 @@
 //! A Mitto simulator (feature `sim`): both APIs on one loopback server, stateful, with fault
 //! injection and delivery reports pushed to a URL.
 //!
-//! What it models, from the reference notes:
+//! What it models, from Mitto's SMS API pages (docs.mitto.ch) and Mitto's own Power Platform connector
+//! (`microsoft/PowerPlatformConnectors`, `certified-connectors/Mitto`):
 //!
 //! * **Legacy API**: `POST /sms` and `/smsbulk`, also under `.json` and with the `/v2` prefix seen in the
 //!   vendor connector (`/v2/sms.json`); the `X-Mitto-API-Key` header (401 "Invalid or no API Key

@@ -1,6 +1,7 @@
 //! TeleCMI's answers → core [`Error`]s.
 //!
-//! TeleCMI answers JSON with a `code` field that mirrors the HTTP status (reference §4.1); some legacy
+//! TeleCMI answers JSON with a `code` field that mirrors the HTTP status (doc.telecmi.com, every API
+//! page's "HTTP status codes" table and sample answers); some legacy
 //! answers write it as text (`"cmi-200"`). The documented error codes:
 //!
 //! | code | where | meaning | kind |
@@ -13,7 +14,9 @@
 //! | 422 | PIOPIY | a required property is missing | `InvalidInput` |
 //!
 //! TeleCMI overloads 404 for "bad credentials" and "bad destination" and tells them apart only in
-//! `msg`, so [`classify`] reads the text. [?] The full error table of `/v2/webrtc/click2call` and of
+//! `msg`, so [`classify`] reads the text. The user click-to-call does not even do that: its one
+//! documented 404 reads "Invalid Number, failed to authenticate token", so the client does not trust
+//! the text there and logs in again before it concludes the number is bad (see `TeleCmiClient`). [?] The full error table of `/v2/webrtc/click2call` and of
 //! the admin CDR APIs is not published; anything else falls back to the HTTP meaning of the code
 //! (core's [`status_kind`]). Every error carries TeleCMI's code and message.
 //!
