@@ -140,7 +140,7 @@ fn garbled() -> Vec<Fault> {
         Fault::StatusJson(200, r#"{"responseCode":8,"responseText":"Invalid receiver"}"#.into()),
         Fault::StatusJson(200, r#"{"responseCode":0,"responseText":"SMS sent"}"#.into()),
         Fault::StatusJson(200, r#"{"messages":[]}"#.into()),
-        Fault::StatusJson(200, r#"{"messages":[{"messageId":7}]}"#.into()),
+        Fault::StatusJson(200, r#"{"messages":[{"messageId":{"odd":7}}]}"#.into()),
     ]
 }
 
@@ -172,4 +172,37 @@ async fn a_message_mitto_took_is_never_not_sent_whatever_its_answer() {
             assert_eq!(sim.messages().len(), before + 3, "{answer:?}");
         }
     }
+}
+
+#[tokio::test]
+async fn one_odd_entry_of_a_bulk_answer_costs_that_receipt_not_the_batch() {
+    let sim = Simulator::start().await;
+    let mitto = MittoTransport::from_dsn_str(&sim.dsn()).unwrap();
+    let to = |n: u8| PhoneNumber::parse(&format!("+4175123123{n}"), None).unwrap();
+    let batch: Vec<Message> = (1..4).map(|n| Message::sms(to(n), "same")).collect();
+    sim.faults().push(Fault::AfterHandling(Box::new(Fault::StatusJson(
+        200,
+        r#"{"responseCode":0,"responseText":"SMS sent","messages":[
+            {"id":"aaaa0001","to":"41751231231"},
+            {"id":{"odd":true},"to":"41751231232"},
+            {"id":12345,"to":41751231233}]}"#
+            .into(),
+    ))));
+    let results = mitto.send_many(&batch).await;
+    assert_eq!(results[0].as_ref().unwrap().provider_id(), "aaaa0001");
+    let e = results[1].as_ref().unwrap_err();
+    assert_eq!((e.kind(), e.dispatch()), (ErrorKind::Decode, Dispatch::Sent));
+    assert_eq!(
+        results[2].as_ref().unwrap().provider_id(),
+        "12345",
+        "a numeric id is an id"
+    );
+
+    let mitto = MittoTransport::from_dsn_str(&sim.dsn_messaging()).unwrap();
+    sim.faults().push(Fault::AfterHandling(Box::new(Fault::StatusJson(
+        200,
+        r#"{"messages":[{"messageId":987}]}"#.into(),
+    ))));
+    let r = mitto.send(&Message::sms(to(1), "hi")).await.unwrap();
+    assert_eq!(r.provider_id(), "987");
 }
