@@ -112,7 +112,16 @@ pub(crate) fn read_envelope(reply: &Reply) -> Result<Map<String, Value>, Error> 
         // An HTTP error status wins over a `code` that claims success.
         Some(body) if !reply.is_success() => Err(api_error(status, envelope_msg(&body).as_deref(), reply)),
         Some(body) => match envelope_code(&body) {
-            Some(code) if !(200..300).contains(&code) => Err(api_error(code, envelope_msg(&body).as_deref(), reply)),
+            Some(code) if !(200..300).contains(&code) => {
+                // A 2xx status whose envelope says 429 or 503: the status says TeleCMI took the request,
+                // the envelope that it did not. Which is right cannot be known, so it is never
+                // `NotSent` (which would let a click-to-call be placed twice).
+                let e = api_error(code, envelope_msg(&body).as_deref(), reply);
+                Err(match e.dispatch() {
+                    Dispatch::NotSent => e.with_dispatch(Dispatch::MaybeSent),
+                    _ => e,
+                })
+            }
             _ => Ok(body),
         },
         None if !reply.is_success() => Err(reply.status_error().with_provider(SCHEME)),
@@ -172,5 +181,11 @@ mod tests {
         assert_eq!(e.provider(), Some("telecmi"));
         let e = read_envelope(&reply(200, "[1,2]")).unwrap_err();
         assert_eq!(e.kind(), ErrorKind::Decode);
+        for code in [429, 503] {
+            let e = read_envelope(&reply(200, &format!(r#"{{"code":{code}}}"#))).unwrap_err();
+            assert_eq!(e.dispatch(), Dispatch::MaybeSent, "a 2xx is never NotSent");
+            let e = read_envelope(&reply(code, &format!(r#"{{"code":{code}}}"#))).unwrap_err();
+            assert_eq!(e.dispatch(), Dispatch::NotSent, "an error status before any work");
+        }
     }
 }

@@ -178,6 +178,8 @@ async fn a_call_telecmi_placed_is_never_not_sent_whatever_its_answer() {
                 r#"{"code":404,"msg":"Invalid Number, failed to authenticate token"}"#.into(),
             ),
             Fault::StatusJson(200, r#"{"code":"cmi-500","msg":"?"}"#.into()),
+            Fault::StatusJson(200, r#"{"code":503,"msg":"busy"}"#.into()),
+            Fault::StatusJson(200, r#"{"code":429,"msg":"slow down"}"#.into()),
         ]
     };
     let sim = Simulator::start().await;
