@@ -36,7 +36,7 @@
 //! ```
 //!
 //! * [`MightyCallTransport`] is the [`Transport`](switchboard_core::Transport) (`send`, `status`).
-//! * [`MightyCallClient`] has one method per operation and owns the token ([`token`]): refreshed
+//! * [`MightyCallClient`] has one method per operation and owns the token ([`switchboard_core::token`]): refreshed
 //!   before the 24 h expiry, fetched once for any number of concurrent callers, refreshed once and the
 //!   call repeated once on a 401.
 //! * [`Config`] comes from a DSN, `mightycall://API_KEY:USER_KEY@default?from=%2B1…[&flavour=cc|classic]
