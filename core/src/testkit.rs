@@ -5,7 +5,8 @@
 //!   Requests are recorded for assertions.
 //! * [`Faults`]: a queue of HTTP-level faults (error statuses, 429 with and without `Retry-After`,
 //!   delays past a client's timeout, malformed or truncated JSON, the wrong content type, an empty body)
-//!   that the next requests receive instead of the normal answer.
+//!   that the next requests receive instead of the normal answer, or, with [`Fault::AfterHandling`],
+//!   after the simulator acted on them.
 //! * [`connection_fault`]: a raw TCP server for faults HTTP servers cannot produce: connection refused,
 //!   a connection reset after the request was read, an answer cut off mid-body, a server that never
 //!   answers.
@@ -45,6 +46,9 @@ pub enum Fault {
     WrongContentType,
     /// 200 with an empty body.
     EmptyBody,
+    /// The simulator handles the request as usual (a message is stored, a call placed), then the
+    /// answer is replaced by this fault's: the provider acted and its answer was lost or garbled.
+    AfterHandling(Box<Fault>),
 }
 
 impl Fault {
@@ -67,6 +71,7 @@ impl Fault {
                 ResponseTemplate::new(200).set_body_raw("<html><body>Please log in</body></html>", "text/html")
             }
             Fault::EmptyBody => ResponseTemplate::new(200),
+            Fault::AfterHandling(inner) => return inner.response(),
         })
     }
 }
@@ -113,6 +118,10 @@ impl Faults {
         match self.take() {
             None => Next::Normal,
             Some(Fault::Delay(d)) => Next::Delayed(d),
+            Some(Fault::AfterHandling(inner)) => match *inner {
+                Fault::Delay(d) => Next::Delayed(d),
+                f => Next::Replace(f.response().unwrap_or_else(|| ResponseTemplate::new(500))),
+            },
             Some(f) => Next::Fault(f.response().unwrap_or_else(|| ResponseTemplate::new(500))),
         }
     }
@@ -122,6 +131,7 @@ enum Next {
     Normal,
     Delayed(Duration),
     Fault(ResponseTemplate),
+    Replace(ResponseTemplate),
 }
 
 /// A simulator's HTTP server. See the [module docs](self).
@@ -158,6 +168,10 @@ impl SimServer {
         Mock::given(any())
             .respond_with(move |req: &Request| match f.apply() {
                 Next::Fault(fault) => fault,
+                Next::Replace(fault) => {
+                    let _ = handler(req);
+                    fault
+                }
                 Next::Normal => handler(req),
                 Next::Delayed(delay) => handler(req).set_delay(delay),
             })
@@ -397,6 +411,27 @@ mod tests {
         let third = call(&sim.uri()).await.unwrap();
         assert_eq!(third.json::<serde_json::Value>().unwrap()["ok"], true);
         assert_eq!(sim.requests().await.len(), 3);
+    }
+
+    #[tokio::test]
+    async fn after_handling_lets_the_handler_act_then_garbles_its_answer() {
+        let handled = Arc::new(std::sync::atomic::AtomicUsize::new(0));
+        let h = handled.clone();
+        let sim = SimServer::start(Arc::new(move |_r: &Request| {
+            h.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+            json_response(&serde_json::json!({"ok": true}))
+        }))
+        .await;
+        sim.faults().push(Fault::MalformedJson);
+        sim.faults().push(Fault::AfterHandling(Box::new(Fault::MalformedJson)));
+        for _ in 0..2 {
+            assert!(call(&sim.uri()).await.unwrap().json::<serde_json::Value>().is_err());
+        }
+        assert_eq!(
+            handled.load(std::sync::atomic::Ordering::SeqCst),
+            1,
+            "only the second reached the handler"
+        );
     }
 
     #[tokio::test]

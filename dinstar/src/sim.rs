@@ -1,5 +1,7 @@
-//! A Dinstar gateway on loopback (feature `sim`): the HTTP API of telephony-apis.md §1 with its
-//! Digest auth, envelope, error codes, state and quirks, for tests, examples and `switchboard sim dinstar`.
+//! A Dinstar gateway on loopback (feature `sim`): the gateway's HTTP API as Dinstar's manual
+//! ("Instructions for Using HTTP API", mirrored at wiki.ultiroam.com, "HTTP API - Send SMS" and the
+//! pages after it) describes it, with its Digest auth, envelope, error codes, state and quirks, for
+//! tests, examples and `switchboard sim dinstar`.
 //!
 //! What it models:
 //!
@@ -11,7 +13,10 @@
 //!   as real units do. A raw `,` in a query string is refused as a failed login too (one firmware
 //!   answers "401 Wrong Password" unless it is sent as `%2C`).
 //! * **The envelope**: HTTP 200 with `error_code` (202 for `send_sms`/`send_ussd`, 200 for the
-//!   rest, 400/404/413/500/550 where the manual says) and `sn`. `get_status` answers without an
+//!   rest, 400/404/413/500/550 where the manual says) and `sn`. Malformed requests are `400`: a field
+//!   of the wrong JSON type (a `user_id` or `number` of the other type, a `command` that is not a
+//!   string), a number that is not a digit string of at most 24 bytes, a time that is not
+//!   `YYYY-MM-DD HH:MM:SS`, a port above 31. `get_status` answers without an
 //!   envelope (the only shape seen in the field), and `403` to a GET.
 //! * **State**: ports with registration states (power, block, slot, SIM numbers), a queue of tasks
 //!   whose SMS move `SENDING → SENT_OK → DELIVERED` on [`Simulator::advance`] (or on each status
@@ -984,12 +989,7 @@ impl State {
         let mut items = Vec::with_capacity(params.len());
         for p in params {
             let number = p.get("number").and_then(Value::as_str).unwrap_or("");
-            let valid_number = !number.is_empty()
-                && number.len() <= 24
-                && number
-                    .chars()
-                    .enumerate()
-                    .all(|(i, c)| c.is_ascii_digit() || (i == 0 && c == '+'));
+            let valid_number = is_number(number);
             let user_id = p.get("user_id").and_then(Value::as_u64);
             let text_param = match p.get("text_param") {
                 None => Some(Vec::new()),
@@ -1169,7 +1169,7 @@ impl State {
             None => None,
             Some(Value::Array(a)) => Some(
                 a.iter()
-                    .map(|x| x.as_str().filter(|s| s.len() <= 24).map(digits))
+                    .map(|x| x.as_str().filter(|s| is_number(s)).map(digits))
                     .collect::<Option<Vec<_>>>()?,
             ),
             Some(_) => return None,
@@ -1183,9 +1183,11 @@ impl State {
             None => None,
             Some(v) => Some(int_list(v, 31)?),
         };
+        // Times are the gateway's local time as "YYYY-MM-DD HH:MM:SS" (the manual's only format);
+        // anything else is a malformed request.
         let time = |k: &str| match b.get(k) {
             None => Some(None),
-            Some(Value::String(s)) => Some(Some(s.clone())),
+            Some(Value::String(s)) if is_gateway_time(s) => Some(Some(s.clone())),
             Some(_) => None,
         };
         Some(Filters {
@@ -1269,8 +1271,15 @@ impl State {
         let Some(ports) = b.get("port").and_then(|p| int_list(p, 31)).filter(|p| !p.is_empty()) else {
             return self.envelope(400, Map::new());
         };
-        let command = b.get("command").and_then(Value::as_str).unwrap_or("send");
-        let text = b.get("text").and_then(Value::as_str).unwrap_or("");
+        // `command` and `text` are strings when present; another type is malformed, never a default.
+        let (command, text) = match (b.get("command"), b.get("text")) {
+            (Some(c), _) if !c.is_string() => return self.envelope(400, Map::new()),
+            (_, Some(t)) if !t.is_string() => return self.envelope(400, Map::new()),
+            (c, t) => (
+                c.and_then(Value::as_str).unwrap_or("send"),
+                t.and_then(Value::as_str).unwrap_or(""),
+            ),
+        };
         match command {
             "send" if text.is_empty() || text.len() > 60 => return self.envelope(400, Map::new()),
             "send" | "cancel" => {}
@@ -1525,6 +1534,20 @@ fn fill(text: &str, params: &[String]) -> String {
     }
     out.push_str(rest);
     out
+}
+
+/// A number as the manual allows it: a digit string of at most 24 bytes (a leading `+` taken).
+fn is_number(s: &str) -> bool {
+    !s.is_empty()
+        && s.len() <= 24
+        && s.chars()
+            .enumerate()
+            .all(|(i, c)| c.is_ascii_digit() || (i == 0 && c == '+'))
+}
+
+/// `YYYY-MM-DD HH:MM:SS`, a real date and time.
+fn is_gateway_time(s: &str) -> bool {
+    s.len() == 19 && chrono::NaiveDateTime::parse_from_str(s, "%Y-%m-%d %H:%M:%S").is_ok()
 }
 
 fn digits(s: &str) -> String {

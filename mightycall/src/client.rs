@@ -252,13 +252,26 @@ impl MightyCallClient {
     }
 
     /// One page (1-based) of the journal (`GET /api/journal/requests`).
+    ///
+    /// Entries are read one by one: one that does not read is kept in
+    /// [`JournalPage::undecodable`] with its raw JSON (and logged at `warn`, by id and reason only),
+    /// and the rest of the page is answered. Only a page that is not a page at all is an error.
     pub async fn journal_page(&self, query: &JournalQuery, page: u32) -> Result<JournalPage> {
         let url = self.url(Endpoint::Journal);
         let params = query.to_params(page);
         let reply = self
             .call(Idempotence::Idempotent, |h| h.get(&url).query(&params))
             .await?;
-        typed(data_of(&reply)?)
+        let page: JournalPage = typed(data_of(&reply)?)?;
+        for u in &page.undecodable {
+            tracing::warn!(
+                id = ?u.id,
+                reason = %u.reason,
+                "MightyCall journal entry skipped: it does not read as a journal entry; it is kept in the page's \
+                 undecodable entries"
+            );
+        }
+        Ok(page)
     }
 
     /// One journal entry by id (`GET /api/journal/requests/{id}`).
@@ -274,7 +287,9 @@ impl MightyCallClient {
             Some(inner @ Value::Object(_)) => inner.clone(),
             _ => data,
         };
-        typed(record)
+        crate::journal::decode_entry(record).map_err(|u| {
+            Error::decode(format!("MightyCall's journal entry does not read: {}", u.reason)).with_provider(SCHEME)
+        })
     }
 
     /// The history of `cursor`'s window as a stream of pages, each with the cursor to resume after it
@@ -324,10 +339,14 @@ fn data_of(reply: &Reply) -> Result<Value> {
     unwrap_envelope(v).map_err(|_| unsuccessful(reply))
 }
 
+/// `v` as a `T`. serde's message quotes the offending value, which may be a phone number, so only
+/// its category goes into the error.
 fn typed<T: DeserializeOwned>(v: Value) -> Result<T> {
     serde_json::from_value(v).map_err(|e| {
-        Error::decode(format!("MightyCall's answer is not the shape expected ({e})"))
-            .with_provider(SCHEME)
-            .with_source(e)
+        let what = match e.classify() {
+            serde_json::error::Category::Data => "a field has an unexpected type or value",
+            _ => "it is not the JSON expected",
+        };
+        Error::decode(format!("MightyCall's answer is not the shape expected: {what}")).with_provider(SCHEME)
     })
 }

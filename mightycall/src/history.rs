@@ -20,6 +20,7 @@ use switchboard_core::{Error, Result};
 
 use crate::SCHEME;
 use crate::client::MightyCallClient;
+use crate::journal::UndecodableEntry;
 use crate::model::{DEFAULT_PAGE_SIZE, JournalQuery, JournalRequest, MAX_PAGE_SIZE};
 
 /// Where a history sync stands. Serialises to a small JSON object ([`SyncCursor::encode`]).
@@ -95,8 +96,11 @@ impl SyncCursor {
 #[derive(Debug, Clone, PartialEq)]
 #[non_exhaustive]
 pub struct HistoryPage {
-    /// The entries of the page.
+    /// The entries of the page that were read.
     pub requests: Vec<JournalRequest>,
+    /// The entries of the page that could not be read, with their raw JSON: the sync goes past them
+    /// (see [`crate::journal`]), so a host that wants them must keep them from here.
+    pub undecodable: Vec<UndecodableEntry>,
     /// Where to resume after this page (store it once the page is processed). `done` is set on the
     /// window's last page.
     pub cursor: SyncCursor,
@@ -127,14 +131,21 @@ pub(crate) fn pages<'a>(
                 Ok(p) => p,
                 Err(e) => return Some((Err(e), None)),
             };
-            let first = page.requests.first().map(|r| r.id.clone());
+            // The first entry's id, read or not, tells whether the server moved on.
+            let first = page
+                .requests
+                .first()
+                .map(|r| r.id.clone())
+                .or_else(|| page.undecodable.iter().find_map(|u| u.id.clone()));
             if first.is_some() && first == st.previous_first {
                 // The server ignored `page` and answered the same page again: stop rather than loop.
                 let e = Error::decode("MightyCall answered the same journal page twice; paging is not honoured")
                     .with_provider(SCHEME);
                 return Some((Err(e), None));
             }
-            let done = page.requests.len() < cur.page_size as usize;
+            // Paging counts every entry MightyCall sent, including the ones that did not read: a full
+            // page with a broken entry is still full, and the next page must be fetched.
+            let done = page.entry_count() < cur.page_size as usize;
             let next = SyncCursor {
                 next_page: cur.next_page.saturating_add(1),
                 done,
@@ -142,6 +153,7 @@ pub(crate) fn pages<'a>(
             };
             let item = HistoryPage {
                 requests: page.requests,
+                undecodable: page.undecodable,
                 cursor: next.clone(),
             };
             let state = (!done).then_some(St {

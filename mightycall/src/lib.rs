@@ -36,7 +36,7 @@
 //! ```
 //!
 //! * [`MightyCallTransport`] is the [`Transport`](switchboard_core::Transport) (`send`, `status`).
-//! * [`MightyCallClient`] has one method per operation and owns the token ([`token`]): refreshed
+//! * [`MightyCallClient`] has one method per operation and owns the token ([`switchboard_core::token`]): refreshed
 //!   before the 24 h expiry, fetched once for any number of concurrent callers, refreshed once and the
 //!   call repeated once on a 401.
 //! * [`Config`] comes from a DSN, `mightycall://API_KEY:USER_KEY@default?from=%2B1…[&flavour=cc|classic]
@@ -49,6 +49,7 @@ pub mod client;
 pub mod config;
 pub mod error;
 pub mod history;
+pub mod journal;
 pub mod model;
 pub mod paths;
 #[cfg(feature = "sim")]
@@ -58,6 +59,7 @@ pub mod transport;
 pub use client::MightyCallClient;
 pub use config::{Config, ConfigBuilder, Flavour, PathStyle};
 pub use history::{HistoryPage, SyncCursor};
+pub use journal::{JournalParty, PartyObject, UndecodableEntry};
 pub use model::{
     BusinessNumber, JournalPage, JournalQuery, JournalRequest, SendMessageRequest, SendResult, map_call_state,
     map_message_state,

@@ -15,6 +15,8 @@ use switchboard_core::{
     CallEvent, CallState, DeliveryStatus, Event, InboundMessage, PhoneNumber, Recipient, SecretString, StatusReport,
 };
 
+use crate::journal::{JournalParty, UndecodableEntry};
+
 /// Masks a phone number for `Debug` output.
 pub(crate) fn mask(s: &str) -> String {
     let n = s.chars().count();
@@ -187,9 +189,13 @@ pub struct JournalRequest {
     /// The called or receiving party.
     #[serde(default)]
     pub to: Option<String>,
-    /// The business number involved.
+    /// The business number involved, as a bare number or as an object (both are seen; see
+    /// [`JournalParty`]).
     #[serde(default)]
-    pub business_number: Option<String>,
+    pub business_number: Option<JournalParty>,
+    /// The customer's side (`client`), as a bare number or as an object with an `address`.
+    #[serde(default)]
+    pub client: Option<JournalParty>,
     /// The message text.
     #[serde(default)]
     pub text: Option<String>,
@@ -211,6 +217,8 @@ impl fmt::Debug for JournalRequest {
             .field("date_time_utc", &self.date_time_utc)
             .field("from", &self.from.as_deref().map(mask))
             .field("to", &self.to.as_deref().map(mask))
+            .field("business_number", &self.business_number)
+            .field("client", &self.client)
             .field("text_chars", &self.text.as_ref().map(|t| t.chars().count()))
             .field("duration", &self.duration)
             .finish_non_exhaustive()
@@ -235,6 +243,38 @@ impl JournalRequest {
     /// Whether it came in.
     pub fn is_incoming(&self) -> bool {
         eq(self.origin.as_deref(), "incoming") || eq(self.origin.as_deref(), "inbound")
+    }
+
+    /// The business number's digits, whichever shape MightyCall wrote it in.
+    pub fn business_phone(&self) -> Option<&str> {
+        self.business_number.as_ref().and_then(JournalParty::number)
+    }
+
+    /// The customer's number (or address), whichever shape MightyCall wrote `client` in.
+    pub fn client_address(&self) -> Option<&str> {
+        self.client.as_ref().and_then(JournalParty::number)
+    }
+
+    /// The calling or sending party: `from`, else the customer (incoming) or the business number
+    /// (outgoing).
+    pub fn party_from(&self) -> Option<&str> {
+        let fallback = if self.is_incoming() {
+            self.client_address()
+        } else {
+            self.business_phone()
+        };
+        self.from.as_deref().or(fallback)
+    }
+
+    /// The called or receiving party: `to`, else the business number (incoming) or the customer
+    /// (outgoing).
+    pub fn party_to(&self) -> Option<&str> {
+        let fallback = if self.is_incoming() {
+            self.business_phone()
+        } else {
+            self.client_address()
+        };
+        self.to.as_deref().or(fallback)
     }
 
     /// When it happened, when readable.
@@ -262,12 +302,12 @@ impl JournalRequest {
         if self.is_message() && self.is_incoming() {
             let mut m = InboundMessage::new(
                 self.id.clone(),
-                self.from.clone().unwrap_or_default(),
+                self.party_from().unwrap_or_default().to_owned(),
                 self.text.clone().unwrap_or_default(),
             )
             .with_raw(raw);
-            if let Some(to) = self.to.clone().or_else(|| self.business_number.clone()) {
-                m = m.with_to(to);
+            if let Some(to) = self.party_to() {
+                m = m.with_to(to.to_owned());
             }
             if let Some(at) = self.at() {
                 m = m.with_received_at(at);
@@ -281,7 +321,7 @@ impl JournalRequest {
                 self.state.clone().unwrap_or_default(),
             )
             .with_raw(raw);
-            if let Some(p) = self.to.as_deref().and_then(|t| PhoneNumber::parse(t, None).ok()) {
+            if let Some(p) = self.party_to().and_then(|t| PhoneNumber::parse(t, None).ok()) {
                 r = r.with_recipient(Recipient::Phone(p));
             }
             if let Some(at) = self.at() {
@@ -296,11 +336,11 @@ impl JournalRequest {
                 self.state.clone().unwrap_or_default(),
             )
             .with_raw(raw);
-            if let Some(f) = &self.from {
-                c = c.with_from(f.clone());
+            if let Some(f) = self.party_from() {
+                c = c.with_from(f.to_owned());
             }
-            if let Some(t) = &self.to {
-                c = c.with_to(t.clone());
+            if let Some(t) = self.party_to() {
+                c = c.with_to(t.to_owned());
             }
             if let Some(at) = self.at() {
                 c = c.with_at(at);
@@ -347,19 +387,60 @@ pub fn map_call_state(raw: &str) -> CallState {
 }
 
 /// One page of the journal.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+///
+/// Entries are read one by one: an entry that does not read goes to
+/// [`JournalPage::undecodable`] with its raw JSON, and the page keeps every other entry (see
+/// [`crate::journal`]).
+#[derive(Debug, Clone, PartialEq, Serialize)]
 #[serde(rename_all = "camelCase")]
 #[non_exhaustive]
 pub struct JournalPage {
     /// The page number, as MightyCall echoed it.
-    #[serde(default, deserialize_with = "lenient_u64")]
     pub current_page: Option<u64>,
-    /// The entries.
-    #[serde(default)]
+    /// The entries that were read.
     pub requests: Vec<JournalRequest>,
+    /// The entries that could not be read, as they came.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub undecodable: Vec<UndecodableEntry>,
     /// Fields not listed above (totals, when given).
     #[serde(flatten)]
     pub extra: Map<String, Value>,
+}
+
+impl JournalPage {
+    /// How many entries MightyCall put on the page, read or not (what paging counts).
+    pub fn entry_count(&self) -> usize {
+        self.requests.len() + self.undecodable.len()
+    }
+}
+
+/// A journal page as it is on the wire, entries unread.
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct RawJournalPage {
+    #[serde(default, deserialize_with = "lenient_u64")]
+    current_page: Option<u64>,
+    #[serde(default)]
+    requests: Vec<Value>,
+    #[serde(default)]
+    undecodable: Vec<UndecodableEntry>,
+    #[serde(flatten)]
+    extra: Map<String, Value>,
+}
+
+impl<'de> Deserialize<'de> for JournalPage {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        let raw = RawJournalPage::deserialize(d)?;
+        let (requests, mut undecodable) = crate::journal::decode_entries(raw.requests);
+        let mut kept = raw.undecodable;
+        kept.append(&mut undecodable);
+        Ok(JournalPage {
+            current_page: raw.current_page,
+            requests,
+            undecodable: kept,
+            extra: raw.extra,
+        })
+    }
 }
 
 /// Filters for journal listings; every field is optional. Dates are sent as ISO 8601 UTC.

@@ -132,7 +132,7 @@ impl Transport for MightyCallTransport {
             rec.delivery_status(),
             rec.state.clone().unwrap_or_default(),
         );
-        if let Some(p) = rec.to.as_deref().and_then(|t| PhoneNumber::parse(t, None).ok()) {
+        if let Some(p) = rec.party_to().and_then(|t| PhoneNumber::parse(t, None).ok()) {
             report = report.with_recipient(Recipient::Phone(p));
         }
         if let Some(at) = rec.at() {

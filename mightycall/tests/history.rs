@@ -178,3 +178,119 @@ async fn a_journal_page_wrapped_in_an_array_or_envelope_reads_the_same() {
         assert_eq!(p.requests[0].id, "7");
     }
 }
+
+#[tokio::test]
+async fn a_page_mixing_good_alternative_and_broken_entries_syncs_past_the_broken_ones() {
+    let sim = Simulator::start().await;
+    let now = Utc::now();
+    let minutes = |m: i64| now - chrono::Duration::minutes(m);
+    let iso = |m: i64| minutes(m).to_rfc3339_opts(chrono::SecondsFormat::Millis, true);
+    // Newest first, five per page: [1, 2*, 3', 4, 5'] [6, 7*, 8, seed, seed] [seed], where * is broken
+    // and ' the object shape of `businessNumber`/`client`.
+    for m in [1, 4, 6, 8] {
+        sim.add_entry(
+            "Message",
+            "Incoming",
+            "Received",
+            &party(m as u32),
+            Some(format!("plain {m}")),
+            None,
+            minutes(m),
+        );
+    }
+    let broken_a = serde_json::json!({"id": "broken-a", "type": "Message", "origin": "Incoming",
+        "dateTimeUtc": iso(2), "businessNumber": ["+18444131701"], "from": "+12025550101", "text": "x"});
+    let broken_b = serde_json::json!({"id": {"nested": true}, "type": "Call", "dateTimeUtc": iso(7)});
+    sim.add_raw_entry(minutes(2), broken_a.clone());
+    sim.add_raw_entry(minutes(7), broken_b.clone());
+    for m in [3, 5] {
+        sim.add_raw_entry(
+            minutes(m),
+            serde_json::json!({"id": format!("alt-{m}"), "type": "Message", "origin": "Incoming",
+                "state": "Received", "dateTimeUtc": iso(m), "text": format!("alt {m}"),
+                "businessNumber": {"number": "+18444131701", "name": "Main line"},
+                "client": {"address": "+12025550177"}}),
+        );
+    }
+
+    let c = client(&sim);
+    let pages: Vec<_> = c
+        .history(SyncCursor::from_now(None).with_page_size(5), JournalQuery::new())
+        .try_collect()
+        .await
+        .unwrap();
+    assert_eq!(
+        pages
+            .iter()
+            .map(|p| (p.requests.len(), p.undecodable.len()))
+            .collect::<Vec<_>>(),
+        [(4, 1), (4, 1), (1, 0)],
+        "a full page with a broken entry is still full, so the sync goes on"
+    );
+    assert!(pages.last().unwrap().cursor.done);
+
+    let bad: Vec<_> = pages.iter().flat_map(|p| p.undecodable.iter()).collect();
+    assert_eq!(bad[0].raw, broken_a, "kept exactly as MightyCall sent it");
+    assert_eq!(bad[0].id.as_deref(), Some("broken-a"));
+    assert!(bad[0].reason.contains("businessNumber"), "{}", bad[0].reason);
+    assert_eq!((bad[1].raw.clone(), bad[1].id.clone()), (broken_b, None));
+    for b in &bad {
+        assert!(!b.reason.contains("555") && !format!("{b:?}").contains("5550101"));
+    }
+
+    let alt: Vec<_> = pages
+        .iter()
+        .flat_map(|p| p.requests.iter())
+        .filter(|r| r.id.starts_with("alt-"))
+        .collect();
+    assert_eq!(alt.len(), 2);
+    for r in alt {
+        assert_eq!(r.business_phone(), Some("+18444131701"));
+        assert_eq!(r.business_number.as_ref().unwrap().name(), Some("Main line"));
+        match r.to_event() {
+            Event::Inbound(m) => {
+                assert_eq!(m.from, "+12025550177", "the sender comes from `client`");
+                assert_eq!(m.to.as_deref(), Some("+18444131701"));
+            }
+            other => panic!("{other:?}"),
+        }
+    }
+}
+
+#[tokio::test]
+async fn journal_entries_in_the_object_shape_read_like_the_plain_ones() {
+    let sim = Simulator::start().await;
+    sim.set_object_parties(true);
+    let c = client(&sim);
+    let page = c.journal_page(&JournalQuery::new(), 1).await.unwrap();
+    assert!(page.undecodable.is_empty());
+    assert_eq!(page.requests.len(), 3);
+    for r in &page.requests {
+        assert!(r.from.is_none() && r.to.is_none(), "the object shape has no from/to");
+        assert_eq!(r.party_to(), Some(switchboard_mightycall::sim::SIM_BUSINESS_NUMBER));
+        assert!(r.party_from().unwrap().starts_with("+1555000"));
+    }
+    let inbound = page.requests.iter().find(|r| r.is_message()).unwrap();
+    match inbound.to_event() {
+        Event::Inbound(m) => assert_eq!(m.from, "+15550002222"),
+        other => panic!("{other:?}"),
+    }
+    let call = page.requests.iter().find(|r| r.is_call()).unwrap();
+    match call.to_event() {
+        Event::Call(e) => assert!(e.from.as_deref().unwrap().starts_with("+1555000")),
+        other => panic!("{other:?}"),
+    }
+}
+
+#[tokio::test]
+async fn one_entry_looked_up_by_id_that_does_not_read_is_a_decode_error_without_the_number() {
+    let sim = Simulator::start().await;
+    sim.add_raw_entry(
+        Utc::now(),
+        serde_json::json!({"id": "odd", "type": "Message", "client": [{"address": "+12025550188"}]}),
+    );
+    let e = client(&sim).journal_request("odd").await.unwrap_err();
+    assert_eq!(e.kind(), switchboard_core::ErrorKind::Decode);
+    assert!(e.to_string().contains("client"), "{e}");
+    assert!(!format!("{e} {e:?}").contains("5550188"));
+}

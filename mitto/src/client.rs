@@ -87,6 +87,8 @@ impl MittoClient {
         sender::check(&request.from, &LEGACY_SENDER).map_err(|e| e.with_provider(SCHEME))?;
         check_receiver(&request.to)?;
         check_text(&request.text)?;
+        check_validity(request.validity)?;
+        check_udh(request.udh.as_deref())?;
         let resp: SmsResponse = self
             .legacy_post(legacy_path::SMS, request, Idempotence::NotIdempotent)
             .await?;
@@ -108,6 +110,7 @@ impl MittoClient {
             check_receiver(to)?;
         }
         check_text(&request.text)?;
+        check_validity(request.validity)?;
         self.legacy_post(legacy_path::SMS_BULK, request, Idempotence::NotIdempotent)
             .await
     }
@@ -277,6 +280,27 @@ fn check_text(text: &str) -> Result<()> {
         return Err(Error::invalid_input("the message text is empty").with_provider(SCHEME));
     }
     Ok(())
+}
+
+/// Mitto's `validity` is a 32-bit integer of minutes (Mitto's Power Platform connector: `validity`,
+/// `integer`, `int32`); 0 or a value beyond it is refused before anything is sent.
+fn check_validity(minutes: Option<u32>) -> Result<()> {
+    match minutes {
+        Some(m) if m == 0 || i32::try_from(m).is_err() => {
+            Err(Error::invalid_input(format!("the validity must be 1 to {} minutes", i32::MAX)).with_provider(SCHEME))
+        }
+        _ => Ok(()),
+    }
+}
+
+/// `udh` is a hex-encoded User Data Header (docs.mitto.ch, "SMS/Bulk SMS API Reference").
+fn check_udh(udh: Option<&str>) -> Result<()> {
+    match udh {
+        Some(h) if h.is_empty() || h.len() % 2 != 0 || !h.bytes().all(|b| b.is_ascii_hexdigit()) => {
+            Err(Error::invalid_input("the user data header must be hex digits, two per byte").with_provider(SCHEME))
+        }
+        _ => Ok(()),
+    }
 }
 
 fn check_id(id: &str) -> Result<()> {

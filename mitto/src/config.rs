@@ -250,6 +250,14 @@ impl Config {
                 "the Mitto messaging API needs a traffic account id (DSN option traffic_account=…)",
             ));
         }
+        if let Some(v) = self.validity_minutes
+            && (v == 0 || i32::try_from(v).is_err())
+        {
+            return Err(Error::config(format!(
+                "the Mitto validity must be 1 to {} minutes",
+                i32::MAX
+            )));
+        }
         if let Some(s) = &self.webhook_secret
             && s.expose_secret().is_empty()
         {

@@ -3,7 +3,8 @@
 //! * The legacy API answers with a `responseCode` (0 = sent) and `responseText`. The table is
 //!   [`ResponseCode`]. Whether a non-zero code comes with HTTP 200 or 400 is not documented (the
 //!   generated OpenAPI spec only says `400: Bad Request`), so the client reads the code from the body
-//!   whatever the status is.
+//!   whatever the status is. Every code Mitto answers is `Sent` or `MaybeSent`: an answer is never
+//!   read as "nothing went out".
 //! * A missing or wrong API key is HTTP 401 "Invalid or no API Key specified" on both APIs. Nothing was
 //!   acted on, so it is `Auth` + `NotSent`.
 //! * The messaging API documents 400 and 403 without a body shape; third-party code reads `message` or
@@ -93,9 +94,11 @@ impl ResponseCode {
 
     /// The kind and dispatch fact of the failure.
     ///
-    /// Codes 2–8 are validation refusals: Mitto turned the request down before acting on it, so nothing
-    /// went out (`NotSent`; the kinds are not temporary, so nothing retries them anyway). Code 1 does not
-    /// say whether the message left, so it is `MaybeSent`.
+    /// Codes 2–8 are validation refusals, Mitto's final word on the request: `Sent` (Mitto answered),
+    /// never `NotSent`. The answer may come with HTTP 200, and an answer of the provider is not proof
+    /// that nothing of a request went out (a bulk request that failed half-way, say), so no refusal read
+    /// from an answer tells a host it may send again; the kinds are not temporary, so nothing retries
+    /// them anyway. Code 1 does not say whether the message left, so it is `MaybeSent`.
     pub fn kind_and_dispatch(self) -> (ErrorKind, Dispatch) {
         match self {
             ResponseCode::Sent => (ErrorKind::Rejected, Dispatch::Sent),
@@ -106,7 +109,7 @@ impl ResponseCode {
             | ResponseCode::EmptySender
             | ResponseCode::InvalidSender
             | ResponseCode::EmptyReceiver
-            | ResponseCode::InvalidReceiver => (ErrorKind::InvalidInput, Dispatch::NotSent),
+            | ResponseCode::InvalidReceiver => (ErrorKind::InvalidInput, Dispatch::Sent),
             ResponseCode::Other(_) => (ErrorKind::Rejected, Dispatch::Sent),
         }
     }
@@ -176,13 +179,13 @@ mod tests {
     fn every_documented_code_maps() {
         let expected = [
             (1, ErrorKind::Unavailable, Dispatch::MaybeSent),
-            (2, ErrorKind::InvalidInput, Dispatch::NotSent),
-            (3, ErrorKind::InvalidInput, Dispatch::NotSent),
-            (4, ErrorKind::InvalidInput, Dispatch::NotSent),
-            (5, ErrorKind::InvalidInput, Dispatch::NotSent),
-            (6, ErrorKind::InvalidInput, Dispatch::NotSent),
-            (7, ErrorKind::InvalidInput, Dispatch::NotSent),
-            (8, ErrorKind::InvalidInput, Dispatch::NotSent),
+            (2, ErrorKind::InvalidInput, Dispatch::Sent),
+            (3, ErrorKind::InvalidInput, Dispatch::Sent),
+            (4, ErrorKind::InvalidInput, Dispatch::Sent),
+            (5, ErrorKind::InvalidInput, Dispatch::Sent),
+            (6, ErrorKind::InvalidInput, Dispatch::Sent),
+            (7, ErrorKind::InvalidInput, Dispatch::Sent),
+            (8, ErrorKind::InvalidInput, Dispatch::Sent),
             (99, ErrorKind::Rejected, Dispatch::Sent),
         ];
         for (code, kind, dispatch) in expected {

@@ -38,6 +38,24 @@ fn lenient_i64<'de, D: Deserializer<'de>>(d: D) -> Result<Option<i64>, D::Error>
     })
 }
 
+/// An optional id: a string, or a number read as its digits; anything else reads as absent.
+fn lenient_id<'de, D: Deserializer<'de>>(d: D) -> Result<Option<String>, D::Error> {
+    Ok(match Option::<Value>::deserialize(d)? {
+        Some(Value::String(s)) => Some(s),
+        Some(Value::Number(n)) => Some(n.to_string()),
+        _ => None,
+    })
+}
+
+/// A required id: a string, or a number read as its digits.
+fn id_text<'de, D: Deserializer<'de>>(d: D) -> Result<String, D::Error> {
+    match Value::deserialize(d)? {
+        Value::String(s) => Ok(s),
+        Value::Number(n) => Ok(n.to_string()),
+        _ => Err(serde::de::Error::custom("an id must be a string or a number")),
+    }
+}
+
 fn lenient_string<'de, D: Deserializer<'de>>(d: D) -> Result<Option<String>, D::Error> {
     Ok(match Option::<Value>::deserialize(d)? {
         Some(Value::String(s)) => Some(s),
@@ -339,8 +357,10 @@ pub struct BulkSmsResponse {
     /// Mitto's words for the code.
     #[serde(default)]
     pub response_text: Option<String>,
-    /// One entry per receiver, in the order of the request.
-    #[serde(default)]
+    /// One entry per receiver, in the order of the request. An entry that does not read keeps its
+    /// place (so positions still match the receivers) with no id and the raw entry under
+    /// `extra["unreadable"]`: one odd entry costs that receiver's receipt, not the batch's.
+    #[serde(default, deserialize_with = "entry_by_entry")]
     pub messages: Vec<BulkMessage>,
     /// Whether this was a test call.
     #[serde(default)]
@@ -361,16 +381,31 @@ impl fmt::Debug for BulkSmsResponse {
     }
 }
 
+/// Reads a bulk answer's entries one by one (see [`BulkSmsResponse::messages`]).
+fn entry_by_entry<'de, D: Deserializer<'de>>(d: D) -> Result<Vec<BulkMessage>, D::Error> {
+    let raw = Option::<Vec<Value>>::deserialize(d)?.unwrap_or_default();
+    Ok(raw
+        .into_iter()
+        .map(|v| {
+            serde_json::from_value(v.clone()).unwrap_or_else(|_| {
+                let mut m = BulkMessage::default();
+                m.extra.insert("unreadable".to_owned(), v);
+                m
+            })
+        })
+        .collect())
+}
+
 /// One receiver's entry in a bulk answer.
-#[derive(Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Clone, PartialEq, Default, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 #[non_exhaustive]
 pub struct BulkMessage {
-    /// The message id.
-    #[serde(default)]
+    /// The message id (a number is read as its digits; another type reads as absent).
+    #[serde(default, deserialize_with = "lenient_id")]
     pub id: Option<String>,
-    /// The receiver.
-    #[serde(default)]
+    /// The receiver (a number is read as its digits).
+    #[serde(default, deserialize_with = "lenient_id")]
     pub to: Option<String>,
     /// When it was accepted.
     #[serde(default)]
@@ -580,7 +615,8 @@ pub struct MessagingSendResponse {
 #[serde(rename_all = "camelCase")]
 #[non_exhaustive]
 pub struct SentMessage {
-    /// The message id, the key of status lookups.
+    /// The message id, the key of status lookups (a number is read as its digits).
+    #[serde(deserialize_with = "id_text")]
     pub message_id: String,
     /// The traffic account.
     #[serde(default)]

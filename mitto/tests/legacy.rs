@@ -101,18 +101,18 @@ async fn every_documented_response_code_maps_under_200_and_400() {
     let c = client(&sim);
     let table = [
         (1, ErrorKind::Unavailable, Dispatch::MaybeSent, "Internal error"),
-        (2, ErrorKind::InvalidInput, Dispatch::NotSent, "Invalid type"),
-        (3, ErrorKind::InvalidInput, Dispatch::NotSent, "Empty message"),
+        (2, ErrorKind::InvalidInput, Dispatch::Sent, "Invalid type"),
+        (3, ErrorKind::InvalidInput, Dispatch::Sent, "Empty message"),
         (
             4,
             ErrorKind::InvalidInput,
-            Dispatch::NotSent,
+            Dispatch::Sent,
             "Message text invalid for encoding",
         ),
-        (5, ErrorKind::InvalidInput, Dispatch::NotSent, "Empty sender"),
-        (6, ErrorKind::InvalidInput, Dispatch::NotSent, "Invalid sender"),
-        (7, ErrorKind::InvalidInput, Dispatch::NotSent, "Empty receiver"),
-        (8, ErrorKind::InvalidInput, Dispatch::NotSent, "Invalid receiver"),
+        (5, ErrorKind::InvalidInput, Dispatch::Sent, "Empty sender"),
+        (6, ErrorKind::InvalidInput, Dispatch::Sent, "Invalid sender"),
+        (7, ErrorKind::InvalidInput, Dispatch::Sent, "Empty receiver"),
+        (8, ErrorKind::InvalidInput, Dispatch::Sent, "Invalid receiver"),
         (42, ErrorKind::Rejected, Dispatch::Sent, "Error"),
     ];
     for http_status in [400, 200] {

@@ -135,7 +135,7 @@ async fn a_refused_bulk_request_fails_every_member_alike() {
         let e = r.as_ref().unwrap_err();
         assert_eq!(
             (e.kind(), e.dispatch(), e.provider_code()),
-            (ErrorKind::InvalidInput, Dispatch::NotSent, Some("8"))
+            (ErrorKind::InvalidInput, Dispatch::Sent, Some("8"))
         );
     }
     sim.fail_next_with_code(1);

@@ -284,10 +284,17 @@ impl TeleCmiClient {
         self.inner.token.cache.get(|_| self.fetch_token()).await
     }
 
-    /// Runs `op` with the token; when TeleCMI refuses the token, logs in again (once, however many
-    /// requests saw the refusal) and runs `op` one more time. TeleCMI's token errors are answers that
-    /// did nothing, so the repeat cannot duplicate a call.
-    async fn with_token<T, F, Fut>(&self, op: F) -> Result<T>
+    /// Runs `op` with the token; when TeleCMI may have refused the token, logs in again (once,
+    /// however many requests saw the refusal) and runs `op` one more time. Only answers with an HTTP
+    /// error status are taken for a refused token: TeleCMI's token errors are answers that did
+    /// nothing, so the repeat cannot duplicate a call, and an answer with a 2xx status is never
+    /// followed by a repeat.
+    ///
+    /// For the user click-to-call, TeleCMI documents one 404 for two causes, "Invalid Number, failed
+    /// to authenticate token" (doc.telecmi.com, "Click-To-Call India"; CHUB-India "Click to call"),
+    /// and a 404 placed no call: so any 404 is first taken for an expired token, and only a 404 to the
+    /// repeat with a freshly issued token is read as a refused number (`Rejected`).
+    async fn with_token<T, F, Fut>(&self, usage: TokenUse, op: F) -> Result<T>
     where
         F: Fn(SecretString) -> Fut,
         Fut: Future<Output = Result<T>>,
@@ -297,12 +304,15 @@ impl TeleCmiClient {
         let not_sent = |e: Error| e.with_dispatch(Dispatch::NotSent);
         let token = self.token().await.map_err(not_sent)?;
         match op(token.secret).await {
-            Err(e) if is_auth(&e) => {
-                tracing::debug!("TeleCMI refused the token; logging in again");
+            Err(e) if usage.token_maybe_refused(&e) => {
+                tracing::debug!("TeleCMI may have refused the token; logging in again");
                 // Forgets the token of this generation, unless another request already replaced it.
                 self.inner.token.cache.invalidate(token.generation);
                 let token = self.token().await.map_err(not_sent)?;
-                op(token.secret).await
+                match op(token.secret).await {
+                    Err(e) if usage == TokenUse::ClickToCall && is_404(&e) => Err(number_refused(e)),
+                    other => other,
+                }
             }
             other => other,
         }
@@ -334,7 +344,7 @@ impl TeleCmiClient {
             )
             .with_dispatch(Dispatch::NotSent)
             .with_provider(SCHEME);
-            tracing::info!(agent = %request.agent, to = %request.to, "click-to-call refused by the call policy");
+            tracing::info!(agent = %request.agent, to = %request.to.masked(), "click-to-call refused by the call policy");
             self.journal_best_effort(message_id.clone(), JournalRecord::failed(&name, &err))
                 .await;
             return Err(err);
@@ -358,7 +368,7 @@ impl TeleCmiClient {
         match self.place(request).await {
             Ok(placed) => {
                 tracing::info!(
-                    agent = %request.agent, to = %request.to, request_id = ?placed.request_id,
+                    agent = %request.agent, to = %request.to.masked(), request_id = ?placed.request_id,
                     correlation = %placed.correlation, "click-to-call placed"
                 );
                 let record = JournalRecord::Call {
@@ -369,7 +379,7 @@ impl TeleCmiClient {
                 Ok(placed)
             }
             Err(err) => {
-                tracing::warn!(agent = %request.agent, to = %request.to, error = %err, "click-to-call failed");
+                tracing::warn!(agent = %request.agent, to = %request.to.masked(), error = %err, "click-to-call failed");
                 self.journal_best_effort(message_id, JournalRecord::failed(&name, &err))
                     .await;
                 Err(err)
@@ -436,7 +446,7 @@ impl TeleCmiClient {
                 retry.run(once, || self.post("/v1/adminConnect", &body)).await?
             }
             (Credentials::User { .. }, Flavour::Chub) => {
-                self.with_token(|token| async move {
+                self.with_token(TokenUse::ClickToCall, |token| async move {
                     let body = UserClickToCall {
                         token: token.expose_secret(),
                         to,
@@ -448,7 +458,7 @@ impl TeleCmiClient {
                 .await?
             }
             (Credentials::User { .. }, Flavour::India) => {
-                self.with_token(|token| async move {
+                self.with_token(TokenUse::ClickToCall, |token| async move {
                     let body = LegacyAgentConnect {
                         token: token.expose_secret(),
                         to: legacy_number(&request.to),
@@ -500,7 +510,7 @@ impl TeleCmiClient {
                 retry.run(read, || self.post(endpoint.path, &body)).await?
             }
             (Credentials::User { .. }, BodyStyle::User { out_cdr_type }) => {
-                self.with_token(|token| async move {
+                self.with_token(TokenUse::Read, |token| async move {
                     let mut body = json!({"token": token.expose_secret(), "from": from, "to": to,
                                           "page": page, "limit": limit});
                     if let (Some(t), Some(o)) = (out_cdr_type, body.as_object_mut()) {
@@ -580,6 +590,49 @@ impl TeleCmiClient {
     pub fn decode_webhook(&self, request: &WebhookRequest) -> Result<Vec<CallNotification>> {
         self.inner.webhooks.decode(request)
     }
+}
+
+/// What a request with the user token is, for reading TeleCMI's refusals of it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum TokenUse {
+    /// A call-record list: its 404 is documented as "Invalid user token, Failed to authenticate
+    /// token" alone, so only an `Auth` answer means the token was refused.
+    Read,
+    /// A user click-to-call: its one 404 stands for a refused token or a refused number.
+    ClickToCall,
+}
+
+impl TokenUse {
+    /// Whether `e` may be TeleCMI refusing the token: an answer with an HTTP error status (never a
+    /// 2xx) that is `Auth`, or, for a click-to-call, any 404.
+    fn token_maybe_refused(self, e: &Error) -> bool {
+        let error_status = e.http_status().is_some_and(|s| !(200..300).contains(&s));
+        error_status && (is_auth(e) || (self == TokenUse::ClickToCall && is_404(e)))
+    }
+}
+
+/// Whether TeleCMI answered 404 (in the status or in the envelope's `code`).
+fn is_404(e: &Error) -> bool {
+    e.provider_code() == Some("404")
+}
+
+/// A click-to-call refused with 404 twice, the second time with a freshly issued token: the token was
+/// not the cause, so the number is.
+fn number_refused(e: Error) -> Error {
+    let mut out = Error::new(
+        ErrorKind::Rejected,
+        "TeleCMI refused the destination number (404, again with a freshly issued token)",
+    )
+    .with_provider(SCHEME)
+    .with_dispatch(Dispatch::Sent)
+    .with_provider_code(404);
+    if let Some(status) = e.http_status() {
+        out = out.with_http_status(status);
+    }
+    if let Some(text) = e.provider_text() {
+        out = out.with_provider_text(text);
+    }
+    out.with_source(e)
 }
 
 /// Lets the Messenger route TeleCMI callbacks by name (`Messenger::builder().webhook_source(..)`).

@@ -39,7 +39,7 @@ pub const CHUB_API: &str = "https://rest.telecmi.com";
 /// The legacy CHUB-India / PIOPIY host (`/v1/...`).
 pub const INDIA_API: &str = "https://piopiy.telecmi.com";
 
-/// TeleCMI's tokens expire after 30 days (reference §4.1); renewing one day early means a token is
+/// TeleCMI's tokens expire after 30 days (doc.telecmi.com, "Login token"); renewing one day early means a token is
 /// never used in its last hours, whatever the clocks say.
 pub const DEFAULT_TOKEN_TTL: Duration = Duration::from_secs(29 * 24 * 3600);
 

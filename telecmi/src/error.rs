@@ -1,6 +1,7 @@
 //! TeleCMI's answers → core [`Error`]s.
 //!
-//! TeleCMI answers JSON with a `code` field that mirrors the HTTP status (reference §4.1); some legacy
+//! TeleCMI answers JSON with a `code` field that mirrors the HTTP status (doc.telecmi.com, every API
+//! page's "HTTP status codes" table and sample answers); some legacy
 //! answers write it as text (`"cmi-200"`). The documented error codes:
 //!
 //! | code | where | meaning | kind |
@@ -13,7 +14,9 @@
 //! | 422 | PIOPIY | a required property is missing | `InvalidInput` |
 //!
 //! TeleCMI overloads 404 for "bad credentials" and "bad destination" and tells them apart only in
-//! `msg`, so [`classify`] reads the text. [?] The full error table of `/v2/webrtc/click2call` and of
+//! `msg`, so [`classify`] reads the text. The user click-to-call does not even do that: its one
+//! documented 404 reads "Invalid Number, failed to authenticate token", so the client does not trust
+//! the text there and logs in again before it concludes the number is bad (see `TeleCmiClient`). [?] The full error table of `/v2/webrtc/click2call` and of
 //! the admin CDR APIs is not published; anything else falls back to the HTTP meaning of the code
 //! (core's [`status_kind`]). Every error carries TeleCMI's code and message.
 //!
@@ -109,7 +112,16 @@ pub(crate) fn read_envelope(reply: &Reply) -> Result<Map<String, Value>, Error> 
         // An HTTP error status wins over a `code` that claims success.
         Some(body) if !reply.is_success() => Err(api_error(status, envelope_msg(&body).as_deref(), reply)),
         Some(body) => match envelope_code(&body) {
-            Some(code) if !(200..300).contains(&code) => Err(api_error(code, envelope_msg(&body).as_deref(), reply)),
+            Some(code) if !(200..300).contains(&code) => {
+                // A 2xx status whose envelope says 429 or 503: the status says TeleCMI took the request,
+                // the envelope that it did not. Which is right cannot be known, so it is never
+                // `NotSent` (which would let a click-to-call be placed twice).
+                let e = api_error(code, envelope_msg(&body).as_deref(), reply);
+                Err(match e.dispatch() {
+                    Dispatch::NotSent => e.with_dispatch(Dispatch::MaybeSent),
+                    _ => e,
+                })
+            }
             _ => Ok(body),
         },
         None if !reply.is_success() => Err(reply.status_error().with_provider(SCHEME)),
@@ -169,5 +181,11 @@ mod tests {
         assert_eq!(e.provider(), Some("telecmi"));
         let e = read_envelope(&reply(200, "[1,2]")).unwrap_err();
         assert_eq!(e.kind(), ErrorKind::Decode);
+        for code in [429, 503] {
+            let e = read_envelope(&reply(200, &format!(r#"{{"code":{code}}}"#))).unwrap_err();
+            assert_eq!(e.dispatch(), Dispatch::MaybeSent, "a 2xx is never NotSent");
+            let e = read_envelope(&reply(code, &format!(r#"{{"code":{code}}}"#))).unwrap_err();
+            assert_eq!(e.dispatch(), Dispatch::NotSent, "an error status before any work");
+        }
     }
 }

@@ -1,6 +1,7 @@
 //! Tolerant readers for TeleCMI's loosely typed JSON.
 //!
-//! TeleCMI writes the same field differently from one payload to the next (reference §4.4, §5):
+//! TeleCMI writes the same field differently from one payload to the next (doc.telecmi.com webhook
+//! pages, e.g. "Incoming answered", "Outgoing answered", "Live outgoing answered"):
 //! numbers as JSON numbers or strings (`from`, `to`, `virtual_number`, `appid`), booleans as `true` or
 //! `"true"` (`record`, `click_to_call`), JSON objects as JSON-encoded strings (`custom`,
 //! `extra_params`), and one key under two names (`appid`/`app_id`, `cmiuuid`/`cmiuid`). Serde's derive

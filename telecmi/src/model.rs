@@ -132,12 +132,12 @@ impl fmt::Debug for CallRequest {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("CallRequest")
             .field("agent", &self.agent)
-            .field("to", &self.to)
+            .field("to", &self.to.masked())
             .field("correlation", &self.correlation)
             .field("extra_params", &self.extra_params.keys().collect::<Vec<_>>())
             .field("webrtc", &self.webrtc)
             .field("followme", &self.followme)
-            .field("callerid", &self.callerid)
+            .field("callerid", &self.callerid.as_ref().map(PhoneNumber::masked))
             .field("requested_by", &self.requested_by)
             .finish()
     }
@@ -264,7 +264,7 @@ impl fmt::Debug for CallPlaced {
             .field("request_id", &self.request_id)
             .field("correlation", &self.correlation)
             .field("agent", &self.agent)
-            .field("to", &self.to)
+            .field("to", &self.to.masked())
             .field("message", &self.message)
             .finish()
     }
@@ -416,7 +416,8 @@ pub(crate) struct CdrEndpoint {
     pub max_limit: u32,
 }
 
-/// The one table of list endpoints (reference §4.3 and the CHUB-India pages).
+/// The one table of list endpoints (doc.telecmi.com: CHUB "Answered call", "Missed call", "Out answered",
+/// "Out missed", the user lists, and the CHUB-India pages).
 ///
 /// CHUB admin lists take `limit` up to 20, user lists up to 10 (400 above). The legacy host documents
 /// no maximum: [?] 10, its default, is used. Combinations TeleCMI does not document are `Unsupported`

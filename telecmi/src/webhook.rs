@@ -1,6 +1,7 @@
 //! What TeleCMI pushes: call detail records (`"type":"cdr"`) and live call events (`"type":"event"`).
 //!
-//! TeleCMI does not sign its callbacks (reference §6), so the callback URLs configured in the
+//! TeleCMI does not sign its callbacks (its webhook pages on doc.telecmi.com describe no signature), so
+//! the callback URLs configured in the
 //! dashboard carry a shared secret (`https://crm.example/hooks/telecmi?token=SECRET`) and
 //! [`WebhookHandler`] believes only requests that carry it (core's
 //! [`verify_url_token`], constant-time). Verification is on unless turned off explicitly, and

@@ -458,6 +458,97 @@ async fn a_refused_token_is_renewed_once_and_the_call_goes_through() {
 }
 
 #[tokio::test]
+async fn the_user_404_is_first_read_as_an_expired_token_and_the_repeat_goes_through() {
+    let sim = Simulator::start().await;
+    let client = allow_all(user(&sim));
+    let req = client.request(customer()).unwrap();
+    client.click_to_call(&req).await.unwrap();
+    sim.expire_tokens();
+    // What TeleCMI answers the stale token: the one 404 it documents for both causes.
+    let stale = bodies(&sim, "/v2/ind/click2call").await[0]["token"].clone();
+    let raw = reqwest::Client::new()
+        .post(format!("{}/v2/ind/click2call", sim.uri()))
+        .json(&json!({"token": stale, "to": 919812345678u64}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(raw.status().as_u16(), 404);
+    assert_eq!(
+        raw.json::<Value>().await.unwrap()["msg"],
+        switchboard_telecmi::sim::USER_CLICK2CALL_404
+    );
+
+    let placed = client.click_to_call(&req).await.unwrap();
+    assert!(placed.request_id.is_some());
+    assert_eq!(sim.login_count(), 2, "one login again");
+    assert_eq!(sim.calls().len(), 2, "the 404 placed nothing, the repeat placed one");
+    assert_eq!(sim.requests_to("/v2/ind/click2call").await.len(), 4);
+}
+
+#[tokio::test]
+async fn a_user_404_that_repeats_with_a_fresh_token_is_a_refused_number() {
+    for flavour in [Flavour::Chub, Flavour::India] {
+        let sim = Simulator::start().await;
+        let client = allow_all(user(&sim).with_flavour(flavour));
+        let (path, digits) = match flavour {
+            Flavour::Chub => ("/v2/ind/click2call", "919812345678"),
+            _ => ("/v1/agentConnect", "9812345678"),
+        };
+        sim.refuse_number(digits);
+        let e = client
+            .click_to_call(&client.request(customer()).unwrap())
+            .await
+            .unwrap_err();
+        assert_eq!(
+            (e.kind(), e.dispatch()),
+            (ErrorKind::Rejected, Dispatch::Sent),
+            "{flavour:?}"
+        );
+        assert_eq!((e.provider_code(), e.http_status()), (Some("404"), Some(404)));
+        assert!(e.to_string().contains("number"), "{e}");
+        assert!(!format!("{e} {e:?}").contains("9812345678"), "{e}");
+        assert_eq!(
+            sim.login_count(),
+            2,
+            "{flavour:?}: logged in, then once more for the repeat"
+        );
+        assert_eq!(sim.requests_to(path).await.len(), 2, "{flavour:?}: one repeat, no loop");
+        assert!(sim.calls().is_empty());
+
+        // An expired token and a refused number: the same two tries, the same answer.
+        sim.expire_tokens();
+        let e = client
+            .click_to_call(&client.request(customer()).unwrap())
+            .await
+            .unwrap_err();
+        assert_eq!(e.kind(), ErrorKind::Rejected);
+        assert_eq!(sim.requests_to(path).await.len(), 4);
+        assert_eq!(sim.login_count(), 3);
+    }
+}
+
+#[tokio::test]
+async fn a_2xx_answer_is_never_followed_by_a_repeat_even_if_its_envelope_says_404() {
+    let sim = Simulator::start().await;
+    let client = allow_all(user(&sim));
+    client.login().await.unwrap();
+    sim.faults().push(Fault::StatusJson(
+        200,
+        format!(
+            r#"{{"code":404,"msg":"{}"}}"#,
+            switchboard_telecmi::sim::USER_CLICK2CALL_404
+        ),
+    ));
+    let e = client
+        .click_to_call(&client.request(customer()).unwrap())
+        .await
+        .unwrap_err();
+    assert_eq!(e.dispatch(), Dispatch::Sent);
+    assert_eq!(sim.requests_to("/v2/ind/click2call").await.len(), 1);
+    assert_eq!(sim.login_count(), 1);
+}
+
+#[tokio::test]
 async fn concurrent_requests_share_a_single_refresh() {
     let sim = Simulator::start().await;
     let client = allow_all(user(&sim));

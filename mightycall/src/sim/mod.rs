@@ -1,25 +1,31 @@
 //! A MightyCall API v4 simulator (feature `sim`): token auth with expiry and refresh, SMS, the
 //! journal, business numbers and ping, stateful, with fault injection.
 //!
-//! What it models, from the reference notes:
+//! What it models, from MightyCall's "Authentication via API" support page (support.mightycall.com)
+//! for auth and from what working third-party clients send and read for the rest:
 //!
 //! * **Auth**: `POST /v4/auth/token`, form-encoded, `x-api-key` header; `client_credentials` with
 //!   `client_id` = API key and `client_secret` = User key; `refresh_token` grants (the refresh token
 //!   rotates); tokens live 24 h on the simulator's own clock ([`Simulator::advance_clock`],
 //!   [`Simulator::expire_tokens`], [`Simulator::revoke_refresh_tokens`]); bad credentials answer
 //!   `{"error":"invalid_client"}` (HTTP 400 by default — unsure, one dashboard saw a 500:
-//!   [`Simulator::set_invalid_client_status`]). Every other call needs `Authorization: Bearer` and
+//!   [`Simulator::set_invalid_client_status`]). Like the provider, it refuses as `invalid_request` a
+//!   token request that is not form-encoded, and a refresh that carries anything but `grant_type` and
+//!   `refresh_token` (the documented refresh has the other parameters removed). Every other call needs `Authorization: Bearer` and
 //!   `x-api-key`, and answers 401 otherwise. Token grants are counted ([`Simulator::token_stats`]) so
 //!   tests can prove single flight.
 //! * **Paths**: both `/v4/api/…` and `/v4/…`, matched case-insensitively; both SMS paths
 //!   (`contactcenter/messages/send` and `messages/send`).
-//! * **SMS**: `{"from","to":[…],"message","attachments"}`; `from` must be a business number; each
+//! * **SMS**: `{"from","to":[…],"message","attachments"}`, each of its JSON type (a number where a
+//!   string belongs, a bare string for `to`, is `400 InvalidRequest`); `from` must be a business number; each
 //!   receiver becomes an outgoing journal entry that moves Queued → Sent → Delivered (or Failed for
 //!   receivers marked with [`Simulator::fail_delivery_to`]) on [`Simulator::advance`] and, when
 //!   auto-advance is on, on each lookup of that entry.
 //! * **Journal**: `GET journal/requests` with `page`, `pageSize` (≤ 1000), `from`, `to`, `type`, `origin`,
 //!   `state`, `phone`, `businessNumber`, newest first; `GET journal/requests/{id}`. Seeded with a few calls
 //!   and messages; add more with [`Simulator::add_inbound_message`] and [`Simulator::add_call`].
+//!   Entries come with bare-string parties, or in the object shape also seen in the field
+//!   ([`Simulator::set_object_parties`]); [`Simulator::add_raw_entry`] adds any entry verbatim.
 //!
 //! **Provisional shapes, chosen here only** (none is documented): answers are wrapped as
 //! `{"isSuccess":true,"data":…}` (the documented ping shape) except journal pages, which come bare as
@@ -35,10 +41,10 @@ use std::time::Duration;
 use chrono::{DateTime, Utc};
 use serde_json::{Value, json};
 use switchboard_core::PhoneNumber;
-use switchboard_core::testkit::wiremock::{Request, ResponseTemplate};
-use switchboard_core::testkit::{Faults, SimServer, json_response, json_status};
+use switchboard_core::testkit::wiremock::Request;
+use switchboard_core::testkit::{Faults, SimServer};
 
-use crate::model::MAX_PAGE_SIZE;
+mod api;
 
 /// The API key the simulator accepts.
 pub const SIM_API_KEY: &str = "sim-mightycall-api-key";
@@ -94,6 +100,8 @@ pub struct SimEntry {
     pub text: Option<String>,
     /// The duration of a call.
     pub duration: Option<u64>,
+    /// An entry added as raw JSON ([`Simulator::add_raw_entry`]), served exactly as given.
+    pub raw: Option<Value>,
 }
 
 impl std::fmt::Debug for SimEntry {
@@ -109,17 +117,33 @@ impl std::fmt::Debug for SimEntry {
 }
 
 impl SimEntry {
-    fn to_json(&self) -> Value {
+    /// The entry as the journal lists it. With `object_parties`, in the other shape seen in
+    /// third-party integrations: `businessNumber` as `{"number", "name"}` and the customer as
+    /// `client: {"address"}`, without `from`/`to`.
+    fn to_json(&self, object_parties: bool) -> Value {
+        if let Some(raw) = &self.raw {
+            return raw.clone();
+        }
         let mut v = json!({
             "id": self.id,
             "type": self.kind,
             "origin": self.origin,
             "state": self.state,
             "dateTimeUtc": self.at.to_rfc3339_opts(chrono::SecondsFormat::Millis, true),
-            "from": self.from,
-            "to": self.to,
-            "businessNumber": self.business_number,
         });
+        if object_parties {
+            let customer = if self.origin.eq_ignore_ascii_case("incoming") {
+                &self.from
+            } else {
+                &self.to
+            };
+            v["businessNumber"] = json!({"number": self.business_number, "name": "Main line"});
+            v["client"] = json!({"address": customer});
+        } else {
+            v["from"] = json!(self.from);
+            v["to"] = json!(self.to);
+            v["businessNumber"] = json!(self.business_number);
+        }
         if let Some(t) = &self.text {
             v["text"] = json!(t);
         }
@@ -159,6 +183,7 @@ struct State {
     journal: Vec<SimEntry>,
     auto_advance: bool,
     failing: HashSet<String>,
+    object_parties: bool,
 }
 
 impl State {
@@ -248,6 +273,7 @@ impl Simulator {
             journal: Vec::new(),
             auto_advance: true,
             failing: HashSet::new(),
+            object_parties: false,
         };
         // A little history, so a fresh simulator has something to list.
         let now = Utc::now();
@@ -277,6 +303,7 @@ impl Simulator {
                 business_number: SIM_BUSINESS_NUMBER.to_owned(),
                 text: text.map(str::to_owned),
                 duration,
+                raw: None,
             });
         }
         Arc::new(Mutex::new(st))
@@ -284,7 +311,7 @@ impl Simulator {
 
     fn handler(state: &Arc<Mutex<State>>) -> switchboard_core::testkit::Handler {
         let s = state.clone();
-        Arc::new(move |req: &Request| handle(&s, req))
+        Arc::new(move |req: &Request| api::handle(&s, req))
     }
 
     /// Starts on a free loopback port.
@@ -464,8 +491,42 @@ impl Simulator {
             business_number: SIM_BUSINESS_NUMBER.to_owned(),
             text,
             duration,
+            raw: None,
         });
         id
+    }
+
+    /// Adds an entry served exactly as `raw` at time `at` (for entries of shapes the simulator does
+    /// not produce, broken ones included); answers its id (`raw`'s own, when it is a string or a
+    /// number). It is listed in time order with the others, whatever the filters.
+    pub fn add_raw_entry(&self, at: DateTime<Utc>, raw: Value) -> String {
+        let mut st = lock(&self.state);
+        let id = match raw.get("id") {
+            Some(Value::String(s)) => s.clone(),
+            Some(Value::Number(n)) => n.to_string(),
+            _ => st.id(),
+        };
+        let word = |k: &str| raw.get(k).and_then(Value::as_str).unwrap_or("").to_owned();
+        st.journal.push(SimEntry {
+            id: id.clone(),
+            kind: word("type"),
+            origin: word("origin"),
+            state: word("state"),
+            at,
+            from: String::new(),
+            to: String::new(),
+            business_number: String::new(),
+            text: None,
+            duration: None,
+            raw: Some(raw),
+        });
+        id
+    }
+
+    /// Lists journal entries in the object shape (`businessNumber: {"number"}`,
+    /// `client: {"address"}`, no `from`/`to`) instead of bare strings.
+    pub fn set_object_parties(&self, on: bool) {
+        lock(&self.state).object_parties = on;
     }
 
     /// The whole journal, in insertion order.
@@ -476,240 +537,5 @@ impl Simulator {
     /// One journal entry.
     pub fn entry(&self, id: &str) -> Option<SimEntry> {
         lock(&self.state).journal.iter().find(|e| e.id == id).cloned()
-    }
-}
-
-fn fail(status: u16, code: &str, message: &str) -> ResponseTemplate {
-    json_status(
-        status,
-        &json!({"isSuccess": false, "error": {"code": code, "message": message}}),
-    )
-}
-
-fn ok(data: Value) -> ResponseTemplate {
-    json_response(&json!({"isSuccess": true, "data": data}))
-}
-
-fn handle(state: &Mutex<State>, req: &Request) -> ResponseTemplate {
-    let mut st = lock(state);
-    let lower = req.url.path().to_ascii_lowercase();
-    let path = lower.trim_end_matches('/');
-    let Some(rest) = path.strip_prefix("/v4") else {
-        return fail(404, "NotFound", "the API lives under /v4");
-    };
-    if rest == "/auth/token" {
-        return if req.method == http::Method::POST {
-            token(&mut st, req)
-        } else {
-            fail(405, "MethodNotAllowed", "use POST")
-        };
-    }
-    let route = rest.strip_prefix("/api").unwrap_or(rest);
-    if route == "/ping" {
-        return json_response(&json!({"data": "4", "isSuccess": true}));
-    }
-    // Everything else needs the bearer token and the key.
-    st.api_calls += 1;
-    if !authorised(&st, req) {
-        st.unauthorized += 1;
-        return fail(401, "Unauthorized", "Authorization has been denied for this request.")
-            .insert_header("www-authenticate", "Bearer");
-    }
-    let get = req.method == http::Method::GET;
-    let post = req.method == http::Method::POST;
-    match route {
-        "/contactcenter/messages/send" | "/messages/send" if post => send(&mut st, req),
-        "/journal/requests" if get => journal_list(&st, req),
-        r if get && r.starts_with("/journal/requests/") => {
-            let id = req
-                .url
-                .path()
-                .trim_end_matches('/')
-                .rsplit('/')
-                .next()
-                .unwrap_or("")
-                .to_owned();
-            journal_get(&mut st, &id)
-        }
-        "/phonenumbers" if get => {
-            let list: Vec<Value> = st
-                .business_numbers
-                .iter()
-                .enumerate()
-                .map(|(i, n)| json!({"number": n, "label": if i == 0 { "Main line" } else { "Sales" }, "isTollFree": true}))
-                .collect();
-            ok(Value::Array(list))
-        }
-        _ => fail(404, "NotFound", "no such endpoint"),
-    }
-}
-
-fn authorised(st: &State, req: &Request) -> bool {
-    if st.always_unauthorized {
-        return false;
-    }
-    let header = |name: &str| req.headers.get(name).and_then(|v| v.to_str().ok());
-    let key_ok = header("x-api-key").is_some_and(|k| k == st.api_key);
-    let token = header("authorization")
-        .and_then(|a| a.strip_prefix("Bearer ").or_else(|| a.strip_prefix("bearer ")))
-        .unwrap_or("");
-    key_ok && st.access.get(token).is_some_and(|t| st.now < t.expires_at)
-}
-
-fn token(st: &mut State, req: &Request) -> ResponseTemplate {
-    let form: HashMap<String, String> = url::form_urlencoded::parse(&req.body).into_owned().collect();
-    let key_ok = req
-        .headers
-        .get("x-api-key")
-        .and_then(|v| v.to_str().ok())
-        .is_some_and(|k| k == st.api_key);
-    let invalid_client = |st: &mut State| {
-        st.stats.refused += 1;
-        json_status(
-            st.invalid_client_status,
-            &json!({"error": "invalid_client", "error_description": "The client credentials are invalid"}),
-        )
-    };
-    match form.get("grant_type").map(String::as_str) {
-        Some("client_credentials") => {
-            let id_ok = form.get("client_id").is_some_and(|c| *c == st.api_key);
-            let secret_ok = form.get("client_secret").is_some_and(|c| *c == st.user_key);
-            if !(key_ok && id_ok && secret_ok) {
-                return invalid_client(st);
-            }
-            st.stats.client_credentials += 1;
-            json_response(&st.issue())
-        }
-        Some("refresh_token") => {
-            if !key_ok {
-                return invalid_client(st);
-            }
-            let presented = form.get("refresh_token").cloned().unwrap_or_default();
-            if !st.refresh.remove(&presented) {
-                st.stats.refused += 1;
-                return json_status(
-                    400,
-                    &json!({"error": "invalid_grant", "error_description": "The refresh token is invalid or expired"}),
-                );
-            }
-            st.stats.refresh += 1;
-            json_response(&st.issue())
-        }
-        _ => {
-            st.stats.refused += 1;
-            json_status(400, &json!({"error": "unsupported_grant_type"}))
-        }
-    }
-}
-
-fn valid_e164(s: &str) -> bool {
-    s.strip_prefix('+')
-        .is_some_and(|d| (8..=15).contains(&d.len()) && d.bytes().all(|b| b.is_ascii_digit()))
-}
-
-fn send(st: &mut State, req: &Request) -> ResponseTemplate {
-    let Ok(body) = serde_json::from_slice::<Value>(&req.body) else {
-        return fail(400, "InvalidRequest", "the body is not JSON");
-    };
-    let from = body.get("from").and_then(Value::as_str).unwrap_or("");
-    if !st.business_numbers.iter().any(|b| b == from) {
-        return fail(
-            400,
-            "InvalidFrom",
-            "'from' must be one of the account's business numbers",
-        );
-    }
-    let to: Vec<String> = match body.get("to") {
-        Some(Value::Array(a)) => a.iter().map(|v| v.as_str().unwrap_or("").to_owned()).collect(),
-        _ => return fail(400, "InvalidTo", "'to' must be an array of phone numbers"),
-    };
-    if to.is_empty() || to.iter().any(|t| !valid_e164(t)) {
-        return fail(400, "InvalidTo", "'to' must hold E.164 phone numbers");
-    }
-    let message = body.get("message").and_then(Value::as_str).unwrap_or("");
-    let attachments = body.get("attachments").and_then(Value::as_array).map_or(0, Vec::len);
-    if message.is_empty() && attachments == 0 {
-        return fail(400, "EmptyMessage", "the message is empty");
-    }
-    st.sends += 1;
-    let now = Utc::now();
-    let ids: Vec<String> = to
-        .iter()
-        .map(|t| {
-            let id = st.id();
-            st.journal.push(SimEntry {
-                id: id.clone(),
-                kind: "Message".to_owned(),
-                origin: "Outgoing".to_owned(),
-                state: OUT_QUEUED.to_owned(),
-                at: now,
-                from: from.to_owned(),
-                to: t.clone(),
-                business_number: from.to_owned(),
-                text: Some(message.to_owned()),
-                duration: None,
-            });
-            id
-        })
-        .collect();
-    ok(json!({"id": ids.first(), "ids": ids}))
-}
-
-fn journal_list(st: &State, req: &Request) -> ResponseTemplate {
-    let q: HashMap<String, String> = req.url.query_pairs().into_owned().collect();
-    let num = |k: &str, default: u32| -> Result<u32, ()> {
-        match q.get(k) {
-            None => Ok(default),
-            Some(v) => v.parse().map_err(|_| ()),
-        }
-    };
-    let (Ok(page), Ok(size)) = (num("page", 1), num("pageSize", 100)) else {
-        return fail(400, "InvalidRequest", "page and pageSize must be numbers");
-    };
-    if page == 0 || size == 0 || size > MAX_PAGE_SIZE {
-        return fail(400, "InvalidRequest", "page must be ≥ 1 and pageSize 1 to 1000");
-    }
-    let date = |k: &str| -> Result<Option<DateTime<Utc>>, ()> {
-        match q.get(k) {
-            None => Ok(None),
-            Some(v) => DateTime::parse_from_rfc3339(v)
-                .map(|d| Some(d.to_utc()))
-                .map_err(|_| ()),
-        }
-    };
-    let (Ok(from), Ok(to)) = (date("from"), date("to")) else {
-        return fail(400, "InvalidRequest", "from and to must be ISO 8601 dates");
-    };
-    let eq = |k: &str, v: &str| q.get(k).is_none_or(|want| want.eq_ignore_ascii_case(v));
-    let mut hits: Vec<&SimEntry> = st
-        .journal
-        .iter()
-        .filter(|e| from.is_none_or(|f| e.at >= f) && to.is_none_or(|t| e.at < t))
-        .filter(|e| eq("type", &e.kind) && eq("origin", &e.origin) && eq("state", &e.state))
-        .filter(|e| eq("businessNumber", &e.business_number))
-        .filter(|e| q.get("phone").is_none_or(|p| *p == e.from || *p == e.to))
-        .collect();
-    // Newest first; ties by id so pages are stable.
-    hits.sort_by(|a, b| b.at.cmp(&a.at).then_with(|| b.id.cmp(&a.id)));
-    let start = (page as usize - 1).saturating_mul(size as usize);
-    let requests: Vec<Value> = hits
-        .iter()
-        .skip(start)
-        .take(size as usize)
-        .map(|e| e.to_json())
-        .collect();
-    json_response(&json!({"currentPage": page, "requests": requests}))
-}
-
-fn journal_get(st: &mut State, id: &str) -> ResponseTemplate {
-    if !st.journal.iter().any(|e| e.id == id) {
-        return fail(404, "NotFound", "no journal request with this id");
-    }
-    if st.auto_advance {
-        st.step(id);
-    }
-    match st.journal.iter().find(|e| e.id == id) {
-        Some(e) => ok(e.to_json()),
-        None => fail(404, "NotFound", "no journal request with this id"),
     }
 }

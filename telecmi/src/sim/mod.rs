@@ -2,11 +2,15 @@
 //! calls that move through `waiting → started → answered → hangup`, and the live events and CDRs of
 //! each call pushed to a URL, with TeleCMI's naming and typing quirks intact.
 //!
-//! What it models (reference §4, §7):
+//! What it models, from TeleCMI's API pages (doc.telecmi.com, CHUB and CHUB-India):
 //!
 //! * credentials in the JSON body, a `code` in every answer that mirrors the HTTP status, `404` for a
 //!   bad secret or token, `401` on the legacy `adminConnect`, `404 "Invalid Number"`, `400` for missing
 //!   parameters and for user-API `limit` above 10 (and, [?] undocumented, admin `limit` above 20);
+//! * the user click-to-call's single 404 for a refused token and a refused number alike
+//!   ([`USER_CLICK2CALL_404`]), so a client cannot tell them apart by the text;
+//! * every parameter of its documented JSON type: a number sent as a string, `extra_params` sent as a
+//!   string, `appid` as a string, are refused with `400` (see the `api` module);
 //! * the legacy host's quirks: the app secret travels as `token`, `adminConnect` answers
 //!   `"msg":"Call terminated"` on success, list answers say `total` and `_id` and write `rate` as text;
 //! * user tokens that the simulator can expire ([`Simulator::expire_tokens`]) to exercise re-login;
@@ -25,13 +29,15 @@ use std::sync::{Arc, Mutex, MutexGuard};
 
 use chrono::Utc;
 use http::Method;
-use serde_json::{Map, Value, json};
+use serde_json::{Value, json};
 use switchboard_core::testkit::wiremock::{Request, ResponseTemplate};
 use switchboard_core::testkit::{Faults, SimServer, json_status};
 use switchboard_core::{Error, ErrorKind, Result};
 
-use crate::flex;
 use crate::model::CdrKind;
+
+mod api;
+pub use api::USER_CLICK2CALL_404;
 
 /// The simulated app id.
 pub const SIM_APP_ID: u64 = 1111112;
@@ -202,7 +208,7 @@ impl Simulator {
         // Pushes of auto-played calls run on the runtime that started the simulator.
         let runtime = tokio::runtime::Handle::try_current().ok();
         Arc::new(move |req: &Request| {
-            let (answer, placed) = handle(&state, req);
+            let (answer, placed) = api::handle(&state, req);
             if let (Some(id), Some(rt)) = (placed, &runtime) {
                 let outcome = lock(&state).auto_play;
                 if let Some(outcome) = outcome {
@@ -419,277 +425,6 @@ impl Simulator {
             });
         }
     }
-}
-
-// ------------------------------------------------------------------------------------------ API
-
-/// The request's fields: the JSON body, or the query for a GET; `None` for a body that is not a JSON
-/// object.
-fn fields(req: &Request) -> Option<Map<String, Value>> {
-    if req.method == Method::GET || req.body.iter().all(u8::is_ascii_whitespace) {
-        return Some(
-            req.url
-                .query_pairs()
-                .map(|(k, v)| (k.into_owned(), Value::String(v.into_owned())))
-                .collect(),
-        );
-    }
-    match serde_json::from_slice::<Value>(&req.body) {
-        Ok(Value::Object(m)) => Some(m),
-        _ => None,
-    }
-}
-
-/// Answers one request; also returns the `request_id` of a call it placed.
-fn handle(state: &Mutex<State>, req: &Request) -> (ResponseTemplate, Option<String>) {
-    let Some(f) = fields(req) else {
-        return (reply(400, "Invalid JSON body"), None);
-    };
-    let path = req.url.path();
-    let mut s = lock(state);
-    match path {
-        "/v2/webrtc/click2call" => admin_click2call(&mut s, &f, path),
-        "/v1/adminConnect" => legacy_admin_connect(&mut s, &f, path),
-        "/v2/ind/click2call" | "/v1/agentConnect" => user_click2call(&mut s, &f, path),
-        "/v2/user/login" | "/v1/agentLogin" => (login(&mut s, &f, path), None),
-        "/v2/answered" => (admin_list(&s, &f, CdrKind::IncomingAnswered, false), None),
-        "/v2/missed" => (admin_list(&s, &f, CdrKind::IncomingMissed, false), None),
-        "/v2/out_answered" => (admin_list(&s, &f, CdrKind::OutgoingAnswered, false), None),
-        "/v2/out_missed" => (admin_list(&s, &f, CdrKind::OutgoingMissed, false), None),
-        "/v1/answered" => (admin_list(&s, &f, CdrKind::IncomingAnswered, true), None),
-        "/v1/missed" => (admin_list(&s, &f, CdrKind::IncomingMissed, true), None),
-        "/v1/outanswered" => (admin_list(&s, &f, CdrKind::OutgoingAnswered, true), None),
-        "/v1/outmissed" => (admin_list(&s, &f, CdrKind::OutgoingMissed, true), None),
-        "/v2/user/out_cdr" => {
-            let kind = match flex::u64_of(&f, &["type"]) {
-                Some(0) => CdrKind::OutgoingMissed,
-                _ => CdrKind::OutgoingAnswered,
-            };
-            (user_list(&s, &f, kind, false), None)
-        }
-        "/v2/user/out_missed" => (user_list(&s, &f, CdrKind::OutgoingMissed, false), None),
-        "/v2/user/missed" => (user_list(&s, &f, CdrKind::IncomingMissed, false), None),
-        "/v2/callback" => (user_list(&s, &f, CdrKind::Callbacks, false), None),
-        "/v1/agentAnswered" => (user_list(&s, &f, CdrKind::IncomingAnswered, true), None),
-        "/v1/agentOutMissed" => (user_list(&s, &f, CdrKind::OutgoingMissed, true), None),
-        "/v1/callback" => (user_list(&s, &f, CdrKind::Callbacks, true), None),
-        _ => (reply(404, "Not found"), None),
-    }
-}
-
-/// A destination TeleCMI would dial: 8 to 15 digits, as a number or a numeric string, not refused.
-fn valid_number(s: &State, f: &Map<String, Value>) -> Option<String> {
-    flex::string(f, &["to"])
-        .filter(|t| (8..=15).contains(&t.len()) && t.bytes().all(|b| b.is_ascii_digit()))
-        .filter(|t| !s.refused_numbers.contains(t))
-}
-
-fn belongs_to_app(user: &str) -> bool {
-    crate::config::split_user_id(user).is_some_and(|(_, app)| app == SIM_APP_ID)
-}
-
-fn place(s: &mut State, f: &Map<String, Value>, agent: &str, to: String, path: &str) -> String {
-    let id = request_id();
-    s.calls.push(SimCall {
-        request_id: id.clone(),
-        agent: agent.to_owned(),
-        to,
-        extra_params: flex::json_of(f, &["extra_params", "custom"]).unwrap_or(Value::Null),
-        webrtc: flex::bool_of(f, &["webrtc"]),
-        followme: flex::bool_of(f, &["followme"]),
-        callerid: flex::string(f, &["callerid"]),
-        via: path.to_owned(),
-        state: SimCallState::Initiated,
-    });
-    id
-}
-
-fn admin_click2call(s: &mut State, f: &Map<String, Value>, path: &str) -> (ResponseTemplate, Option<String>) {
-    let (Some(user), Some(secret)) = (flex::string(f, &["user_id"]), flex::string(f, &["secret"])) else {
-        return (reply(400, "Parameter missing"), None);
-    };
-    if secret != SIM_SECRET || !belongs_to_app(&user) || !s.users.contains_key(&user) {
-        return (
-            reply(404, "Failed to authenticate secret(Invalid user id or secret)"),
-            None,
-        );
-    }
-    if f.get("to").is_none() {
-        return (reply(400, "To parameter missing"), None);
-    }
-    let Some(to) = valid_number(s, f) else {
-        return (reply(404, "Invalid Number"), None);
-    };
-    if flex::bool_of(f, &["followme"]) == Some(true) && flex::bool_of(f, &["webrtc"]) != Some(false) {
-        // [?] undocumented; the docs only say webrtc "should be" false with followme.
-        return (reply(400, "webrtc must be false when followme is true"), None);
-    }
-    let id = place(s, f, &user, to, path);
-    (
-        json_status(200, &json!({"code": 200, "msg": "Call initiated", "request_id": id})),
-        Some(id),
-    )
-}
-
-fn legacy_admin_connect(s: &mut State, f: &Map<String, Value>, path: &str) -> (ResponseTemplate, Option<String>) {
-    let agent = flex::string(f, &["agent_id"]).unwrap_or_default();
-    let token = flex::string(f, &["token"]).unwrap_or_default();
-    if token != SIM_SECRET || !belongs_to_app(&agent) || !s.users.contains_key(&agent) {
-        return (
-            reply(401, "Failed to authenticate token(Invalid agent id or secret)"),
-            None,
-        );
-    }
-    let Some(to) = valid_number(s, f).filter(|t| t.len() <= 12) else {
-        return (reply(404, "Invalid Number"), None);
-    };
-    let id = place(s, f, &agent, to, path);
-    // The legacy API really answers "Call terminated" on success.
-    (
-        json_status(200, &json!({"code": 200, "msg": "Call terminated", "request_id": id})),
-        Some(id),
-    )
-}
-
-fn user_click2call(s: &mut State, f: &Map<String, Value>, path: &str) -> (ResponseTemplate, Option<String>) {
-    let user = flex::string(f, &["token"]).and_then(|t| s.tokens.get(&t).cloned());
-    let Some(user) = user else {
-        return (reply(404, "Invalid user token, failed to authenticate token"), None);
-    };
-    if f.get("to").is_none() {
-        return (reply(400, "To parameter missing"), None);
-    }
-    let Some(to) = valid_number(s, f) else {
-        return (reply(404, "Invalid Number"), None);
-    };
-    let id = place(s, f, &user, to, path);
-    (
-        json_status(200, &json!({"code": 200, "msg": "Call initiated", "request_id": id})),
-        Some(id),
-    )
-}
-
-fn login(s: &mut State, f: &Map<String, Value>, path: &str) -> ResponseTemplate {
-    let (Some(id), Some(password)) = (flex::string(f, &["id"]), flex::string(f, &["password"])) else {
-        return reply(400, "Parameter missing");
-    };
-    if s.users.get(&id) != Some(&password) {
-        return reply(404, "Invalid user id or password, authentication failed");
-    }
-    let token = format!("tok-{}", uuid());
-    s.tokens.insert(token.clone(), id.clone());
-    s.logins += 1;
-    let name = format!("Agent {}", id.split('_').next().unwrap_or(""));
-    if path.starts_with("/v1/") {
-        json_status(
-            200,
-            &json!({"code": 200, "msg": "Agent loged in successfully", "token": token,
-                    "agent": {"id": id, "inet_no": SIM_APP_ID, "name": name}}),
-        )
-    } else {
-        json_status(
-            200,
-            &json!({"code": 200, "msg": "User loged in successfully", "token": token,
-                    "agent": {"category": "inr", "id": id, "inet_no": SIM_APP_ID, "name": name}}),
-        )
-    }
-}
-
-/// Page `page` (from 1) of `limit` records of `kind` in `[from, to]`, newest first, with the total.
-fn select(
-    s: &State,
-    kind: CdrKind,
-    from: i64,
-    to: i64,
-    agent: Option<&str>,
-    page: u64,
-    limit: u64,
-) -> (usize, Vec<Value>) {
-    let mut all: Vec<&StoredCdr> = s
-        .cdrs
-        .iter()
-        .filter(|c| c.kind == kind && c.time >= from && c.time <= to)
-        .filter(|c| match (agent, &c.agent) {
-            (Some(a), Some(b)) => a == b,
-            _ => true,
-        })
-        .collect();
-    all.sort_by_key(|c| std::cmp::Reverse(c.time));
-    let skip = page.saturating_sub(1).saturating_mul(limit);
-    let records = all
-        .iter()
-        .skip(usize::try_from(skip).unwrap_or(usize::MAX))
-        .take(usize::try_from(limit).unwrap_or(usize::MAX))
-        .map(|c| c.record.clone())
-        .collect();
-    (all.len(), records)
-}
-
-/// The legacy list form: `_id` for `cmiuid`, `rate` as text.
-fn legacy_form(mut v: Value) -> Value {
-    if let Some(o) = v.as_object_mut() {
-        if let Some(id) = o.remove("cmiuid") {
-            o.insert("_id".to_owned(), id);
-        }
-        if let Some(r) = o.get("rate").cloned() {
-            let text = match r {
-                Value::Number(n) => format!("{:.2}", n.as_f64().unwrap_or(0.0)),
-                other => other.as_str().unwrap_or("0.00").to_owned(),
-            };
-            o.insert("rate".to_owned(), Value::String(text));
-        }
-        o.remove("duration");
-        o.remove("notes");
-    }
-    v
-}
-
-fn admin_list(s: &State, f: &Map<String, Value>, kind: CdrKind, legacy: bool) -> ResponseTemplate {
-    let secret_key = if legacy { "token" } else { "secret" };
-    let (Some(app), Some(secret)) = (flex::u64_of(f, &["appid"]), flex::string(f, &[secret_key])) else {
-        return reply(400, "Parameter missing");
-    };
-    if app != SIM_APP_ID || secret != SIM_SECRET {
-        return reply(404, "Invalid app id or secret, authentication failed");
-    }
-    let limit = flex::u64_of(f, &["limit"]).unwrap_or(10);
-    if !legacy && limit > 20 {
-        // [?] The docs give 20 as the maximum but not what happens above it.
-        return reply(400, "Parameter limit lesser then equals 20");
-    }
-    let now = Utc::now().timestamp_millis();
-    let to = flex::u64_of(f, &["end_date"]).map_or(now, |v| v as i64);
-    let from = flex::u64_of(f, &["start_date"]).map_or(now - 86_400_000, |v| v as i64);
-    let page = flex::u64_of(f, &["page"]).unwrap_or(1).max(1);
-    let (total, records) = select(s, kind, from, to, None, page, limit.max(1));
-    if legacy {
-        let cdr: Vec<Value> = records.into_iter().map(legacy_form).collect();
-        json_status(200, &json!({"total": total, "cdr": cdr}))
-    } else {
-        json_status(200, &json!({"count": total, "cdr": records}))
-    }
-}
-
-fn user_list(s: &State, f: &Map<String, Value>, kind: CdrKind, legacy: bool) -> ResponseTemplate {
-    let user = flex::string(f, &["token"]).and_then(|t| s.tokens.get(&t).cloned());
-    let Some(user) = user else {
-        return reply(404, "Invalid user token, Failed to authenticate token");
-    };
-    let (Some(from), Some(to)) = (flex::u64_of(f, &["from"]), flex::u64_of(f, &["to"])) else {
-        return reply(400, "Parameter missing");
-    };
-    let limit = flex::u64_of(f, &["limit"]).unwrap_or(10);
-    if limit > 10 {
-        return reply(400, "Parameter limit lesser then equals 10");
-    }
-    let page = flex::u64_of(f, &["page"]).unwrap_or(1).max(1);
-    let (total, records) = select(s, kind, from as i64, to as i64, Some(&user), page, limit.max(1));
-    let cdr: Vec<Value> = if legacy {
-        records.into_iter().map(legacy_form).collect()
-    } else {
-        records
-    };
-    json_status(200, &json!({"code": 200, "count": total, "cdr": cdr}))
 }
 
 /// A record as the pull APIs show it (`cmiuid`; `from` as a string on outgoing lists).
