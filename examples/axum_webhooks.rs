@@ -1,6 +1,7 @@
 //! Mounting switchboard's webhook handling in an axum service. The web framework stays the host's:
 //! switchboard only needs a [`WebhookRequest`] (method, the full URL as the provider called it, headers,
-//! raw body, peer address) and answers typed events or an error whose kind says which status to send.
+//! raw body, peer address) and answers typed events with what to reply to the provider, or an error
+//! whose kind says which status to send.
 //!
 //! ```text
 //! cargo run --example axum_webhooks            # pushes one inbound SMS from the Dinstar simulator, then exits
@@ -11,11 +12,12 @@ use std::net::SocketAddr;
 use std::sync::Arc;
 
 use axum::Router;
-use axum::body::Bytes;
+use axum::body::{Body, Bytes};
 use axum::extract::{ConnectInfo, Path, State};
-use axum::http::{HeaderMap, Method, StatusCode, Uri};
+use axum::http::{HeaderMap, HeaderValue, Method, StatusCode, Uri, header};
+use axum::response::Response;
 use axum::routing::any;
-use switchboard::{ErrorKind, Event, Messenger, WebhookRequest};
+use switchboard::{Event, Messenger, WebhookAnswer, WebhookRequest};
 
 /// `POST /hooks/{source}`: hands the request to the Messenger under the transport or webhook-source name.
 async fn hook(
@@ -26,7 +28,7 @@ async fn hook(
     uri: Uri,
     headers: HeaderMap,
     body: Bytes,
-) -> (StatusCode, String) {
+) -> Response {
     // Signature schemes (Twilio) sign the URL the provider called. Behind a TLS-terminating proxy, build
     // it from the public scheme and host you registered with the provider, not from what the proxy sends;
     // and put the real client address (from your proxy's header) in `remote_addr` for IP allow-lists.
@@ -38,26 +40,33 @@ async fn hook(
         body,
         remote_addr: Some(peer.ip()),
     };
-    match messenger.handle_webhook(&source, &request).await {
-        Ok(events) => {
-            for e in &events {
+    let answer = match messenger.handle_webhook(&source, &request).await {
+        Ok(handled) => {
+            for e in &handled.events {
                 match &e.event {
                     Event::Inbound(m) => println!("[{}] inbound message {}: {:?}", e.transport, m.provider_id, m.text),
                     Event::Delivery(d) => println!("[{}] {} is {}", e.transport, d.provider_id, d.status),
                     other => println!("[{}] {other:?}", e.transport),
                 }
             }
-            (StatusCode::OK, "OK".into())
+            // What this provider expects back: SMS.ru `100`, Twilio empty TwiML, most an empty 200.
+            handled.answer
         }
-        // A request that fails verification is answered 401 and never reaches the host's storage.
-        Err(e) if e.kind() == ErrorKind::Auth => (StatusCode::UNAUTHORIZED, "unauthorized".into()),
-        Err(e) if e.kind() == ErrorKind::InvalidInput => (StatusCode::NOT_FOUND, e.message().to_owned()),
-        // Anything else: 500, so the provider delivers it again later.
+        // 401 for a forged request (never reaches storage), 400 for a malformed body, 503 when the host
+        // could not keep the event — so the provider delivers it again later.
         Err(e) => {
-            eprintln!("webhook failed: {e}");
-            (StatusCode::INTERNAL_SERVER_ERROR, "try again".into())
+            eprintln!("webhook refused: {e}");
+            WebhookAnswer::for_error(&e)
         }
+    };
+    let mut response = Response::new(Body::from(answer.body));
+    *response.status_mut() = StatusCode::from_u16(answer.status).unwrap_or(StatusCode::OK);
+    if let Some(ct) = answer.content_type {
+        response
+            .headers_mut()
+            .insert(header::CONTENT_TYPE, HeaderValue::from_static(ct));
     }
+    response
 }
 
 #[tokio::main]

@@ -350,7 +350,7 @@ impl Inbox {
             let Some(source) = sources.get(path.as_str()) else {
                 continue;
             };
-            for te in messenger.handle_webhook(source, req).await? {
+            for te in messenger.handle_webhook(source, req).await?.events {
                 match te.event {
                     Event::Inbound(m) => println!(
                         "   [{}] inbound SMS from {}: {:?}",

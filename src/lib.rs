@@ -59,7 +59,7 @@ mod route;
 pub use connect::{known_schemes, transport_from_dsn};
 pub use failover::{AllFailed, Attempt};
 pub use health::HealthPolicy;
-pub use messenger::{Messenger, MessengerBuilder, TransportEvent};
+pub use messenger::{HandledWebhook, Messenger, MessengerBuilder, TransportEvent};
 pub use route::Route;
 
 pub use switchboard_core as core;

@@ -21,6 +21,16 @@ use crate::failover::{AllFailed, Attempt};
 use crate::health::{Health, HealthPolicy};
 use crate::route::{Route, Strategy};
 
+/// A webhook the Messenger verified, decoded and journaled: its events, and what to answer the provider.
+#[derive(Debug, Clone, PartialEq)]
+#[non_exhaustive]
+pub struct HandledWebhook {
+    /// The events, in the order the provider sent them.
+    pub events: Vec<TransportEvent>,
+    /// What to answer (status, content type, body): send it as it is.
+    pub answer: switchboard_core::WebhookAnswer,
+}
+
 /// An event pushed by a provider, with the name of the transport (or webhook source) it came through.
 #[derive(Debug, Clone, PartialEq)]
 pub struct TransportEvent {
@@ -698,15 +708,19 @@ impl Messenger {
     }
 
     /// Verifies and decodes a webhook that arrived for the named transport or webhook source, journals
-    /// what it carried, and returns the events. An error means the request must not be acknowledged
-    /// with a 2xx: verification failed (`Auth`, answer 401), the body was malformed (`InvalidInput`), or
-    /// the journal could not keep an event (answer 5xx so the provider delivers it again).
+    /// what it carried, and returns the events with what to answer the provider
+    /// ([`HandledWebhook::answer`]: SMS.ru wants `100`, Twilio empty TwiML, most an empty `200`).
+    ///
+    /// An error means the request must not be acknowledged with a 2xx; answer
+    /// [`WebhookAnswer::for_error`](switchboard_core::WebhookAnswer::for_error): `401` when verification
+    /// failed (`Auth`), `400` for a malformed body (`InvalidInput`), `503` when the journal could not keep
+    /// an event, so the provider delivers it again.
     pub async fn handle_webhook(
         &self,
         source: &str,
         request: &WebhookRequest,
-    ) -> switchboard_core::Result<Vec<TransportEvent>> {
-        let events = if let Some(e) = self.transports.get(source) {
+    ) -> switchboard_core::Result<HandledWebhook> {
+        let handled = if let Some(e) = self.transports.get(source) {
             e.transport.handle_webhook(request).await?
         } else if let Some(h) = self.webhooks.get(source) {
             h.handle_webhook(request).await?
@@ -717,20 +731,25 @@ impl Messenger {
         };
         // A webhook the journal could not keep must not be acknowledged: the error makes the host
         // answer non-2xx, and the provider delivers it again.
-        for ev in &events {
+        for ev in &handled.events {
             if let Some(rec) = JournalRecord::from_event(source, ev) {
                 self.journal(None, rec).await.map_err(|e| {
                     e.with_message("the journal refused a webhook event; answer non-2xx so the provider retries")
+                        .with_dispatch(switchboard_core::Dispatch::NotSent)
                 })?;
             }
         }
-        Ok(events
-            .into_iter()
-            .map(|event| TransportEvent {
-                transport: source.to_owned(),
-                event,
-            })
-            .collect())
+        Ok(HandledWebhook {
+            events: handled
+                .events
+                .into_iter()
+                .map(|event| TransportEvent {
+                    transport: source.to_owned(),
+                    event,
+                })
+                .collect(),
+            answer: handled.answer,
+        })
     }
 }
 

@@ -311,7 +311,7 @@ async fn drive(
         let r = m.handle_webhook(scheme, w).await;
         match &r {
             Ok(events) => {
-                for e in events {
+                for e in &events.events {
                     p.dbg(&format!("webhook {i} event"), &e.event);
                     p.dbg(&format!("webhook {i} transport event"), e);
                 }

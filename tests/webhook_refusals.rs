@@ -64,7 +64,11 @@ async fn assert_refused(m: &Messenger, journal: &MemoryJournal, source: &str, se
     for row in table {
         let before = journal.entries().len();
         let e = match m.handle_webhook(source, &row.request).await {
-            Ok(events) => panic!("{source}/{}: accepted, {} events: {events:?}", row.name, events.len()),
+            Ok(handled) => panic!(
+                "{source}/{}: accepted, {} events: {handled:?}",
+                row.name,
+                handled.events.len()
+            ),
             Err(e) => e,
         };
         let (shown, debug) = (e.to_string(), format!("{e:?}"));
@@ -102,8 +106,16 @@ async fn assert_accepted(m: &Messenger, source: &str, request: &WebhookRequest) 
         .handle_webhook(source, request)
         .await
         .unwrap_or_else(|e| panic!("{source}: the genuine request was refused: {e}"));
-    assert!(!events.is_empty(), "{source}: the genuine request yielded no event");
-    events.into_iter().map(|t| t.event).collect()
+    assert!(
+        !events.events.is_empty(),
+        "{source}: the genuine request yielded no event"
+    );
+    assert!(
+        events.answer.is_success(),
+        "{source}: answered {}",
+        events.answer.status
+    );
+    events.events.into_iter().map(|t| t.event).collect()
 }
 
 /// The error a decoder with an empty or missing secret gives: building fails, or handling does.
@@ -690,6 +702,7 @@ async fn stripe_signature_refusals() {
         m.handle_webhook("stripe", &req(signed(OLD, now), &body))
             .await
             .unwrap()
+            .events
             .is_empty()
     );
 

@@ -5,9 +5,9 @@ use std::sync::Arc;
 use async_trait::async_trait;
 
 use crate::error::{Error, Result};
-use crate::message::{Event, Message, Receipt, Recipient, StatusReport};
+use crate::message::{Message, Receipt, Recipient, StatusReport};
 use crate::store::Store;
-use crate::webhook::WebhookRequest;
+use crate::webhook::{Handled, WebhookRequest};
 
 /// Anything the Messenger can take as a transport: a transport by value, or one already shared as an
 /// `Arc<dyn Transport>` (what [`Registry::connect`](crate::Registry::connect) hands out), so that one
@@ -214,8 +214,9 @@ pub trait Transport: Send + Sync + std::fmt::Debug {
         Err(Error::unsupported("this transport cannot look up message status").with_provider(self.provider()))
     }
 
-    /// Verifies and decodes a webhook the provider pushed (inbound messages, delivery reports).
-    async fn handle_webhook(&self, request: &WebhookRequest) -> Result<Vec<Event>> {
+    /// Verifies and decodes a webhook the provider pushed (inbound messages, delivery reports), and says
+    /// what to answer the provider (see [`Handled`]).
+    async fn handle_webhook(&self, request: &WebhookRequest) -> Result<Handled> {
         let _ = request;
         Err(Error::unsupported("this transport receives no webhooks").with_provider(self.provider()))
     }
@@ -229,6 +230,6 @@ pub trait WebhookHandler: Send + Sync + std::fmt::Debug {
     /// The provider's name, used in errors and logs.
     fn provider(&self) -> &'static str;
 
-    /// Verifies and decodes one webhook request.
-    async fn handle_webhook(&self, request: &WebhookRequest) -> Result<Vec<Event>>;
+    /// Verifies and decodes one webhook request, and says what to answer the provider.
+    async fn handle_webhook(&self, request: &WebhookRequest) -> Result<Handled>;
 }

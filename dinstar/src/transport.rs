@@ -6,8 +6,8 @@ use std::sync::Arc;
 use async_trait::async_trait;
 use serde_json::json;
 use switchboard_core::{
-    Capabilities, CursorStore, DeliveryStatus, Dispatch, Dsn, Error, ErrorKind, Event, Message, Receipt, Recipient,
-    Result, StatusReport, Transport, WebhookRequest,
+    Capabilities, CursorStore, DeliveryStatus, Dispatch, Dsn, Error, ErrorKind, Handled, Message, Receipt, Recipient,
+    Result, StatusReport, Transport, WebhookAnswer, WebhookRequest,
 };
 
 use crate::SCHEME;
@@ -184,7 +184,7 @@ impl Transport for DinstarTransport {
         self.client.status(id).await
     }
 
-    async fn handle_webhook(&self, request: &WebhookRequest) -> Result<Vec<Event>> {
+    async fn handle_webhook(&self, request: &WebhookRequest) -> Result<Handled> {
         let push = self.parse_push(request)?;
         let keys = push.unresolved_keys();
         let mut resolved: HashMap<RecordKey, u32> = HashMap::new();
@@ -203,8 +203,9 @@ impl Transport for DinstarTransport {
                 }
             }
         }
-        push.events(self.client.utc_offset(), &self.client.config().number_format, |k| {
+        let events = push.events(self.client.utc_offset(), &self.client.config().number_format, |k| {
             resolved.get(k).copied()
-        })
+        })?;
+        Ok(Handled::new(events, WebhookAnswer::ok()))
     }
 }

@@ -35,7 +35,7 @@ async fn all_eight_kinds_arrive_and_decode() {
         let push = t.parse_push(req).unwrap();
         assert_eq!(push.sn.as_deref(), Some(sim.sn().as_str()));
         kinds.push(push.events[0].kind().to_owned());
-        let events = t.handle_webhook(req).await.unwrap();
+        let events = t.handle_webhook(req).await.unwrap().events;
         assert_eq!(events.len(), 1);
         match (&push.events[0], &events[0]) {
             (PushEvent::Sms(_), Event::Inbound(m)) => {
@@ -151,7 +151,7 @@ async fn pushed_delivery_reports_are_matched_to_the_send() {
     assert_eq!(got.len(), 3);
     let mut events = Vec::new();
     for req in &got {
-        events.extend(t.handle_webhook(req).await.unwrap());
+        events.extend(t.handle_webhook(req).await.unwrap().events);
     }
     let want: Vec<String> = out.submissions.iter().map(|s| s.user_id.to_string()).collect();
     let deliveries: Vec<_> = events
@@ -181,7 +181,7 @@ async fn pushed_and_polled_incoming_share_one_id() {
     let t = transport(&sim);
     sim.inject_incoming(1, "355691234567", "hello").await;
     let pushed = sink.wait_for(1, Duration::from_secs(5)).await;
-    let events = t.handle_webhook(&pushed[0]).await.unwrap();
+    let events = t.handle_webhook(&pushed[0]).await.unwrap().events;
     let Event::Inbound(from_push) = &events[0] else {
         panic!("{events:?}")
     };

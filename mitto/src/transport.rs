@@ -13,8 +13,8 @@ use std::collections::BTreeMap;
 
 use async_trait::async_trait;
 use switchboard_core::{
-    Capabilities, DeliveryStatus, Dsn, Error, Event, ExposeSecret, Message, PhoneNumber, Receipt, Recipient, Result,
-    StatusReport, Transport, WebhookRequest,
+    Capabilities, DeliveryStatus, Dsn, Error, ExposeSecret, Handled, Message, PhoneNumber, Receipt, Recipient, Result,
+    StatusReport, Transport, WebhookAnswer, WebhookRequest,
 };
 
 use crate::SCHEME;
@@ -333,9 +333,10 @@ impl Transport for MittoTransport {
         Ok(report)
     }
 
-    async fn handle_webhook(&self, request: &WebhookRequest) -> Result<Vec<Event>> {
+    async fn handle_webhook(&self, request: &WebhookRequest) -> Result<Handled> {
         let c = self.config();
-        webhook::handle(request, c.webhook_secret.as_ref(), &c.webhook_token_param)
+        let events = webhook::handle(request, c.webhook_secret.as_ref(), &c.webhook_token_param)?;
+        Ok(Handled::new(events, WebhookAnswer::ok()))
     }
 }
 

@@ -36,7 +36,7 @@ async fn legacy_reports_flow_from_simulator_to_events() {
     let got = sink.wait_for(2, std::time::Duration::from_secs(2)).await;
     let mut events = Vec::new();
     for request in &got {
-        events.extend(mitto.handle_webhook(request).await.unwrap());
+        events.extend(mitto.handle_webhook(request).await.unwrap().events);
     }
     assert_eq!(
         delivery(&events),
@@ -84,7 +84,7 @@ async fn get_callbacks_and_per_message_callback_urls() {
     let got = sink.wait_for(2, std::time::Duration::from_secs(2)).await;
     assert_eq!(got.len(), 2);
     assert_eq!(got[0].method, http::Method::GET);
-    let events = mitto.handle_webhook(&got[1]).await.unwrap();
+    let events = mitto.handle_webhook(&got[1]).await.unwrap().events;
     assert_eq!(delivery(&events)[0].1, DeliveryStatus::Delivered);
 }
 
@@ -98,7 +98,7 @@ async fn messaging_api_reports_decode_too() {
     let receipt = mitto.send(&Message::sms(ch(), "hi")).await.unwrap();
     sim.deliver_all().await;
     let got = sink.wait_for(2, std::time::Duration::from_secs(2)).await;
-    let events = mitto.handle_webhook(&got[1]).await.unwrap();
+    let events = mitto.handle_webhook(&got[1]).await.unwrap().events;
     let d = delivery(&events);
     assert_eq!(
         (d[0].0.as_str(), d[0].1),
@@ -124,7 +124,7 @@ async fn unverified_reports_are_refused() {
     let sim = Simulator::start().await;
     let mitto = MittoTransport::from_dsn_str(&sim.dsn()).unwrap();
     let good = format!("https://h/hooks/mitto?token={SIM_WEBHOOK_SECRET}");
-    assert_eq!(mitto.handle_webhook(&report(&good)).await.unwrap().len(), 1);
+    assert_eq!(mitto.handle_webhook(&report(&good)).await.unwrap().events.len(), 1);
 
     let e = mitto
         .handle_webhook(&report("https://h/hooks/mitto"))

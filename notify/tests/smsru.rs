@@ -510,7 +510,7 @@ async fn delivery_callbacks_end_to_end() {
     assert_eq!(got.len(), 3);
     let mut codes = Vec::new();
     for req in &got {
-        for ev in t.handle_webhook(req).await.unwrap() {
+        for ev in t.handle_webhook(req).await.unwrap().events {
             match ev {
                 Event::Delivery(rep) => {
                     assert_eq!(rep.provider_id, r.provider_id());
@@ -528,7 +528,7 @@ async fn delivery_callbacks_end_to_end() {
     let b = t.send(&Message::sms(n("+79255070604"), "b")).await.unwrap();
     assert_eq!(sim.advance_all().await, 2);
     let got = sink.wait_for(4, Duration::from_secs(5)).await;
-    let events = t.handle_webhook(&got[3]).await.unwrap();
+    let events = t.handle_webhook(&got[3]).await.unwrap().events;
     let ids: Vec<String> = events
         .iter()
         .map(|e| match e {
@@ -558,7 +558,7 @@ async fn webhooks_are_refused_without_the_secret() {
     let t = transport(&sim);
     let body = "data%5B0%5D=sms_status%0A000000-10000000%0A103";
     let good = WebhookRequest::post(format!("https://shop.example/hooks/smsru?token={SECRET}"), body);
-    assert_eq!(t.handle_webhook(&good).await.unwrap().len(), 1);
+    assert_eq!(t.handle_webhook(&good).await.unwrap().events.len(), 1);
 
     let unsigned = WebhookRequest::post("https://shop.example/hooks/smsru", body);
     let e = t.handle_webhook(&unsigned).await.unwrap_err();

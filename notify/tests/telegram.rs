@@ -344,7 +344,7 @@ async fn pushed_updates_are_verified_decoded_and_routed() {
     let mut inbound = vec![];
     for request in &pushed {
         assert_eq!(request.header(SECRET_HEADER), Some(SIM_WEBHOOK_SECRET));
-        for event in bot.handle_webhook(request).await.unwrap() {
+        for event in bot.handle_webhook(request).await.unwrap().events {
             let Event::Inbound(m) = event else { panic!("{event:?}") };
             assert_eq!(m.to.as_deref(), Some(SIM_CHAT_ID.to_string().as_str()));
             inbound.push(m.text);
@@ -414,7 +414,7 @@ async fn the_bot_username_is_learned_once_with_get_me() {
     sim.user_sends(SIM_CHAT_ID, &format!("/start@{SIM_BOT_USERNAME} b"))
         .await;
     for r in sink.wait_for(3, Duration::from_secs(5)).await {
-        bot.handle_webhook(&r).await.unwrap();
+        bot.handle_webhook(&r).await.unwrap().events;
     }
     assert_eq!(seen.all().len(), 3);
     assert_eq!(sim.calls().iter().filter(|c| *c == "getMe").count(), 1);
@@ -663,6 +663,6 @@ async fn garbage_webhooks_never_panic() {
         "text": "/start@", "entities": [{"type": "bot_command", "offset": 99, "length": 99}]}});
     let r =
         WebhookRequest::post("https://bot.example/tg", odd.to_string()).with_header(SECRET_HEADER, SIM_WEBHOOK_SECRET);
-    assert_eq!(bot.handle_webhook(&r).await.unwrap().len(), 1);
+    assert_eq!(bot.handle_webhook(&r).await.unwrap().events.len(), 1);
     let _ = ChatId::parse("@");
 }

@@ -168,7 +168,7 @@ async fn signed_status_callbacks_end_to_end() {
     let mut statuses = Vec::new();
     for req in &got {
         assert!(req.header(SIGNATURE_HEADER).is_some());
-        match &t.handle_webhook(req).await.unwrap()[..] {
+        match &t.handle_webhook(req).await.unwrap().events[..] {
             [Event::Delivery(rep)] => {
                 assert_eq!(rep.provider_id, r.provider_id());
                 assert_eq!(rep.recipient, Some(Recipient::Phone(n(TO))));
@@ -184,7 +184,7 @@ async fn signed_status_callbacks_end_to_end() {
     let u = t.send(&Message::sms(n("+14155550001"), "b")).await.unwrap();
     sim.deliver(u.provider_id()).await;
     let got = received(&sink, 6).await;
-    match &t.handle_webhook(&got[5]).await.unwrap()[..] {
+    match &t.handle_webhook(&got[5]).await.unwrap().events[..] {
         [Event::Delivery(rep)] => {
             assert_eq!(
                 (rep.status, rep.raw_status.as_str()),
@@ -206,7 +206,7 @@ async fn inbound_messages() {
         .await;
     assert_eq!(status, Some(200));
     let got = received(&sink, 1).await;
-    match &t.handle_webhook(&got[0]).await.unwrap()[..] {
+    match &t.handle_webhook(&got[0]).await.unwrap().events[..] {
         [Event::Inbound(m)] => {
             assert_eq!(
                 (m.provider_id.as_str(), m.from.as_str(), m.text.as_str()),
@@ -232,7 +232,7 @@ async fn webhook_refusals() {
     let r = t.send(&Message::sms(n(TO), "a")).await.unwrap();
     sim.advance(r.provider_id()).await;
     let good = received(&sink, 1).await.remove(0);
-    assert_eq!(t.handle_webhook(&good).await.unwrap().len(), 1);
+    assert_eq!(t.handle_webhook(&good).await.unwrap().events.len(), 1);
 
     let mut unsigned = good.clone();
     unsigned.headers.remove(SIGNATURE_HEADER);
@@ -330,15 +330,15 @@ async fn webhooks_behind_a_proxy_and_on_default_ports() {
     let mut c = config(&sim);
     c.webhook_origin = Some("https://hooks.example.com".into());
     let proxied = TwilioTransport::new(c).unwrap();
-    assert_eq!(proxied.handle_webhook(&seen).await.unwrap().len(), 1);
+    assert_eq!(proxied.handle_webhook(&seen).await.unwrap().events.len(), 1);
 
     // Signed with the default port, received without it (and the other way round).
     let with_port = "https://hooks.example.com:443/twilio/status?x=1";
     let req =
         WebhookRequest::post(public, body.clone()).with_header(SIGNATURE_HEADER, &signature(&token, with_port, &p));
-    assert_eq!(plain.handle_webhook(&req).await.unwrap().len(), 1);
+    assert_eq!(plain.handle_webhook(&req).await.unwrap().events.len(), 1);
     let req = WebhookRequest::post(with_port, body).with_header(SIGNATURE_HEADER, &sig);
-    assert_eq!(plain.handle_webhook(&req).await.unwrap().len(), 1);
+    assert_eq!(plain.handle_webhook(&req).await.unwrap().events.len(), 1);
 }
 
 #[tokio::test]

@@ -641,10 +641,15 @@ impl switchboard_core::WebhookHandler for PaymentWebhooks {
         self.0.provider()
     }
 
-    async fn handle_webhook(&self, request: &WebhookRequest) -> Result<Vec<Event>> {
-        match self.0.handle_webhook(request).await? {
-            WebhookOutcome::Event(w) => Ok(vec![w.to_event()?]),
-            WebhookOutcome::Duplicate { .. } => Ok(Vec::new()),
-        }
+    async fn handle_webhook(&self, request: &WebhookRequest) -> Result<switchboard_core::Handled> {
+        // A duplicate is acknowledged like a first delivery, so the provider stops sending it.
+        let events = match self.0.handle_webhook(request).await? {
+            WebhookOutcome::Event(w) => vec![w.to_event()?],
+            WebhookOutcome::Duplicate { .. } => Vec::new(),
+        };
+        Ok(switchboard_core::Handled::new(
+            events,
+            switchboard_core::WebhookAnswer::ok(),
+        ))
     }
 }

@@ -642,7 +642,11 @@ impl switchboard_core::WebhookHandler for TeleCmiClient {
         crate::SCHEME
     }
 
-    async fn handle_webhook(&self, request: &WebhookRequest) -> Result<Vec<Event>> {
-        TeleCmiClient::handle_webhook(self, request).await
+    async fn handle_webhook(&self, request: &WebhookRequest) -> Result<switchboard_core::Handled> {
+        let events = TeleCmiClient::handle_webhook(self, request).await?;
+        Ok(switchboard_core::Handled::new(
+            events,
+            switchboard_core::WebhookAnswer::ok(),
+        ))
     }
 }

@@ -161,7 +161,8 @@ pub async fn delivery_reports(s: Arc<dyn Subject>) -> Result<Outcome, String> {
             .handle_webhook(s.name(), p)
             .await
             .map_err(|e| format!("handle_webhook: {e}"))?;
-        for ev in events {
+        ensure!(events.answer.is_success(), "answered {}", events.answer.status);
+        for ev in events.events {
             ensure!(ev.transport == s.name(), "event from {}", ev.transport);
             if let Event::Delivery(r) = ev.event
                 && receipt.provider_ids.contains(&r.provider_id)
@@ -212,6 +213,7 @@ pub async fn inbound(s: Arc<dyn Subject>) -> Result<Outcome, String> {
             .handle_webhook(s.name(), p)
             .await
             .map_err(|e| format!("handle_webhook: {e}"))?
+            .events
         {
             if let Event::Inbound(i) = ev.event {
                 got.push(i.text);

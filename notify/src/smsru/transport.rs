@@ -12,8 +12,8 @@
 use async_trait::async_trait;
 use serde_json::json;
 use switchboard_core::{
-    Capabilities, DeliveryStatus, Dispatch, Dsn, Error, Event, Message, PhoneNumber, Receipt, Result, StatusReport,
-    Transport, WebhookRequest,
+    Capabilities, DeliveryStatus, Dispatch, Dsn, Error, Handled, Message, PhoneNumber, Receipt, Result, StatusReport,
+    Transport, WebhookAnswer, WebhookRequest,
 };
 
 use super::SCHEME;
@@ -207,8 +207,10 @@ impl Transport for SmsRuTransport {
         Ok(report)
     }
 
-    async fn handle_webhook(&self, request: &WebhookRequest) -> Result<Vec<Event>> {
+    async fn handle_webhook(&self, request: &WebhookRequest) -> Result<Handled> {
         let c = self.client.config();
-        webhook::handle(request, c.webhook_secret.as_ref(), &c.webhook_token_param)
+        let events = webhook::handle(request, c.webhook_secret.as_ref(), &c.webhook_token_param)?;
+        // SMS.ru counts a callback delivered only when the answer's body is `100`.
+        Ok(Handled::new(events, WebhookAnswer::text(200, webhook::CALLBACK_ANSWER)))
     }
 }

@@ -29,7 +29,7 @@
 //! bot.client().set_webhook_url(&format!("{}/tg", hooks.uri())).await?; // with the DSN's secret
 //! sim.user_sends(100_200_300, "/start ref_42").await;
 //! for request in hooks.wait_for(1, std::time::Duration::from_secs(5)).await {
-//!     for event in bot.handle_webhook(&request).await? {   // checks the secret token header
+//!     for event in bot.handle_webhook(&request).await?.events {   // checks the secret token header
 //!         if let Event::Inbound(m) = event {
 //!             assert_eq!(m.text, "/start ref_42");
 //!         }

@@ -11,7 +11,7 @@
 
 use async_trait::async_trait;
 use switchboard_core::{
-    Capabilities, Dsn, Error, Event, Message, Receipt, Recipient, Result, Transport, WebhookRequest,
+    Capabilities, Dsn, Error, Handled, Message, Receipt, Recipient, Result, Transport, WebhookAnswer, WebhookRequest,
 };
 use tokio::sync::OnceCell;
 
@@ -131,7 +131,7 @@ impl Transport for TelegramTransport {
         Ok(Receipt::new(SCHEME, message, format!("{}:{}", sent.chat.id, sent.message_id)).with_raw(raw))
     }
 
-    async fn handle_webhook(&self, request: &WebhookRequest) -> Result<Vec<Event>> {
+    async fn handle_webhook(&self, request: &WebhookRequest) -> Result<Handled> {
         let update = webhook::handle(request, self.client.config().webhook_secret.as_ref())?;
         if let Some(router) = &self.commands {
             // The username matters only for `/cmd@name`; do not ask getMe for anything else.
@@ -146,6 +146,6 @@ impl Transport for TelegramTransport {
                 Err(e) => tracing::warn!(provider = SCHEME, error = %e, "a command handler failed"),
             }
         }
-        Ok(webhook::events(&update))
+        Ok(Handled::new(webhook::events(&update), WebhookAnswer::ok()))
     }
 }

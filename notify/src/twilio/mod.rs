@@ -31,7 +31,7 @@
 //! let body = url::form_urlencoded::Serializer::new(String::new()).extend_pairs(&params).finish();
 //! let signed = webhook::signature(&sim.auth_token(), url, &params); // what Twilio computes
 //! let request = WebhookRequest::post(url, body).with_header(SIGNATURE_HEADER, &signed);
-//! match &twilio.handle_webhook(&request).await?[..] {
+//! match &twilio.handle_webhook(&request).await?.events[..] {
 //!     [Event::Delivery(report)] => assert_eq!(report.status, DeliveryStatus::Delivered),
 //!     other => panic!("unexpected {other:?}"),
 //! }

@@ -6,7 +6,7 @@
 
 use async_trait::async_trait;
 use switchboard_core::{
-    Capabilities, Dsn, Error, Event, Message, Receipt, Result, StatusReport, Transport, WebhookRequest,
+    Capabilities, Dsn, Error, Handled, Message, Receipt, Result, StatusReport, Transport, WebhookAnswer, WebhookRequest,
 };
 
 use super::SCHEME;
@@ -101,8 +101,10 @@ impl Transport for TwilioTransport {
         Ok(report.with_raw(serde_json::to_value(&m).unwrap_or_default()))
     }
 
-    async fn handle_webhook(&self, request: &WebhookRequest) -> Result<Vec<Event>> {
+    async fn handle_webhook(&self, request: &WebhookRequest) -> Result<Handled> {
         let c = self.client.config();
-        webhook::handle(request, &c.auth_token, c.webhook_origin.as_deref())
+        let events = webhook::handle(request, &c.auth_token, c.webhook_origin.as_deref())?;
+        // Twilio reads the answer as TwiML; an empty <Response> means "received, no reply".
+        Ok(Handled::new(events, WebhookAnswer::xml(200, webhook::EMPTY_TWIML)))
     }
 }
