@@ -269,7 +269,7 @@ pub struct CreateRefund {
     pub reason: Option<String>,
     /// A text for the refund (YooKassa `description`).
     pub description: Option<String>,
-    /// Your key/value data (Stripe `metadata`; YooKassa refunds have none and ignore it).
+    /// Your key/value data (the refund's `metadata` at both providers).
     pub metadata: BTreeMap<String, String>,
     /// The key that makes this refund happen once.
     pub idempotency_key: Option<IdempotencyKey>,

@@ -20,6 +20,7 @@ use super::model::{
 };
 use crate::gateway::check_id;
 use crate::idempotency::{IdempotencyKey, note_key};
+use crate::outcome::{acted_but_unusable, answer_id, read_but_unusable};
 
 /// The header Stripe reads the idempotency key from.
 pub const IDEMPOTENCY_KEY_HEADER: &str = "Idempotency-Key";
@@ -258,7 +259,16 @@ impl Client {
                 }
                 let reply = Reply::send(rb, max_body).await.map_err(|e| e.with_provider(SCHEME))?;
                 if reply.is_success() {
-                    return Ok(reply.json::<T>().map_err(|e| e.with_provider(SCHEME)));
+                    // Stripe acted (a POST) or answered (a GET); an answer that does not decode changes
+                    // neither, so the error says so and never "not sent".
+                    return Ok(reply.json::<T>().map_err(|e| {
+                        let e = e.with_provider(SCHEME);
+                        let done = format!("Stripe carried out {method} {path} (HTTP {})", reply.status.as_u16());
+                        match key {
+                            Some(k) => acted_but_unusable(e, SCHEME, &done, answer_id(&reply).as_deref(), Some(k)),
+                            None => read_but_unusable(e, SCHEME, &format!("Stripe's {method} {path}")),
+                        }
+                    }));
                 }
                 let err = from_reply(&reply);
                 match should_retry(&reply) {

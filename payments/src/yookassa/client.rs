@@ -17,6 +17,7 @@ use super::error::{from_reply, processing};
 use super::model::{CaptureRequest, CreatePaymentRequest, CreateRefundRequest, List, ListQuery, Payment, Refund};
 use crate::gateway::check_id;
 use crate::idempotency::{IdempotencyKey, note_key};
+use crate::outcome::{acted_but_unusable, answer_id, read_but_unusable};
 
 /// The header YooKassa reads the idempotency key from.
 pub const IDEMPOTENCE_KEY_HEADER: &str = "Idempotence-Key";
@@ -158,7 +159,17 @@ impl Client {
                 if let Some(e) = processing(&reply) {
                     return Err(e);
                 }
-                reply.json::<T>().map_err(|e| e.with_provider(SCHEME))
+                // YooKassa acted (a POST) or answered (a GET); an answer that does not decode changes
+                // neither, so the error says so and never "not sent". It is returned as the final
+                // answer: repeating would get the same stored answer.
+                reply.json::<T>().map_err(|e| {
+                    let e = e.with_provider(SCHEME);
+                    let done = format!("YooKassa carried out {method} {path} (HTTP {})", reply.status.as_u16());
+                    match key {
+                        Some(k) => acted_but_unusable(e, SCHEME, &done, answer_id(&reply).as_deref(), Some(k)),
+                        None => read_but_unusable(e, SCHEME, &format!("YooKassa's {method} {path}")),
+                    }
+                })
             })
             .await;
         if let Err(e) = &result {
