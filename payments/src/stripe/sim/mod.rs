@@ -32,13 +32,15 @@
 //! * every object with every field Stripe's reference lists as always present (see `objects`);
 //! * signed webhooks (`Stripe-Signature: t=…,v1=…`, one `v1` per active secret during
 //!   [rotation](Simulator::rotate_webhook_secret)) pushed to [`Simulator::set_webhook_url`];
-//! * [`Simulator::alter_next_answer`]: the next request is carried out, and its answer carries the
-//!   fields you give (`currency: null`, `metadata: null`), as some accounts and versions answer.
+//! * [`Simulator::alter_next_answer`] / [`Simulator::alter_next_lookup`]: the next POST / GET is carried
+//!   out, and its answer carries the fields you give (`currency: null`, `metadata: null`), as some
+//!   accounts and versions answer.
 //!
 //! Not modelled: customers, prices and products (use `price_data`), asynchronous methods,
 //! `mode=setup|subscription`, embedded Checkout, payment methods other than cards, the expansions of
 //! fields that hold objects the simulator does not have (`payment_method`, `line_items`).
 
+mod checkout;
 mod objects;
 mod ops;
 mod params;
@@ -82,8 +84,10 @@ struct State {
     account_version: String,
     /// The version the request being answered asked for (or the account's).
     request_version: String,
-    /// Fields to set in the next successful answer.
+    /// Fields to set in the next successful answer to a POST.
     alter_next: Option<Map<String, Value>>,
+    /// Fields to set in the next successful answer to a GET.
+    alter_lookup: Option<Map<String, Value>>,
 }
 
 /// The Stripe simulator. See the [module docs](self).
@@ -328,13 +332,13 @@ fn handle(state: &Mutex<State>, req: &Request) -> ResponseTemplate {
                 Err(m) => invalid(None, &m, None),
                 Ok(params) => get(&st, &segs, &params),
             };
-            let answer = match (answer, st.alter_next.take()) {
+            let answer = match (answer, st.alter_lookup.take()) {
                 ((200, mut body), Some(fields)) => {
                     alter(&mut body, fields);
                     (200, body)
                 }
                 (a, fields) => {
-                    st.alter_next = fields;
+                    st.alter_lookup = fields;
                     a
                 }
             };
@@ -473,6 +477,7 @@ impl Simulator {
             account_version: DEFAULT_STRIPE_VERSION.to_owned(),
             request_version: DEFAULT_STRIPE_VERSION.to_owned(),
             alter_next: None,
+            alter_lookup: None,
         }))
     }
 
@@ -649,14 +654,20 @@ impl Simulator {
         }
     }
 
-    /// The next request that succeeds is carried out as usual, and its answer carries `fields` (a JSON
+    /// The next POST that succeeds is carried out as usual, and its answer carries `fields` (a JSON
     /// object: each top-level field set to the value given), as Stripe answers for some accounts and
     /// versions (`{"currency": null}`, `{"metadata": null}`) or as a broken answer would
-    /// (`{"amount": "lots"}`). For a POST with an idempotency key, the altered answer is also what the
-    /// key replays.
+    /// (`{"amount": "lots"}`). The altered answer is also what the request's idempotency key replays.
     pub fn alter_next_answer(&self, fields: Value) {
         if let (Ok(mut st), Value::Object(m)) = (self.state.lock(), fields) {
             st.alter_next = Some(m);
+        }
+    }
+
+    /// As [`Simulator::alter_next_answer`], for the next GET that succeeds.
+    pub fn alter_next_lookup(&self, fields: Value) {
+        if let (Ok(mut st), Value::Object(m)) = (self.state.lock(), fields) {
+            st.alter_lookup = Some(m);
         }
     }
 

@@ -22,8 +22,8 @@
 //!   `payment.canceled`, `refund.succeeded`) pushed to [`Simulator::set_webhook_url`];
 //! * [`Simulator::answer_500_after_processing`]: YooKassa's "no definite answer" HTTP 500, after the
 //!   operation happened, so a client that repeats with the same key gets the real result;
-//! * [`Simulator::alter_next_answer`]: the next request is carried out, and its answer carries the
-//!   fields you give.
+//! * [`Simulator::alter_next_answer`] / [`Simulator::alter_next_lookup`]: the next POST / GET is carried
+//!   out, and its answer carries the fields you give.
 //!
 //! Choices where the reference is unsure [?]: the fee behind `income_amount` (3.5 %), the error texts,
 //! that a held payment's `paid` turns false when canceled, and that unknown fields are refused.
@@ -57,8 +57,10 @@ struct State {
     pusher: Pusher,
     fail_after_processing: usize,
     stats: SimStats,
-    /// Fields to set in the next successful answer.
+    /// Fields to set in the next successful answer to a POST.
     alter_next: Option<Map<String, Value>>,
+    /// Fields to set in the next successful answer to a GET.
+    alter_lookup: Option<Map<String, Value>>,
 }
 
 /// The YooKassa simulator. See the [module docs](self).
@@ -81,8 +83,8 @@ fn respond((status, body): Answer) -> ResponseTemplate {
 }
 
 /// Sets the given top-level fields in a 2xx answer (and takes them, so they apply once).
-fn altered(st: &mut State, answer: Answer) -> Answer {
-    match (answer, st.alter_next.take()) {
+fn altered(slot: &mut Option<Map<String, Value>>, answer: Answer) -> Answer {
+    match (answer, slot.take()) {
         ((200, mut body), Some(fields)) => {
             if let Some(m) = body.as_object_mut() {
                 m.extend(fields);
@@ -90,7 +92,7 @@ fn altered(st: &mut State, answer: Answer) -> Answer {
             (200, body)
         }
         (a, fields) => {
-            st.alter_next = fields;
+            *slot = fields;
             a
         }
     }
@@ -207,7 +209,7 @@ fn handle(state: &Mutex<State>, req: &Request) -> ResponseTemplate {
     }
     if req.method.as_str() == "GET" {
         let answer = get(&st, &segs, &query);
-        let answer = altered(&mut st, answer);
+        let answer = altered(&mut st.alter_lookup, answer);
         return respond(answer);
     }
     // POST. A body that is not JSON is 415, with no error code.
@@ -277,7 +279,7 @@ fn handle(state: &Mutex<State>, req: &Request) -> ResponseTemplate {
         ["payments", id, "cancel"] => st.cancel(id, &body),
         _ => st.create_refund(&body),
     };
-    let answer = altered(&mut st, answer);
+    let answer = altered(&mut st.alter_next, answer);
     st.idem.store(&key, &path, body, answer.0, answer.1.to_string());
     if st.fail_after_processing > 0 {
         st.fail_after_processing -= 1;
@@ -310,6 +312,7 @@ impl Simulator {
             fail_after_processing: 0,
             stats: SimStats::default(),
             alter_next: None,
+            alter_lookup: None,
         }))
     }
 
@@ -417,13 +420,20 @@ impl Simulator {
         }
     }
 
-    /// The next request that succeeds is carried out as usual, and its answer carries `fields` (a JSON
+    /// The next POST that succeeds is carried out as usual, and its answer carries `fields` (a JSON
     /// object: each top-level field set to the value given) — an answer this crate must survive
     /// (`{"metadata": null}`) or one it cannot use (`{"amount": {"value": "1.005", "currency": "RUB"}}`).
-    /// For a POST, the altered answer is also what its idempotence key replays.
+    /// The altered answer is also what its idempotence key replays.
     pub fn alter_next_answer(&self, fields: Value) {
         if let (Ok(mut st), Value::Object(m)) = (self.state.lock(), fields) {
             st.alter_next = Some(m);
+        }
+    }
+
+    /// As [`Simulator::alter_next_answer`], for the next GET that succeeds.
+    pub fn alter_next_lookup(&self, fields: Value) {
+        if let (Ok(mut st), Value::Object(m)) = (self.state.lock(), fields) {
+            st.alter_lookup = Some(m);
         }
     }
 
