@@ -4,6 +4,11 @@
 //! idempotent operation (Stripe answers a repeated key with the saved first answer). When Stripe says
 //! `Stripe-Should-Retry: false` — as it does for a 500 it has saved under the key, which a repeat would
 //! only replay — the error is returned at once.
+//!
+//! Every request carries the configured `Stripe-Version` ([`DEFAULT_STRIPE_VERSION`] unless set), so
+//! the shapes read here do not depend on the account's default version.
+//!
+//! [`DEFAULT_STRIPE_VERSION`]: super::config::DEFAULT_STRIPE_VERSION
 
 use http::Method;
 use serde::de::DeserializeOwned;

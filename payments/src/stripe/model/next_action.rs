@@ -98,7 +98,9 @@ pub struct RedirectToUrl {
     pub return_url: Option<String>,
 }
 
-/// A PaymentIntent's `next_action`. See the [module docs](self).
+/// A PaymentIntent's `next_action`: `{"type": "<kind>", "<kind>": {…details…}}` on the wire, kept as
+/// the typed kind and the details as Stripe sent them, so a kind added after this crate was written
+/// still decodes and nothing is lost.
 #[derive(Clone, PartialEq)]
 #[non_exhaustive]
 pub struct NextAction {
