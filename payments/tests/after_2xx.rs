@@ -262,3 +262,26 @@ async fn a_failed_lookup_before_the_post_is_not_sent() {
     assert_eq!(e.dispatch(), Dispatch::NotSent, "{e}");
     assert_eq!(sim.stats().refunds_created, 0);
 }
+
+#[tokio::test]
+async fn an_answer_too_large_to_read_after_a_post_says_it_happened() {
+    let sim = yookassa::Simulator::start().await;
+    let gw = yookassa_gw(&sim);
+    let p = gw
+        .create_payment(&CreatePayment::new(rub("10")).payment_method(yookassa::Simulator::SAVED_CARD))
+        .await
+        .unwrap();
+    // Past the client's body cap (4 MiB): the answer cannot be read at all.
+    sim.alter_next_answer(json!({"padding": "x".repeat(4 * 1024 * 1024 + 1)}));
+    let e = gw
+        .refund(&CreateRefund::partial(&p.id, rub("1")).idempotency_key(key("refund-big")))
+        .await
+        .unwrap_err();
+    assert_eq!(sim.stats().refunds_created, 1, "the refund happened");
+    let text = e.to_string();
+    assert_eq!((e.kind(), e.dispatch()), (ErrorKind::Decode, Dispatch::Sent), "{text}");
+    assert!(
+        text.contains("do not do it again") && text.contains("refund-big"),
+        "{text}"
+    );
+}

@@ -262,7 +262,9 @@ impl Client {
                         .header(http::header::CONTENT_TYPE, "application/x-www-form-urlencoded")
                         .body(b.clone());
                 }
-                let reply = Reply::send(rb, max_body).await.map_err(|e| e.with_provider(SCHEME))?;
+                let reply = Reply::send(rb, max_body)
+                    .await
+                    .map_err(|e| too_large_after_acting(e.with_provider(SCHEME), &method, path, key))?;
                 if reply.is_success() {
                     // Stripe acted (a POST) or answered (a GET); an answer that does not decode changes
                     // neither, so the error says so and never "not sent".
@@ -303,4 +305,16 @@ fn push_expand(f: &mut Form, expand: &[&str]) {
 /// An `Error` for a Stripe object in a state the operation cannot take.
 pub(crate) fn wrong_state(what: String) -> Error {
     Error::invalid_input(what).with_provider(SCHEME)
+}
+
+/// A 2xx answer to a POST that could not even be read (larger than the body cap): Stripe acted, so
+/// the error says so, as for an answer that does not decode.
+fn too_large_after_acting(e: Error, method: &Method, path: &str, key: Option<&IdempotencyKey>) -> Error {
+    match (key, e.http_status()) {
+        (Some(k), Some(s)) if (200..300).contains(&s) && e.kind() == switchboard_core::ErrorKind::Decode => {
+            let done = format!("Stripe carried out {method} {path} (HTTP {s})");
+            acted_but_unusable(e, SCHEME, &done, None, Some(k))
+        }
+        _ => e,
+    }
 }

@@ -152,7 +152,9 @@ impl Client {
                         .header(http::header::CONTENT_TYPE, "application/json")
                         .body(b.clone());
                 }
-                let reply = Reply::send(rb, max_body).await.map_err(|e| e.with_provider(SCHEME))?;
+                let reply = Reply::send(rb, max_body)
+                    .await
+                    .map_err(|e| too_large_after_acting(e.with_provider(SCHEME), &method, path, key))?;
                 if !reply.is_success() {
                     return Err(from_reply(&reply));
                 }
@@ -176,5 +178,17 @@ impl Client {
             tracing::debug!(provider = SCHEME, path, error = %e, "request failed");
         }
         result
+    }
+}
+
+/// A 2xx answer to a POST that could not even be read (larger than the body cap): YooKassa acted, so
+/// the error says so, as for an answer that does not decode.
+fn too_large_after_acting(e: Error, method: &Method, path: &str, key: Option<&IdempotencyKey>) -> Error {
+    match (key, e.http_status()) {
+        (Some(k), Some(s)) if (200..300).contains(&s) && e.kind() == switchboard_core::ErrorKind::Decode => {
+            let done = format!("YooKassa carried out {method} {path} (HTTP {s})");
+            acted_but_unusable(e, SCHEME, &done, None, Some(k))
+        }
+        _ => e,
     }
 }
