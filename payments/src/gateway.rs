@@ -269,7 +269,7 @@ pub struct CreateRefund {
     pub reason: Option<String>,
     /// A text for the refund (YooKassa `description`).
     pub description: Option<String>,
-    /// Your key/value data (Stripe `metadata`; YooKassa refunds have none and ignore it).
+    /// Your key/value data (the refund's `metadata` at both providers).
     pub metadata: BTreeMap<String, String>,
     /// The key that makes this refund happen once.
     pub idempotency_key: Option<IdempotencyKey>,
@@ -551,7 +551,11 @@ impl WebhookOutcome {
 /// one) and retries it with the *same* key under the gateway's retry policy, so a timeout followed by a
 /// retry is answered with the first result and never charges twice. A failure that may have reached the
 /// provider is returned with [`Dispatch::MaybeSent`](switchboard_core::Dispatch) and the key in its
-/// message: repeat with that key.
+/// message: repeat with that key. Once the provider answered 2xx the change happened: a failure to use
+/// the answer (one that does not decode, or holds a value this crate cannot represent) is
+/// [`Dispatch::Sent`](switchboard_core::Dispatch), never `NotSent`, and its message names the object to
+/// look up instead of doing it again. A lookup an operation makes before its POST (a partial refund
+/// reads the payment's currency) that fails is `NotSent`: the POST never left.
 #[async_trait]
 pub trait PaymentGateway: Send + Sync + fmt::Debug {
     /// The provider's name (`"yookassa"`, `"stripe"`).

@@ -19,8 +19,8 @@ use switchboard_core::{Error, Result};
 
 /// The longest key accepted.
 ///
-/// Stripe allows 255 characters. YooKassa's limit is not established in the reference (64 is
-/// commonly stated) [?]: 64 is the limit both accept, and this is the one place it is set.
+/// Stripe allows 255 characters; YooKassa 64 (its OpenAPI specification, parameter
+/// `IdempotenceKey`: `maxLength: 64`). 64 is the limit both accept, and this is the one place it is set.
 pub const MAX_KEY_LEN: usize = 64;
 
 /// An idempotency key. See the [module docs](self).

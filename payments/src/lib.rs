@@ -65,6 +65,10 @@ pub mod gateway;
 pub mod idempotency;
 pub mod money;
 #[cfg(any(feature = "yookassa", feature = "stripe"))]
+mod outcome;
+#[cfg(any(feature = "yookassa", feature = "stripe"))]
+mod serde_null;
+#[cfg(any(feature = "yookassa", feature = "stripe"))]
 mod serde_secs;
 #[cfg(all(feature = "sim", any(feature = "yookassa", feature = "stripe")))]
 mod simkit;

@@ -427,13 +427,25 @@ impl Money {
 
     /// An amount from Stripe's `amount` integer and lower-case `currency` (the inverse of
     /// [`Money::to_stripe_amount`]).
+    ///
+    /// Its input is what Stripe answered, so every failure is a [`Decode`](switchboard_core::ErrorKind)
+    /// error (an unknown currency, an amount out of range), never `InvalidInput`: `InvalidInput` would
+    /// say "nothing was sent" about a payment Stripe has already made.
     pub fn from_stripe_amount(amount: i64, currency: &str) -> Result<Money> {
-        let c = Currency::from_code(currency)?;
+        let c = Currency::from_code(currency).map_err(|e| {
+            Error::decode(format!(
+                "Stripe sent the currency '{}', which this library does not know",
+                currency.chars().take(8).collect::<String>().escape_debug()
+            ))
+            .with_source(e)
+        })?;
         let iso = c.exponent;
         let stripe = c.stripe_exponent();
         let minor = match stripe.cmp(&iso) {
             Ordering::Equal => amount,
-            Ordering::Less => amount.checked_mul(pow10(iso - stripe)).ok_or_else(too_large)?,
+            Ordering::Less => amount
+                .checked_mul(pow10(iso - stripe))
+                .ok_or_else(|| Error::decode(format!("Stripe sent {amount} {c}, too large to represent")))?,
             Ordering::Greater => {
                 let div = pow10(stripe - iso);
                 if amount % div != 0 {

@@ -179,8 +179,20 @@ fn stripe_wire_amounts() {
         Money::from_stripe_amount(2000, "usd").unwrap(),
         Money::parse("20", Currency::USD).unwrap()
     );
-    assert!(Money::from_stripe_amount(1, "zzz").is_err());
-    assert!(Money::from_stripe_amount(i64::MAX, "mga").is_err());
+    // What Stripe sent cannot be the caller's input: a Decode error, whose dispatch is Sent (an
+    // InvalidInput would say "not sent" about a payment Stripe made).
+    for e in [
+        Money::from_stripe_amount(1, "zzz").unwrap_err(),
+        Money::from_stripe_amount(1, "").unwrap_err(),
+        Money::from_stripe_amount(i64::MAX, "mga").unwrap_err(),
+        Money::from_stripe_amount(510, "isk").unwrap_err(),
+    ] {
+        assert_eq!(
+            (e.kind(), e.dispatch()),
+            (ErrorKind::Decode, switchboard_core::Dispatch::Sent),
+            "{e}"
+        );
+    }
 }
 
 #[test]

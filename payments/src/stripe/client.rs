@@ -4,6 +4,11 @@
 //! idempotent operation (Stripe answers a repeated key with the saved first answer). When Stripe says
 //! `Stripe-Should-Retry: false` — as it does for a 500 it has saved under the key, which a repeat would
 //! only replay — the error is returned at once.
+//!
+//! Every request carries the configured `Stripe-Version` ([`DEFAULT_STRIPE_VERSION`] unless set), so
+//! the shapes read here do not depend on the account's default version.
+//!
+//! [`DEFAULT_STRIPE_VERSION`]: super::config::DEFAULT_STRIPE_VERSION
 
 use http::Method;
 use serde::de::DeserializeOwned;
@@ -20,6 +25,7 @@ use super::model::{
 };
 use crate::gateway::check_id;
 use crate::idempotency::{IdempotencyKey, note_key};
+use crate::outcome::{acted_but_unusable, answer_id, read_but_unusable};
 
 /// The header Stripe reads the idempotency key from.
 pub const IDEMPOTENCY_KEY_HEADER: &str = "Idempotency-Key";
@@ -256,9 +262,20 @@ impl Client {
                         .header(http::header::CONTENT_TYPE, "application/x-www-form-urlencoded")
                         .body(b.clone());
                 }
-                let reply = Reply::send(rb, max_body).await.map_err(|e| e.with_provider(SCHEME))?;
+                let reply = Reply::send(rb, max_body)
+                    .await
+                    .map_err(|e| too_large_after_acting(e.with_provider(SCHEME), &method, path, key))?;
                 if reply.is_success() {
-                    return Ok(reply.json::<T>().map_err(|e| e.with_provider(SCHEME)));
+                    // Stripe acted (a POST) or answered (a GET); an answer that does not decode changes
+                    // neither, so the error says so and never "not sent".
+                    return Ok(reply.json::<T>().map_err(|e| {
+                        let e = e.with_provider(SCHEME);
+                        let done = format!("Stripe carried out {method} {path} (HTTP {})", reply.status.as_u16());
+                        match key {
+                            Some(k) => acted_but_unusable(e, SCHEME, &done, answer_id(&reply).as_deref(), Some(k)),
+                            None => read_but_unusable(e, SCHEME, &format!("Stripe's {method} {path}")),
+                        }
+                    }));
                 }
                 let err = from_reply(&reply);
                 match should_retry(&reply) {
@@ -288,4 +305,16 @@ fn push_expand(f: &mut Form, expand: &[&str]) {
 /// An `Error` for a Stripe object in a state the operation cannot take.
 pub(crate) fn wrong_state(what: String) -> Error {
     Error::invalid_input(what).with_provider(SCHEME)
+}
+
+/// A 2xx answer to a POST that could not even be read (larger than the body cap): Stripe acted, so
+/// the error says so, as for an answer that does not decode.
+fn too_large_after_acting(e: Error, method: &Method, path: &str, key: Option<&IdempotencyKey>) -> Error {
+    match (key, e.http_status()) {
+        (Some(k), Some(s)) if (200..300).contains(&s) && e.kind() == switchboard_core::ErrorKind::Decode => {
+            let done = format!("Stripe carried out {method} {path} (HTTP {s})");
+            acted_but_unusable(e, SCHEME, &done, None, Some(k))
+        }
+        _ => e,
+    }
 }

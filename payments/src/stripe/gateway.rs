@@ -28,6 +28,7 @@ use crate::gateway::{
 };
 use crate::idempotency::{IdempotencyKey, or_random};
 use crate::money::Money;
+use crate::outcome::{acted_but_unusable, nothing_sent, read_but_unusable};
 
 const EXPAND_INTENT: &[&str] = &["latest_charge"];
 const EXPAND_SESSION: &[&str] = &["payment_intent", "payment_intent.latest_charge"];
@@ -159,12 +160,13 @@ pub fn normalise_intent(pi: &PaymentIntent) -> Result<Payment> {
         Some(ch) => Some(money(ch.amount_refunded, &ch.currency)?),
         None => None,
     };
+    // Every kind of next action that has a page for the customer (3-D Secure, vouchers, QR codes, bank
+    // transfer instructions) gives it here; `use_stripe_sdk` has none (Stripe.js handles it with the
+    // client secret).
     let confirmation_url = pi
-        .extra
-        .get("next_action")
-        .and_then(|n| n.get("redirect_to_url"))
-        .and_then(|r| r.get("url"))
-        .and_then(Value::as_str)
+        .next_action
+        .as_ref()
+        .and_then(|n| n.customer_url())
         .map(str::to_owned);
     let mut raw = serde_json::to_value(pi)?;
     strip_client_secrets(&mut raw);
@@ -188,7 +190,16 @@ pub fn normalise_intent(pi: &PaymentIntent) -> Result<Payment> {
 }
 
 /// A Checkout Session, normalised; with its PaymentIntent when it was expanded (or given).
+///
+/// Stripe's reference has `currency` and `amount_total` nullable; they are then taken from the
+/// PaymentIntent, and when there is none the session cannot be normalised (a `Decode` error).
 pub fn normalise_session(s: &CheckoutSession, intent: Option<&PaymentIntent>) -> Result<Payment> {
+    normalise_session_or(s, intent, None)
+}
+
+/// [`normalise_session`], falling back to `asked` (the amount the session was created for) where the
+/// session and its PaymentIntent leave the amount or currency out.
+fn normalise_session_or(s: &CheckoutSession, intent: Option<&PaymentIntent>, asked: Option<Money>) -> Result<Payment> {
     let intent = intent.or_else(|| s.payment_intent.as_ref().and_then(Expandable::object));
     let mut raw = serde_json::to_value(s)?;
     if let (Some(pi), Some(m)) = (intent, raw.as_object_mut()) {
@@ -199,8 +210,17 @@ pub fn normalise_session(s: &CheckoutSession, intent: Option<&PaymentIntent>) ->
         .currency
         .clone()
         .or_else(|| intent.map(|p| p.currency.clone()))
-        .unwrap_or_default();
-    let total = s.amount_total.or_else(|| intent.map(|p| p.amount)).unwrap_or(0);
+        .or_else(|| asked.map(|m| m.currency().lowercase_code()));
+    let total = s
+        .amount_total
+        .or_else(|| intent.map(|p| p.amount))
+        .or_else(|| asked.and_then(|m| m.to_stripe_amount().ok()));
+    let (Some(currency), Some(total)) = (currency, total) else {
+        return Err(Error::decode(
+            "the Checkout Session has no currency or amount_total and no PaymentIntent to take them from",
+        )
+        .with_provider(SCHEME));
+    };
     let open = s.status.as_deref() == Some("open");
     let (status, raw_status, captured, refunded) = match intent {
         Some(pi) => {
@@ -291,7 +311,9 @@ impl PaymentGateway for Gateway {
                 }
             }
             let pi = self.client.create_payment_intent(&p, &key).await?;
-            return normalise_intent(&pi);
+            return normalise_intent(&pi).map_err(|e| {
+                acted_but_unusable(e, SCHEME, "Stripe created the PaymentIntent", Some(&pi.id), Some(&key))
+            });
         }
         let success_url = request.return_url.clone().unwrap_or_default();
         let name = request.description.clone().unwrap_or_else(|| "Payment".to_owned());
@@ -302,7 +324,17 @@ impl PaymentGateway for Gateway {
         s.customer_email = request.customer_email.clone();
         s.metadata = request.metadata.clone();
         let session = self.client.create_checkout_session(&s, &key).await?;
-        normalise_session(&session, None)
+        // The session was made for exactly the amount asked: where Stripe leaves its currency or total
+        // out (both are nullable in its reference), that amount stands in.
+        normalise_session_or(&session, None, Some(request.amount)).map_err(|e| {
+            acted_but_unusable(
+                e,
+                SCHEME,
+                "Stripe created the Checkout Session",
+                Some(&session.id),
+                Some(&key),
+            )
+        })
     }
 
     async fn get_payment(&self, payment_id: &str) -> Result<Payment> {
@@ -312,8 +344,11 @@ impl PaymentGateway for Gateway {
                 .retrieve_checkout_session(payment_id, EXPAND_SESSION)
                 .await?;
             normalise_session(&s, None)
+                .map_err(|e| read_but_unusable(e, SCHEME, &format!("Stripe's Checkout Session {}", s.id)))
         } else {
-            normalise_intent(&self.client.retrieve_payment_intent(payment_id, EXPAND_INTENT).await?)
+            let pi = self.client.retrieve_payment_intent(payment_id, EXPAND_INTENT).await?;
+            normalise_intent(&pi)
+                .map_err(|e| read_but_unusable(e, SCHEME, &format!("Stripe's PaymentIntent {}", pi.id)))
         }
     }
 
@@ -325,7 +360,10 @@ impl PaymentGateway for Gateway {
     ) -> Result<Payment> {
         let key = or_random(idempotency_key.as_ref());
         let (session, pi_id) = if is_session(payment_id) {
-            let (s, pi) = self.session_intent(payment_id).await?;
+            let (s, pi) = self
+                .session_intent(payment_id)
+                .await
+                .map_err(|e| nothing_sent(e, "looking up the Checkout Session's PaymentIntent"))?;
             (Some(s), pi)
         } else {
             (None, payment_id.to_owned())
@@ -336,7 +374,13 @@ impl PaymentGateway for Gateway {
             Some(m) => {
                 let currency = match session.as_ref().and_then(|s| s.currency.clone()) {
                     Some(c) => c,
-                    None => self.client.retrieve_payment_intent(&pi_id, &[]).await?.currency,
+                    None => {
+                        self.client
+                            .retrieve_payment_intent(&pi_id, &[])
+                            .await
+                            .map_err(|e| nothing_sent(e, "reading the payment's currency"))?
+                            .currency
+                    }
                 };
                 Some(stripe_amount(m, &currency)?)
             }
@@ -349,24 +393,37 @@ impl PaymentGateway for Gateway {
             Some(s) => normalise_session(&s, Some(&pi)),
             None => normalise_intent(&pi),
         }
+        .map_err(|e| acted_but_unusable(e, SCHEME, "Stripe captured the PaymentIntent", Some(&pi.id), Some(&key)))
     }
 
     async fn cancel_payment(&self, payment_id: &str, idempotency_key: Option<IdempotencyKey>) -> Result<Payment> {
         let key = or_random(idempotency_key.as_ref());
+        let canceled = |e: Error, id: &str| {
+            acted_but_unusable(e, SCHEME, "Stripe canceled the PaymentIntent", Some(id), Some(&key))
+        };
         if !is_session(payment_id) {
             let pi = self
                 .client
                 .cancel_payment_intent(payment_id, None, EXPAND_INTENT, &key)
                 .await?;
-            return normalise_intent(&pi);
+            return normalise_intent(&pi).map_err(|e| canceled(e, &pi.id));
         }
         let s = self
             .client
             .retrieve_checkout_session(payment_id, EXPAND_SESSION)
-            .await?;
+            .await
+            .map_err(|e| nothing_sent(e, "looking up the Checkout Session"))?;
         if s.status.as_deref() == Some("open") {
             let expired = self.client.expire_checkout_session(payment_id, &key).await?;
-            return normalise_session(&expired, None);
+            return normalise_session(&expired, None).map_err(|e| {
+                acted_but_unusable(
+                    e,
+                    SCHEME,
+                    "Stripe expired the Checkout Session",
+                    Some(&expired.id),
+                    Some(&key),
+                )
+            });
         }
         let Some(pi) = s.payment_intent.as_ref().map(|p| p.id().to_owned()) else {
             return Err(wrong_state(format!(
@@ -378,29 +435,39 @@ impl PaymentGateway for Gateway {
             .client
             .cancel_payment_intent(&pi, None, EXPAND_INTENT, &key)
             .await?;
-        normalise_session(&s, Some(&pi))
+        normalise_session(&s, Some(&pi)).map_err(|e| canceled(e, &pi.id))
     }
 
     async fn refund(&self, request: &CreateRefund) -> Result<Refund> {
         request.check()?;
         let key = or_random(request.idempotency_key.as_ref());
-        let pi = self.intent_id(&request.payment_id).await?;
+        let pi = self
+            .intent_id(&request.payment_id)
+            .await
+            .map_err(|e| nothing_sent(e, "looking up the Checkout Session's PaymentIntent"))?;
         let mut params = RefundCreate::of_payment_intent(pi.clone());
         params.amount = match request.amount {
             None => None,
             // The amount is read in the payment's currency: make sure it is that currency.
-            Some(m) => Some(stripe_amount(
-                m,
-                &self.client.retrieve_payment_intent(&pi, &[]).await?.currency,
-            )?),
+            Some(m) => {
+                let intent = self
+                    .client
+                    .retrieve_payment_intent(&pi, &[])
+                    .await
+                    .map_err(|e| nothing_sent(e, "reading the payment's currency"))?;
+                Some(stripe_amount(m, &intent.currency)?)
+            }
         };
         params.reason = request.reason.clone();
         params.metadata = request.metadata.clone();
-        normalise_refund(&self.client.create_refund(&params, &key).await?)
+        let r = self.client.create_refund(&params, &key).await?;
+        normalise_refund(&r)
+            .map_err(|e| acted_but_unusable(e, SCHEME, "Stripe created the refund", Some(&r.id), Some(&key)))
     }
 
     async fn get_refund(&self, refund_id: &str) -> Result<Refund> {
-        normalise_refund(&self.client.retrieve_refund(refund_id).await?)
+        let r = self.client.retrieve_refund(refund_id).await?;
+        normalise_refund(&r).map_err(|e| read_but_unusable(e, SCHEME, &format!("Stripe's refund {}", r.id)))
     }
 
     async fn list_refunds(&self, payment_id: &str) -> Result<Vec<Refund>> {
@@ -411,7 +478,10 @@ impl PaymentGateway for Gateway {
         for _ in 0..MAX_PAGES {
             let page = self.client.list_refunds(&query).await?;
             for r in &page.data {
-                out.push(normalise_refund(r)?);
+                out.push(
+                    normalise_refund(r)
+                        .map_err(|e| read_but_unusable(e, SCHEME, &format!("Stripe's refund {}", r.id)))?,
+                );
             }
             match page.data.last() {
                 Some(last) if page.has_more => query.starting_after = Some(last.id.clone()),
@@ -436,18 +506,25 @@ impl PaymentGateway for Gateway {
             Error::invalid_input(format!("the event's {kind} object is not what Stripe sends ({e})"))
                 .with_provider(SCHEME)
         };
+        // A signed object this crate cannot normalise (an unknown currency) is, like one that does not
+        // decode, a malformed body for the host: `InvalidInput`.
+        let unusable = |e: Error| {
+            Error::invalid_input(format!("the event's {kind} object cannot be used ({})", e.message()))
+                .with_provider(SCHEME)
+                .with_source(e)
+        };
         let object = match kind.as_str() {
             "payment_intent" => {
                 let pi: PaymentIntent = serde_json::from_value(object.clone()).map_err(malformed)?;
-                WebhookObject::Payment(Box::new(normalise_intent(&pi)?))
+                WebhookObject::Payment(Box::new(normalise_intent(&pi).map_err(unusable)?))
             }
             "checkout.session" => {
                 let s: CheckoutSession = serde_json::from_value(object.clone()).map_err(malformed)?;
-                WebhookObject::Payment(Box::new(normalise_session(&s, None)?))
+                WebhookObject::Payment(Box::new(normalise_session(&s, None).map_err(unusable)?))
             }
             "refund" => {
                 let r: model::Refund = serde_json::from_value(object.clone()).map_err(malformed)?;
-                WebhookObject::Refund(normalise_refund(&r)?)
+                WebhookObject::Refund(normalise_refund(&r).map_err(unusable)?)
             }
             _ => {
                 let mut raw = object.clone();

@@ -13,6 +13,61 @@ use switchboard_core::{Result, SecretString};
 use super::form::Form;
 use crate::money::Money;
 
+/// A Stripe enum on the wire: the documented words as variants, and any word Stripe adds later kept
+/// as `Other` (Stripe's enums are open: new values appear on old API versions too), so a new value
+/// never makes an answer undecodable.
+macro_rules! wire_enum {
+    ($(#[$m:meta])* $name:ident { $($(#[$vm:meta])* $variant:ident = $word:literal,)* }) => {
+        $(#[$m])*
+        #[derive(Debug, Clone, PartialEq, Eq, Hash)]
+        #[non_exhaustive]
+        pub enum $name {
+            $($(#[$vm])* $variant,)*
+            /// A word this crate does not know, as Stripe sent it.
+            Other(String),
+        }
+
+        impl $name {
+            /// The word on the wire.
+            pub fn as_str(&self) -> &str {
+                match self {
+                    $($name::$variant => $word,)*
+                    $name::Other(s) => s,
+                }
+            }
+
+            /// The value a wire word stands for.
+            pub fn from_word(word: &str) -> Self {
+                match word {
+                    $($word => $name::$variant,)*
+                    other => $name::Other(other.to_owned()),
+                }
+            }
+        }
+
+        impl std::fmt::Display for $name {
+            fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                f.write_str(self.as_str())
+            }
+        }
+
+        impl Serialize for $name {
+            fn serialize<S: serde::Serializer>(&self, s: S) -> std::result::Result<S::Ok, S::Error> {
+                s.serialize_str(self.as_str())
+            }
+        }
+
+        impl<'de> Deserialize<'de> for $name {
+            fn deserialize<D: serde::Deserializer<'de>>(d: D) -> std::result::Result<Self, D::Error> {
+                Ok($name::from_word(&String::deserialize(d)?))
+            }
+        }
+    };
+}
+
+mod next_action;
+pub use next_action::{NextAction, NextActionKind, RedirectToUrl};
+
 /// A field Stripe answers either as an id or, when asked with `expand[]`, as the object.
 #[derive(Debug, Clone, Serialize, Deserialize)]
 #[serde(untagged)]
@@ -258,20 +313,29 @@ pub struct PaymentIntent {
     #[serde(default)]
     pub description: Option<String>,
     /// Your metadata.
-    #[serde(default)]
+    #[serde(default, deserialize_with = "crate::serde_null::deserialize")]
     pub metadata: BTreeMap<String, String>,
-    /// The latest charge (id, or the object with `expand[]=latest_charge`).
+    /// The latest charge (id, or the object with `expand[]=latest_charge`). Present from API version
+    /// 2022-11-15 on; older versions answer a `charges` list instead (kept in `extra`), which is why the
+    /// client pins a [`Stripe-Version`](super::config::DEFAULT_STRIPE_VERSION).
     #[serde(default)]
     pub latest_charge: Option<Expandable<Charge>>,
-    /// Why the last attempt failed.
+    /// Why the last payment attempt failed (a declined card: `card_error` with `decline_code`); cleared
+    /// when an attempt succeeds.
     #[serde(default)]
-    pub last_payment_error: Option<Value>,
+    pub last_payment_error: Option<ApiError>,
+    /// What the customer must do next (`requires_action`): 3-D Secure, a voucher, a QR code, …
+    #[serde(default)]
+    pub next_action: Option<NextAction>,
     /// Unix creation time.
     #[serde(default)]
     pub created: Option<i64>,
+    /// Unix time it was canceled.
+    #[serde(default)]
+    pub canceled_at: Option<i64>,
     /// Why it was canceled.
     #[serde(default)]
-    pub cancellation_reason: Option<String>,
+    pub cancellation_reason: Option<CancellationReason>,
     /// Live or test mode.
     #[serde(default)]
     pub livemode: bool,
@@ -349,16 +413,19 @@ pub struct CheckoutSession {
     /// The PaymentIntent (created when the customer pays; id, or object with `expand[]`).
     #[serde(default)]
     pub payment_intent: Option<Expandable<PaymentIntent>>,
-    /// Your metadata.
-    #[serde(default)]
+    /// Your metadata (`null` in Stripe's reference reads as empty).
+    #[serde(default, deserialize_with = "crate::serde_null::deserialize")]
     pub metadata: BTreeMap<String, String>,
     /// Your reference.
     #[serde(default)]
     pub client_reference_id: Option<String>,
+    /// Who paid, as the customer entered it on the page (`null` until then, unless you passed an email).
+    #[serde(default)]
+    pub customer_details: Option<CustomerDetails>,
     /// Unix creation time.
     #[serde(default)]
     pub created: Option<i64>,
-    /// Unix expiry time.
+    /// Unix time the session expires if unpaid (always present in Stripe's answers).
     #[serde(default)]
     pub expires_at: Option<i64>,
     /// Everything else.
@@ -388,11 +455,14 @@ pub struct Refund {
     /// `pending`, `requires_action`, `succeeded`, `failed`, `canceled`.
     #[serde(default)]
     pub status: Option<String>,
+    /// Why a `failed` refund failed.
+    #[serde(default)]
+    pub failure_reason: Option<RefundFailureReason>,
     /// Unix creation time.
     #[serde(default)]
     pub created: Option<i64>,
-    /// Your metadata.
-    #[serde(default)]
+    /// Your metadata (`null` in Stripe's reference reads as empty).
+    #[serde(default, deserialize_with = "crate::serde_null::deserialize")]
     pub metadata: BTreeMap<String, String>,
     /// Everything else.
     #[serde(flatten)]
@@ -474,7 +544,179 @@ pub struct ApiError {
     /// The parameter at fault.
     #[serde(default)]
     pub param: Option<String>,
-    /// Everything else (`doc_url`, `payment_intent`, …).
+    /// The failed charge (`ch_…`) of a card error.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub charge: Option<String>,
+    /// The payment method type that failed (`card`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub payment_method_type: Option<String>,
+    /// The card network's advice code (`try_again_later`, `do_not_try_again`, …).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub advice_code: Option<String>,
+    /// The card network's own decline code.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub network_decline_code: Option<String>,
+    /// The page on Stripe's site about this error.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub doc_url: Option<String>,
+    /// Everything else (`payment_intent`, `request_log_url`, …).
     #[serde(flatten)]
     pub extra: Map<String, Value>,
+}
+
+wire_enum! {
+    /// Why a PaymentIntent was canceled (Stripe API reference, The PaymentIntent object,
+    /// `cancellation_reason`).
+    CancellationReason {
+        /// The customer abandoned it (you said so on cancel).
+        Abandoned = "abandoned",
+        /// Stripe canceled it (an uncaptured authorization expired).
+        Automatic = "automatic",
+        /// A duplicate (you said so on cancel).
+        Duplicate = "duplicate",
+        /// It expired.
+        Expired = "expired",
+        /// Its invoice could not be paid.
+        FailedInvoice = "failed_invoice",
+        /// Fraud (you said so on cancel).
+        Fraudulent = "fraudulent",
+        /// The customer asked (you said so on cancel).
+        RequestedByCustomer = "requested_by_customer",
+        /// Its invoice was voided.
+        VoidInvoice = "void_invoice",
+    }
+}
+
+wire_enum! {
+    /// Why a Refund failed (Stripe API reference, The Refund object, `failure_reason`).
+    RefundFailureReason {
+        /// The charge was disputed while the refund was pending.
+        ChargeForPendingRefundDisputed = "charge_for_pending_refund_disputed",
+        /// The customer's bank declined it.
+        Declined = "declined",
+        /// The card expired or was canceled.
+        ExpiredOrCanceledCard = "expired_or_canceled_card",
+        /// Your Stripe balance could not cover it.
+        InsufficientFunds = "insufficient_funds",
+        /// The card was reported lost or stolen.
+        LostOrStolenCard = "lost_or_stolen_card",
+        /// You canceled it.
+        MerchantRequest = "merchant_request",
+        /// Stripe does not know.
+        Unknown = "unknown",
+    }
+}
+
+wire_enum! {
+    /// A customer's tax status (`customer_details.tax_exempt`).
+    TaxExempt {
+        /// Taxed.
+        None = "none",
+        /// Exempt.
+        Exempt = "exempt",
+        /// Reverse charge.
+        Reverse = "reverse",
+    }
+}
+
+/// A postal address; every part may be `null`.
+#[derive(Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[non_exhaustive]
+pub struct Address {
+    /// City.
+    #[serde(default)]
+    pub city: Option<String>,
+    /// Two-letter country code (ISO 3166-1 alpha-2).
+    #[serde(default)]
+    pub country: Option<String>,
+    /// Street line 1.
+    #[serde(default)]
+    pub line1: Option<String>,
+    /// Street line 2.
+    #[serde(default)]
+    pub line2: Option<String>,
+    /// ZIP or postal code.
+    #[serde(default)]
+    pub postal_code: Option<String>,
+    /// State, county, province or region.
+    #[serde(default)]
+    pub state: Option<String>,
+}
+
+/// Debug shows the country only: the rest is personal data.
+impl std::fmt::Debug for Address {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Address")
+            .field("country", &self.country)
+            .finish_non_exhaustive()
+    }
+}
+
+/// One tax id the customer gave (`customer_details.tax_ids[]`).
+#[derive(Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[non_exhaustive]
+pub struct TaxId {
+    /// Its type (`eu_vat`, `ru_inn`, …).
+    #[serde(rename = "type")]
+    pub kind: String,
+    /// The id.
+    #[serde(default)]
+    pub value: Option<String>,
+}
+
+/// Debug shows the type only.
+impl std::fmt::Debug for TaxId {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("TaxId")
+            .field("kind", &self.kind)
+            .finish_non_exhaustive()
+    }
+}
+
+/// The customer as they filled in the Checkout page (Stripe API reference, The Checkout Session
+/// object, `customer_details`). Every field is nullable.
+#[derive(Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[non_exhaustive]
+pub struct CustomerDetails {
+    /// Billing address.
+    #[serde(default)]
+    pub address: Option<Address>,
+    /// The business's name, when buying as a business.
+    #[serde(default)]
+    pub business_name: Option<String>,
+    /// Email.
+    #[serde(default)]
+    pub email: Option<String>,
+    /// The individual's name, when buying as a business.
+    #[serde(default)]
+    pub individual_name: Option<String>,
+    /// Name.
+    #[serde(default)]
+    pub name: Option<String>,
+    /// Phone number.
+    #[serde(default)]
+    pub phone: Option<String>,
+    /// Tax status.
+    #[serde(default)]
+    pub tax_exempt: Option<TaxExempt>,
+    /// Tax ids.
+    #[serde(default)]
+    pub tax_ids: Option<Vec<TaxId>>,
+}
+
+/// Debug says which details are present, never their values (emails, names and phone numbers are
+/// personal data).
+impl std::fmt::Debug for CustomerDetails {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("CustomerDetails")
+            .field("address", &self.address)
+            .field("business_name", &self.business_name.is_some())
+            .field("email", &self.email.is_some())
+            .field("individual_name", &self.individual_name.is_some())
+            .field("name", &self.name.is_some())
+            .field("phone", &self.phone.is_some())
+            .field("tax_exempt", &self.tax_exempt)
+            .field("tax_ids", &self.tax_ids)
+            .finish()
+    }
 }

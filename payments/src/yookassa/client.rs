@@ -17,6 +17,7 @@ use super::error::{from_reply, processing};
 use super::model::{CaptureRequest, CreatePaymentRequest, CreateRefundRequest, List, ListQuery, Payment, Refund};
 use crate::gateway::check_id;
 use crate::idempotency::{IdempotencyKey, note_key};
+use crate::outcome::{acted_but_unusable, answer_id, read_but_unusable};
 
 /// The header YooKassa reads the idempotency key from.
 pub const IDEMPOTENCE_KEY_HEADER: &str = "Idempotence-Key";
@@ -151,19 +152,43 @@ impl Client {
                         .header(http::header::CONTENT_TYPE, "application/json")
                         .body(b.clone());
                 }
-                let reply = Reply::send(rb, max_body).await.map_err(|e| e.with_provider(SCHEME))?;
+                let reply = Reply::send(rb, max_body)
+                    .await
+                    .map_err(|e| too_large_after_acting(e.with_provider(SCHEME), &method, path, key))?;
                 if !reply.is_success() {
                     return Err(from_reply(&reply));
                 }
                 if let Some(e) = processing(&reply) {
                     return Err(e);
                 }
-                reply.json::<T>().map_err(|e| e.with_provider(SCHEME))
+                // YooKassa acted (a POST) or answered (a GET); an answer that does not decode changes
+                // neither, so the error says so and never "not sent". It is returned as the final
+                // answer: repeating would get the same stored answer.
+                reply.json::<T>().map_err(|e| {
+                    let e = e.with_provider(SCHEME);
+                    let done = format!("YooKassa carried out {method} {path} (HTTP {})", reply.status.as_u16());
+                    match key {
+                        Some(k) => acted_but_unusable(e, SCHEME, &done, answer_id(&reply).as_deref(), Some(k)),
+                        None => read_but_unusable(e, SCHEME, &format!("YooKassa's {method} {path}")),
+                    }
+                })
             })
             .await;
         if let Err(e) = &result {
             tracing::debug!(provider = SCHEME, path, error = %e, "request failed");
         }
         result
+    }
+}
+
+/// A 2xx answer to a POST that could not even be read (larger than the body cap): YooKassa acted, so
+/// the error says so, as for an answer that does not decode.
+fn too_large_after_acting(e: Error, method: &Method, path: &str, key: Option<&IdempotencyKey>) -> Error {
+    match (key, e.http_status()) {
+        (Some(k), Some(s)) if (200..300).contains(&s) && e.kind() == switchboard_core::ErrorKind::Decode => {
+            let done = format!("YooKassa carried out {method} {path} (HTTP {s})");
+            acted_but_unusable(e, SCHEME, &done, None, Some(k))
+        }
+        _ => e,
     }
 }

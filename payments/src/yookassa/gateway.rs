@@ -20,6 +20,7 @@ use crate::gateway::{
 };
 use crate::idempotency::{IdempotencyKey, or_random};
 use crate::money::Money;
+use crate::outcome::{acted_but_unusable, nothing_sent, read_but_unusable};
 
 /// The longest description YooKassa takes.
 const MAX_DESCRIPTION: usize = 128;
@@ -66,6 +67,18 @@ impl Gateway {
     pub fn event_store(&self) -> &Arc<dyn EventStore> {
         &self.events
     }
+
+    /// What a payment has not refunded yet, read from YooKassa.
+    async fn left_to_refund(&self, payment_id: &str) -> Result<Money> {
+        let p = self.client.get_payment(payment_id).await?;
+        let paid = p.amount.to_money()?;
+        let refunded = match &p.refunded_amount {
+            Some(r) => r.to_money()?,
+            None => Money::zero(paid.currency()),
+        };
+        paid.checked_sub(refunded)
+            .map_err(|e| Error::decode(format!("YooKassa's payment amounts do not add up: {}", e.message())))
+    }
 }
 
 /// The normalised status of a YooKassa payment status word.
@@ -84,8 +97,11 @@ fn parse_time(t: Option<&String>) -> Option<DateTime<Utc>> {
         .map(|t| t.with_timezone(&Utc))
 }
 
+/// Metadata as strings. YooKassa's OpenAPI specification (schema `Metadata`) has the values as
+/// nullable strings: a `null` value is no value, not the text "null".
 fn metadata(m: &serde_json::Map<String, Value>) -> BTreeMap<String, String> {
     m.iter()
+        .filter(|(_, v)| !v.is_null())
         .map(|(k, v)| {
             let v = match v {
                 Value::String(s) => s.clone(),
@@ -170,10 +186,12 @@ impl PaymentGateway for Gateway {
         let key = or_random(request.idempotency_key.as_ref());
         let p = self.client.create_payment(&wire, &key).await?;
         normalise_payment(&p)
+            .map_err(|e| acted_but_unusable(e, SCHEME, "YooKassa created the payment", Some(&p.id), Some(&key)))
     }
 
     async fn get_payment(&self, payment_id: &str) -> Result<Payment> {
-        normalise_payment(&self.client.get_payment(payment_id).await?)
+        let p = self.client.get_payment(payment_id).await?;
+        normalise_payment(&p).map_err(|e| read_but_unusable(e, SCHEME, &format!("YooKassa's payment {}", p.id)))
     }
 
     async fn capture_payment(
@@ -187,12 +205,16 @@ impl PaymentGateway for Gateway {
         }
         let key = or_random(idempotency_key.as_ref());
         let req = CaptureRequest::new(amount.map(Amount::from_money));
-        normalise_payment(&self.client.capture_payment(payment_id, &req, &key).await?)
+        let p = self.client.capture_payment(payment_id, &req, &key).await?;
+        normalise_payment(&p)
+            .map_err(|e| acted_but_unusable(e, SCHEME, "YooKassa captured the payment", Some(&p.id), Some(&key)))
     }
 
     async fn cancel_payment(&self, payment_id: &str, idempotency_key: Option<IdempotencyKey>) -> Result<Payment> {
         let key = or_random(idempotency_key.as_ref());
-        normalise_payment(&self.client.cancel_payment(payment_id, &key).await?)
+        let p = self.client.cancel_payment(payment_id, &key).await?;
+        normalise_payment(&p)
+            .map_err(|e| acted_but_unusable(e, SCHEME, "YooKassa canceled the payment", Some(&p.id), Some(&key)))
     }
 
     /// YooKassa requires an amount on every refund: a full refund is what the payment has left, read
@@ -203,13 +225,10 @@ impl PaymentGateway for Gateway {
         let amount = match request.amount {
             Some(a) => a,
             None => {
-                let p = self.client.get_payment(&request.payment_id).await?;
-                let paid = p.amount.to_money()?;
-                let refunded = match &p.refunded_amount {
-                    Some(r) => r.to_money()?,
-                    None => Money::zero(paid.currency()),
-                };
-                let left = paid.checked_sub(refunded)?;
+                let left = self
+                    .left_to_refund(&request.payment_id)
+                    .await
+                    .map_err(|e| nothing_sent(e, "reading what the payment has left to refund"))?;
                 if !left.is_positive() {
                     return Err(Error::invalid_input("the payment has nothing left to refund").with_provider(SCHEME));
                 }
@@ -218,12 +237,16 @@ impl PaymentGateway for Gateway {
         };
         let mut wire = CreateRefundRequest::new(request.payment_id.clone(), Amount::from_money(amount));
         wire.description = request.description.clone().or_else(|| request.reason.clone());
+        wire.metadata = request.metadata.clone();
         let key = or_random(request.idempotency_key.as_ref());
-        normalise_refund(&self.client.create_refund(&wire, &key).await?)
+        let r = self.client.create_refund(&wire, &key).await?;
+        normalise_refund(&r)
+            .map_err(|e| acted_but_unusable(e, SCHEME, "YooKassa created the refund", Some(&r.id), Some(&key)))
     }
 
     async fn get_refund(&self, refund_id: &str) -> Result<Refund> {
-        normalise_refund(&self.client.get_refund(refund_id).await?)
+        let r = self.client.get_refund(refund_id).await?;
+        normalise_refund(&r).map_err(|e| read_but_unusable(e, SCHEME, &format!("YooKassa's refund {}", r.id)))
     }
 
     async fn list_refunds(&self, payment_id: &str) -> Result<Vec<Refund>> {
@@ -232,7 +255,10 @@ impl PaymentGateway for Gateway {
         for _ in 0..MAX_PAGES {
             let page = self.client.list_refunds(&query).await?;
             for r in &page.items {
-                out.push(normalise_refund(r)?);
+                out.push(
+                    normalise_refund(r)
+                        .map_err(|e| read_but_unusable(e, SCHEME, &format!("YooKassa's refund {}", r.id)))?,
+                );
             }
             match page.next_cursor {
                 Some(c) if !c.is_empty() && !page.items.is_empty() => query = query.cursor(c),

@@ -8,7 +8,7 @@ use std::collections::BTreeMap;
 
 use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
-use switchboard_core::Result;
+use switchboard_core::{Error, Result};
 
 use crate::money::Money;
 
@@ -30,9 +30,17 @@ impl Amount {
         }
     }
 
-    /// The exact amount; a malformed value or an unknown currency is an error.
+    /// The exact amount of an amount YooKassa sent; a malformed value or an unknown currency is a
+    /// `Decode` error (the value came from YooKassa, so it is never the caller's `InvalidInput`, which
+    /// would say nothing was sent).
     pub fn to_money(&self) -> Result<Money> {
-        Money::parse_with_code(&self.value, &self.currency)
+        Money::parse_with_code(&self.value, &self.currency).map_err(|e| {
+            Error::decode(format!(
+                "YooKassa sent an amount this library cannot read: {}",
+                e.message()
+            ))
+            .with_source(e)
+        })
     }
 }
 
@@ -166,6 +174,9 @@ pub struct CreateRefundRequest {
     /// A 54-FZ receipt for the refund.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub receipt: Option<Value>,
+    /// Your key/value data (at most 16 keys, keys up to 32 and values up to 512 characters).
+    #[serde(skip_serializing_if = "BTreeMap::is_empty")]
+    pub metadata: BTreeMap<String, String>,
 }
 
 impl CreateRefundRequest {
@@ -176,6 +187,7 @@ impl CreateRefundRequest {
             amount,
             description: None,
             receipt: None,
+            metadata: BTreeMap::new(),
         }
     }
 }
@@ -205,9 +217,12 @@ pub struct Confirmation {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[non_exhaustive]
 pub struct CancellationDetails {
-    /// `merchant`, `yoo_money`, `payment_network` (the enum is not established [?]; kept as text).
+    /// Payments: `merchant`, `yoo_money`, `payment_network`; refunds: `yoo_money`, `refund_network`
+    /// (YooKassa's OpenAPI specification, `PaymentCancellationDetails` / `RefundCancellationDetails`).
+    /// Kept as text, since YooKassa adds values.
     pub party: String,
-    /// `canceled_by_merchant`, `expired_on_confirmation`, `insufficient_funds`, … (kept as text).
+    /// `canceled_by_merchant`, `expired_on_confirmation`, `insufficient_funds`, `3d_secure_failed`, …
+    /// (kept as text, as `party`).
     pub reason: String,
 }
 
@@ -266,8 +281,12 @@ pub struct Payment {
     /// Why it was canceled.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub cancellation_details: Option<CancellationDetails>,
-    /// Your metadata (values are strings; anything else is kept as JSON).
-    #[serde(default, skip_serializing_if = "Map::is_empty")]
+    /// Your metadata (values are strings or `null`; anything else is kept as JSON).
+    #[serde(
+        default,
+        skip_serializing_if = "Map::is_empty",
+        deserialize_with = "crate::serde_null::deserialize"
+    )]
     pub metadata: Map<String, Value>,
     /// ISO 8601 creation time.
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -294,7 +313,7 @@ pub struct Refund {
     pub id: String,
     /// The payment it refunds.
     pub payment_id: String,
-    /// `pending`, `succeeded`, `canceled` (`pending` is not established [?]).
+    /// `pending`, `succeeded`, `canceled` (YooKassa's OpenAPI specification, `RefundStatus`).
     pub status: String,
     /// How much.
     pub amount: Amount,
@@ -307,6 +326,13 @@ pub struct Refund {
     /// Why it was canceled.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub cancellation_details: Option<CancellationDetails>,
+    /// Your metadata, as given when the refund was created.
+    #[serde(
+        default,
+        skip_serializing_if = "Map::is_empty",
+        deserialize_with = "crate::serde_null::deserialize"
+    )]
+    pub metadata: Map<String, Value>,
     /// Everything else.
     #[serde(flatten)]
     pub extra: Map<String, Value>,
