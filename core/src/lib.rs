@@ -39,6 +39,7 @@ pub mod http;
 pub mod journal;
 pub mod message;
 pub mod phone;
+pub mod price;
 pub mod ratelimit;
 pub mod retry;
 pub mod secret;
@@ -57,6 +58,7 @@ pub use message::{
     Recipient, StatusReport,
 };
 pub use phone::{PhoneError, PhoneNumber, Region};
+pub use price::Price;
 pub use ratelimit::{RateLimiter, TokenBucket};
 pub use retry::{Idempotence, RetryPolicy};
 pub use secret::{ExposeSecret, SecretString};
