@@ -193,7 +193,7 @@ impl FcmMessage {
                 if path == "data" {
                     if is_reserved_key(k) {
                         return Err(invalid(format!(
-                            "'{}' is a reserved data key (from, gcm, google…)",
+                            "'{}' is a reserved data key (from, message_type, google…, gcm…)",
                             k.escape_debug()
                         )));
                     }
@@ -229,9 +229,10 @@ fn invalid(msg: impl Into<std::borrow::Cow<'static, str>>) -> Error {
     Error::invalid_input(msg).with_provider(SCHEME)
 }
 
-/// Keys FCM reserves in `data`.
+/// Keys FCM reserves in `data`: `from`, `message_type`, and any key starting with `google` or `gcm`
+/// (the `data` field of the `Message` resource, FCM HTTP v1 reference).
 pub fn is_reserved_key(key: &str) -> bool {
-    key == "from" || key == "gcm" || key.starts_with("google")
+    key == "from" || key == "message_type" || key.starts_with("google") || key.starts_with("gcm")
 }
 
 /// Formats a duration the way protobuf JSON does (`"3600s"`, `"1.5s"`).
