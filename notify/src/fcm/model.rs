@@ -19,9 +19,10 @@ use super::SCHEME;
 /// The longest Android TTL FCM accepts: 4 weeks.
 pub const MAX_TTL: Duration = Duration::from_secs(2_419_200);
 
-/// Payload limits, in bytes of data keys and values (reference §3.2: 4096, and 2048 for topic
-/// messages). The topic figure comes from the reference as remembered, not re-read (**NV**); it is
-/// kept here, in one place.
+/// Payload limits, in bytes of data keys and values: 4096 (FCM's `ErrorCode` reference,
+/// <https://firebase.google.com/docs/reference/fcm/rest/v1/ErrorCode>, `INVALID_ARGUMENT`), and 2048
+/// for topic messages. The topic figure is not confirmed from a primary source; it is kept here, in
+/// one place.
 pub const MAX_PAYLOAD_BYTES: usize = 4096;
 /// See [`MAX_PAYLOAD_BYTES`].
 pub const MAX_TOPIC_PAYLOAD_BYTES: usize = 2048;

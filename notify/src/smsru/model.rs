@@ -579,7 +579,7 @@ pub struct SmsCost {
 /// The reply to `sms/cost`.
 ///
 /// `total_cost` and `total_sms` are what SDKs read; the official excerpt was cut off before them, so
-/// they are optional (reference §1.3, **NV**).
+/// they are optional (the published example of <https://sms.ru/api/cost> does not show them).
 #[derive(Clone, PartialEq, Deserialize, Serialize)]
 #[non_exhaustive]
 pub struct CostResponse {

@@ -494,7 +494,8 @@ fn handler(inner: Arc<Inner>) -> switchboard_core::testkit::Handler {
             return send_endpoint(&inner, req, project);
         }
         if path == "/fcm/send" {
-            // The legacy API is gone (reference §3.1).
+            // The legacy API is gone: Firebase shut it down in 2024 (its migration guide,
+            // https://firebase.google.com/docs/cloud-messaging/migrate-v1).
             return ResponseTemplate::new(404).set_body_raw(
                 "<!DOCTYPE html><title>Error 404 (Not Found)!!1</title>",
                 "text/html; charset=UTF-8",
