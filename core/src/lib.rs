@@ -43,6 +43,7 @@ pub mod journal;
 pub mod message;
 pub mod phone;
 pub mod pipeline;
+pub mod price;
 pub mod ratelimit;
 pub mod registry;
 pub mod retry;
@@ -65,6 +66,7 @@ pub use message::{
     Recipient, StatusReport,
 };
 pub use phone::{PhoneError, PhoneNumber, Region};
+pub use price::Price;
 pub use ratelimit::{RateLimiter, TokenBucket};
 pub use registry::{Connection, Provider, Registry};
 pub use retry::{Idempotence, RetryPolicy};

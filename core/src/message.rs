@@ -13,6 +13,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::error::{Error, Result};
 use crate::phone::PhoneNumber;
+use crate::price::Price;
 use crate::segment::Segmentation;
 use crate::store::{Fingerprint, MessageKey};
 
@@ -590,6 +591,16 @@ pub struct StatusReport {
     pub recipient: Option<Recipient>,
     /// When the provider says the status changed.
     pub at: Option<DateTime<Utc>>,
+    /// The provider's description of the error, when it gave one. Providers reword these; match on
+    /// [`StatusReport::error_code`], show this.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub error_message: Option<String>,
+    /// What the provider charged for the message, once it says (a charge is positive).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub price: Option<Price>,
+    /// How many parts (SMS segments) the provider counted, and billed.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub segments: Option<u32>,
     /// The provider's record, as it came.
     pub raw: serde_json::Value,
     /// For a message the provider took as several parts (several provider ids), each part's own report;
@@ -624,6 +635,9 @@ impl StatusReport {
             error_code: None,
             recipient: None,
             at: None,
+            error_message: None,
+            price: None,
+            segments: None,
             raw: serde_json::Value::Null,
             parts: Vec::new(),
         }
@@ -647,6 +661,24 @@ impl StatusReport {
         self
     }
 
+    /// Sets the provider's description of the error.
+    pub fn with_error_message(mut self, message: impl Into<String>) -> Self {
+        self.error_message = Some(message.into());
+        self
+    }
+
+    /// Sets what the provider charged.
+    pub fn with_price(mut self, price: Price) -> Self {
+        self.price = Some(price);
+        self
+    }
+
+    /// Sets the number of parts the provider counted.
+    pub fn with_segments(mut self, segments: u32) -> Self {
+        self.segments = Some(segments);
+        self
+    }
+
     /// Keeps the raw record.
     pub fn with_raw(mut self, raw: serde_json::Value) -> Self {
         self.raw = raw;
@@ -663,6 +695,12 @@ impl fmt::Debug for StatusReport {
             .field("error_code", &self.error_code)
             .field("recipient", &self.recipient)
             .field("at", &self.at)
+            .field(
+                "error_message",
+                &self.error_message.as_deref().map(crate::secret::scrub_numbers),
+            )
+            .field("price", &self.price)
+            .field("segments", &self.segments)
             .finish_non_exhaustive()
     }
 }
@@ -994,6 +1032,31 @@ mod tests {
             .with_raw(serde_json::json!({"from": "919876543210"}));
         let d = format!("{c:?}");
         assert!(!d.contains("9876543210") && !d.contains("5550123"), "{d}");
+    }
+
+    #[test]
+    fn status_reports_carry_price_segments_and_error_text() {
+        let r = StatusReport::new("SM1", DeliveryStatus::Failed, "undelivered")
+            .with_error_code(30003)
+            .with_error_message("Unreachable handset +355694123456")
+            .with_price(Price::new("0.0079", "USD").unwrap())
+            .with_segments(2);
+        let d = format!("{r:?}");
+        assert!(
+            d.contains("0.0079 USD") && d.contains("segments: Some(2)") && !d.contains("694123456"),
+            "{d}"
+        );
+        let v = serde_json::to_value(&r).unwrap();
+        assert_eq!(
+            (v["segments"].as_u64(), v["price"]["currency"].as_str()),
+            (Some(2), Some("USD"))
+        );
+        assert_eq!(serde_json::from_value::<StatusReport>(v).unwrap(), r);
+        // A report stored before these fields existed still reads.
+        let old = serde_json::json!({"provider_id": "SM1", "status": "sent", "raw_status": "sent", "error_code": null,
+            "recipient": null, "at": null, "raw": null});
+        let back: StatusReport = serde_json::from_value(old).unwrap();
+        assert_eq!((back.price, back.segments, back.error_message), (None, None, None));
     }
 
     #[test]

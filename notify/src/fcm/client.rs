@@ -11,6 +11,13 @@ use super::config::Config;
 use super::error;
 use super::model::{FcmMessage, SendRequest, SendResponse};
 
+/// Whether `name` is a message's resource name, `projects/{project}/messages/{message_id}`.
+fn names_a_message(name: &str) -> bool {
+    name.strip_prefix("projects/")
+        .and_then(|rest| rest.split_once("/messages/"))
+        .is_some_and(|(project, id)| !project.is_empty() && !id.trim().is_empty())
+}
+
 /// An FCM client. Cheap to clone; clones share the HTTP pool and the token cache.
 #[derive(Debug, Clone)]
 pub struct Client {
@@ -109,6 +116,15 @@ impl Client {
                     // FCM took the message; only its answer is unreadable.
                     e.with_provider(SCHEME).with_dispatch(Dispatch::MaybeSent)
                 })?;
+                if !names_a_message(&r.name) {
+                    // A 200 without `projects/{id}/messages/{message_id}`: the push may be on its way,
+                    // but nothing identifies it.
+                    return Err(Error::decode(
+                        "FCM accepted the message but its answer does not name it (projects/…/messages/…)",
+                    )
+                    .with_provider(SCHEME)
+                    .with_dispatch(Dispatch::MaybeSent));
+                }
                 return Ok(r);
             }
             let err = error::from_reply(&reply);
@@ -122,6 +138,20 @@ impl Client {
                 continue;
             }
             return Err(err);
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::names_a_message;
+
+    #[test]
+    fn message_names() {
+        assert!(names_a_message("projects/p/messages/0:1500415314455276%31bd1c96"));
+        assert!(names_a_message("projects/p/messages/fake_message_id"));
+        for bad in ["", "projects/p/messages/", "projects//messages/1", "messages/1", "1"] {
+            assert!(!names_a_message(bad), "{bad}");
         }
     }
 }

@@ -42,6 +42,8 @@
 //!   configuration fault (`Auth`).
 //! * OAuth ([`auth`]): the JWT Google's libraries make; token errors (`invalid_grant`…) are `Auth` or
 //!   `Config`, always `NotSent`.
+//! * A 200 whose body cannot be read or does not name the message (`projects/…/messages/…`) is
+//!   `Decode` and `MaybeSent`: FCM took the request, so it is never repeated blindly.
 //!
 //! Nothing here logs or prints the private key, an access token or a whole device token.
 

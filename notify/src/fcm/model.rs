@@ -19,9 +19,10 @@ use super::SCHEME;
 /// The longest Android TTL FCM accepts: 4 weeks.
 pub const MAX_TTL: Duration = Duration::from_secs(2_419_200);
 
-/// Payload limits, in bytes of data keys and values (reference §3.2: 4096, and 2048 for topic
-/// messages). The topic figure comes from the reference as remembered, not re-read (**NV**); it is
-/// kept here, in one place.
+/// Payload limits, in bytes of data keys and values: 4096 (FCM's `ErrorCode` reference,
+/// <https://firebase.google.com/docs/reference/fcm/rest/v1/ErrorCode>, `INVALID_ARGUMENT`), and 2048
+/// for topic messages. The topic figure is not confirmed from a primary source; it is kept here, in
+/// one place.
 pub const MAX_PAYLOAD_BYTES: usize = 4096;
 /// See [`MAX_PAYLOAD_BYTES`].
 pub const MAX_TOPIC_PAYLOAD_BYTES: usize = 2048;
@@ -193,7 +194,7 @@ impl FcmMessage {
                 if path == "data" {
                     if is_reserved_key(k) {
                         return Err(invalid(format!(
-                            "'{}' is a reserved data key (from, gcm, google…)",
+                            "'{}' is a reserved data key (from, message_type, google…, gcm…)",
                             k.escape_debug()
                         )));
                     }
@@ -229,9 +230,10 @@ fn invalid(msg: impl Into<std::borrow::Cow<'static, str>>) -> Error {
     Error::invalid_input(msg).with_provider(SCHEME)
 }
 
-/// Keys FCM reserves in `data`.
+/// Keys FCM reserves in `data`: `from`, `message_type`, and any key starting with `google` or `gcm`
+/// (the `data` field of the `Message` resource, FCM HTTP v1 reference).
 pub fn is_reserved_key(key: &str) -> bool {
-    key == "from" || key == "gcm" || key.starts_with("google")
+    key == "from" || key == "message_type" || key.starts_with("google") || key.starts_with("gcm")
 }
 
 /// Formats a duration the way protobuf JSON does (`"3600s"`, `"1.5s"`).

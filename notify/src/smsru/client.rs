@@ -286,6 +286,17 @@ fn is_valid_sms_id(id: &str) -> bool {
     !id.is_empty() && id.len() <= 64 && id.bytes().all(|b| b.is_ascii_digit() || b == b'-')
 }
 
+/// Whether a reply carries a message id for any number (`sms.{number}.sms_id`).
+fn names_a_message(raw: &Value) -> bool {
+    raw.get("sms").and_then(Value::as_object).is_some_and(|per| {
+        per.values().any(|r| {
+            r.get("sms_id")
+                .and_then(Value::as_str)
+                .is_some_and(|id| !id.trim().is_empty())
+        })
+    })
+}
+
 /// Turns an answer into the typed reply, or the error it stands for.
 fn decode_reply<T: DeserializeOwned>(reply: &Reply, op: Op, context: &str) -> Result<(T, Value)> {
     if !reply.is_success() {
@@ -309,10 +320,14 @@ fn decode_reply<T: DeserializeOwned>(reply: &Reply, op: Op, context: &str) -> Re
         )
     })?;
     if !envelope.is_ok() {
-        return Err(
-            code_error(envelope.status_code, envelope.status_text.as_deref(), context)
-                .with_http_status(reply.status.as_u16()),
-        );
+        let e = code_error(envelope.status_code, envelope.status_text.as_deref(), context)
+            .with_http_status(reply.status.as_u16());
+        // A refusal of the whole request that still hands out message ids contradicts itself: those
+        // messages may exist.
+        if matches!(op, Op::Send) && names_a_message(&raw) {
+            return Err(e.with_dispatch(Dispatch::MaybeSent));
+        }
+        return Err(e);
     }
     let typed: T = serde_json::from_value(raw.clone()).map_err(|e| {
         unreadable(
@@ -364,6 +379,16 @@ mod tests {
         let e = decode_reply::<BalanceResponse>(&reply(200, r#"{"status":"OK","status_code":100}"#), Op::Read, "x")
             .unwrap_err();
         assert_eq!((e.kind(), e.dispatch()), (ErrorKind::Decode, Dispatch::Sent));
+    }
+
+    #[test]
+    fn a_refusal_that_hands_out_ids_may_have_been_sent() {
+        let body = r#"{"status":"ERROR","status_code":201,"sms":{"79255070602":{"status":"OK","status_code":100,"sms_id":"000000-1"}}}"#;
+        let e = decode_reply::<SendResponse>(&reply(200, body), Op::Send, "sending").unwrap_err();
+        assert_eq!((e.provider_code(), e.dispatch()), (Some("201"), Dispatch::MaybeSent));
+        let plain = r#"{"status":"ERROR","status_code":201,"status_text":"Не хватает средств"}"#;
+        let e = decode_reply::<SendResponse>(&reply(200, plain), Op::Send, "sending").unwrap_err();
+        assert_eq!(e.dispatch(), Dispatch::NotSent);
     }
 
     #[test]

@@ -53,8 +53,8 @@ const fn state(code: i32, meaning: &'static str, text_ru: &'static str) -> CodeI
 
 use ErrorKind::{Auth, InvalidInput, NotFound, Rejected, Unavailable, Unsupported};
 
-/// Every documented code (SPEC.md of the `smsru` crate, transcribed from SMS.ru's PDF, cross-checked
-/// with SDK tables; see the reference §1.4).
+/// Every documented code (SMS.ru's API documentation, <https://sms.ru/api>, as transcribed in the
+/// `SPEC.md` of the `smsru` crate, github.com/matrizaev/smsru, and cross-checked with SDK tables).
 pub const CODES: &[CodeInfo] = &[
     state(-1, "message not found", "Сообщение не найдено"),
     state(

@@ -38,7 +38,11 @@
 //!   `500` are temporary (and, being explicit refusals, safe to repeat). A per-number refusal inside an
 //!   `OK` reply fails only that number.
 //! * Message states map to [`DeliveryStatus`](switchboard_core::DeliveryStatus) by
-//!   [`error::delivery_status`]; the raw code is always kept.
+//!   [`error::delivery_status`]; the raw code is always kept. A status report carries the message's
+//!   `cost` as its price (roubles) and, for a failure, SMS.ru's `status_text`.
+//! * After SMS.ru answered, nothing is `NotSent` unless SMS.ru plainly refused: an answer that cannot
+//!   be read, that says nothing about a number, that says `OK` without a message id or `ERROR` with
+//!   one, is `MaybeSent`.
 //! * [`SmsRuTransport::send_many`](switchboard_core::Transport::send_many) puts up to 100 numbers in one
 //!   request (a shared text as `to=…&msg=…`, different texts as `to[N]=…`).
 //! * Delivery callbacks ([`webhook`]) carry `data[N]` records; the handler answers

@@ -16,8 +16,9 @@ use chrono::{DateTime, Utc};
 use serde::de::{self, Deserializer};
 use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
-use switchboard_core::{DeliveryStatus, Error, PhoneNumber, Result};
+use switchboard_core::{DeliveryStatus, Dispatch, Error, PhoneNumber, Result};
 
+use super::SCHEME;
 use super::error::{code_error, delivery_status, mask};
 
 /// The most numbers one `sms/send` request carries. The official page's text for code 207 says "more
@@ -408,16 +409,34 @@ impl SmsResult {
         self.status.eq_ignore_ascii_case("OK") && self.sms_id.as_deref().is_some_and(|id| !id.is_empty())
     }
 
-    /// The error for a number SMS.ru refused, `None` when it took it.
+    /// The error for a number SMS.ru did not plainly take, `None` when it took it.
+    ///
+    /// A refusal (`ERROR` and no id) is SMS.ru's code, [`Dispatch::NotSent`] for the documented ones.
+    /// An answer that contradicts itself is never `NotSent`: `OK` without an id means SMS.ru queued a
+    /// message we cannot name, and `ERROR` with an id names a message that may exist; both are
+    /// [`Dispatch::MaybeSent`], to be looked up before anything is sent again.
     pub fn error(&self) -> Option<Error> {
         if self.is_ok() {
             return None;
         }
-        Some(code_error(
-            self.status_code,
-            self.status_text.as_deref(),
-            "sending to this number",
-        ))
+        let has_id = self.sms_id.as_deref().is_some_and(|id| !id.trim().is_empty());
+        if self.status.eq_ignore_ascii_case("OK") {
+            return Some(
+                Error::decode(
+                    "SMS.ru took the message for this number but gave no message id; check the number's \
+                     messages before sending again",
+                )
+                .with_dispatch(Dispatch::MaybeSent)
+                .with_provider(SCHEME)
+                .with_provider_code(self.status_code),
+            );
+        }
+        let e = code_error(self.status_code, self.status_text.as_deref(), "sending to this number");
+        Some(if has_id {
+            e.with_dispatch(Dispatch::MaybeSent)
+        } else {
+            e
+        })
     }
 }
 
@@ -560,7 +579,7 @@ pub struct SmsCost {
 /// The reply to `sms/cost`.
 ///
 /// `total_cost` and `total_sms` are what SDKs read; the official excerpt was cut off before them, so
-/// they are optional (reference §1.3, **NV**).
+/// they are optional (the published example of <https://sms.ru/api/cost> does not show them).
 #[derive(Clone, PartialEq, Deserialize, Serialize)]
 #[non_exhaustive]
 pub struct CostResponse {

@@ -203,6 +203,17 @@ impl Transport for SmsRuTransport {
             .with_raw(serde_json::to_value(entry).unwrap_or_default());
         if status.is_failure() || status == DeliveryStatus::Unknown {
             report = report.with_error_code(entry.status_code);
+            if let Some(text) = entry.status_text.as_deref().map(str::trim).filter(|t| !t.is_empty()) {
+                report = report.with_error_message(super::error::scrub_numbers(text));
+            }
+        }
+        // SMS.ru's `cost` is in roubles (sms/status, https://sms.ru/api/status).
+        if let Some(price) = entry
+            .cost
+            .as_ref()
+            .and_then(|c| switchboard_core::Price::new(c.as_str(), "RUB").ok())
+        {
+            report = report.with_price(price);
         }
         Ok(report)
     }

@@ -9,7 +9,7 @@
 //!         ^ type     ^ sms_id         ^ status code
 //! ```
 //!
-//! Lines after the third are not documented (reference §1.5, **NV**); a fourth line that is a UNIX
+//! Lines after the third are not documented by SMS.ru; a fourth line that is a UNIX
 //! timestamp is read as the time of the change, everything is kept in the event's `raw`. Records of
 //! other types (SMS.ru also reports call-check results this way) become [`Event::Other`].
 //!

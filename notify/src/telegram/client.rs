@@ -111,7 +111,9 @@ impl Client {
             e.with_provider(SCHEME).with_dispatch(Dispatch::MaybeSent)
         })?;
         if !env.ok {
-            return Err(error::from_reply(method, &reply));
+            // Telegram answers a refusal with the HTTP status of its `error_code`; a 2xx that says
+            // `ok: false` contradicts itself, so whether the call was acted on is unknown.
+            return Err(error::from_reply(method, &reply).with_dispatch(Dispatch::MaybeSent));
         }
         env.result.ok_or_else(|| {
             Error::decode(format!("{method}: the answer says ok but has no result"))

@@ -28,7 +28,8 @@ use super::text::ParseMode;
 /// The Bot API's public host.
 pub const BASE_URL: &str = "https://api.telegram.org";
 
-/// Telegram's flood limits, applied before sending (Bots FAQ, reference §4.4). The real limits are
+/// Telegram's flood limits, applied before sending (Bots FAQ, <https://core.telegram.org/bots/faq>,
+/// "My bot is hitting limits, how do I avoid this?"). The real limits are
 /// unpublished and move; these are the documented guidance, and what teloxide's `Throttle` uses.
 #[derive(Debug, Clone, PartialEq, Eq)]
 #[non_exhaustive]

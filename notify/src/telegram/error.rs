@@ -12,7 +12,9 @@
 //! | 409 | `Rejected` | a webhook is set while polling, or another poller runs |
 //! | 5xx | `Unavailable` | dispatch by HTTP status (500/502 may have been acted on) |
 //!
-//! 4xx answers are `NotSent`: Telegram refused the call, no message exists. The error code and the
+//! 4xx answers are `NotSent`: Telegram refused the call, no message exists. An `ok: false` that comes
+//! with a 2xx status contradicts itself (Telegram sends a refusal with the HTTP status of its
+//! `error_code`), so the client reports it `MaybeSent`. The error code and the
 //! description are the provider code and text; the whole decoded error is the source ([`ApiError`]).
 //! Nothing here ever contains the URL, which holds the bot token.
 

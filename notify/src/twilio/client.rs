@@ -6,7 +6,8 @@
 //!
 //! Creating a message has no idempotency key in Twilio's API, so it is retried only when Twilio
 //! certainly did not get it (connection refused, 429, 503); a timeout is returned as `MaybeSent` for
-//! the caller to reconcile (list by `To` and date, or wait for the status callback). Reads, cancels
+//! the caller to reconcile (list by `To` and date, or wait for the status callback). So is a 2xx
+//! answer that cannot be read or carries no message SID: Twilio took the request. Reads, cancels
 //! and deletes are retried on any temporary failure.
 
 use std::sync::Arc;
@@ -122,8 +123,20 @@ impl Client {
         r.validate().map_err(|e| e.with_provider(SCHEME))?;
         let form = r.to_form();
         let url = self.messages_url();
-        self.execute(Idempotence::NotIdempotent, || self.http.post(&url).form(&form), true)
-            .await
+        let m: MessageResource = self
+            .execute(Idempotence::NotIdempotent, || self.http.post(&url).form(&form), true)
+            .await?;
+        // Twilio answered 2xx, so the message exists; without its SID it can be neither looked up nor
+        // told apart from a second send.
+        if check_sid(&m.sid).is_err() {
+            return Err(Error::decode(
+                "Twilio accepted the message but its answer has no usable message SID; look the message \
+                 up (list by To and date) before sending it again",
+            )
+            .with_dispatch(Dispatch::MaybeSent)
+            .with_provider(SCHEME));
+        }
+        Ok(m)
     }
 
     /// `GET /Messages/{Sid}.json`.
@@ -136,6 +149,7 @@ impl Client {
 
     /// `GET /Messages.json`: the first page of messages matching the filter, newest first.
     pub async fn list_messages(&self, filter: &ListMessages) -> Result<MessagePage> {
+        filter.validate().map_err(|e| e.with_provider(SCHEME))?;
         let url = self.messages_url();
         let q = filter.to_query();
         self.execute(Idempotence::Idempotent, || self.http.get(&url).query(&q), false)

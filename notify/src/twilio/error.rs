@@ -1,7 +1,8 @@
 //! Twilio's error answers, mapped to switchboard's [`Error`].
 //!
 //! Twilio answers a failed REST call with `{"code", "message", "more_info", "status"}` and an HTTP
-//! status that mirrors `status` (reference §2.6). The HTTP status gives the kind (core's
+//! status that mirrors `status` (<https://www.twilio.com/docs/usage/twilios-response>). The HTTP
+//! status gives the kind (core's
 //! [`status_kind`]); the codes below refine it where the status alone would mislead.
 //!
 //! **Dispatch.** A 4xx from the Messages API means Twilio validated the request and did not create the

@@ -48,7 +48,17 @@
 //! * Requests: HTTP Basic `AccountSid:AuthToken`, form-encoded PascalCase fields ([`CreateMessage`]),
 //!   `.json` answers ([`MessageResource`]). Errors `{code, message, more_info, status}` map through
 //!   [`error::api_error`]; 4xx are `NotSent` (no message was created), 429 / 20429 is `RateLimited`
-//!   with `Retry-After`.
+//!   with `Retry-After`. A 2xx to a create that cannot be read, or that has no message SID, is
+//!   `MaybeSent`: Twilio took the request.
+//! * Create options follow Twilio's Messages API reference
+//!   (<https://www.twilio.com/docs/messaging/api/message-resource>): the enumerated ones are typed
+//!   ([`ContentRetention`], [`AddressRetention`], [`TrafficType`], [`RiskCheck`]), `FallbackFrom`
+//!   needs a Messaging Service, `ValidityPeriod` is 1 to 36000 seconds. `MaxPrice` has had no effect
+//!   since 2024-06-03 and is deprecated here. Lists filter by `To`, `From` and sent date
+//!   (`DateSent`, `DateSent<`, `DateSent>`, [`ListMessages`]).
+//! * A status lookup reports Twilio's `error_code` and `error_message`, the price Twilio charged
+//!   (its `price` and `price_unit`, as a positive [`Price`](switchboard_core::Price)) and
+//!   `num_segments`.
 //! * All 13 statuses map to [`DeliveryStatus`](switchboard_core::DeliveryStatus) in
 //!   [`MessageStatus::delivery_status`]; the raw word is always kept.
 //! * Webhooks ([`webhook`]): `X-Twilio-Signature` is checked exactly as Twilio's libraries do (full
@@ -61,7 +71,9 @@
 pub mod client;
 pub mod config;
 pub mod error;
+pub mod list;
 pub mod model;
+pub mod options;
 #[cfg(feature = "sim")]
 pub mod sim;
 pub mod transport;
@@ -69,7 +81,10 @@ pub mod webhook;
 
 pub use client::Client;
 pub use config::{Config, ConfigBuilder};
-pub use model::{CreateMessage, ListMessages, MessagePage, MessageResource, MessageStatus};
+pub use model::{
+    AddressRetention, ContentRetention, CreateMessage, ListMessages, MessagePage, MessageResource, MessageStatus,
+    RiskCheck, TrafficType,
+};
 pub use transport::TwilioTransport;
 pub use webhook::{EMPTY_TWIML, SIGNATURE_HEADER};
 

@@ -11,9 +11,11 @@ use chrono::{DateTime, Utc};
 use serde::de::Deserializer;
 use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
-use switchboard_core::{DeliveryStatus, Error, Result};
+use switchboard_core::{DeliveryStatus, Error, Price, Result};
 
 use super::error::mask;
+pub use super::list::{ListMessages, MessagePage};
+pub use super::options::{AddressRetention, ContentRetention, RiskCheck, TrafficType};
 
 /// Every value of Twilio's `MessageEnumStatus`, plus what Twilio may add later.
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
@@ -151,7 +153,12 @@ pub struct CreateMessage {
     pub status_callback: Option<String>,
     /// `ValidityPeriod`, seconds.
     pub validity_period: Option<u32>,
-    /// `MaxPrice`.
+    /// `MaxPrice`. Twilio's Message resource reference marks it obsolete: it has had no effect since
+    /// 2024-06-03. It is still sent when set, and Twilio ignores it.
+    #[deprecated(
+        since = "0.1.0",
+        note = "Twilio ignores MaxPrice since 2024-06-03 (Message resource reference); it limits nothing"
+    )]
     pub max_price: Option<String>,
     /// `ProvideFeedback`.
     pub provide_feedback: Option<bool>,
@@ -175,6 +182,17 @@ pub struct CreateMessage {
     pub send_at: Option<DateTime<Utc>>,
     /// `PersistentAction`, repeatable.
     pub persistent_action: Vec<String>,
+    /// `ContentRetention`: may Twilio store the body.
+    pub content_retention: Option<ContentRetention>,
+    /// `AddressRetention`: may Twilio store the numbers.
+    pub address_retention: Option<AddressRetention>,
+    /// `TrafficType`.
+    pub traffic_type: Option<TrafficType>,
+    /// `RiskCheck`: `disable` skips Twilio's risk checks for this message.
+    pub risk_check: Option<RiskCheck>,
+    /// `FallbackFrom`: the SMS sender used when an RCS message cannot reach the recipient. Needs a
+    /// Messaging Service with an RCS sender (Twilio refuses it otherwise, error 21666).
+    pub fallback_from: Option<String>,
     /// Any other field, as `(Name, value)`.
     pub extra: Vec<(String, String)>,
 }
@@ -230,6 +248,36 @@ impl CreateMessage {
         self
     }
 
+    /// Sets `ContentRetention`.
+    pub fn content_retention(mut self, retention: ContentRetention) -> Self {
+        self.content_retention = Some(retention);
+        self
+    }
+
+    /// Sets `AddressRetention`.
+    pub fn address_retention(mut self, retention: AddressRetention) -> Self {
+        self.address_retention = Some(retention);
+        self
+    }
+
+    /// Sets `TrafficType`.
+    pub fn traffic_type(mut self, traffic: TrafficType) -> Self {
+        self.traffic_type = Some(traffic);
+        self
+    }
+
+    /// Sets `RiskCheck`.
+    pub fn risk_check(mut self, check: RiskCheck) -> Self {
+        self.risk_check = Some(check);
+        self
+    }
+
+    /// Sets `FallbackFrom` (needs a Messaging Service).
+    pub fn fallback_from(mut self, sender: impl Into<String>) -> Self {
+        self.fallback_from = Some(sender.into());
+        self
+    }
+
     /// Adds any other field.
     pub fn field(mut self, name: impl Into<String>, value: impl Into<String>) -> Self {
         self.extra.push((name.into(), value.into()));
@@ -252,12 +300,30 @@ impl CreateMessage {
                 "a Twilio message needs a body, media or a content template",
             ));
         }
+        if self.media_url.len() > 10 {
+            return Err(Error::invalid_input(
+                "a Twilio message carries at most 10 media URLs (error 21623 otherwise)",
+            ));
+        }
         if self.body.as_deref().is_some_and(|b| b.chars().count() > 1600) {
             return Err(Error::invalid_input("a Twilio message body is at most 1600 characters"));
         }
         if self.send_at.is_some() && self.messaging_service_sid.is_none() {
             return Err(Error::invalid_input(
                 "scheduling a Twilio message needs a Messaging Service",
+            ));
+        }
+        if self
+            .validity_period
+            .is_some_and(|v| !(1..=super::config::MAX_VALIDITY_SECONDS).contains(&v))
+        {
+            return Err(Error::invalid_input(
+                "a Twilio ValidityPeriod is 1 to 36000 seconds (error 21624 otherwise)",
+            ));
+        }
+        if self.fallback_from.is_some() && self.messaging_service_sid.is_none() {
+            return Err(Error::invalid_input(
+                "a Twilio FallbackFrom needs a Messaging Service (error 21666 otherwise)",
             ));
         }
         Ok(())
@@ -276,6 +342,7 @@ impl CreateMessage {
         opt("Body", self.body.clone());
         opt("StatusCallback", self.status_callback.clone());
         opt("ValidityPeriod", self.validity_period.map(|v| v.to_string()));
+        #[allow(deprecated)]
         opt("MaxPrice", self.max_price.clone());
         opt("ProvideFeedback", self.provide_feedback.map(|v| v.to_string()));
         opt("Attempt", self.attempt.map(|v| v.to_string()));
@@ -286,6 +353,17 @@ impl CreateMessage {
         opt("ContentSid", self.content_sid.clone());
         opt("ContentVariables", self.content_variables.clone());
         opt("ApplicationSid", self.application_sid.clone());
+        opt(
+            "ContentRetention",
+            self.content_retention.map(|v| v.as_str().to_owned()),
+        );
+        opt(
+            "AddressRetention",
+            self.address_retention.map(|v| v.as_str().to_owned()),
+        );
+        opt("TrafficType", self.traffic_type.map(|v| v.as_str().to_owned()));
+        opt("RiskCheck", self.risk_check.map(|v| v.as_str().to_owned()));
+        opt("FallbackFrom", self.fallback_from.clone());
         if let Some(at) = self.send_at {
             opt("ScheduleType", Some("fixed".to_owned()));
             opt("SendAt", Some(at.to_rfc3339_opts(chrono::SecondsFormat::Secs, true)));
@@ -310,6 +388,7 @@ impl fmt::Debug for CreateMessage {
             .field("body_chars", &self.body.as_ref().map(|b| b.chars().count()))
             .field("media", &self.media_url.len())
             .field("send_at", &self.send_at)
+            .field("fallback_from", &self.fallback_from.as_deref().map(mask))
             .finish_non_exhaustive()
     }
 }
@@ -429,6 +508,29 @@ impl MessageResource {
     pub fn segments(&self) -> Option<u32> {
         self.num_segments.as_deref()?.trim().parse().ok()
     }
+
+    /// `price` and `price_unit` as Twilio wrote them: a charge is negative (`"-0.00750"` USD). `None`
+    /// until Twilio has priced the message, or when the pair is not a decimal and a currency code.
+    pub fn price(&self) -> Option<Price> {
+        Price::new(self.price.as_deref()?, self.price_unit.as_deref()?).ok()
+    }
+
+    /// What Twilio charged, as a positive amount (Twilio's `price` with its sign turned: Twilio writes
+    /// charges negative).
+    pub fn charge(&self) -> Option<Price> {
+        let p = self.price()?;
+        let amount = match p.amount().strip_prefix('-') {
+            Some(positive) => positive.to_owned(),
+            None if p.amount().bytes().all(|b| b == b'0' || b == b'.') => p.amount().to_owned(),
+            None => format!("-{}", p.amount()),
+        };
+        Price::new(&amount, p.currency()).ok()
+    }
+
+    /// `error_message` when Twilio gave a non-empty one.
+    pub fn error_text(&self) -> Option<&str> {
+        self.error_message.as_deref().map(str::trim).filter(|m| !m.is_empty())
+    }
 }
 
 impl fmt::Debug for MessageResource {
@@ -445,99 +547,6 @@ impl fmt::Debug for MessageResource {
             .field("error_code", &self.error_code)
             .field("date_created", &self.date_created)
             .finish_non_exhaustive()
-    }
-}
-
-/// One page of `GET /Messages.json`.
-#[derive(Clone, PartialEq, Default, Deserialize, Serialize)]
-#[non_exhaustive]
-pub struct MessagePage {
-    /// The messages.
-    #[serde(default)]
-    pub messages: Vec<MessageResource>,
-    /// The page number.
-    #[serde(default)]
-    pub page: Option<u64>,
-    /// The page size.
-    #[serde(default)]
-    pub page_size: Option<u64>,
-    /// The path of the next page; `None` on the last.
-    #[serde(default)]
-    pub next_page_uri: Option<String>,
-    /// The path of the previous page.
-    #[serde(default)]
-    pub previous_page_uri: Option<String>,
-    /// The path of the first page.
-    #[serde(default)]
-    pub first_page_uri: Option<String>,
-    /// This page's path.
-    #[serde(default)]
-    pub uri: Option<String>,
-    /// Anything else Twilio sent.
-    #[serde(flatten)]
-    pub extra: Map<String, Value>,
-}
-
-/// Filters of a message list.
-#[derive(Clone, PartialEq, Eq, Default)]
-#[non_exhaustive]
-pub struct ListMessages {
-    /// `To`.
-    pub to: Option<String>,
-    /// `From`.
-    pub from: Option<String>,
-    /// `DateSent` (a day, `YYYY-MM-DD`).
-    pub date_sent: Option<String>,
-    /// `PageSize` (Twilio allows up to 1000).
-    pub page_size: Option<u32>,
-}
-
-impl ListMessages {
-    /// No filter: every message, newest first.
-    pub fn new() -> Self {
-        Self::default()
-    }
-
-    /// Only messages to this address.
-    pub fn to(mut self, to: impl Into<String>) -> Self {
-        self.to = Some(to.into());
-        self
-    }
-
-    /// Only messages from this address.
-    pub fn from(mut self, from: impl Into<String>) -> Self {
-        self.from = Some(from.into());
-        self
-    }
-
-    /// Only messages sent on this day (`YYYY-MM-DD`).
-    pub fn date_sent(mut self, day: impl Into<String>) -> Self {
-        self.date_sent = Some(day.into());
-        self
-    }
-
-    /// Messages per page.
-    pub fn page_size(mut self, size: u32) -> Self {
-        self.page_size = Some(size);
-        self
-    }
-
-    /// The query pairs.
-    pub fn to_query(&self) -> Vec<(String, String)> {
-        let mut q = Vec::new();
-        if let Some(v) = &self.to {
-            q.push(("To".into(), v.clone()));
-        }
-        if let Some(v) = &self.from {
-            q.push(("From".into(), v.clone()));
-        }
-        if let Some(v) = &self.date_sent {
-            q.push(("DateSent".into(), v.clone()));
-        }
-        if let Some(v) = self.page_size {
-            q.push(("PageSize".into(), v.min(1000).to_string()));
-        }
-        q
     }
 }
 
@@ -560,29 +569,6 @@ pub struct ErrorBody {
     /// Anything else.
     #[serde(flatten)]
     pub extra: Map<String, Value>,
-}
-
-/// The page URIs carry the list's filters (phone numbers), so they are left out.
-impl fmt::Debug for MessagePage {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("MessagePage")
-            .field("messages", &self.messages)
-            .field("page", &self.page)
-            .field("page_size", &self.page_size)
-            .field("has_next", &self.next_page_uri.is_some())
-            .finish_non_exhaustive()
-    }
-}
-
-impl fmt::Debug for ListMessages {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("ListMessages")
-            .field("to", &self.to.as_deref().map(mask))
-            .field("from", &self.from.as_deref().map(mask))
-            .field("date_sent", &self.date_sent)
-            .field("page_size", &self.page_size)
-            .finish()
-    }
 }
 
 /// Twilio's messages quote the numbers they refuse; `Debug` masks them.
@@ -694,5 +680,67 @@ mod tests {
                 .is_err()
         );
         assert!(!format!("{c:?}").contains("8675310"));
+    }
+
+    #[test]
+    fn typed_options_go_out_in_twilios_words() {
+        let c = CreateMessage::new("+15558675310")
+            .messaging_service_sid("MG5e1a1e5e1a1e5e1a1e5e1a1e5e1a1e5e")
+            .body("hi")
+            .content_retention(ContentRetention::Discard)
+            .address_retention(AddressRetention::Obfuscate)
+            .traffic_type(TrafficType::Free)
+            .risk_check(RiskCheck::Disable)
+            .fallback_from("+15005550006");
+        c.validate().unwrap();
+        let f = c.to_form();
+        for (k, v) in [
+            ("ContentRetention", "discard"),
+            ("AddressRetention", "obfuscate"),
+            ("TrafficType", "free"),
+            ("RiskCheck", "disable"),
+            ("FallbackFrom", "+15005550006"),
+        ] {
+            assert!(f.contains(&(k.to_owned(), v.to_owned())), "{k}");
+        }
+        assert!(!format!("{c:?}").contains("5005550006"));
+        // What Twilio refuses is refused before a request.
+        let no_service = CreateMessage::new("+1555").from("+15005550006").body("x");
+        assert!(no_service.clone().fallback_from("+15005550006").validate().is_err());
+        assert!(no_service.clone().validity_period(0).validate().is_err());
+        assert!(no_service.clone().validity_period(36_001).validate().is_err());
+        assert!(no_service.clone().validity_period(36_000).validate().is_ok());
+        let eleven = (0..11).fold(no_service, |m, i| m.media_url(format!("https://h/{i}.png")));
+        assert!(eleven.validate().is_err());
+    }
+
+    #[test]
+    #[allow(deprecated)]
+    fn max_price_is_deprecated_but_still_sent() {
+        let mut c = CreateMessage::new("+15558675310").from("+15005550006").body("hi");
+        c.max_price = Some("0.05".into());
+        assert!(c.to_form().contains(&("MaxPrice".into(), "0.05".into())));
+    }
+
+    #[test]
+    fn price_error_text_and_segments_are_typed() {
+        let m: MessageResource = serde_json::from_str(
+            r#"{"sid":"SMx","status":"undelivered","num_segments":"2","price":"-0.01580","price_unit":"USD",
+                "error_code":30003,"error_message":"Unreachable destination handset"}"#,
+        )
+        .unwrap();
+        assert_eq!(m.segments(), Some(2));
+        assert_eq!(m.price().map(|p| p.to_micros()), Some(Some(-15_800)));
+        let charge = m.charge().unwrap();
+        assert_eq!((charge.amount(), charge.currency()), ("0.01580", "USD"));
+        assert_eq!(m.error_text(), Some("Unreachable destination handset"));
+        let unpriced: MessageResource = serde_json::from_str(
+            r#"{"sid":"SMx","status":"queued","price":null,"price_unit":"USD","error_message":" "}"#,
+        )
+        .unwrap();
+        assert!(unpriced.price().is_none() && unpriced.charge().is_none() && unpriced.error_text().is_none());
+        let free: MessageResource =
+            serde_json::from_str(r#"{"sid":"SMx","status":"sent","price":"0.00000","price_unit":"usd"}"#).unwrap();
+        assert_eq!(free.charge().map(|p| p.amount().to_owned()), Some("0.00000".to_owned()));
     }
 }

@@ -89,6 +89,15 @@ impl Transport for TwilioTransport {
         if let Some(code) = m.error_code {
             report = report.with_error_code(code);
         }
+        if let Some(text) = m.error_text() {
+            report = report.with_error_message(super::error::scrub_numbers(text));
+        }
+        if let Some(charge) = m.charge() {
+            report = report.with_price(charge);
+        }
+        if let Some(parts) = m.segments() {
+            report = report.with_segments(parts);
+        }
         if let Some(at) = m.updated_at() {
             report = report.with_at(at);
         }

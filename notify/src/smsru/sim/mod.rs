@@ -1,6 +1,6 @@
 //! An SMS.ru simulator (feature `sim`): the API on a loopback port, stateful, with delivery callbacks.
 //!
-//! What it models, following the reference (§1, §10):
+//! What it models, following SMS.ru's API pages (<https://sms.ru/api>):
 //!
 //! * Methods as paths: `sms/send`, `sms/status`, `sms/cost`, `my/balance`, `my/limit`, `my/free`,
 //!   `my/senders`, `auth/check`, `callback/add|del|get`, `stoplist/add|del|get`; anything else is
@@ -10,9 +10,11 @@
 //!   (`status`/`status_code`/`status_text`, per-number results under `sms`, `balance`); without it the
 //!   legacy text reply (code line, one line per number, `balance=`).
 //! * Auth by `api_id`, or `login` + `password` (`200` / `301` when wrong). Senders must be approved
-//!   (`204`). Per number: malformed numbers `202`, stop-listed `209`, empty text `203`, more than 8 parts
-//!   `205`; per request: no text `203`, more than 100 numbers `207`, more than 5000 `213`, a bad `time`
-//!   `208`, text not UTF-8 `212`, not enough balance `201`.
+//!   (`204`). Per number: a number not written as SMS.ru documents it (digits only, no `+`) `202`,
+//!   stop-listed `209`, empty text `203`, more than 8 parts `205`; per request: no text `203`, more than
+//!   100 numbers `207`, more than 5000 `213`, a bad `time` `208`, a `ttl` outside 1–1440 minutes, an
+//!   `ip` that is not a public address `507`, text not UTF-8 `212`, not enough balance `201`. The
+//!   rules are in the `send` module.
 //! * `test=1` answers like a real send (ids included) but charges nothing.
 //! * Ids look like SMS.ru's (`NNNNNN-NNNNNNNN`). Messages move `100 → 101 → 102 → 103` (or the final code
 //!   set for the number with [`Simulator::set_outcome`]) when the test calls [`Simulator::advance`],
@@ -28,12 +30,15 @@ use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::Duration;
 
 use serde_json::{Map, Value, json};
-use switchboard_core::Segmentation;
 use switchboard_core::http::HttpOptions;
 use switchboard_core::testkit::wiremock::{Request, ResponseTemplate};
 use switchboard_core::testkit::{Faults, SimServer, json_response};
 
 use super::error::{code_info, mask};
+
+mod send;
+
+pub use send::{TTL_REFUSAL_CODE, TTL_REFUSAL_TEXT};
 
 /// The simulator's `api_id`.
 pub const SIM_API_ID: &str = "5A1E5A1E-0000-4000-8000-00000000C0DE";
@@ -537,9 +542,9 @@ fn handle(st: &mut State, req: &Request) -> ResponseTemplate {
         return fmt.error(code);
     }
     match method.as_str() {
-        "sms/send" => send(st, &p, fmt, false),
-        "sms/cost" => send(st, &p, fmt, true),
-        "sms/status" => status(st, &p, fmt),
+        "sms/send" => send::send(st, &p, fmt, false),
+        "sms/cost" => send::send(st, &p, fmt, true),
+        "sms/status" => send::status(st, &p, fmt),
         "my/balance" => {
             let mut m = ok();
             m.insert("balance".into(), money(st.balance));
@@ -601,11 +606,11 @@ fn callbacks(st: &mut State, method: &str, p: &Params, fmt: Format) -> ResponseT
 fn stoplist(st: &mut State, method: &str, p: &Params, fmt: Format) -> ResponseTemplate {
     match method {
         "stoplist/add" => {
-            let n = digits(p.get("stoplist_phone").unwrap_or(""));
-            if n.len() < 10 {
+            let Some(n) = send::documented_number(p.get("stoplist_phone").unwrap_or("")) else {
                 return fmt.error(202);
-            }
-            st.stoplist.insert(n, p.get("stoplist_text").unwrap_or("").to_owned());
+            };
+            st.stoplist
+                .insert(n.to_owned(), p.get("stoplist_text").unwrap_or("").to_owned());
             fmt.answer(Value::Object(ok()), "100".into())
         }
         "stoplist/del" => {
@@ -622,206 +627,6 @@ fn stoplist(st: &mut State, method: &str, p: &Params, fmt: Format) -> ResponseTe
     }
 }
 
-/// The numbers and texts of an `sms/send` or `sms/cost`: `to[N]=TEXT` (or the old `multi[N]=TEXT`), or
-/// `to=N1,N2` with `msg`.
-fn recipients(p: &Params) -> Result<Vec<(String, String)>, i32> {
-    let per: Vec<(String, String)> = p
-        .pairs
-        .iter()
-        .filter_map(|(k, v)| {
-            let n = k
-                .strip_prefix("to[")
-                .or_else(|| k.strip_prefix("multi["))?
-                .strip_suffix(']')?;
-            Some((n.to_owned(), v.clone()))
-        })
-        .collect();
-    if !per.is_empty() {
-        return Ok(per);
-    }
-    let to: Vec<String> = p
-        .get("to")
-        .unwrap_or("")
-        .split(',')
-        .map(|s| s.trim().to_owned())
-        .filter(|s| !s.is_empty())
-        .collect();
-    if to.is_empty() {
-        return Err(202);
-    }
-    let msg = p.get("msg").unwrap_or("");
-    if msg.trim().is_empty() {
-        return Err(203);
-    }
-    Ok(to.into_iter().map(|n| (n, msg.to_owned())).collect())
-}
-
-/// Why one number cannot be sent to, if it cannot.
-fn refusal(st: &State, number: &str, text: &str) -> Option<i32> {
-    let d = digits(number);
-    let clean = number
-        .chars()
-        .all(|c| c.is_ascii_digit() || matches!(c, '+' | ' ' | '-' | '(' | ')'));
-    if !clean || !(10..=15).contains(&d.len()) {
-        return Some(202);
-    }
-    if let Some(code) = st.refusals.get(&d) {
-        return Some(*code);
-    }
-    if st.stoplist.contains_key(&d) {
-        return Some(209);
-    }
-    if text.trim().is_empty() {
-        return Some(203);
-    }
-    if Segmentation::of(text).segments > 8 {
-        return Some(205);
-    }
-    None
-}
-
-fn send(st: &mut State, p: &Params, fmt: Format, cost_only: bool) -> ResponseTemplate {
-    let list = match recipients(p) {
-        Ok(l) => l,
-        Err(code) => return fmt.error(code),
-    };
-    if list.len() > 5000 {
-        return fmt.error(213);
-    }
-    if list.len() > super::model::MAX_RECIPIENTS_PER_REQUEST {
-        return fmt.answer(
-            json!({"status": "ERROR", "status_code": 207, "status_text": "Указано более 100 номеров в списке получателей"}),
-            "207".into(),
-        );
-    }
-    let from = match p.get("from") {
-        Some(f) if st.senders.iter().any(|s| s == f) => f.to_owned(),
-        Some(_) => return fmt.error(204),
-        None => st.senders.first().cloned().unwrap_or_default(),
-    };
-    if let Some(t) = p.get("time") {
-        let limit = chrono::Utc::now().timestamp() + 61 * 86_400;
-        match t.trim().parse::<i64>() {
-            Ok(secs) if secs <= limit => {}
-            _ => return fmt.error(208),
-        }
-    }
-    let test = p.get("test") == Some("1");
-    let price = st.price_per_part;
-    // Price every number first: a request the balance cannot cover is refused as a whole.
-    let priced: Vec<(String, String, Result<u32, i32>)> = list
-        .into_iter()
-        .map(|(n, text)| {
-            let r = match refusal(st, &n, &text) {
-                Some(code) => Err(code),
-                None => Ok(u32::try_from(Segmentation::of(&text).segments).unwrap_or(u32::MAX)),
-            };
-            (n, text, r)
-        })
-        .collect();
-    let total_parts: i64 = priced
-        .iter()
-        .filter_map(|(_, _, r)| r.as_ref().ok())
-        .map(|p| i64::from(*p))
-        .sum();
-    let total = total_parts * price;
-
-    let mut sms = Map::new();
-    let mut lines = vec!["100".to_owned()];
-    if cost_only {
-        for (n, _, r) in &priced {
-            let entry = match r {
-                Ok(parts) => {
-                    json!({"status": "OK", "status_code": 100, "cost": money(i64::from(*parts) * price), "sms": parts})
-                }
-                Err(code) => json!({"status": "ERROR", "status_code": code, "status_text": text_of(*code)}),
-            };
-            sms.insert(digits(n), entry);
-        }
-        let mut m = ok();
-        m.insert("sms".into(), Value::Object(sms));
-        m.insert("total_cost".into(), money(total));
-        m.insert("total_sms".into(), json!(total_parts));
-        return fmt.answer(
-            Value::Object(m),
-            format!("100\n{:.2}\n{total_parts}", total as f64 / 100.0),
-        );
-    }
-    if !test && total > st.balance {
-        return fmt.error(201);
-    }
-    for (n, text, r) in priced {
-        let d = digits(&n);
-        let entry = match r {
-            Ok(parts) => {
-                st.next_id += 1;
-                let id = format!("{:06}-{:08}", 202_401, st.next_id);
-                let cost = if test { 0 } else { i64::from(parts) * price };
-                st.balance -= cost;
-                st.messages.insert(
-                    id.clone(),
-                    SimSms {
-                        sms_id: id.clone(),
-                        to: d.clone(),
-                        text,
-                        from: from.clone(),
-                        status_code: 100,
-                        history: vec![100],
-                        parts,
-                        cost_kopecks: cost,
-                        test,
-                    },
-                );
-                lines.push(id.clone());
-                json!({"status": "OK", "status_code": 100, "sms_id": id})
-            }
-            Err(code) => {
-                lines.push(code.to_string());
-                json!({"status": "ERROR", "status_code": code, "status_text": text_of(code)})
-            }
-        };
-        sms.insert(d, entry);
-    }
-    lines.push(format!("balance={:.2}", st.balance as f64 / 100.0));
-    let mut m = ok();
-    m.insert("sms".into(), Value::Object(sms));
-    m.insert("balance".into(), money(st.balance));
-    fmt.answer(Value::Object(m), lines.join("\n"))
-}
-
-fn status(st: &State, p: &Params, fmt: Format) -> ResponseTemplate {
-    let ids: Vec<&str> = p
-        .get("sms_id")
-        .unwrap_or("")
-        .split(',')
-        .map(str::trim)
-        .filter(|s| !s.is_empty())
-        .collect();
-    if ids.is_empty() {
-        return fmt.error(-1);
-    }
-    let mut sms = Map::new();
-    let mut lines = vec!["100".to_owned()];
-    for id in ids {
-        let entry = match st.messages.get(id) {
-            Some(m) => {
-                lines.push(m.status_code.to_string());
-                json!({"status": "OK", "status_code": m.status_code, "status_text": text_of(m.status_code),
-                       "cost": money(m.cost_kopecks), "sms": m.parts})
-            }
-            None => {
-                lines.push("-1".into());
-                json!({"status": "ERROR", "status_code": -1, "status_text": text_of(-1)})
-            }
-        };
-        sms.insert(id.to_owned(), entry);
-    }
-    let mut m = ok();
-    m.insert("sms".into(), Value::Object(sms));
-    m.insert("balance".into(), money(st.balance));
-    fmt.answer(Value::Object(m), lines.join("\n"))
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -833,15 +638,5 @@ mod tests {
         assert_eq!(decode_strict("%ff"), None);
         assert_eq!(decode_strict("%f"), None);
         assert_eq!(decode_strict("%zz"), None);
-    }
-
-    #[test]
-    fn refusals() {
-        let st = State::new();
-        assert_eq!(refusal(&st, "79255070602", "hi"), None);
-        assert_eq!(refusal(&st, "+7 (925) 507-06-02", "hi"), None);
-        assert_eq!(refusal(&st, "12345", "hi"), Some(202));
-        assert_eq!(refusal(&st, "7925507060x", "hi"), Some(202));
-        assert_eq!(refusal(&st, "79255070602", &"x".repeat(153 * 8 + 1)), Some(205));
     }
 }

@@ -1,24 +1,25 @@
 //! A Twilio Messages simulator (feature `sim`), wire-compatible enough for Twilio's own helper
 //! libraries pointed at it.
 //!
-//! What it models, following the reference (§2, §10):
+//! What it models, following Twilio's Messages API reference
+//! (<https://www.twilio.com/docs/messaging/api/message-resource>):
 //!
-//! * `POST/GET /2010-04-01/Accounts/{AccountSid}/Messages.json` (create, list with `To`/`From`/
-//!   `PageSize`/`Page` and `next_page_uri` paging), `GET/POST/DELETE …/Messages/{Sid}.json` (fetch,
-//!   cancel a scheduled message with `Status=canceled`, redact with `Body=`, delete → 204), and
-//!   `GET /2010-04-01/Accounts/{AccountSid}.json`.
+//! * `POST/GET /2010-04-01/Accounts/{AccountSid}/Messages.json` (create; list with `To`, `From`,
+//!   `DateSent`, `DateSent<`, `DateSent>`, `PageSize` (1–1000), `Page` and `next_page_uri` paging),
+//!   `GET/POST/DELETE …/Messages/{Sid}.json` (fetch, cancel a scheduled message with
+//!   `Status=canceled`, redact with `Body=`, delete → 204), and `GET /2010-04-01/Accounts/{AccountSid}.json`.
 //! * HTTP Basic auth `AccountSid:AuthToken` (401, code 20003, otherwise); form-encoded PascalCase
 //!   parameters; JSON answers with the real field names (string `num_segments`/`num_media`/`price`,
-//!   RFC 2822 dates, `uri`, `subresource_uris`); create answers 201.
-//! * Errors as `{code, message, more_info, status}`: 21604 no `To`, 21603 no sender, 21602 no body,
-//!   21211 bad `To`, 21212 bad `From`, 21606 a `From` number the account does not own, 21705/21701 bad
-//!   or unknown Messaging Service, 21617 body over 1600 characters, 21609 bad `StatusCallback`, 21610 an
-//!   unsubscribed recipient ([`Simulator::unsubscribe`]), 20404 unknown SID. Any other error, such as 429
-//!   / 20429 with `Retry-After`, on demand with [`Simulator::queue_error`].
+//!   RFC 2822 dates, `error_message` beside `error_code`, `uri`, `subresource_uris`); create answers 201.
+//! * Errors as `{code, message, more_info, status}`. A create is refused as Twilio refuses it, with
+//!   Twilio's codes: the table is in the `create` module. An unsubscribed recipient
+//!   ([`Simulator::unsubscribe`]) gets 21610, an unknown SID 20404. Any other error, such as 429 /
+//!   20429 with `Retry-After`, on demand with [`Simulator::queue_error`].
 //! * State: `queued` (or `accepted` with a Messaging Service, `scheduled` with `ScheduleType=fixed`),
 //!   then `sending → sent → delivered`, or `undelivered`/`failed` with an `ErrorCode` for numbers given
 //!   an [`Outcome`]. States move when the test calls [`Simulator::advance`],
 //!   [`Simulator::advance_all`] or [`Simulator::deliver`], or on a timer ([`Simulator::auto_advance`]).
+//!   A message is priced ([`SIM_PRICE_PER_SEGMENT_MICROS`] a segment, USD) once it is sent.
 //! * Every change after the initial status is pushed to the message's `StatusCallback` as a form POST
 //!   signed with `X-Twilio-Signature` (the auth token over the URL and the sorted parameters), and the
 //!   answer is recorded ([`Simulator::pushes`]). [`Simulator::send_inbound`] pushes a signed incoming
@@ -29,17 +30,20 @@ use std::fmt;
 use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::Duration;
 
-use base64::Engine;
 use chrono::{DateTime, Utc};
-use serde_json::{Value, json};
 use switchboard_core::http::HttpOptions;
-use switchboard_core::testkit::wiremock::{Request, ResponseTemplate};
-use switchboard_core::testkit::{Faults, SimServer, json_status};
+use switchboard_core::testkit::wiremock::Request;
+use switchboard_core::testkit::{Faults, SimServer};
 use switchboard_core::{MessageId, SecretString, Segmentation};
 
-use super::config::{API_VERSION, is_sid};
+use super::config::API_VERSION;
 use super::error::mask;
 use super::webhook::{SIGNATURE_HEADER, signature};
+
+mod api;
+mod create;
+
+pub use create::{INVALID_PARAMETER, MAX_MEDIA};
 
 /// The simulator's Account SID.
 pub const SIM_ACCOUNT_SID: &str = "AC5e1a1e5e1a1e5e1a1e5e1a1e5e1a1e5e";
@@ -258,7 +262,7 @@ impl Simulator {
         let inner = inner.clone();
         Arc::new(move |req: &Request| {
             let mut st = inner.lock();
-            handle(&mut st, req)
+            api::handle(&mut st, req)
         })
     }
 
@@ -544,380 +548,13 @@ async fn deliver_push(inner: &Arc<Inner>, (url, params): Push) -> Option<u16> {
     status
 }
 
-fn error(status: u16, code: i64, message: impl Into<String>) -> ResponseTemplate {
-    json_status(
-        status,
-        &json!({
-            "code": code,
-            "message": message.into(),
-            "more_info": format!("https://www.twilio.com/docs/errors/{code}"),
-            "status": status,
-        }),
-    )
-}
-
-fn sim_error(e: &SimError) -> ResponseTemplate {
-    let t = error(e.status, e.code, e.message.clone());
-    match e.retry_after {
-        Some(s) => t.insert_header("retry-after", s.to_string().as_str()),
-        None => t,
-    }
-}
-
-fn not_found(path: &str) -> ResponseTemplate {
-    error(404, 20404, format!("The requested resource {path} was not found"))
-}
-
-/// Whether the Basic credentials are the account's.
-fn authenticated(st: &State, req: &Request) -> bool {
-    let Some(v) = req.headers.get("authorization").and_then(|v| v.to_str().ok()) else {
-        return false;
-    };
-    let Some(b64) = v.strip_prefix("Basic ").or_else(|| v.strip_prefix("basic ")) else {
-        return false;
-    };
-    let Ok(raw) = base64::engine::general_purpose::STANDARD.decode(b64.trim()) else {
-        return false;
-    };
-    let Ok(text) = String::from_utf8(raw) else {
-        return false;
-    };
-    match text.split_once(':') {
-        Some((u, p)) => {
-            switchboard_core::secret::ct_eq(u.as_bytes(), st.account_sid.as_bytes())
-                && switchboard_core::secret::ct_eq(p.as_bytes(), st.auth_token.as_bytes())
-        }
-        None => false,
-    }
-}
-
-fn handle(st: &mut State, req: &Request) -> ResponseTemplate {
-    let path = req.url.path().to_owned();
-    let segs: Vec<&str> = path.trim_matches('/').split('/').collect();
-    if segs.first() != Some(&API_VERSION) || segs.get(1) != Some(&"Accounts") {
-        return not_found(&path);
-    }
-    if !authenticated(st, req) {
-        return error(401, 20003, "Authenticate");
-    }
-    let account = segs.get(2).copied().unwrap_or("");
-    let account = account.strip_suffix(".json").unwrap_or(account);
-    if account != st.account_sid {
-        return error(401, 20003, "Authenticate");
-    }
-    if let Some(e) = st.errors.pop_front() {
-        return sim_error(&e);
-    }
-    let method = req.method.as_str().to_owned();
-    let form: Vec<(String, String)> = url::form_urlencoded::parse(&req.body).into_owned().collect();
-    match (segs.len(), segs.get(3).copied(), method.as_str()) {
-        (3, None, "GET") if segs[2].ends_with(".json") => account_json(st),
-        (4, Some("Messages.json"), "POST") => create(st, &form),
-        (4, Some("Messages.json"), "GET") => list(st, req),
-        (5, Some("Messages"), m) => {
-            let Some(sid) = segs[4].strip_suffix(".json") else {
-                return not_found(&path);
-            };
-            match m {
-                "GET" => match st.message(sid) {
-                    Some(msg) => json_status(200, &resource(st, msg)),
-                    None => not_found(&path),
-                },
-                "POST" => update(st, sid, &form, &path),
-                "DELETE" => {
-                    let before = st.messages.len();
-                    st.messages.retain(|x| x.sid != sid);
-                    if st.messages.len() == before {
-                        not_found(&path)
-                    } else {
-                        ResponseTemplate::new(204)
-                    }
-                }
-                _ => error(405, 20004, "Method not allowed"),
-            }
-        }
-        _ => not_found(&path),
-    }
-}
-
-fn account_json(st: &State) -> ResponseTemplate {
-    let now = Utc::now().to_rfc2822();
-    json_status(
-        200,
-        &json!({
-            "sid": st.account_sid,
-            "owner_account_sid": st.account_sid,
-            "friendly_name": "switchboard simulator",
-            "status": "active",
-            "type": "Full",
-            "date_created": now,
-            "date_updated": now,
-            "uri": format!("/{API_VERSION}/Accounts/{}.json", st.account_sid),
-        }),
-    )
-}
-
-fn resource(st: &State, m: &SimMessage) -> Value {
-    let base = format!("/{API_VERSION}/Accounts/{}/Messages/{}", st.account_sid, m.sid);
-    let price = m.date_sent.filter(|_| m.direction == "outbound-api").map(|_| {
-        let micros = SIM_PRICE_PER_SEGMENT_MICROS * i64::from(m.num_segments);
-        format!("-{}.{:05}", micros / 1_000_000, (micros % 1_000_000) / 10)
-    });
-    json!({
-        "account_sid": st.account_sid,
-        "api_version": API_VERSION,
-        "body": m.body,
-        "date_created": m.date_created.to_rfc2822(),
-        "date_sent": m.date_sent.map(|d| d.to_rfc2822()),
-        "date_updated": m.date_updated.to_rfc2822(),
-        "direction": m.direction,
-        "error_code": m.error_code,
-        "error_message": Value::Null,
-        "from": m.from,
-        "messaging_service_sid": m.messaging_service_sid,
-        "num_media": m.media.len().to_string(),
-        "num_segments": m.num_segments.to_string(),
-        "price": price,
-        "price_unit": "USD",
-        "sid": m.sid,
-        "status": m.status,
-        "subresource_uris": {
-            "media": format!("{base}/Media.json"),
-            "feedback": format!("{base}/Feedback.json"),
-        },
-        "tags": null,
-        "to": m.to,
-        "uri": format!("{base}.json"),
-    })
-}
-
-fn get<'a>(form: &'a [(String, String)], name: &str) -> Option<&'a str> {
-    form.iter()
-        .find(|(k, _)| k == name)
-        .map(|(_, v)| v.as_str())
-        .filter(|v| !v.is_empty())
-}
-
-/// `+` and 8 to 15 digits, optionally behind a channel prefix (`whatsapp:`).
-fn is_e164_address(s: &str) -> bool {
-    let number = s.split_once(':').map_or(s, |(_, n)| n);
-    number
-        .strip_prefix('+')
-        .is_some_and(|d| (8..=15).contains(&d.len()) && d.bytes().all(|b| b.is_ascii_digit()))
-}
-
-/// A short code (5–6 digits) or an alphanumeric sender id (up to 11 letters, digits, spaces; at
-/// least one letter).
-fn is_other_sender(s: &str) -> bool {
-    let short = (5..=6).contains(&s.len()) && s.bytes().all(|b| b.is_ascii_digit());
-    let alpha = (1..=11).contains(&s.len())
-        && s.bytes().all(|b| b.is_ascii_alphanumeric() || b == b' ')
-        && s.bytes().any(|b| b.is_ascii_alphabetic());
-    short || alpha
-}
-
-fn create(st: &mut State, form: &[(String, String)]) -> ResponseTemplate {
-    let Some(to) = get(form, "To") else {
-        return error(400, 21604, "A 'To' phone number is required.");
-    };
-    let from = get(form, "From");
-    let service = get(form, "MessagingServiceSid");
-    if from.is_none() && service.is_none() {
-        return error(400, 21603, "A 'From' phone number is required.");
-    }
-    if let Some(s) = service {
-        if !is_sid(s, "MG") {
-            return error(400, 21705, format!("The Messaging Service Sid {s} is invalid."));
-        }
-        if !st.services.iter().any(|x| x == s) {
-            return error(400, 21701, format!("The Messaging Service Sid {s} does not exist."));
-        }
-    }
-    let body = get(form, "Body").unwrap_or("");
-    let media: Vec<String> = form
-        .iter()
-        .filter(|(k, _)| k == "MediaUrl")
-        .map(|(_, v)| v.clone())
-        .collect();
-    if body.is_empty() && media.is_empty() && get(form, "ContentSid").is_none() {
-        return error(400, 21602, "Message body is required.");
-    }
-    if !is_e164_address(to) {
-        return error(400, 21211, format!("The 'To' number {to} is not a valid phone number."));
-    }
-    if let Some(f) = from {
-        if is_e164_address(f) {
-            let bare = f.split_once(':').map_or(f, |(_, n)| n);
-            if !st.numbers.iter().any(|n| n == bare) {
-                return error(
-                    400,
-                    21606,
-                    format!(
-                        "The From phone number {f} is not a valid, SMS-capable inbound phone number or short code for your account."
-                    ),
-                );
-            }
-        } else if !is_other_sender(f) {
-            return error(
-                400,
-                21212,
-                format!("The 'From' number {f} is not a valid phone number, shortcode, or alphanumeric sender ID."),
-            );
-        }
-    }
-    if body.chars().count() > 1600 {
-        return error(
-            400,
-            21617,
-            "The concatenated message body exceeds the 1600 character limit.",
-        );
-    }
-    let callback = get(form, "StatusCallback");
-    if let Some(cb) = callback {
-        let ok = url::Url::parse(cb).is_ok_and(|u| matches!(u.scheme(), "http" | "https") && u.has_host());
-        if !ok {
-            return error(400, 21609, format!("The StatusCallback URL {cb} is not a valid URL."));
-        }
-    }
-    if for_media_urls_invalid(&media) {
-        return error(400, 21620, "Invalid media URL(s).");
-    }
-    if st.unsubscribed.contains(to) {
-        return error(400, 21610, "Attempt to send to unsubscribed recipient");
-    }
-    // Scheduling needs a Messaging Service and `SendAt`; the exact error codes Twilio uses when either is
-    // missing are not established, so the simulator then just sends now.
-    let scheduled = get(form, "ScheduleType") == Some("fixed") && service.is_some() && get(form, "SendAt").is_some();
-    let status = if scheduled {
-        "scheduled"
-    } else if service.is_some() {
-        "accepted"
-    } else {
-        "queued"
-    };
-    let now = Utc::now();
-    let m = SimMessage {
-        sid: new_sid(if media.is_empty() { "SM" } else { "MM" }),
-        to: to.to_owned(),
-        from: from.map(str::to_owned),
-        body: body.to_owned(),
-        messaging_service_sid: service.map(str::to_owned),
-        status: status.to_owned(),
-        history: vec![status.to_owned()],
-        status_callback: callback.map(str::to_owned),
-        error_code: None,
-        direction: "outbound-api".into(),
-        num_segments: segments(body),
-        media,
-        date_created: now,
-        date_updated: now,
-        date_sent: None,
-    };
-    let v = resource(st, &m);
-    st.messages.push(m);
-    json_status(201, &v)
-}
-
-fn for_media_urls_invalid(media: &[String]) -> bool {
-    media
-        .iter()
-        .any(|u| !url::Url::parse(u).is_ok_and(|u| matches!(u.scheme(), "http" | "https")))
-}
-
-fn update(st: &mut State, sid: &str, form: &[(String, String)], path: &str) -> ResponseTemplate {
-    let Some(m) = st.message_mut(sid) else {
-        return not_found(path);
-    };
-    if form.iter().any(|(k, v)| k == "Status" && v == "canceled") {
-        if m.status != "scheduled" {
-            // Twilio refuses to cancel a message that is not scheduled; the exact code is not
-            // established, 400 with the generic "invalid parameter" code stands in for it.
-            return error(400, 20001, "Only scheduled messages can be canceled.");
-        }
-        m.status = "canceled".into();
-        m.history.push("canceled".into());
-        m.date_updated = Utc::now();
-    } else if form.iter().any(|(k, v)| k == "Body" && v.is_empty()) {
-        m.body.clear();
-        m.date_updated = Utc::now();
-    } else {
-        return error(400, 20001, "Either Body or Status must be provided.");
-    }
-    let m = m.clone();
-    json_status(200, &resource(st, &m))
-}
-
-fn list(st: &State, req: &Request) -> ResponseTemplate {
-    let q: Vec<(String, String)> = req.url.query_pairs().into_owned().collect();
-    let qget = |name: &str| q.iter().find(|(k, _)| k == name).map(|(_, v)| v.as_str());
-    let page_size: usize = qget("PageSize")
-        .and_then(|s| s.parse().ok())
-        .unwrap_or(50)
-        .clamp(1, 1000);
-    let page: usize = qget("Page").and_then(|s| s.parse().ok()).unwrap_or(0);
-    let matching: Vec<&SimMessage> = st
-        .messages
-        .iter()
-        .rev()
-        .filter(|m| qget("To").is_none_or(|t| m.to == t))
-        .filter(|m| qget("From").is_none_or(|f| m.from.as_deref() == Some(f)))
-        .filter(|m| qget("DateSent").is_none_or(|d| m.date_sent.is_some_and(|s| s.format("%Y-%m-%d").to_string() == d)))
-        .collect();
-    let start = page.saturating_mul(page_size);
-    let items: Vec<Value> = matching
-        .iter()
-        .skip(start)
-        .take(page_size)
-        .map(|m| resource(st, m))
-        .collect();
-    let base = format!("/{API_VERSION}/Accounts/{}/Messages.json", st.account_sid);
-    let mut filters = url::form_urlencoded::Serializer::new(String::new());
-    for name in ["To", "From", "DateSent"] {
-        if let Some(v) = qget(name) {
-            filters.append_pair(name, v);
-        }
-    }
-    let filters = filters.finish();
-    let page_uri = |p: usize| {
-        let mut s = format!("{base}?PageSize={page_size}&Page={p}");
-        if !filters.is_empty() {
-            s.push('&');
-            s.push_str(&filters);
-        }
-        s
-    };
-    let has_next = matching.len() > start + page_size;
-    let end = (start + items.len()).saturating_sub(1);
-    json_status(
-        200,
-        &json!({
-            "messages": items,
-            "page": page,
-            "page_size": page_size,
-            "start": start,
-            "end": end,
-            "uri": page_uri(page),
-            "first_page_uri": page_uri(0),
-            "next_page_uri": has_next.then(|| page_uri(page + 1)),
-            "previous_page_uri": (page > 0).then(|| page_uri(page - 1)),
-        }),
-    )
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
 
     #[test]
-    fn sender_shapes() {
-        assert!(is_e164_address("+15005550006"));
-        assert!(is_e164_address("whatsapp:+15005550006"));
-        assert!(!is_e164_address("5551234567"));
-        assert!(!is_e164_address("+1555"));
-        assert!(is_other_sender("Acme"));
-        assert!(is_other_sender("12345"));
-        assert!(!is_other_sender("Acme Shop Online"));
-        assert!(!is_other_sender("12"));
+    fn the_simulated_sids_are_well_formed() {
+        use super::super::config::is_sid;
         assert!(is_sid(SIM_ACCOUNT_SID, "AC") && is_sid(SIM_MESSAGING_SERVICE_SID, "MG"));
     }
 
@@ -952,6 +589,8 @@ mod tests {
             date_updated: now,
             date_sent: Some(now),
         };
-        assert_eq!(resource(&st, &m)["price"], "-0.01580");
+        let v = api::resource(&st, &m);
+        assert_eq!(v["price"], "-0.01580");
+        assert_eq!(v["error_message"], serde_json::Value::Null);
     }
 }

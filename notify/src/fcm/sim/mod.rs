@@ -2,7 +2,10 @@
 //! enough to the wire that Google's Admin SDKs could be pointed at it through the key file's
 //! `token_uri` and an FCM endpoint override.
 //!
-//! What it models (reference §3, §10):
+//! What it models, following FCM's HTTP v1 reference
+//! (<https://firebase.google.com/docs/reference/fcm/rest/v1/projects.messages>, the `ErrorCode` page
+//! and <https://firebase.google.com/docs/cloud-messaging/error-codes>) and Google's OAuth 2.0
+//! service-account flow:
 //!
 //! * `POST /token`: the JWT bearer grant. The assertion is **verified**: RS256 signature with the
 //!   service account's public key, `kid`, `iss` (a known account), `aud` (this token URI), `scope`,
@@ -11,9 +14,11 @@
 //!   ones `{access_token, expires_in: 3599, token_type: "Bearer"}`. Requests are counted.
 //! * `POST /v1/projects/{id}/messages:send`: needs a Bearer token the simulator issued and that has
 //!   not expired or been revoked (401 `UNAUTHENTICATED`), with the FCM or cloud-platform scope (403),
-//!   for this project (403 `PERMISSION_DENIED`). The message is checked as FCM does: exactly one
-//!   target, data values strings (`Invalid value at 'message.data[0].value' (TYPE_STRING)`), reserved
-//!   keys, Android TTL and priority, topic names, payload size. Tokens: registered devices are
+//!   for this project (403 `PERMISSION_DENIED`). The body is checked as FCM does (the `message`
+//!   module): as protobuf JSON, so an unknown field anywhere or a value of the wrong type is 400
+//!   `INVALID_ARGUMENT` (`Invalid value at 'message.data[0].value' (TYPE_STRING)`); then exactly one
+//!   target, reserved data keys, Android TTL, topic names, payload size, HTTPS web push links and
+//!   analytics labels. Tokens: registered devices are
 //!   accepted, [`Simulator::unregister`]ed ones get 404 `UNREGISTERED`, tokens of another project 403
 //!   `SENDER_ID_MISMATCH`, malformed ones 400 `INVALID_ARGUMENT` with a `message.token` field
 //!   violation; well-formed unknown tokens are accepted unless [`Simulator::set_strict_tokens`].
@@ -46,7 +51,8 @@ use switchboard_core::testkit::{Faults, SimServer, json_status};
 
 use super::auth::{JWT_BEARER_GRANT, JwtClaims, JwtHeader, pem_encode};
 use super::config::{Config, FCM_SCOPE, ServiceAccount};
-use super::model::{MAX_PAYLOAD_BYTES, MAX_TOPIC_PAYLOAD_BYTES, is_reserved_key, parse_duration};
+
+mod message;
 
 /// The simulated Firebase project.
 pub const SIM_PROJECT_ID: &str = "switchboard-sim";
@@ -488,7 +494,8 @@ fn handler(inner: Arc<Inner>) -> switchboard_core::testkit::Handler {
             return send_endpoint(&inner, req, project);
         }
         if path == "/fcm/send" {
-            // The legacy API is gone (reference §3.1).
+            // The legacy API is gone: Firebase shut it down in 2024 (its migration guide,
+            // https://firebase.google.com/docs/cloud-messaging/migrate-v1).
             return ResponseTemplate::new(404).set_body_raw(
                 "<!DOCTYPE html><title>Error 404 (Not Found)!!1</title>",
                 "text/html; charset=UTF-8",
@@ -670,11 +677,16 @@ fn send_endpoint(inner: &Inner, req: &Request, project: &str) -> ResponseTemplat
         Ok(v) => v,
         Err(_) => return invalid_argument("Invalid JSON payload received.", None),
     };
+    if let Err(r) = message::check_request(&body) {
+        return r;
+    }
     let Some(message) = body.get("message").filter(|m| m.is_object()) else {
         return invalid_argument("Request contains an invalid argument.", Some("message"));
     };
-    let validate_only = body.get("validate_only").and_then(Value::as_bool).unwrap_or(false);
-    if let Err(r) = check_message(&s, message) {
+    let validate_only = message::field(&body, "validate_only")
+        .and_then(Value::as_bool)
+        .unwrap_or(false);
+    if let Err(r) = message::check_message(&s, message) {
         return r;
     }
     let name = if validate_only {
@@ -699,121 +711,4 @@ fn send_endpoint(inner: &Inner, req: &Request, project: &str) -> ResponseTemplat
         });
     }
     json_status(200, &json!({"name": name}))
-}
-
-fn token_well_formed(t: &str) -> bool {
-    t.len() >= 20 && t.bytes().all(|b| b.is_ascii_alphanumeric() || b"_-:".contains(&b))
-}
-
-fn check_message(s: &State, m: &Value) -> Result<(), ResponseTemplate> {
-    let target = |k: &str| m.get(k).and_then(Value::as_str).filter(|v| !v.is_empty());
-    let (token, topic, condition) = (target("token"), target("topic"), target("condition"));
-    if [token, topic, condition].iter().filter(|t| t.is_some()).count() != 1 {
-        return Err(invalid_argument(
-            "Exactly one of message.token, message.topic or message.condition must be specified.",
-            None,
-        ));
-    }
-    let mut payload = 0usize;
-    for (path, map) in [
-        ("message.data", m.get("data")),
-        ("message.android.data", m.get("android").and_then(|a| a.get("data"))),
-        ("message.webpush.data", m.get("webpush").and_then(|w| w.get("data"))),
-    ] {
-        let Some(map) = map else { continue };
-        let Some(map) = map.as_object() else {
-            return Err(invalid_argument(
-                &format!("Invalid value at '{path}' (Map), not an object"),
-                Some(path),
-            ));
-        };
-        for (i, (k, v)) in map.iter().enumerate() {
-            let Some(v) = v.as_str() else {
-                let text = format!("Invalid value at '{path}[{i}].value' (TYPE_STRING), {v}");
-                return Err(invalid_argument(&text, Some(&format!("{path}[{i}].value"))));
-            };
-            if path == "message.data" {
-                if is_reserved_key(k) {
-                    return Err(invalid_argument(&format!("Invalid data payload key: {k}"), Some(path)));
-                }
-                payload += k.len() + v.len();
-            }
-        }
-    }
-    if let Some(n) = m.get("notification") {
-        for k in ["title", "body"] {
-            payload += n.get(k).and_then(Value::as_str).map_or(0, str::len);
-        }
-    }
-    let max = if topic.is_some() {
-        MAX_TOPIC_PAYLOAD_BYTES
-    } else {
-        MAX_PAYLOAD_BYTES
-    };
-    if payload > max {
-        return Err(invalid_argument("Message is too big", Some("message")));
-    }
-    if let Some(a) = m.get("android") {
-        if let Some(ttl) = a.get("ttl") {
-            let ok = ttl
-                .as_str()
-                .and_then(parse_duration)
-                .is_some_and(|d| d.as_secs() <= 2_419_200);
-            if !ok {
-                return Err(invalid_argument(
-                    &format!(
-                        "Invalid value at 'message.android.ttl' (type.googleapis.com/google.protobuf.Duration), {ttl}"
-                    ),
-                    Some("message.android.ttl"),
-                ));
-            }
-        }
-        if let Some(p) = a.get("priority")
-            && !matches!(p.as_str(), Some("NORMAL" | "HIGH"))
-        {
-            return Err(invalid_argument(
-                &format!("Invalid value at 'message.android.priority' (TYPE_ENUM), {p}"),
-                Some("message.android.priority"),
-            ));
-        }
-    }
-    if let Some(t) = topic
-        && !t.bytes().all(|b| b.is_ascii_alphanumeric() || b"-_.~%".contains(&b))
-    {
-        return Err(invalid_argument("Invalid topic name", Some("message.topic")));
-    }
-    if let Some(c) = condition
-        && !c.contains("in topics")
-    {
-        return Err(invalid_argument(
-            "Invalid condition expression provided.",
-            Some("message.condition"),
-        ));
-    }
-    if let Some(t) = token {
-        if s.unregistered.contains(t) {
-            return Err(google_error(
-                404,
-                "NOT_FOUND",
-                "Requested entity was not found.",
-                vec![fcm_detail("UNREGISTERED")],
-            ));
-        }
-        if s.foreign.contains(t) {
-            return Err(google_error(
-                403,
-                "PERMISSION_DENIED",
-                "SenderId mismatch",
-                vec![fcm_detail("SENDER_ID_MISMATCH")],
-            ));
-        }
-        let known = s.devices.contains(t);
-        if !token_well_formed(t) || (s.strict_tokens && !known) {
-            return Err(invalid_argument(
-                "The registration token is not a valid FCM registration token",
-                Some("message.token"),
-            ));
-        }
-    }
-    Ok(())
 }

@@ -1,7 +1,7 @@
 //! A Telegram Bot API simulator (feature `sim`), wire-compatible enough that Bot API libraries can
 //! be pointed at it as a "local Bot API server" (`https://api.telegram.org` replaced by its URI).
 //!
-//! What it models (reference §4, §10):
+//! What it models, following the Bot API reference (<https://core.telegram.org/bots/api>):
 //!
 //! * `/bot<token>/<method>`, methods case-insensitive, parameters from the query string, a form or a
 //!   JSON body; a wrong token is 401 `Unauthorized`, a malformed one or an unknown method 404
@@ -10,8 +10,9 @@
 //! * `getMe`; `sendMessage` with `parse_mode` HTML / MarkdownV2 / Markdown parsed as
 //!   [`text`](super::text) does ("can't parse entities: …"), the 4096-UTF-16-unit limit after parsing
 //!   ("message is too long"), "message text is empty", "chat not found", a blocked user (403 "bot was
-//!   blocked by the user"), a migrated group (400 with `parameters.migrate_to_chat_id`); the answer is
-//!   the sent `Message` with its entities. Flood waits (429 with `parameters.retry_after`) and any
+//!   blocked by the user"), a migrated group (400 with `parameters.migrate_to_chat_id`), structured
+//!   parameters that do not parse, replies to missing messages and threads outside forums (the `send`
+//!   module); the answer is the sent `Message` with its entities. Flood waits (429 with `parameters.retry_after`) and any
 //!   other error on demand ([`Simulator::queue_error`], [`SimError::flood`]).
 //! * Updates: [`Simulator::user_sends`] makes a user write to the bot (commands get their
 //!   `bot_command` entity). Without a webhook they queue for `getUpdates` (`offset` acknowledges and
@@ -26,7 +27,7 @@
 //! Deliberate differences: plain `http://` webhooks are accepted on loopback hosts (so tests need no
 //! TLS), `getUpdates` answers at once instead of holding the long poll, and flood limits are not
 //! enforced by counting (queue a [`SimError::flood`] instead) — so [`Simulator::dsn`] turns the
-//! client's own limiter off. Texts of errors the reference marks unknown follow the usual Bot API
+//! client's own limiter off. Texts of errors Telegram does not publish follow the usual Bot API
 //! wording (**NV**).
 
 // Handlers return the HTTP answer itself as their error; its size does not matter here.
@@ -39,9 +40,12 @@ use serde_json::{Map, Value, json};
 use switchboard_core::testkit::wiremock::{Request, ResponseTemplate};
 use switchboard_core::testkit::{Faults, SimServer, json_status};
 
-use super::config::{Config, is_valid_secret_token};
-use super::text::{MAX_TEXT_UTF16, ParseMode, ParsedEntity, utf16_len, visible_text};
+use super::config::Config;
+use super::text::{ParseMode, ParsedEntity, utf16_len};
 use super::webhook::SECRET_HEADER;
+
+mod send;
+mod webhooks;
 
 /// The simulated bot's token.
 pub const SIM_TOKEN: &str = "7000000001:AAHsim0switchboard0simulator0tokenXYZ";
@@ -235,6 +239,12 @@ impl Simulator {
         self.server.faults()
     }
 
+    /// Every request received, faulted ones included (empty for a simulator started with
+    /// [`Simulator::start_on_port`]). The bot token is in each request's path.
+    pub async fn requests(&self) -> Vec<Request> {
+        self.server.requests().await
+    }
+
     /// A private chat with a user.
     pub fn add_private_chat(&self, id: i64, first_name: &str) {
         self.inner.lock().chats.insert(
@@ -273,6 +283,18 @@ impl Simulator {
             id,
             SimChat {
                 chat: json!({"id": id, "title": title, "username": name, "type": "channel"}),
+                blocked: false,
+                migrated_to: None,
+            },
+        );
+    }
+
+    /// A forum supergroup the bot is in: sends may name a `message_thread_id` (a topic) there.
+    pub fn add_forum(&self, id: i64, title: &str) {
+        self.inner.lock().chats.insert(
+            id,
+            SimChat {
+                chat: json!({"id": id, "title": title, "type": "supergroup", "is_forum": true}),
                 blocked: false,
                 migrated_to: None,
             },
@@ -630,8 +652,8 @@ fn handler(inner: Arc<Inner>) -> switchboard_core::testkit::Handler {
         }
         match method.to_ascii_lowercase().as_str() {
             "getme" => ok(s.bot.clone()),
-            "sendmessage" => send_message(&mut s, &p),
-            "setwebhook" => set_webhook(&mut s, &p),
+            "sendmessage" => send::send_message(&mut s, &p),
+            "setwebhook" => webhooks::set_webhook(&mut s, &p),
             "deletewebhook" => {
                 if get_bool(&p, "drop_pending_updates") {
                     s.pending.clear();
@@ -646,226 +668,9 @@ fn handler(inner: Arc<Inner>) -> switchboard_core::testkit::Handler {
                     },
                 )
             }
-            "getwebhookinfo" => webhook_info(&s),
-            "getupdates" => get_updates(&mut s, &p),
+            "getwebhookinfo" => webhooks::webhook_info(&s),
+            "getupdates" => webhooks::get_updates(&mut s, &p),
             _ => fail(404, "Not Found"),
         }
     })
-}
-
-fn resolve_chat(s: &State, p: &Map<String, Value>) -> Result<i64, ResponseTemplate> {
-    let id = match p.get("chat_id") {
-        None => return Err(fail(400, "Bad Request: chat_id is empty")),
-        Some(Value::String(name)) if name.starts_with('@') => s
-            .usernames
-            .get(&name[1..].to_ascii_lowercase())
-            .copied()
-            .ok_or_else(|| fail(400, "Bad Request: chat not found"))?,
-        Some(_) => get_i64(p, "chat_id").ok_or_else(|| fail(400, "Bad Request: chat not found"))?,
-    };
-    if s.chats.contains_key(&id) {
-        Ok(id)
-    } else {
-        Err(fail(400, "Bad Request: chat not found"))
-    }
-}
-
-fn send_message(s: &mut State, p: &Map<String, Value>) -> ResponseTemplate {
-    let chat_id = match resolve_chat(s, p) {
-        Ok(c) => c,
-        Err(r) => return r,
-    };
-    let Some(raw_text) = get_str(p, "text").map(str::to_owned) else {
-        return fail(400, "Bad Request: message text is empty");
-    };
-    let mode = match get_str(p, "parse_mode").filter(|m| !m.is_empty()) {
-        None => None,
-        Some(m) => match ParseMode::parse(m) {
-            Some(mode) => Some(mode),
-            None => return fail(400, &format!("Bad Request: unsupported parse_mode \"{m}\"")),
-        },
-    };
-    let (text, entities) = match visible_text(&raw_text, mode) {
-        Ok(v) => v,
-        Err(e) => return fail(400, &format!("Bad Request: can't parse entities: {e}")),
-    };
-    if text.trim().is_empty() {
-        return fail(400, "Bad Request: message text is empty");
-    }
-    if utf16_len(&text) > MAX_TEXT_UTF16 {
-        return fail(400, "Bad Request: message is too long");
-    }
-    let Some(chat) = s.chats.get(&chat_id) else {
-        return fail(400, "Bad Request: chat not found");
-    };
-    if let Some(new_id) = chat.migrated_to {
-        return fail_with(&SimError {
-            migrate_to_chat_id: Some(new_id),
-            ..SimError::new(400, "Bad Request: group chat was upgraded to a supergroup chat")
-        });
-    }
-    if chat.blocked {
-        return fail(403, "Forbidden: bot was blocked by the user");
-    }
-    let chat_json = chat.chat.clone();
-    let message_id = s.next_message_id(chat_id);
-    let mut result = json!({
-        "message_id": message_id,
-        "from": s.bot.clone(),
-        "chat": chat_json,
-        "date": now(),
-        "text": text,
-    });
-    if !entities.is_empty() {
-        result["entities"] = serde_json::to_value(&entities).unwrap_or_default();
-    }
-    s.sent.push(SimSent {
-        chat_id,
-        message_id,
-        text,
-        raw_text,
-        parse_mode: mode,
-        entities,
-        params: p.clone(),
-    });
-    ok(result)
-}
-
-fn set_webhook(s: &mut State, p: &Map<String, Value>) -> ResponseTemplate {
-    let Some(url) = get_str(p, "url") else {
-        return fail(400, "Bad Request: parameter \"url\" is required");
-    };
-    if url.is_empty() {
-        let had = s.webhook.take().is_some();
-        return ok_described(
-            json!(true),
-            if had {
-                "Webhook was deleted"
-            } else {
-                "Webhook is already deleted"
-            },
-        );
-    }
-    let Ok(parsed) = url::Url::parse(url) else {
-        return fail(400, "Bad Request: bad webhook: invalid webhook URL specified");
-    };
-    let loopback = match parsed.host() {
-        Some(url::Host::Domain(d)) => d.eq_ignore_ascii_case("localhost"),
-        Some(url::Host::Ipv4(a)) => a.is_loopback(),
-        Some(url::Host::Ipv6(a)) => a.is_loopback(),
-        None => false,
-    };
-    match parsed.scheme() {
-        "https" => {
-            if !matches!(parsed.port_or_known_default(), Some(443 | 80 | 88 | 8443)) {
-                return fail(
-                    400,
-                    "Bad Request: bad webhook: Webhook can be set up only on ports 80, 88, 443 or 8443",
-                );
-            }
-        }
-        "http" if loopback => {}
-        _ => {
-            return fail(
-                400,
-                "Bad Request: bad webhook: An HTTPS URL must be provided for webhook",
-            );
-        }
-    }
-    let secret = match get_str(p, "secret_token") {
-        None => None,
-        Some(t) if is_valid_secret_token(t) => Some(t.to_owned()),
-        Some(_) => return fail(400, "Bad Request: secret token contains unallowed characters"),
-    };
-    let max_connections = match get_i64(p, "max_connections") {
-        None => 40,
-        Some(n) if (1..=100).contains(&n) => n as u32,
-        Some(_) => {
-            return fail(
-                400,
-                "Bad Request: bad webhook: max_connections must be between 1 and 100",
-            );
-        }
-    };
-    let allowed = match get_string_list(p, "allowed_updates") {
-        None => s.webhook.as_ref().and_then(|w| w.allowed_updates.clone()),
-        Some(Ok(a)) => Some(a),
-        Some(Err(())) => return fail(400, "Bad Request: can't parse allowed updates"),
-    };
-    if get_bool(p, "drop_pending_updates") {
-        s.pending.clear();
-    }
-    let same = s.webhook.as_ref().is_some_and(|w| w.url == url && w.secret == secret);
-    s.webhook = Some(Webhook {
-        url: url.to_owned(),
-        secret,
-        max_connections,
-        allowed_updates: allowed,
-    });
-    s.last_error = None;
-    ok_described(
-        json!(true),
-        if same {
-            "Webhook is already set"
-        } else {
-            "Webhook was set"
-        },
-    )
-}
-
-fn webhook_info(s: &State) -> ResponseTemplate {
-    let mut info = json!({
-        "url": s.webhook.as_ref().map_or("", |w| w.url.as_str()),
-        "has_custom_certificate": false,
-        "pending_update_count": s.pending.len(),
-    });
-    if let Some(w) = &s.webhook {
-        info["max_connections"] = json!(w.max_connections);
-        info["ip_address"] = json!("127.0.0.1");
-        if let Some(a) = &w.allowed_updates {
-            info["allowed_updates"] = json!(a);
-        }
-    }
-    if let Some((date, msg)) = &s.last_error {
-        info["last_error_date"] = json!(date);
-        info["last_error_message"] = json!(msg);
-    }
-    ok(info)
-}
-
-fn get_updates(s: &mut State, p: &Map<String, Value>) -> ResponseTemplate {
-    if s.webhook.is_some() {
-        return fail(
-            409,
-            "Conflict: can't use getUpdates method while webhook is active; use deleteWebhook to delete the webhook first",
-        );
-    }
-    if let Some(offset) = get_i64(p, "offset") {
-        if offset < 0 {
-            let keep = offset.unsigned_abs() as usize;
-            while s.pending.len() > keep {
-                s.pending.pop_front();
-            }
-        } else {
-            s.pending.retain(|u| u["update_id"].as_i64().unwrap_or(0) >= offset);
-        }
-    }
-    let limit = get_i64(p, "limit").unwrap_or(100).clamp(1, 100) as usize;
-    let allowed = match get_string_list(p, "allowed_updates") {
-        None => None,
-        Some(Ok(a)) => Some(a),
-        Some(Err(())) => return fail(400, "Bad Request: can't parse allowed updates"),
-    };
-    let out: Vec<Value> = s
-        .pending
-        .iter()
-        .filter(|u| {
-            allowed
-                .as_ref()
-                .is_none_or(|a| a.is_empty() || a.contains(&update_kind(u)))
-        })
-        .take(limit)
-        .cloned()
-        .collect();
-    ok(Value::Array(out))
 }
