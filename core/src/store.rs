@@ -479,7 +479,11 @@ impl MemoryStore {
     }
 
     fn utc_in(&self, d: Duration) -> DateTime<Utc> {
-        Utc::now() + chrono::Duration::from_std(d).unwrap_or(chrono::Duration::MAX)
+        // A lease too long for the calendar (`Duration::MAX`) ends at the end of time, not in a panic.
+        chrono::Duration::from_std(d)
+            .ok()
+            .and_then(|d| Utc::now().checked_add_signed(d))
+            .unwrap_or(DateTime::<Utc>::MAX_UTC)
     }
 
     /// Turns an in-flight row whose lease ran out after an attempt was noted into `Uncertain`.
@@ -590,6 +594,9 @@ impl Store for MemoryStore {
             .get_mut(&lease.key)
             .filter(|r| r.token == lease.token)
             .ok_or_else(|| lease_lost(&lease.key))?;
+        // A lease that ran out after an attempt makes the key uncertain whether or not anyone has looked
+        // since: the stalled holder must not start another attempt (a failover) on top of that one.
+        self.expire(row);
         match &mut row.record.state {
             KeyState::InFlight { attempt: a, .. } => {
                 *a = Some(attempt.clone());
@@ -682,5 +689,50 @@ impl Store for MemoryStore {
         let first = *next;
         *next += u64::from(n.max(1));
         Ok(first)
+    }
+}
+
+#[cfg(all(test, feature = "testkit"))]
+mod conformance {
+    use super::*;
+    use crate::clock::ManualClock;
+    use crate::testkit::{StoreFixture, store_conformance};
+
+    /// Leases on a manual clock: the suite's waits cost nothing.
+    struct Manual(ManualClock);
+
+    #[async_trait]
+    impl StoreFixture for Manual {
+        async fn store(&self) -> Arc<dyn Store> {
+            Arc::new(MemoryStore::with_clock(Arc::new(self.0.clone())))
+        }
+
+        async fn pass(&self, by: Duration) {
+            self.0.advance(by);
+        }
+    }
+
+    /// Leases on the system clock, waited out for real (briefly).
+    struct Real;
+
+    #[async_trait]
+    impl StoreFixture for Real {
+        async fn store(&self) -> Arc<dyn Store> {
+            Arc::new(MemoryStore::new())
+        }
+
+        fn short_lease(&self) -> Duration {
+            Duration::from_millis(100)
+        }
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+    async fn memory_store_passes_on_a_manual_clock() {
+        store_conformance(&Manual(ManualClock::new())).await;
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+    async fn memory_store_passes_on_the_system_clock() {
+        store_conformance(&Real).await;
     }
 }
