@@ -257,6 +257,27 @@ pub struct KeyRecord {
     pub updated_at: DateTime<Utc>,
 }
 
+impl KeyRecord {
+    /// A record as a store reads it back (stores outside this crate build them with this).
+    pub fn new(
+        key: MessageKey,
+        fingerprint: Fingerprint,
+        state: KeyState,
+        claims: u32,
+        created_at: DateTime<Utc>,
+        updated_at: DateTime<Utc>,
+    ) -> Self {
+        KeyRecord {
+            key,
+            fingerprint,
+            state,
+            claims,
+            created_at,
+            updated_at,
+        }
+    }
+}
+
 /// Proof of holding a key, handed out by [`Store::claim`] and required to note or finish an attempt.
 #[derive(Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[non_exhaustive]
@@ -418,6 +439,16 @@ pub fn fingerprint_mismatch(key: &MessageKey) -> Error {
     .with_dispatch(Dispatch::NotSent)
 }
 
+/// Why a key is `Uncertain` when its holder's lease ran out after an attempt was noted: every store
+/// reports this same record for it.
+pub fn lease_ran_out_after_attempt() -> ErrorRecord {
+    ErrorRecord::new(
+        ErrorKind::Timeout,
+        Dispatch::MaybeSent,
+        "the sender's lease ran out after its request may have left (it crashed or stalled)",
+    )
+}
+
 struct Row {
     record: KeyRecord,
     token: String,
@@ -496,11 +527,7 @@ impl MemoryStore {
                 return true; // never started: may be taken over
             }
             row.record.state = KeyState::Uncertain {
-                error: ErrorRecord::new(
-                    ErrorKind::Timeout,
-                    Dispatch::MaybeSent,
-                    "the sender's lease ran out after its request may have left (it crashed or stalled)",
-                ),
+                error: lease_ran_out_after_attempt(),
                 attempt: attempt.clone(),
             };
             row.expires = None;

@@ -139,9 +139,10 @@ pub(super) async fn extreme_leases_do_not_panic<F: StoreFixture + ?Sized>(fixtur
 pub(super) async fn concurrent_claims_acquire_once<F: StoreFixture + ?Sized>(fixture: &F) {
     let case = "concurrent claims acquire once";
     let store = fixture.store().await;
-    let k = key("contended");
     let fp = fingerprint("hi");
-    let race = |lease: Duration| {
+    // Every claimer asks for a long lease: a short one could run out while the slowest claimers are
+    // still on their way, and then taking it over would be right.
+    let race = |k: MessageKey| {
         let barrier = Arc::new(tokio::sync::Barrier::new(16));
         let tasks: Vec<_> = (0..16)
             .map(|i| {
@@ -149,7 +150,7 @@ pub(super) async fn concurrent_claims_acquire_once<F: StoreFixture + ?Sized>(fix
                 tokio::spawn(async move {
                     barrier.wait().await;
                     store
-                        .claim(&k, &fp, &format!("task-{i}"), lease)
+                        .claim(&k, &fp, &format!("task-{i}"), LONG)
                         .await
                         .map_err(|e| e.to_string())
                 })
@@ -167,11 +168,13 @@ pub(super) async fn concurrent_claims_acquire_once<F: StoreFixture + ?Sized>(fix
             acquired
         }
     };
-    let first = race(fixture.short_lease()).await;
+    let first = race(key("contended")).await;
     assert_eq!(first.len(), 1, "{case}: exactly one of 16 claimers acquires a new key");
     assert_eq!(first[0].claim, 1);
+    let k = key("contended-expired");
+    acquire(&*store, case, &k, &fp, "gone", fixture.short_lease()).await;
     expire(fixture).await;
-    let second = race(LONG).await;
+    let second = race(k).await;
     assert_eq!(second.len(), 1, "{case}: exactly one of 16 takes over an expired lease");
     assert_eq!(second[0].claim, 2);
 }
