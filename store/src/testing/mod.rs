@@ -51,7 +51,10 @@ fn missing(what: &str, install: &str) {
     if servers_required() {
         panic!("SWITCHBOARD_REQUIRE_SERVERS=1: {msg}");
     }
-    eprintln!("\n*** SKIPPED: {msg} ***\n");
+    // Straight to the stream: the test harness captures `eprintln!` of passing tests, and a skip must
+    // be seen.
+    use std::io::Write as _;
+    let _ = writeln!(std::io::stderr(), "\n*** SKIPPED: {msg} ***\n");
 }
 
 /// A directory under the system's temporary directory, deleted with everything in it on drop.
