@@ -257,6 +257,27 @@ pub struct KeyRecord {
     pub updated_at: DateTime<Utc>,
 }
 
+impl KeyRecord {
+    /// A record as a store reads it back (stores outside this crate build them with this).
+    pub fn new(
+        key: MessageKey,
+        fingerprint: Fingerprint,
+        state: KeyState,
+        claims: u32,
+        created_at: DateTime<Utc>,
+        updated_at: DateTime<Utc>,
+    ) -> Self {
+        KeyRecord {
+            key,
+            fingerprint,
+            state,
+            claims,
+            created_at,
+            updated_at,
+        }
+    }
+}
+
 /// Proof of holding a key, handed out by [`Store::claim`] and required to note or finish an attempt.
 #[derive(Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[non_exhaustive]
@@ -418,6 +439,16 @@ pub fn fingerprint_mismatch(key: &MessageKey) -> Error {
     .with_dispatch(Dispatch::NotSent)
 }
 
+/// Why a key is `Uncertain` when its holder's lease ran out after an attempt was noted: every store
+/// reports this same record for it.
+pub fn lease_ran_out_after_attempt() -> ErrorRecord {
+    ErrorRecord::new(
+        ErrorKind::Timeout,
+        Dispatch::MaybeSent,
+        "the sender's lease ran out after its request may have left (it crashed or stalled)",
+    )
+}
+
 struct Row {
     record: KeyRecord,
     token: String,
@@ -479,7 +510,11 @@ impl MemoryStore {
     }
 
     fn utc_in(&self, d: Duration) -> DateTime<Utc> {
-        Utc::now() + chrono::Duration::from_std(d).unwrap_or(chrono::Duration::MAX)
+        // A lease too long for the calendar (`Duration::MAX`) ends at the end of time, not in a panic.
+        chrono::Duration::from_std(d)
+            .ok()
+            .and_then(|d| Utc::now().checked_add_signed(d))
+            .unwrap_or(DateTime::<Utc>::MAX_UTC)
     }
 
     /// Turns an in-flight row whose lease ran out after an attempt was noted into `Uncertain`.
@@ -492,11 +527,7 @@ impl MemoryStore {
                 return true; // never started: may be taken over
             }
             row.record.state = KeyState::Uncertain {
-                error: ErrorRecord::new(
-                    ErrorKind::Timeout,
-                    Dispatch::MaybeSent,
-                    "the sender's lease ran out after its request may have left (it crashed or stalled)",
-                ),
+                error: lease_ran_out_after_attempt(),
                 attempt: attempt.clone(),
             };
             row.expires = None;
@@ -590,6 +621,9 @@ impl Store for MemoryStore {
             .get_mut(&lease.key)
             .filter(|r| r.token == lease.token)
             .ok_or_else(|| lease_lost(&lease.key))?;
+        // A lease that ran out after an attempt makes the key uncertain whether or not anyone has looked
+        // since: the stalled holder must not start another attempt (a failover) on top of that one.
+        self.expire(row);
         match &mut row.record.state {
             KeyState::InFlight { attempt: a, .. } => {
                 *a = Some(attempt.clone());
@@ -682,5 +716,50 @@ impl Store for MemoryStore {
         let first = *next;
         *next += u64::from(n.max(1));
         Ok(first)
+    }
+}
+
+#[cfg(all(test, feature = "testkit"))]
+mod conformance {
+    use super::*;
+    use crate::clock::ManualClock;
+    use crate::testkit::{StoreFixture, store_conformance};
+
+    /// Leases on a manual clock: the suite's waits cost nothing.
+    struct Manual(ManualClock);
+
+    #[async_trait]
+    impl StoreFixture for Manual {
+        async fn store(&self) -> Arc<dyn Store> {
+            Arc::new(MemoryStore::with_clock(Arc::new(self.0.clone())))
+        }
+
+        async fn pass(&self, by: Duration) {
+            self.0.advance(by);
+        }
+    }
+
+    /// Leases on the system clock, waited out for real (briefly).
+    struct Real;
+
+    #[async_trait]
+    impl StoreFixture for Real {
+        async fn store(&self) -> Arc<dyn Store> {
+            Arc::new(MemoryStore::new())
+        }
+
+        fn short_lease(&self) -> Duration {
+            Duration::from_millis(100)
+        }
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+    async fn memory_store_passes_on_a_manual_clock() {
+        store_conformance(&Manual(ManualClock::new())).await;
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+    async fn memory_store_passes_on_the_system_clock() {
+        store_conformance(&Real).await;
     }
 }

@@ -11,6 +11,7 @@
 //!   a connection reset after the request was read, an answer cut off mid-body, a server that never
 //!   answers.
 //! * [`WebhookSink`]: a server that records what a simulator pushes, as [`WebhookRequest`]s.
+//! * [`store`]: the conformance suite every [`Store`](crate::store::Store) implementation must pass.
 
 use std::collections::VecDeque;
 use std::net::SocketAddr;
@@ -25,6 +26,9 @@ use wiremock::{Mock, MockServer, Request, ResponseTemplate};
 use crate::webhook::WebhookRequest;
 
 pub use wiremock;
+
+pub mod store;
+pub use store::{StoreFixture, store_conformance};
 
 /// A fault the next request receives instead of its normal answer.
 #[derive(Debug, Clone, PartialEq, Eq)]
