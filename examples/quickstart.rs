@@ -39,8 +39,8 @@ async fn main() -> Result<(), AnyError> {
     let gateway = switchboard::dinstar::sim::Simulator::start().await;
     let mitto = switchboard::mitto::sim::Simulator::start().await;
     let telecmi = switchboard::telecmi::sim::Simulator::start().await;
-    let fcm = switchboard::notify::fcm::sim::Simulator::start().await;
-    let telegram = switchboard::notify::telegram::sim::Simulator::start().await;
+    let fcm = switchboard::fcm::sim::Simulator::start().await;
+    let telegram = switchboard::telegram::sim::Simulator::start().await;
     let stripe = switchboard::payments::stripe::Simulator::start().await;
     let onec = switchboard::erp::sim::Simulator::start().await;
     // Where providers push their webhooks: in production, routes of the host's own web server.

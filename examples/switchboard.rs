@@ -411,27 +411,27 @@ async fn sim(args: &[String]) -> Result<ExitCode, Fail> {
             (s.dsn(), s.uri(), Box::new(s))
         }
         "smsru" => {
-            let s = switchboard::notify::smsru::sim::Simulator::start_on_port(port)
+            let s = switchboard::smsru::sim::Simulator::start_on_port(port)
                 .await
                 .map_err(bind)?;
             let ticker = s.auto_advance(tick);
             (s.dsn(), s.uri(), Box::new((s, ticker)))
         }
         "twilio" => {
-            let s = switchboard::notify::twilio::sim::Simulator::start_on_port(port)
+            let s = switchboard::twilio::sim::Simulator::start_on_port(port)
                 .await
                 .map_err(bind)?;
             let ticker = s.auto_advance(tick);
             (s.dsn(), s.uri(), Box::new((s, ticker)))
         }
         "fcm" => {
-            let s = switchboard::notify::fcm::sim::Simulator::start_on_port(port)
+            let s = switchboard::fcm::sim::Simulator::start_on_port(port)
                 .await
                 .map_err(bind)?;
             (s.dsn(), s.uri(), Box::new(s))
         }
         "telegram" => {
-            let s = switchboard::notify::telegram::sim::Simulator::start_on_port(port)
+            let s = switchboard::telegram::sim::Simulator::start_on_port(port)
                 .await
                 .map_err(bind)?;
             (s.dsn(), s.uri(), Box::new(s))

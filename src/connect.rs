@@ -23,15 +23,15 @@ pub fn known_schemes() -> Vec<&'static str> {
     #[cfg(feature = "mightycall")]
     s.push(switchboard_mightycall::SCHEME);
     #[cfg(feature = "smsru")]
-    s.push(switchboard_notify::smsru::SCHEME);
+    s.push(switchboard_smsru::SCHEME);
     #[cfg(feature = "twilio")]
-    s.push(switchboard_notify::twilio::SCHEME);
+    s.push(switchboard_twilio::SCHEME);
     #[cfg(feature = "email")]
-    s.extend([switchboard_notify::email::SCHEME, "smtps"]);
+    s.extend([switchboard_email::SCHEME, "smtps"]);
     #[cfg(feature = "fcm")]
-    s.push(switchboard_notify::fcm::SCHEME);
+    s.push(switchboard_fcm::SCHEME);
     #[cfg(feature = "telegram")]
-    s.push(switchboard_notify::telegram::SCHEME);
+    s.push(switchboard_telegram::SCHEME);
     s
 }
 
@@ -50,19 +50,15 @@ fn transport_from_parsed(dsn: &Dsn) -> Result<Arc<dyn Transport>> {
         #[cfg(feature = "mightycall")]
         switchboard_mightycall::SCHEME => Ok(Arc::new(switchboard_mightycall::MightyCallTransport::from_dsn(dsn)?)),
         #[cfg(feature = "smsru")]
-        switchboard_notify::smsru::SCHEME => Ok(Arc::new(switchboard_notify::smsru::SmsRuTransport::from_dsn(dsn)?)),
+        switchboard_smsru::SCHEME => Ok(Arc::new(switchboard_smsru::SmsRuTransport::from_dsn(dsn)?)),
         #[cfg(feature = "twilio")]
-        switchboard_notify::twilio::SCHEME => Ok(Arc::new(switchboard_notify::twilio::TwilioTransport::from_dsn(dsn)?)),
+        switchboard_twilio::SCHEME => Ok(Arc::new(switchboard_twilio::TwilioTransport::from_dsn(dsn)?)),
         #[cfg(feature = "email")]
-        switchboard_notify::email::SCHEME | "smtps" => {
-            Ok(Arc::new(switchboard_notify::email::EmailTransport::from_dsn(dsn)?))
-        }
+        switchboard_email::SCHEME | "smtps" => Ok(Arc::new(switchboard_email::EmailTransport::from_dsn(dsn)?)),
         #[cfg(feature = "fcm")]
-        switchboard_notify::fcm::SCHEME => Ok(Arc::new(switchboard_notify::fcm::FcmTransport::from_dsn(dsn)?)),
+        switchboard_fcm::SCHEME => Ok(Arc::new(switchboard_fcm::FcmTransport::from_dsn(dsn)?)),
         #[cfg(feature = "telegram")]
-        switchboard_notify::telegram::SCHEME => Ok(Arc::new(
-            switchboard_notify::telegram::TelegramTransport::from_dsn(dsn)?,
-        )),
+        switchboard_telegram::SCHEME => Ok(Arc::new(switchboard_telegram::TelegramTransport::from_dsn(dsn)?)),
         other => Err(Error::config(format!(
             "unknown DSN scheme '{other}'; this build knows: {}",
             known_schemes().join(", ")

@@ -43,7 +43,11 @@
 //! | `mitto` | [`mitto`] | Mitto SMS (legacy REST and messaging API) |
 //! | `mightycall` | [`mightycall`] | MightyCall API v4 |
 //! | `telecmi` | [`telecmi`] | TeleCMI click-to-call, call records, call webhooks |
-//! | `smsru`, `twilio`, `email`, `fcm`, `telegram` | [`notify`] | SMS.ru, Twilio, SMTP, Firebase push, Telegram |
+//! | `smsru` | [`smsru`] | SMS.ru |
+//! | `twilio` | [`twilio`] | Twilio Programmable Messaging |
+//! | `email` | [`email`] | email over SMTP |
+//! | `fcm` | [`fcm`] | Firebase Cloud Messaging HTTP v1 |
+//! | `telegram` | [`telegram`] | Telegram Bot API |
 //! | `payments` | [`payments`] | YooKassa and Stripe |
 //! | `erp` | [`erp`] | 1C:Enterprise over OData |
 //! | `sim` | — | every enabled integration's simulator, for your own tests |
@@ -67,21 +71,23 @@ pub use switchboard_core::*;
 
 #[cfg(feature = "dinstar")]
 pub use switchboard_dinstar as dinstar;
+#[cfg(feature = "email")]
+pub use switchboard_email as email;
 #[cfg(feature = "erp")]
 pub use switchboard_erp as erp;
+#[cfg(feature = "fcm")]
+pub use switchboard_fcm as fcm;
 #[cfg(feature = "mightycall")]
 pub use switchboard_mightycall as mightycall;
 #[cfg(feature = "mitto")]
 pub use switchboard_mitto as mitto;
-#[cfg(any(
-    feature = "smsru",
-    feature = "twilio",
-    feature = "email",
-    feature = "fcm",
-    feature = "telegram"
-))]
-pub use switchboard_notify as notify;
 #[cfg(feature = "payments")]
 pub use switchboard_payments as payments;
+#[cfg(feature = "smsru")]
+pub use switchboard_smsru as smsru;
 #[cfg(feature = "telecmi")]
 pub use switchboard_telecmi as telecmi;
+#[cfg(feature = "telegram")]
+pub use switchboard_telegram as telegram;
+#[cfg(feature = "twilio")]
+pub use switchboard_twilio as twilio;

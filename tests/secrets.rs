@@ -482,7 +482,7 @@ async fn mightycall_never_shows_secrets() {
 
 #[tokio::test]
 async fn smsru_never_shows_secrets() {
-    use switchboard::notify::smsru::sim::{SIM_API_ID, Simulator};
+    use switchboard::smsru::sim::{SIM_API_ID, Simulator};
     let mut p = Probe::start();
     let sim = Simulator::start().await;
     let hook_secret = "smsru-callback-secret";
@@ -513,8 +513,8 @@ async fn smsru_never_shows_secrets() {
 
 #[tokio::test]
 async fn twilio_never_shows_secrets() {
-    use switchboard::notify::twilio::sim::{SIM_AUTH_TOKEN, Simulator};
-    use switchboard::notify::twilio::webhook::{SIGNATURE_HEADER, signature};
+    use switchboard::twilio::sim::{SIM_AUTH_TOKEN, Simulator};
+    use switchboard::twilio::webhook::{SIGNATURE_HEADER, signature};
     let mut p = Probe::start();
     let sim = Simulator::start().await;
     let dsn = sim.dsn();
@@ -587,7 +587,7 @@ async fn email_memory_never_shows_secrets() {
 
 #[tokio::test]
 async fn fcm_never_shows_secrets() {
-    use switchboard::notify::fcm::sim::Simulator;
+    use switchboard::fcm::sim::Simulator;
     let mut p = Probe::start();
     let sim = Simulator::start().await;
     let dsn = sim.dsn();
@@ -621,8 +621,8 @@ async fn fcm_never_shows_secrets() {
 
 #[tokio::test]
 async fn telegram_never_shows_secrets() {
-    use switchboard::notify::telegram::sim::{SIM_CHAT_ID, SIM_TOKEN, SIM_WEBHOOK_SECRET, Simulator};
-    use switchboard::notify::telegram::webhook::SECRET_HEADER;
+    use switchboard::telegram::sim::{SIM_CHAT_ID, SIM_TOKEN, SIM_WEBHOOK_SECRET, Simulator};
+    use switchboard::telegram::webhook::SECRET_HEADER;
     let mut p = Probe::start();
     let sim = Simulator::start().await;
     let dsn = sim.dsn();

@@ -328,7 +328,7 @@ async fn smsru_callback_refusals() {
 
 #[tokio::test]
 async fn twilio_refusals_form_and_json_body_hash() {
-    use switchboard::notify::twilio::webhook::{SIGNATURE_HEADER, signature};
+    use switchboard::twilio::webhook::{SIGNATURE_HEADER, signature};
     const TOKEN: &str = "0123456789abcdef0123456789abcdef";
     const SID: &str = "AC00000000000000000000000000000001";
     let dsn = format!("twilio://{SID}:{TOKEN}@127.0.0.1:9?from=%2B15005550006");
@@ -516,7 +516,7 @@ async fn telecmi_refusals() {
 
 #[tokio::test]
 async fn telegram_secret_token_refusals() {
-    use switchboard::notify::telegram::webhook::SECRET_HEADER;
+    use switchboard::telegram::webhook::SECRET_HEADER;
     const S: &str = "tg-hook-S3cret_token";
     const BOT: &str = "7000000002:AAHrefusalsTestTokenXYZ";
     let dsn = format!("telegram://{BOT}@127.0.0.1:9?chat_id=5&webhook_secret={S}&rate_limit=false");

@@ -4,7 +4,7 @@
 use libfuzzer_sys::fuzz_target;
 use switchboard_core::SecretString;
 use switchboard_fuzz::{Input, PARAM, SECRET, assert_no_secret};
-use switchboard_notify::smsru::webhook::{events, handle, parse, verify};
+use switchboard_smsru::webhook::{events, handle, parse, verify};
 
 fuzz_target!(|data: &[u8]| {
     let Some(input) = Input::parse(data) else { return };

@@ -4,7 +4,7 @@
 use libfuzzer_sys::fuzz_target;
 use switchboard_core::SecretString;
 use switchboard_fuzz::{Input, SECRET, SECRET_OK, assert_no_secret};
-use switchboard_notify::telegram::webhook::{SECRET_HEADER, decode, events, handle, verify};
+use switchboard_telegram::webhook::{SECRET_HEADER, decode, events, handle, verify};
 
 fuzz_target!(|data: &[u8]| {
     let Some(input) = Input::parse(data) else { return };

@@ -8,7 +8,7 @@ use libfuzzer_sys::fuzz_target;
 use switchboard_core::SecretString;
 use switchboard_core::webhook::sha256_hex;
 use switchboard_fuzz::{Input, SECRET, SIGN, VARIANT, assert_no_secret};
-use switchboard_notify::twilio::webhook::{
+use switchboard_twilio::webhook::{
     BODY_HASH_PARAM, SIGNATURE_HEADER, decode, handle, is_valid_signature, public_url, signature, url_variants, verify,
 };
 

@@ -4,7 +4,7 @@ use std::sync::Arc;
 
 use futures::future::BoxFuture;
 use switchboard::core::testkit::Faults;
-use switchboard::notify::email::EmailTransport;
+use switchboard::email::EmailTransport;
 use switchboard::{Message, Receipt, Recipient, Transport, WebhookRequest};
 
 use super::Subject;

@@ -4,8 +4,8 @@ use std::sync::Arc;
 
 use futures::future::BoxFuture;
 use switchboard::core::testkit::Faults;
-use switchboard::notify::fcm::sim::{SimError, Simulator};
-use switchboard::notify::fcm::{Config, FcmTransport};
+use switchboard::fcm::sim::{SimError, Simulator};
+use switchboard::fcm::{Config, FcmTransport};
 use switchboard::{Dsn, Message, Receipt, Recipient, Transport, WebhookRequest};
 
 use super::{Subject, enc, fast_retry, repoint};

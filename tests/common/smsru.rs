@@ -4,8 +4,8 @@ use std::sync::Arc;
 
 use futures::future::BoxFuture;
 use switchboard::core::testkit::{Faults, WebhookSink};
-use switchboard::notify::smsru::sim::{SIM_API_ID, Simulator};
-use switchboard::notify::smsru::{CALLBACK_ANSWER, Config, SmsRuTransport};
+use switchboard::smsru::sim::{SIM_API_ID, Simulator};
+use switchboard::smsru::{CALLBACK_ANSWER, Config, SmsRuTransport};
 use switchboard::{Dsn, PhoneNumber, Receipt, Recipient, Transport, WebhookRequest};
 
 use super::{Subject, fast_retry, new_pushes, repoint};

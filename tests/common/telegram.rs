@@ -5,8 +5,8 @@ use std::sync::Arc;
 
 use futures::future::BoxFuture;
 use switchboard::core::testkit::{Faults, WebhookSink};
-use switchboard::notify::telegram::sim::{SIM_CHAT_ID, SIM_TOKEN, SimError, Simulator};
-use switchboard::notify::telegram::{Config, TelegramTransport};
+use switchboard::telegram::sim::{SIM_CHAT_ID, SIM_TOKEN, SimError, Simulator};
+use switchboard::telegram::{Config, TelegramTransport};
 use switchboard::{Dsn, Message, Receipt, Recipient, Transport, WebhookRequest};
 
 use super::{Subject, fast_retry, new_pushes, repoint};

@@ -4,8 +4,8 @@ use std::sync::Arc;
 
 use futures::future::BoxFuture;
 use switchboard::core::testkit::{Faults, WebhookSink};
-use switchboard::notify::twilio::sim::{SIM_AUTH_TOKEN, SIM_FROM, SimError, Simulator};
-use switchboard::notify::twilio::{Config, EMPTY_TWIML, TwilioTransport};
+use switchboard::twilio::sim::{SIM_AUTH_TOKEN, SIM_FROM, SimError, Simulator};
+use switchboard::twilio::{Config, EMPTY_TWIML, TwilioTransport};
 use switchboard::{Dsn, PhoneNumber, Receipt, Recipient, Transport, WebhookRequest};
 
 use super::{Subject, enc, fast_retry, new_pushes, repoint};

@@ -9,10 +9,10 @@ use serde_json::{Value, json};
 use switchboard_core::http::HttpOptions;
 use switchboard_core::testkit::{ConnectionFault, Fault, connection_fault};
 use switchboard_core::{Dispatch, ErrorKind, ExposeSecret, Message, Recipient, RetryPolicy, Transport};
-use switchboard_notify::fcm::auth::{JWT_BEARER_GRANT, JwtClaims, SigningKey};
-use switchboard_notify::fcm::config::FCM_SCOPE;
-use switchboard_notify::fcm::sim::{SimError, Simulator};
-use switchboard_notify::fcm::{
+use switchboard_fcm::auth::{JWT_BEARER_GRANT, JwtClaims, SigningKey};
+use switchboard_fcm::config::FCM_SCOPE;
+use switchboard_fcm::sim::{SimError, Simulator};
+use switchboard_fcm::{
     AndroidConfig, AndroidPriority, ApnsConfig, Client, Config, FcmMessage, FcmTransport, api_error, is_invalid_token,
     is_unregistered,
 };

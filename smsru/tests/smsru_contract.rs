@@ -1,14 +1,14 @@
 //! SMS.ru's documented contract against the client and the simulator: the status report's price, what
 //! an answer the client cannot use means, and every refusal the simulator shares with SMS.ru.
-#![cfg(all(feature = "sim", feature = "smsru"))]
+#![cfg(feature = "sim")]
 
 use std::time::Duration;
 
 use serde_json::Value;
 use switchboard_core::testkit::Fault;
 use switchboard_core::{DeliveryStatus, Dispatch, Dsn, ErrorKind, Message, PhoneNumber, RetryPolicy, Transport};
-use switchboard_notify::smsru::sim::{SIM_API_ID, Simulator, TTL_REFUSAL_CODE, TTL_REFUSAL_TEXT};
-use switchboard_notify::smsru::{Client, Config, SendRequest, SmsRuTransport};
+use switchboard_smsru::sim::{SIM_API_ID, Simulator, TTL_REFUSAL_CODE, TTL_REFUSAL_TEXT};
+use switchboard_smsru::{Client, Config, SendRequest, SmsRuTransport};
 
 fn n(s: &str) -> PhoneNumber {
     s.parse().expect("test number")

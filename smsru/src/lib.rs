@@ -9,7 +9,7 @@
 //! # #[tokio::main(flavor = "current_thread")]
 //! # async fn main() -> Result<(), Box<dyn std::error::Error>> {
 //! use switchboard_core::{DeliveryStatus, Message, PhoneNumber, Transport};
-//! use switchboard_notify::smsru::{SmsRuTransport, sim::Simulator};
+//! use switchboard_smsru::{SmsRuTransport, sim::Simulator};
 //!
 //! let sim = Simulator::start().await;
 //! // In production: "smsru://API_ID@default?from=Shop&webhook_secret=…"

@@ -1,15 +1,15 @@
 //! FCM's published HTTP v1 contract against the client and the simulator: what a 200 the client
 //! cannot use means, and the refusals the simulator shares with FCM (protobuf JSON strictness,
 //! reserved data keys, links and labels, missing credentials).
-#![cfg(all(feature = "sim", feature = "fcm"))]
+#![cfg(feature = "sim")]
 
 use std::time::Duration;
 
 use serde_json::{Value, json};
 use switchboard_core::testkit::Fault;
 use switchboard_core::{Dispatch, ErrorKind, ExposeSecret, Message, Recipient, RetryPolicy, Transport};
-use switchboard_notify::fcm::sim::Simulator;
-use switchboard_notify::fcm::{Client, Config, FcmMessage, FcmTransport};
+use switchboard_fcm::sim::Simulator;
+use switchboard_fcm::{Client, Config, FcmMessage, FcmTransport};
 
 /// Sends a raw body to `messages:send` with a valid token, as a client that checks nothing would.
 async fn raw_send(sim: &Simulator, token: Option<&str>, body: &Value) -> (u16, Value) {

@@ -13,7 +13,7 @@ use std::time::{Duration, Instant};
 use mailin::AuthMechanism;
 use support::smtp_sink::SmtpSink;
 use switchboard_core::{Attachment, DeliveryStatus, Dispatch, ErrorKind, Message, Recipient, RetryPolicy, Transport};
-use switchboard_notify::email::{Config, Email, EmailTransport, Mailer, Security, Template};
+use switchboard_email::{Config, Email, EmailTransport, Mailer, Security, Template};
 use tokio::io::{AsyncBufReadExt, AsyncWriteExt, BufReader as TokioBufReader};
 use tokio::net::TcpListener;
 

@@ -11,7 +11,7 @@
 //! # async fn main() -> Result<(), Box<dyn std::error::Error>> {
 //! use switchboard_core::testkit::WebhookSink;
 //! use switchboard_core::{Event, Message, Transport};
-//! use switchboard_notify::telegram::{CommandRouter, TelegramTransport, escape_html, sim::Simulator};
+//! use switchboard_telegram::{CommandRouter, TelegramTransport, escape_html, sim::Simulator};
 //!
 //! let sim = Simulator::start().await;
 //! let hooks = WebhookSink::start().await; // stands in for the host's web server

@@ -1,14 +1,14 @@
 //! The Bot API's published contract against the client and the simulator: what a 2xx the client cannot
 //! use means, and the `sendMessage` refusals the simulator shares with the Bot API.
-#![cfg(all(feature = "sim", feature = "telegram"))]
+#![cfg(feature = "sim")]
 
 use std::time::Duration;
 
 use serde_json::{Value, json};
 use switchboard_core::testkit::Fault;
 use switchboard_core::{Dispatch, ErrorKind, Message, RetryPolicy, Transport};
-use switchboard_notify::telegram::sim::{SIM_CHAT_ID, SIM_TOKEN, Simulator};
-use switchboard_notify::telegram::{Client, SendMessage, TelegramTransport};
+use switchboard_telegram::sim::{SIM_CHAT_ID, SIM_TOKEN, Simulator};
+use switchboard_telegram::{Client, SendMessage, TelegramTransport};
 
 async fn raw_send(sim: &Simulator, token: &str, body: &Value) -> (u16, Value) {
     let r = reqwest::Client::new()

@@ -1,15 +1,15 @@
 //! Twilio's published Messages API contract, checked against the client and the simulator: the
 //! status report's typed fields, the create options and list filters, what a 2xx that cannot be
 //! used means, and every refusal the simulator must share with Twilio.
-#![cfg(all(feature = "sim", feature = "twilio"))]
+#![cfg(feature = "sim")]
 
 use chrono::{Duration as Days, Utc};
 use switchboard_core::testkit::Fault;
 use switchboard_core::{DeliveryStatus, Dispatch, Dsn, ErrorKind, Message, PhoneNumber, RetryPolicy, Transport};
-use switchboard_notify::twilio::sim::{
+use switchboard_twilio::sim::{
     INVALID_PARAMETER, Outcome, SIM_ACCOUNT_SID, SIM_AUTH_TOKEN, SIM_FROM, SIM_MESSAGING_SERVICE_SID, Simulator,
 };
-use switchboard_notify::twilio::{
+use switchboard_twilio::{
     AddressRetention, Client, Config, ContentRetention, CreateMessage, ListMessages, RiskCheck, TrafficType,
     TwilioTransport,
 };
@@ -355,8 +355,7 @@ async fn messages_are_listed_by_sent_date_ranges() {
     sim.deliver(&sent.sid).await;
     let unsent = c.create_message(&CreateMessage::new(TO).body("b")).await.unwrap();
     let today = Utc::now().date_naive();
-    let sids =
-        |p: &switchboard_notify::twilio::MessagePage| p.messages.iter().map(|m| m.sid.clone()).collect::<Vec<_>>();
+    let sids = |p: &switchboard_twilio::MessagePage| p.messages.iter().map(|m| m.sid.clone()).collect::<Vec<_>>();
 
     for (filter, expect) in [
         (ListMessages::new().sent_on(today), vec![sent.sid.clone()]),

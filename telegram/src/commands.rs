@@ -128,7 +128,7 @@ pub enum Routed {
 /// Routes commands to async handlers.
 ///
 /// ```
-/// use switchboard_notify::telegram::CommandRouter;
+/// use switchboard_telegram::CommandRouter;
 ///
 /// let router = CommandRouter::new()
 ///     .on("start", |ctx| async move {

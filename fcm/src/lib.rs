@@ -10,7 +10,7 @@
 //! # #[tokio::main(flavor = "current_thread")]
 //! # async fn main() -> Result<(), Box<dyn std::error::Error>> {
 //! use switchboard_core::{Message, Recipient, Transport};
-//! use switchboard_notify::fcm::{self, FcmTransport, sim::Simulator};
+//! use switchboard_fcm::{self, FcmTransport, sim::Simulator};
 //!
 //! let sim = Simulator::start().await;
 //! // In production: FcmTransport::from_dsn_str("fcm://my-project@default?credentials=/etc/app/sa.json")

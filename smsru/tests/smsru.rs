@@ -8,9 +8,9 @@ use switchboard_core::{
     DeliveryStatus, Dispatch, Dsn, ErrorKind, Event, Message, PhoneNumber, Recipient, RetryPolicy, Transport,
     WebhookRequest,
 };
-use switchboard_notify::smsru::error::CODES;
-use switchboard_notify::smsru::sim::{SIM_API_ID, SIM_LOGIN, SIM_PASSWORD, SIM_PRICE_PER_PART, Simulator};
-use switchboard_notify::smsru::{CALLBACK_ANSWER, Client, Config, SendRequest, SmsRuTransport};
+use switchboard_smsru::error::CODES;
+use switchboard_smsru::sim::{SIM_API_ID, SIM_LOGIN, SIM_PASSWORD, SIM_PRICE_PER_PART, Simulator};
+use switchboard_smsru::{CALLBACK_ANSWER, Client, Config, SendRequest, SmsRuTransport};
 
 const SECRET: &str = "hook-s3cret";
 

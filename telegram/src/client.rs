@@ -160,7 +160,7 @@ impl Client {
         self.call("setWebhook", webhook, Idempotence::Idempotent).await
     }
 
-    /// `setWebhook` with the configured `webhook_secret`, which [`crate::telegram::webhook`] then
+    /// `setWebhook` with the configured `webhook_secret`, which [`crate::webhook`] then
     /// checks on every update. Refuses to run without one.
     pub async fn set_webhook_url(&self, url: &str) -> Result<bool> {
         let secret = self.inner.config.webhook_secret.clone().ok_or_else(|| {

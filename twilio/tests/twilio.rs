@@ -9,11 +9,11 @@ use switchboard_core::{
     DeliveryStatus, Dispatch, Dsn, ErrorKind, Event, ExposeSecret, Message, PhoneNumber, Recipient, RetryPolicy,
     Transport, WebhookRequest,
 };
-use switchboard_notify::twilio::sim::{
+use switchboard_twilio::sim::{
     Outcome, SIM_ACCOUNT_SID, SIM_AUTH_TOKEN, SIM_FROM, SIM_MESSAGING_SERVICE_SID, SimError, Simulator,
 };
-use switchboard_notify::twilio::webhook::{SIGNATURE_HEADER, signature};
-use switchboard_notify::twilio::{Client, Config, CreateMessage, ListMessages, MessageStatus, TwilioTransport};
+use switchboard_twilio::webhook::{SIGNATURE_HEADER, signature};
+use switchboard_twilio::{Client, Config, CreateMessage, ListMessages, MessageStatus, TwilioTransport};
 
 const TO: &str = "+14155552671";
 
@@ -199,7 +199,7 @@ async fn signed_status_callbacks_end_to_end() {
 #[tokio::test]
 async fn inbound_messages() {
     let sim = Simulator::start().await;
-    let sink = WebhookSink::answering(200, switchboard_notify::twilio::EMPTY_TWIML).await;
+    let sink = WebhookSink::answering(200, switchboard_twilio::EMPTY_TWIML).await;
     let t = TwilioTransport::new(config(&sim)).unwrap();
     let (sid, status) = sim
         .send_inbound(&format!("{}/hooks/twilio/sms", sink.uri()), TO, SIM_FROM, "STOP")

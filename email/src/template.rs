@@ -7,7 +7,7 @@
 //!
 //! ```
 //! use std::collections::BTreeMap;
-//! use switchboard_notify::email::Template;
+//! use switchboard_email::Template;
 //!
 //! let t = Template::new("Order {{order}} shipped", "Hello {{name}}, order {{ order }} is on its way.")
 //!     .with_html("<p>Hello <b>{{name}}</b>, order {{order}} is on its way.</p>");

@@ -10,10 +10,8 @@ use switchboard_core::{
     Dispatch, ErrorKind, Event, Idempotence, MemoryCursorStore, Message, PhoneNumber, RetryPolicy, Transport,
     WebhookRequest,
 };
-use switchboard_notify::telegram::sim::{
-    SIM_BOT_USERNAME, SIM_CHAT_ID, SIM_TOKEN, SIM_WEBHOOK_SECRET, SimError, Simulator,
-};
-use switchboard_notify::telegram::{
+use switchboard_telegram::sim::{SIM_BOT_USERNAME, SIM_CHAT_ID, SIM_TOKEN, SIM_WEBHOOK_SECRET, SimError, Simulator};
+use switchboard_telegram::{
     ChatId, Client, CommandRouter, Config, ParseMode, RateLimits, Routed, SECRET_HEADER, SendMessage, SetWebhook,
     TelegramTransport, UpdatePoller, escape_html, escape_markdown_v2, is_blocked, migrated_to,
 };
@@ -426,7 +424,7 @@ async fn router_dispatch_reports_what_it_did() {
     let sim = Simulator::start().await;
     let seen = Seen::default();
     let r = router(&seen);
-    let update = |text: &str| -> switchboard_notify::telegram::Update {
+    let update = |text: &str| -> switchboard_telegram::Update {
         serde_json::from_value(
             json!({"update_id": 1, "message": {"message_id": 1, "chat": {"id": 5, "type": "private"},
             "date": 1, "text": text}}),
@@ -492,7 +490,7 @@ async fn polling_neither_loses_nor_repeats_updates() {
     for t in ["1", "2", "3"] {
         sim.user_sends(SIM_CHAT_ID, t).await;
     }
-    let texts = |b: &[switchboard_notify::telegram::Update]| -> Vec<String> {
+    let texts = |b: &[switchboard_telegram::Update]| -> Vec<String> {
         b.iter()
             .map(|u| u.message.as_ref().unwrap().text.clone().unwrap())
             .collect()

@@ -9,7 +9,7 @@
 //! # #[tokio::main(flavor = "current_thread")]
 //! # async fn main() -> Result<(), Box<dyn std::error::Error>> {
 //! use switchboard_core::{DeliveryStatus, Event, Message, PhoneNumber, Transport, WebhookRequest};
-//! use switchboard_notify::twilio::{SIGNATURE_HEADER, TwilioTransport, sim::Simulator, webhook};
+//! use switchboard_twilio::{SIGNATURE_HEADER, TwilioTransport, sim::Simulator, webhook};
 //!
 //! let sim = Simulator::start().await;
 //! // In production: "twilio://AC…:AUTH_TOKEN@default?from=%2B1…&status_callback=https://…"

@@ -10,7 +10,7 @@
 //! # #[tokio::main(flavor = "current_thread")]
 //! # async fn main() -> Result<(), Box<dyn std::error::Error>> {
 //! use switchboard_core::{Attachment, Message, Recipient, Transport};
-//! use switchboard_notify::email::EmailTransport;
+//! use switchboard_email::EmailTransport;
 //!
 //! // In production: "smtp://USER:PASS@smtp.example.com?from=Shop%20<noreply@shop.example>"
 //! let mail = EmailTransport::from_dsn_str("smtp://localhost?mode=memory&from=Shop%20<noreply@shop.example>")?;
