@@ -5,17 +5,46 @@
 //! compiled in through the facade's cargo features. Errors say which part is wrong and never show a
 //! password (see [`switchboard_core::Dsn`]).
 
-use std::sync::Arc;
+use std::sync::{Arc, OnceLock};
 
-use switchboard_core::{Dsn, Error, Result, Transport};
+use switchboard_core::{Connection, Dsn, Error, Registry, Result, Transport};
 
 use crate::messenger::{Messenger, MessengerBuilder};
 use crate::route::Route;
 
-/// The schemes this build understands, for error messages.
+/// Every provider compiled into this build, registered once: one line per provider crate (its
+/// `register`), in the order listings show them. A host that adds a provider of its own builds its own
+/// [`Registry`] (start from a clone of this one) and connects through it.
+pub fn registry() -> &'static Registry {
+    static REGISTRY: OnceLock<Registry> = OnceLock::new();
+    REGISTRY.get_or_init(|| {
+        #[allow(unused_mut)] // empty when no provider feature is on
+        let mut r = Registry::new();
+        // Providers register here as they move to the registry (the match in `legacy_transport` goes).
+        r
+    })
+}
+
+/// Connects any DSN this build knows — a message transport (`dinstar://…`, `smsru://…`), a payment
+/// gateway (`stripe://…`), a click-to-call account (`telecmi://…`), an ERP (`onec://…`) — through
+/// the provider registered for its scheme. The [`Connection`] hands out what the provider offers:
+/// [`Connection::into_transport`] for the Messenger, [`Connection::webhook_source`], or the typed
+/// client with [`Connection::downcast`].
+pub fn connect(dsn: &str) -> Result<Connection> {
+    connect_parsed(&Dsn::parse(dsn)?)
+}
+
+fn connect_parsed(dsn: &Dsn) -> Result<Connection> {
+    if registry().find(dsn.scheme()).is_some() {
+        return registry().connect_parsed(dsn);
+    }
+    legacy_transport(dsn).map(|t| Connection::transport(t.provider(), t))
+}
+
+/// The schemes this build understands, for error messages and listings.
 #[allow(unused_mut, clippy::vec_init_then_push)] // one push per compiled-in feature
 pub fn known_schemes() -> Vec<&'static str> {
-    let mut s: Vec<&'static str> = Vec::new();
+    let mut s: Vec<&'static str> = registry().schemes();
     #[cfg(feature = "dinstar")]
     s.push(switchboard_dinstar::SCHEME);
     #[cfg(feature = "mitto")]
@@ -32,16 +61,18 @@ pub fn known_schemes() -> Vec<&'static str> {
     s.push(switchboard_fcm::SCHEME);
     #[cfg(feature = "telegram")]
     s.push(switchboard_telegram::SCHEME);
+    s.sort_unstable();
+    s.dedup();
     s
 }
 
-/// Builds the transport one DSN describes.
+/// Builds the message transport one DSN describes (`connect(dsn)?.into_transport()`).
 pub fn transport_from_dsn(dsn: &str) -> Result<Arc<dyn Transport>> {
-    let parsed = Dsn::parse(dsn)?;
-    transport_from_parsed(&parsed)
+    connect(dsn)?.into_transport()
 }
 
-fn transport_from_parsed(dsn: &Dsn) -> Result<Arc<dyn Transport>> {
+/// Transports of crates not yet on the registry.
+fn legacy_transport(dsn: &Dsn) -> Result<Arc<dyn Transport>> {
     match dsn.scheme() {
         #[cfg(feature = "dinstar")]
         switchboard_dinstar::SCHEME => Ok(Arc::new(switchboard_dinstar::DinstarTransport::from_dsn(dsn)?)),
@@ -103,7 +134,9 @@ fn parse_entry(s: &str) -> Result<Entry<'_>> {
 
 impl Messenger {
     /// Builds a Messenger from DSN strings, one transport or group per entry. Entries become routes in
-    /// the order given: a message goes to the first entry that can reach its recipient. Transports are
+    /// the order given: a message goes to the first entry that can reach its recipient. A DSN that
+    /// carries no messages but pushes events (`stripe://…`, `telecmi://…`) becomes a webhook source named
+    /// after its scheme. Transports are
     /// named after their scheme (`dinstar`, then `dinstar-2` for a second one).
     ///
     /// ```no_run
@@ -145,7 +178,7 @@ impl Messenger {
                     let msg = format!("DSN {} of the group: {}", k + 1, e.message());
                     e.with_message(msg)
                 })?;
-                let transport = transport_from_parsed(&parsed)?;
+                let connection = connect_parsed(&parsed)?;
                 let base = parsed.scheme().to_owned();
                 let mut name = base.clone();
                 let mut n = 1;
@@ -154,8 +187,24 @@ impl Messenger {
                     name = format!("{base}-{n}");
                 }
                 names.push(name.clone());
-                route_names.push(name.clone());
-                builder = builder.transport(name, transport);
+                // A DSN that carries no messages but pushes events (a payment gateway, click-to-call) is
+                // a webhook source under its scheme's name, outside any route.
+                match (connection.as_transport(), connection.webhook_source()) {
+                    (Some(t), _) => {
+                        route_names.push(name.clone());
+                        builder = builder.transport(name, t);
+                    }
+                    (None, Some(source)) if members.len() == 1 => builder = builder.webhook_source(name, source),
+                    _ => {
+                        return Err(Error::config(format!(
+                            "a {} DSN carries no messages, so it cannot be in a failover or round-robin group",
+                            parsed.scheme()
+                        )));
+                    }
+                }
+            }
+            if route_names.is_empty() {
+                continue;
             }
             let route = if rr {
                 Route::any().round_robin(route_names)

@@ -60,7 +60,7 @@ mod health;
 mod messenger;
 mod route;
 
-pub use connect::{known_schemes, transport_from_dsn};
+pub use connect::{connect, known_schemes, registry, transport_from_dsn};
 pub use failover::{AllFailed, Attempt};
 pub use health::HealthPolicy;
 pub use messenger::{HandledWebhook, Messenger, MessengerBuilder, TransportEvent};
