@@ -419,10 +419,14 @@ impl Messenger {
             };
             let span = tracing::info_span!(
                 "switchboard.send",
+                "messaging.system" = entry.transport.provider(),
+                "messaging.operation.type" = "send",
+                "messaging.message.id" = tracing::field::Empty,
+                "error.type" = tracing::field::Empty,
                 message_id = %message.id,
                 transport = %name,
                 attempt = i + 1,
-                to = %message.to,
+                to = %message.to.masked(),
                 outcome = tracing::field::Empty,
             );
             let result = self
@@ -432,11 +436,16 @@ impl Messenger {
             match result {
                 Ok(receipt) => {
                     span.record("outcome", "accepted");
+                    span.record("messaging.message.id", receipt.provider_id());
                     return Ok(receipt);
                 }
                 Err(err) => {
                     span.record("outcome", err.kind().as_str());
+                    span.record("error.type", switchboard_core::telemetry::error_type(err.kind()));
                     let may_fail_over = err.may_fail_over();
+                    if may_fail_over && i + 1 < names.len() {
+                        switchboard_core::telemetry::record_failover(name);
+                    }
                     attempts.push(Attempt {
                         transport: name.clone(),
                         error: err,
@@ -492,8 +501,10 @@ impl Messenger {
                 &prepared
             }
         };
+        let started = std::time::Instant::now();
         let result = entry.transport.send(&message.smart_encoded(entry.smart_encoding)).await;
-        self.finish_attempt(name, message, result).await
+        self.finish_attempt(name, entry.transport.provider(), started.elapsed(), message, result)
+            .await
     }
 
     /// Records an attempt's outcome in the health table and the journal, and names the receipt after the
@@ -501,9 +512,12 @@ impl Messenger {
     async fn finish_attempt(
         &self,
         name: &str,
+        provider: &str,
+        took: std::time::Duration,
         message: &Message,
         result: switchboard_core::Result<Receipt>,
     ) -> switchboard_core::Result<Receipt> {
+        switchboard_core::telemetry::record_send(name, provider, took, result.as_ref().map(|_| ()));
         match result {
             Ok(mut receipt) => {
                 receipt.transport = name.to_owned();
@@ -616,17 +630,25 @@ impl Messenger {
                     break;
                 }
                 let span = tracing::info_span!("switchboard.send_batch", transport = %name, messages = batch.len());
+                let started = std::time::Instant::now();
                 let mut out = entry.transport.send_many(&batch).instrument(span).await.into_iter();
+                let took = started.elapsed();
                 let mut next = Vec::new();
                 for &i in &ready {
                     let r = out.next().unwrap_or_else(|| {
                         Err(Error::decode("the transport answered fewer results than messages")
                             .with_dispatch(switchboard_core::Dispatch::MaybeSent))
                     });
-                    match self.finish_attempt(name, &messages[i], r).await {
+                    match self
+                        .finish_attempt(name, entry.transport.provider(), took, &messages[i], r)
+                        .await
+                    {
                         Ok(r) => results[i] = Some(Ok(r)),
                         Err(e) => {
                             let again = e.may_fail_over();
+                            if again && step + 1 < names.len() {
+                                switchboard_core::telemetry::record_failover(name);
+                            }
                             attempts[i].push(Attempt {
                                 transport: name.clone(),
                                 error: e,
@@ -716,6 +738,16 @@ impl Messenger {
     /// failed (`Auth`), `400` for a malformed body (`InvalidInput`), `503` when the journal could not keep
     /// an event, so the provider delivers it again.
     pub async fn handle_webhook(
+        &self,
+        source: &str,
+        request: &WebhookRequest,
+    ) -> switchboard_core::Result<HandledWebhook> {
+        let result = self.handle_webhook_inner(source, request).await;
+        switchboard_core::telemetry::record_webhook(source, result.as_ref().map(|_| ()));
+        result
+    }
+
+    async fn handle_webhook_inner(
         &self,
         source: &str,
         request: &WebhookRequest,

@@ -380,3 +380,89 @@ async fn smart_encoding_per_transport_and_per_message() {
         format!("{}'s ready", "a".repeat(142))
     );
 }
+
+/// The counters recorded while `f` runs on a current-thread runtime, as (name, sorted labels) → value.
+fn counters_of<F: std::future::Future<Output = ()>>(
+    f: impl FnOnce() -> F,
+) -> std::collections::BTreeMap<(String, Vec<(String, String)>), u64> {
+    use metrics_util::debugging::{DebugValue, DebuggingRecorder};
+    let recorder = DebuggingRecorder::new();
+    let snapshotter = recorder.snapshotter();
+    {
+        let _guard = metrics::set_default_local_recorder(&recorder);
+        tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .unwrap()
+            .block_on(f());
+    }
+    snapshotter
+        .snapshot()
+        .into_vec()
+        .into_iter()
+        .filter_map(|(key, _, _, value)| match value {
+            DebugValue::Counter(n) => {
+                let mut labels: Vec<(String, String)> = key
+                    .key()
+                    .labels()
+                    .map(|l| (l.key().to_owned(), l.value().to_owned()))
+                    .collect();
+                labels.sort();
+                Some(((key.key().name().to_owned(), labels), n))
+            }
+            _ => None,
+        })
+        .collect()
+}
+
+fn labels(pairs: &[(&str, &str)]) -> Vec<(String, String)> {
+    let mut v: Vec<(String, String)> = pairs.iter().map(|(k, v)| ((*k).to_owned(), (*v).to_owned())).collect();
+    v.sort();
+    v
+}
+
+#[test]
+fn sends_failures_and_failovers_are_counted_without_numbers_in_labels() {
+    let counters = counters_of(|| async {
+        let gsm = StubTransport::sms().then(fail(ErrorKind::Unavailable, Dispatch::NotSent));
+        let cloud = StubTransport::sms();
+        let m = Messenger::builder()
+            .transport("gsm", gsm)
+            .transport("cloud", cloud)
+            .route(Route::any_phone().via(["gsm", "cloud"]))
+            .build()
+            .unwrap();
+        m.send(Message::sms(al(), "x")).await.unwrap();
+        m.send(Message::sms(al(), "y")).await.unwrap();
+    });
+    let get = |name: &str, l: &[(&str, &str)]| counters.get(&(name.to_owned(), labels(l))).copied();
+    assert_eq!(
+        get(
+            "switchboard_messages_sent_total",
+            &[("transport", "gsm"), ("provider", "stub")]
+        ),
+        Some(1)
+    );
+    assert_eq!(
+        get(
+            "switchboard_messages_sent_total",
+            &[("transport", "cloud"), ("provider", "stub")]
+        ),
+        Some(1)
+    );
+    assert_eq!(
+        get(
+            "switchboard_messages_failed_total",
+            &[
+                ("transport", "gsm"),
+                ("provider", "stub"),
+                ("error_type", "unavailable"),
+                ("dispatch", "not_sent")
+            ]
+        ),
+        Some(1)
+    );
+    assert_eq!(get("switchboard_failovers_total", &[("from", "gsm")]), Some(1));
+    let all = format!("{counters:?}");
+    assert!(!all.contains("694123456") && !all.contains("355694"), "{all}");
+}

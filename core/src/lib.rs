@@ -17,6 +17,7 @@
 //! | [`transport`] | the [`Transport`] trait every message integration implements |
 //! | [`webhook`] | [`WebhookRequest`], HMAC, URL-token and IP allow-list checks |
 //! | [`journal`] | the host's storage traits [`Journal`] and [`CursorStore`], with in-memory versions |
+//! | [`telemetry`] | metrics (through the `metrics` facade) and span fields (OpenTelemetry conventions) |
 //! | [`store`] | durable sending: the [`Store`] that claims [`MessageKey`]s before anything is sent |
 //! | [`token`], [`clock`] | the single-flight cache for expiring access tokens, and an injectable clock |
 //! | [`dsn`] | [`Dsn`]: `scheme://user:pass@host?options` configuration strings |
@@ -52,6 +53,7 @@ pub mod segment;
 #[cfg(feature = "testkit")]
 pub mod simulated;
 pub mod store;
+pub mod telemetry;
 #[cfg(feature = "testkit")]
 pub mod testkit;
 pub mod token;

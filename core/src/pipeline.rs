@@ -50,6 +50,7 @@ use std::fmt;
 
 use async_trait::async_trait;
 use serde::de::DeserializeOwned;
+use tracing::Instrument;
 
 use crate::error::{Error, Result};
 use crate::http::{HttpOptions, Reply, decode_json};
@@ -167,9 +168,18 @@ impl<A: Api> Pipeline<A> {
         F: Fn(&reqwest::Client) -> reqwest::RequestBuilder + Send + Sync,
     {
         let build = &build;
-        self.retry
-            .run(idempotence, move || async move { self.attempt(build).await })
-            .await
+        let attempts = std::sync::atomic::AtomicU64::new(0);
+        let attempts = &attempts;
+        let result = self
+            .retry
+            .run(idempotence, move || async move {
+                attempts.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+                self.attempt(build).await
+            })
+            .await;
+        let n = attempts.load(std::sync::atomic::Ordering::Relaxed);
+        crate::telemetry::record_retries(self.api.provider(), n.saturating_sub(1));
+        result
     }
 
     /// Like [`Pipeline::reply`], with the answer decoded as JSON. An answer that does not decode is a
@@ -207,13 +217,12 @@ impl<A: Api> Pipeline<A> {
         let mut refreshed = false;
         loop {
             let authorized = self.api.authorize(build(&self.http)).await.map_err(|e| self.tag(e))?;
-            let reply = Reply::send(authorized.request, self.max_body)
-                .await
-                .map_err(|e| self.tag(e))?;
+            let reply = self.send(authorized.request).await?;
             let Some(err) = self.api.parse_error(&reply) else {
                 return Ok(reply);
             };
             let err = self.tag(err);
+            tracing::Span::current().record("error.type", crate::telemetry::error_type(err.kind()));
             if err.dispatch() == crate::Dispatch::NotSent
                 && !refreshed
                 && self.api.stale_credentials(&reply, &err, authorized.credential)
@@ -224,6 +233,42 @@ impl<A: Api> Pipeline<A> {
             }
             return Err(err);
         }
+    }
+
+    /// Sends one request inside a span named after the OpenTelemetry HTTP client conventions. Only the
+    /// method, host and port go in it: paths and queries can carry credentials (Telegram's token is in
+    /// the path).
+    async fn send(&self, request: reqwest::RequestBuilder) -> Result<Reply> {
+        let (client, request) = request.build_split();
+        let request = request.map_err(|e| self.tag(crate::http::classify_reqwest_error(e)))?;
+        let span = tracing::debug_span!(
+            "switchboard.http",
+            "http.request.method" = %request.method(),
+            "server.address" = request.url().host_str().unwrap_or(""),
+            "server.port" = request.url().port_or_known_default().unwrap_or(0),
+            "messaging.system" = self.api.provider(),
+            "http.response.status_code" = tracing::field::Empty,
+            "error.type" = tracing::field::Empty,
+        );
+        let result = async {
+            match client.execute(request).await {
+                Ok(resp) => Reply::read(resp, self.max_body).await,
+                Err(e) => Err(crate::http::classify_reqwest_error(e)),
+            }
+        }
+        .instrument(span.clone())
+        .await;
+        match &result {
+            Ok(reply) => {
+                span.record("http.response.status_code", reply.status.as_u16());
+                crate::telemetry::record_http(self.api.provider(), Some(reply.status.as_u16()));
+            }
+            Err(e) => {
+                span.record("error.type", crate::telemetry::error_type(e.kind()));
+                crate::telemetry::record_http(self.api.provider(), e.http_status());
+            }
+        }
+        result.map_err(|e| self.tag(e))
     }
 
     fn tag(&self, e: Error) -> Error {
@@ -342,6 +387,54 @@ mod tests {
         assert_eq!(e.dispatch(), Dispatch::Sent);
         assert!(e.to_string().contains("accepted the request (HTTP 201)"), "{e}");
         assert_eq!(server.received_requests().await.unwrap().len(), 1, "never repeated");
+    }
+
+    #[test]
+    fn requests_and_retries_are_counted_per_provider_and_status() {
+        use metrics_util::debugging::{DebugValue, DebuggingRecorder};
+        let recorder = DebuggingRecorder::new();
+        let snapshotter = recorder.snapshotter();
+        {
+            let _guard = metrics::set_default_local_recorder(&recorder);
+            tokio::runtime::Builder::new_current_thread()
+                .enable_all()
+                .build()
+                .unwrap()
+                .block_on(async {
+                    let server = MockServer::start().await;
+                    Mock::given(method("GET"))
+                        .respond_with(ResponseTemplate::new(503))
+                        .up_to_n_times(1)
+                        .mount(&server)
+                        .await;
+                    Mock::given(method("GET"))
+                        .respond_with(ResponseTemplate::new(200))
+                        .mount(&server)
+                        .await;
+                    let p = Pipeline::new(Tokened::default(), &HttpOptions::default(), fast()).unwrap();
+                    p.reply(Idempotence::Idempotent, |h| h.get(server.uri())).await.unwrap();
+                });
+        }
+        let mut seen = Vec::new();
+        for (key, _, _, value) in snapshotter.snapshot().into_vec() {
+            if let DebugValue::Counter(n) = value {
+                let labels: Vec<String> = key
+                    .key()
+                    .labels()
+                    .map(|l| format!("{}={}", l.key(), l.value()))
+                    .collect();
+                seen.push(format!("{} {} {n}", key.key().name(), labels.join(",")));
+            }
+        }
+        seen.sort();
+        assert_eq!(
+            seen,
+            [
+                "switchboard_http_requests_total provider=tokened,status=200 1",
+                "switchboard_http_requests_total provider=tokened,status=503 1",
+                "switchboard_http_retries_total provider=tokened 1",
+            ]
+        );
     }
 
     #[tokio::test]
