@@ -13,7 +13,9 @@
 #       baseline (the same program on reqwest + tokio + serde alone). Default: all four.
 # Each host gets a copy of the workspace's Cargo.lock, so it builds the same versions the workspace pins.
 # Dependencies are downloaded (`cargo fetch`) before the clock starts; the build itself runs --offline.
-# Set KEEP=1 to keep the target directories (their paths are printed) and the build logs.
+# Set KEEP=1 to keep the target directories (their paths are printed) and the build logs; each then holds
+# cargo's --timings report (cargo-timings/cargo-timing.html), which says which crates took the time, and
+# benches/deps/timings.py summarises it.
 set -euo pipefail
 
 here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
@@ -38,7 +40,7 @@ for row in "${rows[@]}"; do
     times="$target.time"
     (cd "$dir" && CARGO_TARGET_DIR="$target" CARGO_INCREMENTAL=0 \
         /usr/bin/time -f '%U %S %e' -o "$times" \
-        cargo build --release --offline "${features[@]}" >"$log" 2>&1) || {
+        cargo build --release --offline --timings "${features[@]}" >"$log" 2>&1) || {
         echo "build of $row failed, log: $log" >&2
         tail -20 "$log" >&2
         exit 1
