@@ -10,7 +10,8 @@
 # Usage (from anywhere):   benches/deps/measure.sh [ROW ...]
 # Rows: full-sim (every integration + the simulators, as a host that puts `sim` in [dependencies]),
 #       full (default features), dinstar (default-features = false, features = ["dinstar"]),
-#       baseline (the same program on reqwest + tokio + serde alone). Default: all four.
+#       baseline (the same program on reqwest + tokio + serde alone, rustls on ring as switchboard),
+#       baseline-aws-lc (the same on reqwest's default crypto, aws-lc-rs). Default: all but baseline-aws-lc.
 # Each host gets a copy of the workspace's Cargo.lock, so it builds the same versions the workspace pins.
 # Dependencies are downloaded (`cargo fetch`) before the clock starts; the build itself runs --offline.
 # Set KEEP=1 to keep the target directories (their paths are printed) and the build logs; each then holds
@@ -29,8 +30,9 @@ for row in "${rows[@]}"; do
     features=()
     case "$row" in
         full-sim) host=full; features=(--features sim) ;;
+        baseline-aws-lc) host=baseline; features=(--no-default-features --features aws-lc-rs) ;;
         full | dinstar | baseline) host=$row ;;
-        *) echo "unknown row '$row' (full-sim, full, dinstar, baseline)" >&2; exit 2 ;;
+        *) echo "unknown row '$row' (full-sim, full, dinstar, baseline, baseline-aws-lc)" >&2; exit 2 ;;
     esac
     dir="$here/hosts/$host"
     cp "$root/Cargo.lock" "$dir/Cargo.lock"

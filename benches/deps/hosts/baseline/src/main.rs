@@ -20,6 +20,8 @@ struct Answer {
 async fn main() -> Result<(), Box<dyn std::error::Error>> {
     let url = std::env::var("SMS_URL")?;
     let to = std::env::var("SMS_TO")?;
+    #[cfg(feature = "ring")]
+    let _ = rustls::crypto::ring::default_provider().install_default();
     let client = reqwest::Client::builder().build()?;
     let answer: Answer = client
         .post(url)
