@@ -11,7 +11,9 @@
 # Rows: full-sim (every integration + the simulators, as a host that puts `sim` in [dependencies]),
 #       full (default features), dinstar (default-features = false, features = ["dinstar"]),
 #       baseline (the same program on reqwest + tokio + serde alone, rustls on ring as switchboard),
-#       baseline-aws-lc (the same on reqwest's default crypto, aws-lc-rs). Default: all but baseline-aws-lc.
+#       baseline-aws-lc (the same on reqwest's default crypto, aws-lc-rs), phone-rlib / phone-alt (a phone
+#       number normaliser on rlibphonenumber / on the `phonenumber` crate, see hosts/phone/Cargo.toml).
+#       Default: full-sim full dinstar baseline.
 # Each host gets a copy of the workspace's Cargo.lock, so it builds the same versions the workspace pins.
 # Dependencies are downloaded (`cargo fetch`) before the clock starts; the build itself runs --offline.
 # Set KEEP=1 to keep the target directories (their paths are printed) and the build logs; each then holds
@@ -31,8 +33,10 @@ for row in "${rows[@]}"; do
     case "$row" in
         full-sim) host=full; features=(--features sim) ;;
         baseline-aws-lc) host=baseline; features=(--no-default-features --features aws-lc-rs) ;;
+        phone-rlib) host=phone; features=(--features rlibphonenumber) ;;
+        phone-alt) host=phone; features=(--features phonenumber) ;;
         full | dinstar | baseline) host=$row ;;
-        *) echo "unknown row '$row' (full-sim, full, dinstar, baseline, baseline-aws-lc)" >&2; exit 2 ;;
+        *) echo "unknown row '$row' (full-sim, full, dinstar, baseline, baseline-aws-lc, phone-rlib, phone-alt)" >&2; exit 2 ;;
     esac
     dir="$here/hosts/$host"
     cp "$root/Cargo.lock" "$dir/Cargo.lock"
