@@ -46,7 +46,7 @@
 //! | `smsru`, `twilio`, `email`, `fcm`, `telegram` | [`notify`] | SMS.ru, Twilio, SMTP, Firebase push, Telegram |
 //! | `payments` | [`payments`] | YooKassa and Stripe |
 //! | `erp` | [`erp`] | 1C:Enterprise over OData |
-//! | `sim` | — | every enabled integration's simulator, for your own tests |
+//! | `sim` | — | every enabled integration's simulator, for your own tests: enable it in `[dev-dependencies]` only, since it puts wiremock and an HTTP server into whatever build has it |
 #![deny(missing_docs)]
 
 mod connect;

@@ -26,7 +26,10 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
     let answer: Answer = client
         .post(url)
         .basic_auth(std::env::var("SMS_USER")?, Some(std::env::var("SMS_PASS")?))
-        .json(&SendSms { to: &to, text: "Your code is 482913" })
+        .json(&SendSms {
+            to: &to,
+            text: "Your code is 482913",
+        })
         .send()
         .await?
         .error_for_status()?

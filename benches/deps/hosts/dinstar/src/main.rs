@@ -7,7 +7,9 @@ use switchboard::{Message, Messenger, PhoneNumber, transport_from_dsn};
 async fn main() -> Result<(), Box<dyn std::error::Error>> {
     let dsn = std::env::var("SWITCHBOARD_DSN")?;
     let to: PhoneNumber = std::env::var("SWITCHBOARD_TO")?.parse()?;
-    let messenger = Messenger::builder().transport("sms", transport_from_dsn(&dsn)?).build()?;
+    let messenger = Messenger::builder()
+        .transport("sms", transport_from_dsn(&dsn)?)
+        .build()?;
     let receipt = messenger.send(Message::sms(to, "Your code is 482913")).await?;
     println!("{}", receipt.provider_id());
     Ok(())

@@ -11,7 +11,11 @@ use std::sync::Mutex;
 #[cfg(feature = "rlibphonenumber")]
 fn rlib(region: &str, input: &str) -> Option<(String, String)> {
     use rlibphonenumber::{PHONE_NUMBER_UTIL, PhoneNumberFormat, Region};
-    let region = if region.is_empty() { None } else { Some(Region::from_code(region).ok()?) };
+    let region = if region.is_empty() {
+        None
+    } else {
+        Some(Region::from_code(region).ok()?)
+    };
     let n = PHONE_NUMBER_UTIL.parse(input, region).ok()?;
     if !PHONE_NUMBER_UTIL.is_valid_number(&n) {
         return None;
@@ -25,13 +29,20 @@ fn rlib(region: &str, input: &str) -> Option<(String, String)> {
 
 #[cfg(feature = "phonenumber")]
 fn alt(region: &str, input: &str) -> Option<(String, String)> {
-    let region = if region.is_empty() { None } else { Some(region.parse::<phonenumber::country::Id>().ok()?) };
+    let region = if region.is_empty() {
+        None
+    } else {
+        Some(region.parse::<phonenumber::country::Id>().ok()?)
+    };
     let n = phonenumber::parse(region, input).ok()?;
     if !phonenumber::is_valid(&n) {
         return None;
     }
     let own = n.country().id()?;
-    Some((n.format().mode(phonenumber::Mode::E164).to_string(), own.as_ref().to_owned()))
+    Some((
+        n.format().mode(phonenumber::Mode::E164).to_string(),
+        own.as_ref().to_owned(),
+    ))
 }
 
 fn normalise(region: &str, input: &str) -> Option<(String, String)> {
@@ -168,7 +179,10 @@ mod compare {
             for w in &wrong {
                 eprintln!("{name}: {w}");
             }
-            if let Some(example) = records.iter().find(|r| table.iter().any(|[_, _, e, _]| r.contains(&e[e.len() - 7..]))) {
+            if let Some(example) = records
+                .iter()
+                .find(|r| table.iter().any(|[_, _, e, _]| r.contains(&e[e.len() - 7..])))
+            {
                 eprintln!("{name}, a record: {example}");
             }
         }
