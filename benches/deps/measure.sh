@@ -2,7 +2,8 @@
 # What depending on switchboard costs a host: each host under benches/deps/hosts/ is built cold, in release,
 # in a fresh target directory of its own, and the script prints one markdown table row per build:
 #   CPU s      user + sys time of cargo and every process it waited for (rustc, build scripts, cc), GNU time
-#   wall s     elapsed time (depends on the machine's load; CPU s does not, much)
+#   wall s     elapsed time (depends on the machine's load; CPU s less, but on a shared machine it still
+#              moves by ±10 %: compare rows of one run, or run two trees back to back)
 #   crates     units cargo compiled ("Compiling …" lines: one per package, build script included)
 #   dup        crate names compiled in more than one version
 #   binary     the host's executable after `strip`
@@ -14,7 +15,8 @@
 #       baseline-aws-lc (the same on reqwest's default crypto, aws-lc-rs), phone-rlib / phone-alt (a phone
 #       number normaliser on rlibphonenumber / on the `phonenumber` crate, see hosts/phone/Cargo.toml).
 #       Default: full-sim full dinstar baseline.
-# Each host gets a copy of the workspace's Cargo.lock, so it builds the same versions the workspace pins.
+# Each host gets a copy of the workspace's Cargo.lock, so it builds the same versions the workspace pins
+# (the phone host resolves its two libraries on top).
 # Dependencies are downloaded (`cargo fetch`) before the clock starts; the build itself runs --offline.
 # Set KEEP=1 to keep the target directories (their paths are printed) and the build logs; each then holds
 # cargo's --timings report (cargo-timings/cargo-timing.html), which says which crates took the time, and
