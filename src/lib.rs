@@ -50,7 +50,7 @@
 //! | `telegram` | [`telegram`] | Telegram Bot API |
 //! | `payments` | [`payments`] | YooKassa and Stripe |
 //! | `erp` | [`erp`] | 1C:Enterprise over OData |
-//! | `sim` | — | every enabled integration's simulator, for your own tests |
+//! | `sim` | — | every enabled integration's simulator, for your own tests: enable it in `[dev-dependencies]` only, since it puts wiremock and an HTTP server into whatever build has it |
 #![deny(missing_docs)]
 
 mod connect;

@@ -9,6 +9,11 @@
 //!   [`Dispatch::MaybeSent`].
 //! * Bodies are read with a cap, so a provider (or a man in the middle) answering gigabytes cannot
 //!   exhaust memory.
+//! * TLS is rustls (TLS 1.2 and 1.3, the operating system's root certificates through
+//!   rustls-platform-verifier) with the process-wide rustls `CryptoProvider`. When the host has not
+//!   installed one, building the first client installs ring's. A host that wants aws-lc-rs instead
+//!   (post-quantum X25519MLKEM768 key exchange, FIPS) installs it at startup, before building any
+//!   client: `rustls::crypto::aws_lc_rs::default_provider().install_default()`.
 
 use std::time::Duration;
 
@@ -77,6 +82,7 @@ impl HttpOptions {
 
     /// Builds a `reqwest::Client` with these options.
     pub fn build_client(&self) -> Result<reqwest::Client> {
+        install_crypto_provider();
         let mut b = reqwest::Client::builder()
             .user_agent(USER_AGENT)
             .timeout(self.timeout)
@@ -90,6 +96,16 @@ impl HttpOptions {
         }
         b.build()
             .map_err(|e| Error::config("could not build the HTTP client").with_source(e.without_url()))
+    }
+}
+
+/// Installs ring as the process-wide rustls crypto provider unless one is installed already (by the
+/// host, or by an earlier call). reqwest is built without a provider of its own (`rustls-no-provider`),
+/// and takes the process default.
+fn install_crypto_provider() {
+    if rustls::crypto::CryptoProvider::get_default().is_none() {
+        // Err only when another thread installed one in between, which is as good.
+        let _ = rustls::crypto::ring::default_provider().install_default();
     }
 }
 
@@ -330,6 +346,28 @@ pub fn decode_json<T: DeserializeOwned>(body: &[u8]) -> Result<T> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// reqwest is built without a crypto provider of its own, so building a client must install one:
+    /// ring's (no post-quantum group: that is aws-lc-rs, which a host installs itself if it wants it),
+    /// with TLS 1.2 and 1.3 suites.
+    #[test]
+    fn building_a_client_installs_ring_for_tls_1_2_and_1_3() {
+        HttpOptions::default().build_client().unwrap();
+        HttpOptions::default()
+            .danger_accept_invalid_certs(true)
+            .build_client()
+            .unwrap();
+        let p = rustls::crypto::CryptoProvider::get_default().expect("a crypto provider is installed");
+        for v in [&rustls::version::TLS12, &rustls::version::TLS13] {
+            assert!(p.cipher_suites.iter().any(|s| s.version() == v), "{v:?}");
+        }
+        assert!(p.kx_groups.iter().any(|g| g.name() == rustls::NamedGroup::X25519));
+        assert!(
+            !p.kx_groups
+                .iter()
+                .any(|g| g.name() == rustls::NamedGroup::X25519MLKEM768)
+        );
+    }
 
     #[test]
     fn every_status_class_maps() {

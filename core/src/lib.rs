@@ -8,6 +8,7 @@
 //! | [`segment`] | [`Segmentation`]: GSM-7 / UCS-2 encoding and SMS segment counts (3GPP TS 23.038) |
 //! | [`error`] | [`Error`]: kind, provider code, HTTP status, `Retry-After` and the [`Dispatch`] fact |
 //! | [`secret`] | [`SecretString`] for every credential; constant-time comparison; URL redaction |
+//! | [`digest`] | HTTP Digest authentication (RFC 7616): a challenge read, an `Authorization` answer computed |
 //! | [`http`] | the one way to build a client (TLS on) and turn an answer into a value or an `Error` |
 //! | [`pipeline`] | the one request pipeline: a provider's auth and `parse_error`, core's retries, cap, tagging, decoding |
 //! | [`registry`] | open registration: every crate's `register` adds its [`Provider`]s; DSNs connect through it |
@@ -37,6 +38,7 @@
 #![deny(missing_docs)]
 
 pub mod clock;
+pub mod digest;
 pub mod dsn;
 pub mod error;
 pub mod http;

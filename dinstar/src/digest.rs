@@ -13,34 +13,24 @@
 //! * lets only one task at a time fetch or renew a challenge, so forty concurrent first calls do not
 //!   make forty failed logins.
 //!
-//! The challenge cache is diqwest's [`DigestAuthSession`], driven through its public
-//! [`DigestAuthCredentials`] trait rather than through `send_digest_auth`, because diqwest 3.2.0's own
-//! flow has defects for this use (found by reading its source, confirmed by `tests/auth.rs` and
-//! `tests/digest_rfc.rs`):
+//! The Digest arithmetic (challenge parsing, MD5 / SHA-256 / SHA-512-256, `-sess`, `qop`, `userhash`)
+//! is [`switchboard_core::digest`]; this module is the flow around it. It keeps the latest challenge
+//! whole (algorithm included) with its nonce count: the first answer to a challenge is `nc=00000001`,
+//! later ones count on (2, 3, …), and every answer carries a new random `cnonce`. Among several
+//! `WWW-Authenticate` headers, plain MD5 is taken when offered (what Dinstar units send), else the first
+//! Digest challenge that parses; the state is per client, so per `host:port`.
 //!
-//! 1. **A probe on every stale nonce.** On a 401 to a cached answer diqwest drops the cache and sends
-//!    the request again *without* credentials, ignoring the fresh (`stale=true`) challenge it just
-//!    got: two 401s instead of one, and the unauthenticated one counts as a failed login on units
-//!    that count probes. Here that challenge is answered directly.
-//! 2. **Only MD5 from the cache.** The cache keeps realm, nonce, opaque and qop but not the algorithm
-//!    (nor `userhash`), so after a SHA-256 or `-sess` challenge every pre-emptive answer is plain MD5,
-//!    refused — and each call costs a 401, a probe and a second challenge. Such challenges are kept
-//!    here whole and answered with `digest_auth` directly; plain MD5 challenges (what Dinstar units
-//!    send) go through diqwest's cache.
-//! 3. **The first `WWW-Authenticate` only**, and a cache keyed by host without the port. Here the
-//!    best Digest challenge among all of them is taken, and the key is `host:port`.
-//!
-//! Nonce counts are as diqwest makes them: the first answer to a challenge is computed from the
-//! challenge itself (`nc=00000001`), later ones from the cache (2, 3, …); every answer carries a new
-//! random `cnonce`.
+//! (It replaces diqwest 3.2.0, whose own flow probed again without credentials on every stale nonce,
+//! answered SHA-256 and `-sess` challenges with MD5 from its cache, read only the first
+//! `WWW-Authenticate` header and keyed its cache by host without the port; `tests/auth.rs` and
+//! `tests/digest_rfc.rs` show each against the same servers.)
 
 use std::sync::Mutex;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::time::Duration;
 
-use digest_auth::{AuthContext, HttpMethod, WwwAuthenticateHeader};
-use diqwest::{DigestAuthCredentials, DigestAuthSession};
 use http::header::{HeaderMap, HeaderValue, WWW_AUTHENTICATE};
+use switchboard_core::digest::{self, Algorithm, Challenge, Request};
 use switchboard_core::http::Reply;
 use switchboard_core::{Dispatch, Error, ErrorKind, ExposeSecret, Result, SecretString};
 use tokio::time::Instant;
@@ -49,14 +39,12 @@ use crate::SCHEME;
 
 /// The Digest state of one client: the cached challenge, the one-at-a-time gate, the cool-down.
 pub(crate) struct DigestAuth {
-    /// diqwest's cache of MD5 challenges (it also holds the credentials).
-    session: DigestAuthSession,
-    /// The cache key: `host:port` of the gateway.
+    /// `host:port` of the gateway (for `Debug`).
     key: String,
     username: String,
     password: SecretString,
-    /// A challenge diqwest's cache cannot represent (not plain MD5), answered with digest_auth.
-    other: Mutex<Option<WwwAuthenticateHeader>>,
+    /// The challenge being answered and the nonce count of its last answer.
+    cached: Mutex<Option<(Challenge, u32)>>,
     /// The gateway answered without asking for credentials.
     open: AtomicBool,
     /// Bumped each time a challenge is stored, so a task can tell another one renewed it.
@@ -95,11 +83,10 @@ pub(crate) enum Exchange {
 impl DigestAuth {
     pub(crate) fn new(key: String, username: &str, password: &SecretString, cooldown: Duration) -> Self {
         DigestAuth {
-            session: DigestAuthSession::new(username, password.expose_secret()),
             key,
             username: username.to_owned(),
             password: password.clone(),
-            other: Mutex::new(None),
+            cached: Mutex::new(None),
             open: AtomicBool::new(false),
             generation: AtomicU64::new(0),
             gate: tokio::sync::Mutex::new(()),
@@ -230,81 +217,35 @@ impl DigestAuth {
     /// The answer to the cached challenge for one request, `None` when no challenge is cached.
     fn answer(&self, method: &str, uri: &str, body: Option<&[u8]>) -> Result<Option<Answer>> {
         let generation = self.generation.load(Ordering::SeqCst);
-        {
-            let mut other = self.other.lock().map_err(|_| poisoned())?;
-            if let Some(prompt) = other.as_mut() {
-                let ctx = AuthContext::new_with_method(
-                    self.username.as_str(),
-                    self.password.expose_secret(),
-                    uri,
-                    body,
-                    HttpMethod::from(method),
-                );
-                let h = prompt.respond(&ctx).map_err(digest_error)?;
-                return header_value(&h.to_header_string()).map(|v| Some((v, generation)));
-            }
-        }
-        let creds = &self.session;
-        let cached = creds.cached_context(&self.key).map_err(diqwest_error)?.is_some();
-        if !cached {
+        let mut cached = self.cached.lock().map_err(|_| poisoned())?;
+        let Some((challenge, nc)) = cached.as_mut() else {
             return Ok(None);
-        }
-        match creds.calculate_authorization(&self.key, uri, HttpMethod::from(method), body, &HeaderMap::new()) {
-            Ok(h) => header_value(&h.to_header_string()).map(|v| Some((v, generation))),
-            // Cleared by another task between the two calls.
-            Err(diqwest::error::Error::AuthHeaderMissing) => Ok(None),
-            Err(e) => Err(diqwest_error(e)),
-        }
+        };
+        *nc += 1;
+        let request = Request::new(method, uri).with_body(body);
+        let value = challenge.authorization(
+            &self.username,
+            self.password.expose_secret(),
+            &request,
+            *nc,
+            &digest::cnonce(),
+        );
+        header_value(&value).map(|v| Some((v, generation)))
     }
 
-    /// Stores the challenge of a 401 and answers it: the first answer to a plain MD5 challenge comes
-    /// from the challenge itself (`nc=1`; the cache then counts on from 2), anything else from the
-    /// challenge kept aside.
+    /// Stores the challenge of a 401 and answers it (`nc=1`).
     fn renew(&self, headers: &HeaderMap, method: &str, uri: &str, body: Option<&[u8]>) -> Result<Answer> {
-        let fresh = self.store(headers)?;
-        let generation = self.generation.load(Ordering::SeqCst);
-        match fresh {
-            Some(mut prompt) => {
-                let ctx = AuthContext::new_with_method(
-                    self.username.as_str(),
-                    self.password.expose_secret(),
-                    uri,
-                    body,
-                    HttpMethod::from(method),
-                );
-                let h = prompt.respond(&ctx).map_err(digest_error)?;
-                Ok((header_value(&h.to_header_string())?, generation))
-            }
-            None => self.answer(method, uri, body)?.ok_or_else(lost_challenge),
-        }
+        self.store(headers)?;
+        self.answer(method, uri, body)?.ok_or_else(lost_challenge)
     }
 
-    /// Stores the best Digest challenge of a 401: plain MD5 in diqwest's cache (and returned, to be
-    /// answered first), anything else aside.
-    fn store(&self, headers: &HeaderMap) -> Result<Option<WwwAuthenticateHeader>> {
-        let (raw, prompt) = pick_challenge(headers)?;
-        let creds = &self.session;
-        let plain_md5 = prompt.algorithm == digest_auth::Algorithm::default() && !prompt.userhash;
-        {
-            let mut other = self.other.lock().map_err(|_| poisoned())?;
-            let fresh = if plain_md5 {
-                *other = None;
-                creds.store_context(&self.key, &raw).map_err(diqwest_error)?;
-                if creds.cached_context(&self.key).map_err(diqwest_error)?.is_none() {
-                    return Err(
-                        Error::new(ErrorKind::Auth, "the gateway's Digest challenge could not be read")
-                            .with_provider(SCHEME),
-                    );
-                }
-                Some(prompt)
-            } else {
-                creds.clear_context(&self.key).map_err(diqwest_error)?;
-                *other = Some(prompt);
-                None
-            };
-            self.generation.fetch_add(1, Ordering::SeqCst);
-            Ok(fresh)
-        }
+    /// Stores the best Digest challenge of a 401, its nonce count back at zero.
+    fn store(&self, headers: &HeaderMap) -> Result<()> {
+        let challenge = pick_challenge(headers)?;
+        let mut cached = self.cached.lock().map_err(|_| poisoned())?;
+        *cached = Some((challenge, 0));
+        self.generation.fetch_add(1, Ordering::SeqCst);
+        Ok(())
     }
 
     fn check_cooldown(&self) -> Result<()> {
@@ -347,9 +288,8 @@ impl DigestAuth {
     }
 
     fn forget(&self) {
-        let _ = (&self.session).clear_context(&self.key);
-        if let Ok(mut o) = self.other.lock() {
-            *o = None;
+        if let Ok(mut c) = self.cached.lock() {
+            *c = None;
         }
         self.generation.fetch_add(1, Ordering::SeqCst);
     }
@@ -369,30 +309,15 @@ impl DigestAuth {
 }
 
 /// The Digest challenge to answer among a 401's `WWW-Authenticate` headers: plain MD5 first (what
-/// the cache represents and Dinstar units send), else the first one that parses.
-fn pick_challenge(headers: &HeaderMap) -> Result<(String, WwwAuthenticateHeader)> {
+/// Dinstar units send), else the first one that parses.
+fn pick_challenge(headers: &HeaderMap) -> Result<Challenge> {
     let values: Vec<&str> = headers
         .get_all(WWW_AUTHENTICATE)
         .iter()
         .filter_map(|v| v.to_str().ok())
         .collect();
-    let mut parsed = Vec::new();
-    for v in &values {
-        let v = v.trim();
-        let Some((scheme, rest)) = v.split_once(char::is_whitespace) else {
-            continue;
-        };
-        if !scheme.eq_ignore_ascii_case("digest") {
-            continue;
-        }
-        let raw = format!("Digest {}", rest.trim());
-        if let Ok(p) = digest_auth::parse(&raw) {
-            parsed.push((raw, p));
-        }
-    }
-    let md5 = parsed
-        .iter()
-        .position(|(_, p)| p.algorithm == digest_auth::Algorithm::default() && !p.userhash);
+    let mut parsed: Vec<Challenge> = values.iter().filter_map(|v| Challenge::parse(v).ok()).collect();
+    let md5 = parsed.iter().position(|c| c.algorithm == Algorithm::Md5 && !c.userhash);
     match md5 {
         Some(i) => Ok(parsed.swap_remove(i)),
         None if !parsed.is_empty() => Ok(parsed.swap_remove(0)),
@@ -438,20 +363,6 @@ fn poisoned() -> Error {
         .with_provider(SCHEME)
 }
 
-fn digest_error(e: digest_auth::Error) -> Error {
-    Error::new(ErrorKind::Auth, "the gateway's Digest challenge could not be answered")
-        .with_dispatch(Dispatch::NotSent)
-        .with_provider(SCHEME)
-        .with_source(e.to_string())
-}
-
-fn diqwest_error(e: diqwest::error::Error) -> Error {
-    Error::new(ErrorKind::Auth, "the Digest session failed")
-        .with_dispatch(Dispatch::NotSent)
-        .with_provider(SCHEME)
-        .with_source(e.to_string())
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -470,10 +381,10 @@ mod tests {
             r#"Digest realm="r", nonce="n1", qop="auth", algorithm=SHA-256"#,
             r#"Digest realm="r", nonce="n2", qop="auth", algorithm=MD5"#,
         ]);
-        let (_, p) = pick_challenge(&h).unwrap();
+        let p = pick_challenge(&h).unwrap();
         assert_eq!(p.nonce, "n2");
         let h = headers(&[r#"digest realm="r", nonce="n3", qop="auth""#]);
-        assert_eq!(pick_challenge(&h).unwrap().1.nonce, "n3");
+        assert_eq!(pick_challenge(&h).unwrap().nonce, "n3");
         let e = pick_challenge(&headers(&[r#"Basic realm="x""#])).unwrap_err();
         assert_eq!(e.kind(), ErrorKind::Auth);
         assert!(e.to_string().contains("Basic"));

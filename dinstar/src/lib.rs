@@ -67,12 +67,11 @@
 //!   it). A 403 — how a ban looks — does the same;
 //! * lets one task at a time fetch or renew a challenge, so concurrent first calls share it.
 //!
-//! The challenge cache is diqwest's `DigestAuthSession`, driven through its `DigestAuthCredentials`
-//! trait rather than `send_digest_auth`, working around what diqwest 3.2.0's own flow does (shown by
-//! this crate's tests): on a stale nonce it drops the fresh challenge and probes again without
-//! credentials; its cache forgets the challenge's algorithm, so SHA-256 or `-sess` challenges get MD5
-//! answers (refused) — those are kept and answered here with `digest_auth` directly; it reads only
-//! the first `WWW-Authenticate` header and keys its cache by host without port.
+//! The answers themselves (MD5, SHA-256, SHA-512-256, their `-sess` forms, `qop=auth`/`auth-int`,
+//! `userhash`) come from [`switchboard_core::digest`]. A generic Digest client such as diqwest 3.2.0
+//! would not do here (this crate's tests show it against the same servers): on a stale nonce it drops
+//! the fresh challenge and probes again without credentials, and its cache forgets the challenge's
+//! algorithm, so SHA-256 or `-sess` challenges get refused MD5 answers.
 #![deny(missing_docs)]
 
 mod client;

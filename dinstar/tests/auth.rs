@@ -214,7 +214,7 @@ async fn commas_in_lists_are_percent_encoded() {
 
 /// diqwest 3.2.0 used as documented (`send_digest_auth(&session)`) against the same server: its
 /// cache works while the nonce lasts, but on a stale nonce it drops the fresh challenge and probes
-/// without credentials again. This is why the client drives diqwest's cache itself; if diqwest's
+/// without credentials again. This is why the client runs its own Digest flow; if diqwest's
 /// numbers ever drop to the client's, the workaround can go.
 #[tokio::test]
 async fn diqwest_alone_probes_again_on_a_stale_nonce() {

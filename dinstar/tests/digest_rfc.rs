@@ -303,7 +303,7 @@ async fn sha256_challenges_are_answered_with_sha256() {
 
 /// diqwest's own flow against the SHA-256 server: its cache forgets the algorithm, so every cached
 /// answer is MD5 and refused, and each call pays a probe and a new challenge. (Documents why the
-/// client keeps non-MD5 challenges itself.)
+/// client keeps each challenge whole, algorithm included.)
 #[tokio::test]
 async fn diqwest_alone_answers_sha256_challenges_with_md5_from_its_cache() {
     use diqwest::{DigestAuthSession, WithDigestAuth};

@@ -9,8 +9,8 @@
 //! The access token is cached until shortly before it expires, and refreshed by one task while the
 //! others wait for it ([`TokenSource::token`]), so a burst of sends makes one token request.
 //!
-//! Why RS256 is done with `aws-lc-rs` directly: reqwest's rustls already builds it, so signing adds no
-//! crate to the build, and it is constant-time and maintained by a security team. `jsonwebtoken`
+//! Why RS256 is done with `ring` directly: rustls already uses it for TLS (see `switchboard_core::http`),
+//! so signing adds no crate to the build, and its RSA is constant-time. `jsonwebtoken`
 //! would need a crypto backend feature on top (and the `rsa` crate, the pure-Rust choice, still
 //! carries the unfixed Marvin timing advisory, RUSTSEC-2023-0071). A JWT is two base64url JSON
 //! objects and a signature; that part is twenty lines here.
@@ -19,10 +19,10 @@ use std::fmt;
 use std::sync::Arc;
 use std::time::Duration;
 
-use aws_lc_rs::rand::SystemRandom;
-use aws_lc_rs::signature::{RSA_PKCS1_SHA256, RsaKeyPair};
 use base64::Engine;
 use base64::engine::general_purpose::{STANDARD, URL_SAFE_NO_PAD};
+use ring::rand::SystemRandom;
+use ring::signature::{RSA_PKCS1_SHA256, RsaKeyPair};
 use serde::{Deserialize, Serialize};
 use switchboard_core::clock::TokioClock;
 use switchboard_core::http::{HttpOptions, Reply};
@@ -139,7 +139,7 @@ impl SigningKey {
             kid: self.kid.clone(),
         };
         let input = format!("{}.{}", b64_json(&header)?, b64_json(claims)?);
-        let mut sig = vec![0u8; self.key.public_modulus_len()];
+        let mut sig = vec![0u8; self.key.public().modulus_len()];
         self.key
             .sign(&RSA_PKCS1_SHA256, &SystemRandom::new(), input.as_bytes(), &mut sig)
             .map_err(|_| {
@@ -334,7 +334,8 @@ mod tests {
 
     #[test]
     fn a_signed_assertion_verifies_with_the_public_key() {
-        let kp = RsaKeyPair::generate(KeySize::Rsa2048).unwrap();
+        // The key is made and the signature checked by aws-lc-rs, the signing is ring's.
+        let kp = aws_lc_rs::signature::RsaKeyPair::generate(KeySize::Rsa2048).unwrap();
         let pem = pem_encode("PRIVATE KEY", kp.as_der().unwrap().as_ref());
         let sa = ServiceAccount::from_json(
             &serde_json::json!({"type":"service_account","private_key_id":"kid-1","private_key":pem,
