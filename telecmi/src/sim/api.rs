@@ -6,7 +6,7 @@
 //! boolean, `callerid` number; "Incoming Answered": `appid` number, `secret`/`token` string, `start_date`,
 //! `end_date`, `page`, `limit` numbers; the legacy `adminConnect`/`agentConnect`: `to` string). A JSON
 //! body with a parameter of another type is refused with `400` and TeleCMI's envelope, before anything
-//! else is looked at. [?] The wording of that refusal is not documented; the code is the one the docs
+//! else is looked at. Unsure: the wording of that refusal is not documented; the code is the one the docs
 //! give for a missing or invalid parameter. The documented GET form of the admin click-to-call carries
 //! its parameters in the query string, where everything is text: there the text must read as the type.
 
@@ -18,7 +18,8 @@ use serde_json::{Map, Value, json};
 use switchboard_core::testkit::json_status;
 use switchboard_core::testkit::wiremock::{Request, ResponseTemplate};
 
-use super::{SIM_APP_ID, SIM_SECRET, SimCall, SimCallState, State, StoredCdr, lock, reply, request_id, uuid};
+use super::state::{SimCall, SimCallState, State, StoredCdr, lock, reply, request_id, uuid};
+use super::{SIM_APP_ID, SIM_SECRET};
 use crate::flex;
 use crate::model::CdrKind;
 
@@ -252,7 +253,7 @@ fn admin_click2call(s: &mut State, f: &Map<String, Value>, path: &str) -> (Respo
         return (reply(404, "Invalid Number"), None);
     };
     if flex::bool_of(f, &["followme"]) == Some(true) && flex::bool_of(f, &["webrtc"]) != Some(false) {
-        // [?] undocumented; the docs only say webrtc "should be" false with followme.
+        // Unsure, undocumented: the docs only say webrtc "should be" false with followme.
         return (reply(400, "webrtc must be false when followme is true"), None);
     }
     let id = place(s, f, &user, to, path);
@@ -284,7 +285,7 @@ fn legacy_admin_connect(s: &mut State, f: &Map<String, Value>, path: &str) -> (R
 
 /// The one answer the user click-to-call gives for a refused token *and* a refused number: its docs
 /// list a single 404, "Invalid Number, failed to authenticate token" (doc.telecmi.com, "Click-To-Call
-/// India" and CHUB-India "Click to call"). [?] The real `msg` is not published; what matters, and what
+/// India" and CHUB-India "Click to call"). The real `msg` is not published; what matters, and what
 /// the simulator keeps, is that the two causes cannot be told apart.
 pub const USER_CLICK2CALL_404: &str = "Invalid Number, failed to authenticate token";
 
@@ -391,7 +392,7 @@ fn admin_list(s: &State, f: &Map<String, Value>, kind: CdrKind, legacy: bool) ->
     }
     let limit = flex::u64_of(f, &["limit"]).unwrap_or(10);
     if !legacy && limit > 20 {
-        // [?] The docs give 20 as the maximum but not what happens above it.
+        // Unsure: the docs give 20 as the maximum but not what happens above it.
         return reply(400, "Parameter limit lesser then equals 20");
     }
     let now = Utc::now().timestamp_millis();

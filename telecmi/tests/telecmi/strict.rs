@@ -6,7 +6,7 @@ use serde_json::{Value, json};
 use switchboard_core::testkit::Fault;
 use switchboard_core::{Dispatch, PhoneNumber};
 use switchboard_telecmi::sim::{SIM_APP_ID, SIM_SECRET, SIM_USERS, Simulator};
-use switchboard_telecmi::{AllowAll, CallRequest, Config, Flavour, TeleCmiClient};
+use switchboard_telecmi::{AllowAll, CallRequest, Credentials, Flavour, TeleCmiClient, TeleCmiConfig};
 
 const AGENT: &str = "101_1111112";
 
@@ -184,13 +184,13 @@ async fn a_call_telecmi_placed_is_never_not_sent_whatever_its_answer() {
     };
     let sim = Simulator::start().await;
     let configs = [
-        Config::admin(SIM_APP_ID, SIM_SECRET),
-        Config::admin(SIM_APP_ID, SIM_SECRET).with_flavour(Flavour::India),
-        Config::user(SIM_USERS[0].0, SIM_USERS[0].1),
-        Config::user(SIM_USERS[0].0, SIM_USERS[0].1).with_flavour(Flavour::India),
+        TeleCmiConfig::builder(Credentials::admin(SIM_APP_ID, SIM_SECRET)),
+        TeleCmiConfig::builder(Credentials::admin(SIM_APP_ID, SIM_SECRET)).flavour(Flavour::India),
+        TeleCmiConfig::builder(Credentials::user(SIM_USERS[0].0, SIM_USERS[0].1)),
+        TeleCmiConfig::builder(Credentials::user(SIM_USERS[0].0, SIM_USERS[0].1)).flavour(Flavour::India),
     ];
     for config in configs {
-        let client = TeleCmiClient::builder(config.with_endpoint(sim.uri()))
+        let client = TeleCmiClient::builder(config.endpoint(sim.uri()).build().unwrap())
             .policy(AllowAll)
             .build()
             .unwrap();
