@@ -17,6 +17,7 @@ use std::time::Duration;
 
 use serde::Deserialize;
 use switchboard_core::http::HttpOptions;
+use switchboard_core::secret::redact_url;
 use switchboard_core::{Dsn, Error, ExposeSecret, PhoneNumber, Result, RetryPolicy, SecretString};
 
 /// Refresh the access token this long before it expires, by default (it lives 24 h).
@@ -108,7 +109,7 @@ impl fmt::Debug for MightyCallConfig {
             .field("user_key", &"***")
             .field("flavour", &self.flavour)
             .field("path_style", &self.path_style)
-            .field("base_url", &self.base_url())
+            .field("base_url", &redact_url(self.base_url()))
             .field("from", &self.from)
             .field("refresh_margin_secs", &self.refresh_margin_secs)
             .field("http", &self.http)
@@ -328,8 +329,12 @@ mod tests {
 
     #[test]
     fn debug_hides_keys() {
-        let c = MightyCallConfig::builder("apikey-123", "userkey-456").build().unwrap();
+        let c = MightyCallConfig::builder("apikey-123", "userkey-456")
+            .base_url("https://proxy-user:proxypass@proxy.example/v4")
+            .build()
+            .unwrap();
         let d = format!("{c:?}");
         assert!(!d.contains("apikey-123") && !d.contains("userkey-456"), "{d}");
+        assert!(!d.contains("proxypass") && d.contains("proxy.example"), "{d}");
     }
 }

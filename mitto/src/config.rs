@@ -135,8 +135,8 @@ impl fmt::Debug for MittoConfig {
         f.debug_struct("MittoConfig")
             .field("api_key", &"***")
             .field("api", &self.api)
-            .field("legacy_base_url", &self.legacy_base_url)
-            .field("messaging_base_url", &self.messaging_base_url)
+            .field("legacy_base_url", &redact_url(&self.legacy_base_url))
+            .field("messaging_base_url", &redact_url(&self.messaging_base_url))
             .field("from", &self.from)
             .field("traffic_account_id", &self.traffic_account_id)
             .field("webhook_secret", &self.webhook_secret.as_ref().map(|_| "***"))
@@ -452,10 +452,12 @@ mod tests {
             .from("Acme")
             .webhook_secret("hook-secret")
             .callback_url("https://h.example/dlr?token=hook-secret")
+            .legacy_base_url("https://proxy-user:proxypass@proxy.example")
             .build()
             .unwrap();
         let d = format!("{c:?}");
         assert!(!d.contains("the-key") && !d.contains("hook-secret"), "{d}");
+        assert!(!d.contains("proxypass") && d.contains("proxy.example"), "{d}");
     }
 
     #[test]

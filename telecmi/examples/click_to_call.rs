@@ -42,7 +42,7 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
         "placed: request_id={} correlation={} to={}",
         placed.request_id.as_deref().unwrap_or("-"),
         placed.correlation,
-        placed.to
+        placed.to.masked()
     );
 
     match client.click_to_call(&CallRequest::new("102_1111112", customer)).await {

@@ -30,6 +30,7 @@ use std::time::Duration;
 
 use serde::Deserialize;
 use switchboard_core::http::HttpOptions;
+use switchboard_core::secret::redact_url;
 use switchboard_core::{Dsn, Error, ExposeSecret, Result, SecretString};
 
 use crate::SCHEME;
@@ -134,8 +135,9 @@ pub enum Allow {
 }
 
 /// The client's configuration. Build it with [`TeleCmiConfig::builder`] or [`TeleCmiConfig::from_dsn`]
-/// (which goes through the builder). `Debug` never shows a secret (they are [`SecretString`]s).
-#[derive(Debug, Clone, Deserialize)]
+/// (which goes through the builder). `Debug` never shows a secret (they are [`SecretString`]s) and
+/// shows the endpoint redacted.
+#[derive(Clone, Deserialize)]
 #[non_exhaustive]
 pub struct TeleCmiConfig {
     /// The credentials.
@@ -197,6 +199,24 @@ pub(crate) fn split_user_id(id: &str) -> Option<(&str, u64)> {
         .ok()
         .filter(|_| app.bytes().all(|b| b.is_ascii_digit()))?;
     ok_ext.then_some((ext, app_id))
+}
+
+impl std::fmt::Debug for TeleCmiConfig {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("TeleCmiConfig")
+            .field("credentials", &self.credentials)
+            .field("flavour", &self.flavour)
+            .field("endpoint", &self.endpoint.as_deref().map(redact_url))
+            .field("default_agent", &self.default_agent)
+            .field("allow", &self.allow)
+            .field("webhook_secret", &self.webhook_secret)
+            .field("webhook_param", &self.webhook_param)
+            .field("verify_webhooks", &self.verify_webhooks)
+            .field("timeout_ms", &self.timeout_ms)
+            .field("token_ttl_secs", &self.token_ttl_secs)
+            .field("name", &self.name)
+            .finish()
+    }
 }
 
 impl TeleCmiConfig {
@@ -499,10 +519,12 @@ mod tests {
     fn debug_redacts() {
         let c = TeleCmiConfig::builder(Credentials::admin(1, "topsecret"))
             .webhook_secret("hooksecret")
+            .endpoint("https://proxy-user:proxypass@proxy.example/telecmi")
             .build()
             .unwrap();
         let d = format!("{c:?}");
         assert!(!d.contains("topsecret") && !d.contains("hooksecret"), "{d}");
+        assert!(!d.contains("proxypass") && d.contains("proxy.example"), "{d}");
     }
 
     #[test]

@@ -20,7 +20,7 @@ pub(super) async fn deliver(http: &reqwest::Client, state: &Mutex<State>, pushes
             DlrMethod::Get => http.get(&made.url),
         };
         if let Err(e) = send.send().await {
-            tracing::debug!(error = %e, "the simulated Mitto delivery report did not reach the receiver");
+            tracing::debug!(error = %e.without_url(), "the simulated Mitto delivery report did not reach the receiver");
         }
         lock(state).pushed.push(made);
     }
