@@ -27,7 +27,7 @@ pub const API_KEY_HEADER: &str = "x-api-key";
 pub const DEFAULT_TOKEN_LIFETIME: Duration = Duration::from_secs(24 * 60 * 60);
 
 /// MightyCall as core's [`Pipeline`] sees it: the API key on every request, and the bearer token when
-/// the API is the token-carrying one ([`MightyCallApi::with_tokens`]). The keyed-only one serves the
+/// the API is the token-carrying one (the client builds it over the keyed one). The keyed-only one serves the
 /// token endpoint itself and ping, which needs no token.
 pub struct MightyCallApi {
     api_key: SecretString,
