@@ -251,12 +251,8 @@ impl Simulator {
         lock(&self.state).logins
     }
 
-    /// Every call placed so far.
-    pub fn calls(&self) -> Vec<SimCall> {
-        lock(&self.state).calls.clone()
-    }
-
-    /// One call by `request_id`.
+    /// One call by `request_id`, with everything the simulator keeps of it (agent, `extra_params`,
+    /// `webrtc`, `followme`, `callerid`, the path it came in on).
     pub fn call(&self, request_id: &str) -> Option<SimCall> {
         lock(&self.state)
             .calls

@@ -80,7 +80,7 @@ async fn admin_click_to_call_sends_the_documented_body() {
         "TeleCMI's defaults apply"
     );
 
-    let call = &sim.calls()[0];
+    let call = &sim.call(&sim.sent()[0].id).unwrap();
     assert_eq!(placed.request_id.as_deref(), Some(call.request_id.as_str()));
     assert_eq!(placed.correlation, "deal-42");
     assert_eq!(placed.message.as_deref(), Some("Call initiated"));
@@ -103,7 +103,7 @@ async fn ring_mobile_sends_followme_and_no_webrtc() {
         (b["followme"].clone(), b["webrtc"].clone()),
         (json!(true), json!(false))
     );
-    let c = &sim.calls()[0];
+    let c = &sim.call(&sim.sent()[0].id).unwrap();
     assert_eq!((c.followme, c.webrtc), (Some(true), Some(false)));
 }
 
@@ -121,7 +121,7 @@ async fn the_default_policy_refuses_everyone_and_nothing_reaches_telecmi() {
     assert_eq!(err.provider(), Some("telecmi"));
     assert!(err.to_string().contains("policy"), "{err}");
     assert!(sim.requests().await.is_empty(), "nothing may reach TeleCMI");
-    assert!(sim.calls().is_empty());
+    assert!(sim.sent().is_empty());
 }
 
 #[tokio::test]
@@ -141,7 +141,7 @@ async fn allow_lists_from_code_and_from_the_dsn() {
         .unwrap_err();
     assert_eq!((err.kind(), err.dispatch()), (ErrorKind::Rejected, Dispatch::NotSent));
     assert!(err.to_string().contains(OTHER));
-    assert_eq!(sim.calls().len(), 1);
+    assert_eq!(sim.sent().len(), 1);
 
     // allow= in the DSN stands for an AllowList; the simulator's DSN allows both users.
     let from_dsn = TeleCmiClient::from_dsn_str(&sim.dsn()).unwrap();
@@ -158,7 +158,7 @@ async fn allow_lists_from_code_and_from_the_dsn() {
             .kind(),
         ErrorKind::Rejected
     );
-    assert_eq!(sim.calls().len(), 2);
+    assert_eq!(sim.sent().len(), 2);
 }
 
 #[tokio::test]
@@ -181,7 +181,7 @@ async fn a_policy_can_use_who_asked() {
         .await
         .unwrap_err();
     assert!(err.to_string().contains("may not ring"));
-    assert_eq!(sim.calls().len(), 1);
+    assert_eq!(sim.sent().len(), 1);
 }
 
 #[tokio::test]
@@ -283,7 +283,7 @@ async fn documented_error_codes() {
     );
     let other = PhoneNumber::parse("+919812345679", None).unwrap();
     client.click_to_call(&CallRequest::new(AGENT, other)).await.unwrap();
-    assert_eq!(sim.calls().len(), 1);
+    assert_eq!(sim.sent().len(), 1);
 
     // 400: the simulator's own answer to a missing `to`, then the client's reading of it.
     let raw = reqwest::Client::new()
@@ -314,7 +314,7 @@ async fn documented_error_codes() {
         .await
         .unwrap_err();
     assert_eq!(e.kind(), ErrorKind::Auth);
-    assert_eq!(sim.calls().len(), 1, "no refused request placed a call");
+    assert_eq!(sim.sent().len(), 1, "no refused request placed a call");
 }
 
 #[tokio::test]
@@ -349,12 +349,12 @@ async fn faults_keep_their_dispatch_fact_and_only_safe_ones_are_retried() {
     sim.faults().push(Fault::Status(503));
     client.click_to_call(&call).await.unwrap();
     assert_eq!(sim.requests_to("/v2/webrtc/click2call").await.len(), 2);
-    assert_eq!(sim.calls().len(), 1);
+    assert_eq!(sim.sent().len(), 1);
 
     // 429 with Retry-After: NotSent, retried.
     sim.faults().push(Fault::RateLimited(Some(0)));
     client.click_to_call(&call).await.unwrap();
-    assert_eq!(sim.calls().len(), 2);
+    assert_eq!(sim.sent().len(), 2);
 
     // 500 may come after the call was placed: MaybeSent, never repeated.
     sim.faults().push(Fault::Status(500));
@@ -437,8 +437,8 @@ async fn user_token_click_to_call_logs_in_once_and_reuses_the_token() {
     assert_eq!(calls[0]["to"], json!(919812345678u64));
     assert_eq!(calls[0]["extra_params"]["crm"], "yes");
     assert!(calls[0].get("secret").is_none());
-    assert_eq!(sim.calls().len(), 2);
-    assert!(sim.calls().iter().all(|c| c.agent == AGENT));
+    assert_eq!(sim.sent().len(), 2);
+    assert!(sim.sent().iter().all(|r| sim.call(&r.id).unwrap().agent == AGENT));
 
     let info = client.login().await.unwrap();
     assert_eq!((info.user_id.as_str(), info.app_id), (AGENT, Some(SIM_APP_ID)));
@@ -455,7 +455,7 @@ async fn a_refused_token_is_renewed_once_and_the_call_goes_through() {
     client.click_to_call(&req).await.unwrap();
     assert_eq!(sim.login_count(), 2);
     assert_eq!(
-        sim.calls().len(),
+        sim.sent().len(),
         2,
         "the refused attempt placed nothing, the repeat placed one"
     );
@@ -485,7 +485,7 @@ async fn the_user_404_is_first_read_as_an_expired_token_and_the_repeat_goes_thro
     let placed = client.click_to_call(&req).await.unwrap();
     assert!(placed.request_id.is_some());
     assert_eq!(sim.login_count(), 2, "one login again");
-    assert_eq!(sim.calls().len(), 2, "the 404 placed nothing, the repeat placed one");
+    assert_eq!(sim.sent().len(), 2, "the 404 placed nothing, the repeat placed one");
     assert_eq!(sim.requests_to("/v2/ind/click2call").await.len(), 4);
 }
 
@@ -517,7 +517,7 @@ async fn a_user_404_that_repeats_with_a_fresh_token_is_a_refused_number() {
             "{flavour:?}: logged in, then once more for the repeat"
         );
         assert_eq!(sim.requests_to(path).await.len(), 2, "{flavour:?}: one repeat, no loop");
-        assert!(sim.calls().is_empty());
+        assert!(sim.sent().is_empty());
 
         // An expired token and a refused number: the same two tries, the same answer.
         sim.expire_tokens();
@@ -569,7 +569,7 @@ async fn concurrent_requests_share_a_single_refresh() {
     }
     assert_eq!(sim.login_count(), 2, "eight refused tokens, one login");
     assert_eq!(client.login_count(), 2);
-    assert_eq!(sim.calls().len(), 9);
+    assert_eq!(sim.sent().len(), 9);
 }
 
 #[tokio::test]
@@ -720,7 +720,7 @@ async fn the_simulator_also_takes_the_documented_get_form() {
     let answer: Value = reqwest::get(url).await.unwrap().json().await.unwrap();
     assert_eq!(answer["code"], 200);
     assert_eq!(answer["msg"], "Call initiated");
-    let call = &sim.calls()[0];
+    let call = &sim.call(&sim.sent()[0].id).unwrap();
     assert_eq!(answer["request_id"], json!(call.request_id));
     assert_eq!(
         (call.to.as_str(), call.webrtc, call.followme),

@@ -97,7 +97,7 @@ async fn click_to_call_parameters_of_the_wrong_type_are_refused() {
         &[("to", json!(9812345678u64)), ("custom", json!({"a": 1}))],
     )
     .await;
-    assert_eq!(sim.calls().len(), 3, "only the documented bodies placed calls");
+    assert_eq!(sim.sent().len(), 3, "only the documented bodies placed calls");
 }
 
 #[tokio::test]
@@ -198,14 +198,14 @@ async fn a_call_telecmi_placed_is_never_not_sent_whatever_its_answer() {
             client.login().await.unwrap();
         }
         for answer in answers() {
-            let before = sim.calls().len();
+            let before = sim.sent().len();
             sim.faults().push(Fault::AfterHandling(Box::new(answer.clone())));
             let e = client
                 .click_to_call(&CallRequest::new(AGENT, customer()))
                 .await
                 .unwrap_err();
             assert_ne!(e.dispatch(), Dispatch::NotSent, "{answer:?}: {e}");
-            assert_eq!(sim.calls().len(), before + 1, "{answer:?}: placed once, never repeated");
+            assert_eq!(sim.sent().len(), before + 1, "{answer:?}: placed once, never repeated");
         }
     }
 }
