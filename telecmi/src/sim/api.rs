@@ -18,7 +18,8 @@ use serde_json::{Map, Value, json};
 use switchboard_core::testkit::json_status;
 use switchboard_core::testkit::wiremock::{Request, ResponseTemplate};
 
-use super::state::{SimCall, SimCallState, State, StoredCdr, lock, reply, request_id, uuid};
+use super::auth;
+use super::state::{SimCall, SimCallState, State, StoredCdr, lock, reply, request_id};
 use super::{SIM_APP_ID, SIM_SECRET};
 use crate::flex;
 use crate::model::CdrKind;
@@ -183,7 +184,7 @@ pub(super) fn handle(state: &Mutex<State>, req: &Request) -> (ResponseTemplate, 
         "/v2/webrtc/click2call" => admin_click2call(&mut s, &f, path),
         "/v1/adminConnect" => legacy_admin_connect(&mut s, &f, path),
         "/v2/ind/click2call" | "/v1/agentConnect" => user_click2call(&mut s, &f, path),
-        "/v2/user/login" | "/v1/agentLogin" => (login(&mut s, &f, path), None),
+        "/v2/user/login" | "/v1/agentLogin" => (auth::login(&mut s, &f, path), None),
         "/v2/answered" => (admin_list(&s, &f, CdrKind::IncomingAnswered, false), None),
         "/v2/missed" => (admin_list(&s, &f, CdrKind::IncomingMissed, false), None),
         "/v2/out_answered" => (admin_list(&s, &f, CdrKind::OutgoingAnswered, false), None),
@@ -216,10 +217,6 @@ fn valid_number(s: &State, f: &Map<String, Value>) -> Option<String> {
         .filter(|t| !s.refused_numbers.contains(t))
 }
 
-fn belongs_to_app(user: &str) -> bool {
-    crate::config::split_user_id(user).is_some_and(|(_, app)| app == SIM_APP_ID)
-}
-
 fn place(s: &mut State, f: &Map<String, Value>, agent: &str, to: String, path: &str) -> String {
     let id = request_id();
     s.calls.push(SimCall {
@@ -240,7 +237,7 @@ fn admin_click2call(s: &mut State, f: &Map<String, Value>, path: &str) -> (Respo
     let (Some(user), Some(secret)) = (flex::string(f, &["user_id"]), flex::string(f, &["secret"])) else {
         return (reply(400, "Parameter missing"), None);
     };
-    if secret != SIM_SECRET || !belongs_to_app(&user) || !s.users.contains_key(&user) {
+    if !auth::admin_ok(s, &secret, &user) {
         return (
             reply(404, "Failed to authenticate secret(Invalid user id or secret)"),
             None,
@@ -266,7 +263,7 @@ fn admin_click2call(s: &mut State, f: &Map<String, Value>, path: &str) -> (Respo
 fn legacy_admin_connect(s: &mut State, f: &Map<String, Value>, path: &str) -> (ResponseTemplate, Option<String>) {
     let agent = flex::string(f, &["agent_id"]).unwrap_or_default();
     let token = flex::string(f, &["token"]).unwrap_or_default();
-    if token != SIM_SECRET || !belongs_to_app(&agent) || !s.users.contains_key(&agent) {
+    if !auth::admin_ok(s, &token, &agent) {
         return (
             reply(401, "Failed to authenticate token(Invalid agent id or secret)"),
             None,
@@ -290,8 +287,7 @@ fn legacy_admin_connect(s: &mut State, f: &Map<String, Value>, path: &str) -> (R
 pub const USER_CLICK2CALL_404: &str = "Invalid Number, failed to authenticate token";
 
 fn user_click2call(s: &mut State, f: &Map<String, Value>, path: &str) -> (ResponseTemplate, Option<String>) {
-    let user = flex::string(f, &["token"]).and_then(|t| s.tokens.get(&t).cloned());
-    let Some(user) = user else {
+    let Some(user) = auth::user_of_token(s, f) else {
         return (reply(404, USER_CLICK2CALL_404), None);
     };
     if f.get("to").is_none() {
@@ -305,32 +301,6 @@ fn user_click2call(s: &mut State, f: &Map<String, Value>, path: &str) -> (Respon
         json_status(200, &json!({"code": 200, "msg": "Call initiated", "request_id": id})),
         Some(id),
     )
-}
-
-fn login(s: &mut State, f: &Map<String, Value>, path: &str) -> ResponseTemplate {
-    let (Some(id), Some(password)) = (flex::string(f, &["id"]), flex::string(f, &["password"])) else {
-        return reply(400, "Parameter missing");
-    };
-    if s.users.get(&id) != Some(&password) {
-        return reply(404, "Invalid user id or password, authentication failed");
-    }
-    let token = format!("tok-{}", uuid());
-    s.tokens.insert(token.clone(), id.clone());
-    s.logins += 1;
-    let name = format!("Agent {}", id.split('_').next().unwrap_or(""));
-    if path.starts_with("/v1/") {
-        json_status(
-            200,
-            &json!({"code": 200, "msg": "Agent loged in successfully", "token": token,
-                    "agent": {"id": id, "inet_no": SIM_APP_ID, "name": name}}),
-        )
-    } else {
-        json_status(
-            200,
-            &json!({"code": 200, "msg": "User loged in successfully", "token": token,
-                    "agent": {"category": "inr", "id": id, "inet_no": SIM_APP_ID, "name": name}}),
-        )
-    }
 }
 
 /// Page `page` (from 1) of `limit` records of `kind` in `[from, to]`, newest first, with the total.
@@ -409,8 +379,7 @@ fn admin_list(s: &State, f: &Map<String, Value>, kind: CdrKind, legacy: bool) ->
 }
 
 fn user_list(s: &State, f: &Map<String, Value>, kind: CdrKind, legacy: bool) -> ResponseTemplate {
-    let user = flex::string(f, &["token"]).and_then(|t| s.tokens.get(&t).cloned());
-    let Some(user) = user else {
+    let Some(user) = auth::user_of_token(s, f) else {
         return reply(404, "Invalid user token, Failed to authenticate token");
     };
     let (Some(from), Some(to)) = (flex::u64_of(f, &["from"]), flex::u64_of(f, &["to"])) else {

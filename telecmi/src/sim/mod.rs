@@ -42,6 +42,7 @@ use switchboard_core::{Error, ErrorKind, Result, WebhookRequest};
 use crate::model::CdrKind;
 
 mod api;
+mod auth;
 mod push;
 mod state;
 
