@@ -145,7 +145,9 @@ async fn main() -> Result<(), AnyError> {
     gateway
         .inject_incoming(1, "+355691112223", "Po, jam në shtëpi pas orës 15.")
         .await;
-    mitto.deliver_all().await;
+    for _ in 0..3 {
+        mitto.advance().await;
+    }
     inbox.drain(&hooks, &messenger).await?;
 
     println!("\n7. A sales agent calls a lead from the CRM (TeleCMI click-to-call)");

@@ -17,6 +17,7 @@ use std::io::{self, BufRead, BufWriter, Write};
 use std::process::ExitCode;
 use std::time::Duration;
 
+use switchboard::core::simulated::SimOptions;
 use switchboard::{ErrorKind, Message, Messenger, PhoneNumber, Recipient, Region, Segmentation};
 
 const USAGE: &str = "\
@@ -398,16 +399,16 @@ async fn sim(args: &[String]) -> Result<ExitCode, Fail> {
             (s.dsn(), s.uri(), Box::new(s))
         }
         "mitto" => {
-            let s = switchboard::mitto::sim::Simulator::start_on_port(port)
+            let s = switchboard::mitto::sim::Simulator::start_with(SimOptions::default().port(port))
                 .await
-                .map_err(bind)?;
+                .map_err(|e| Config(e.message().to_owned()))?;
             s.advance_every(tick);
             (s.dsn(), s.uri(), Box::new(s))
         }
         "mightycall" => {
-            let s = switchboard::mightycall::sim::Simulator::start_on_port(port)
+            let s = switchboard::mightycall::sim::Simulator::start_with(SimOptions::default().port(port))
                 .await
-                .map_err(bind)?;
+                .map_err(|e| Config(e.message().to_owned()))?;
             (s.dsn(), s.uri(), Box::new(s))
         }
         "smsru" => {
@@ -437,9 +438,9 @@ async fn sim(args: &[String]) -> Result<ExitCode, Fail> {
             (s.dsn(), s.uri(), Box::new(s))
         }
         "telecmi" => {
-            let s = switchboard::telecmi::sim::Simulator::start_on_port(port)
+            let s = switchboard::telecmi::sim::Simulator::start_with(SimOptions::default().port(port))
                 .await
-                .map_err(bind)?;
+                .map_err(|e| Config(e.message().to_owned()))?;
             (s.dsn(), s.uri(), Box::new(s))
         }
         "yookassa" => {

@@ -21,6 +21,12 @@ pub fn registry() -> &'static Registry {
         #[allow(unused_mut)] // empty when no provider feature is on
         let mut r = Registry::new();
         // Providers register here as they move to the registry (the match in `legacy_transport` goes).
+        #[cfg(feature = "mitto")]
+        switchboard_mitto::register(&mut r);
+        #[cfg(feature = "mightycall")]
+        switchboard_mightycall::register(&mut r);
+        #[cfg(feature = "telecmi")]
+        switchboard_telecmi::register(&mut r);
         r
     })
 }
@@ -47,10 +53,6 @@ pub fn known_schemes() -> Vec<&'static str> {
     let mut s: Vec<&'static str> = registry().schemes();
     #[cfg(feature = "dinstar")]
     s.push(switchboard_dinstar::SCHEME);
-    #[cfg(feature = "mitto")]
-    s.push(switchboard_mitto::SCHEME);
-    #[cfg(feature = "mightycall")]
-    s.push(switchboard_mightycall::SCHEME);
     #[cfg(feature = "smsru")]
     s.push(switchboard_smsru::SCHEME);
     #[cfg(feature = "twilio")]
@@ -76,10 +78,6 @@ fn legacy_transport(dsn: &Dsn) -> Result<Arc<dyn Transport>> {
     match dsn.scheme() {
         #[cfg(feature = "dinstar")]
         switchboard_dinstar::SCHEME => Ok(Arc::new(switchboard_dinstar::DinstarTransport::from_dsn(dsn)?)),
-        #[cfg(feature = "mitto")]
-        switchboard_mitto::SCHEME => Ok(Arc::new(switchboard_mitto::MittoTransport::from_dsn(dsn)?)),
-        #[cfg(feature = "mightycall")]
-        switchboard_mightycall::SCHEME => Ok(Arc::new(switchboard_mightycall::MightyCallTransport::from_dsn(dsn)?)),
         #[cfg(feature = "smsru")]
         switchboard_smsru::SCHEME => Ok(Arc::new(switchboard_smsru::SmsRuTransport::from_dsn(dsn)?)),
         #[cfg(feature = "twilio")]

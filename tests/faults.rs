@@ -512,7 +512,7 @@ async fn telecmi_user_tokens_log_in_once_per_expiry_under_load() {
         }
         assert_eq!(sim.login_count(), 1 + round, "one login per expiry");
     }
-    assert_eq!(sim.calls().len(), 4 * 64, "every call placed exactly once");
+    assert_eq!(sim.sent().len(), 4 * 64, "every call placed exactly once");
 }
 
 /// MightyCall fetches its token from the same host, so the table's connection faults hit the token

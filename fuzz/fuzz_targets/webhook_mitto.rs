@@ -1,27 +1,28 @@
 #![no_main]
-//! Mitto delivery reports: `verify`, `decode`, `handle`, and each report's `to_status_report`.
+//! Mitto delivery reports: `MittoWebhook`'s `verify`, `decode` and `reports`, and each report's
+//! `to_status_report`.
 
 use libfuzzer_sys::fuzz_target;
-use switchboard_core::SecretString;
+use switchboard_core::{SecretString, Webhook};
 use switchboard_fuzz::{Input, PARAM, SECRET, assert_no_secret};
-use switchboard_mitto::webhook::{decode, handle, verify};
+use switchboard_mitto::webhook::MittoWebhook;
 
 fuzz_target!(|data: &[u8]| {
     let Some(input) = Input::parse(data) else { return };
     let request = input.request();
-    let secret = SecretString::from(SECRET.to_owned());
-    if let Err(e) = verify(&request, Some(&secret), PARAM) {
-        assert_no_secret(&input, &e);
-    }
-    match handle(&request, Some(&secret), PARAM) {
-        Ok(events) => {
-            for e in events {
-                let _ = format!("{e:?}");
-            }
-        }
+    let hook = MittoWebhook::new(Some(SecretString::from(SECRET.to_owned())), PARAM);
+    match hook.verify(&request) {
         Err(e) => assert_no_secret(&input, &e),
+        Ok(()) => match hook.decode(&request) {
+            Ok(events) => {
+                for e in events {
+                    let _ = format!("{e:?}");
+                }
+            }
+            Err(e) => assert_no_secret(&input, &e),
+        },
     }
-    match decode(&request, PARAM) {
+    match hook.reports(&request) {
         Ok(reports) => {
             for r in reports {
                 let _ = format!("{r:?}");

@@ -1,7 +1,7 @@
 //! How a MightyCall client is configured: the two keys, the account flavour (which host and SMS path),
 //! the path style, the default business number and the token refresh margin.
 //!
-//! From a DSN ([`Config::from_dsn`]):
+//! From a DSN ([`MightyCallConfig::from_dsn`]):
 //!
 //! ```text
 //! mightycall://API_KEY:USER_KEY@default?from=%2B18444131701[&flavour=cc|classic][&paths=api|bare]
@@ -17,6 +17,7 @@ use std::time::Duration;
 
 use serde::Deserialize;
 use switchboard_core::http::HttpOptions;
+use switchboard_core::secret::redact_url;
 use switchboard_core::{Dsn, Error, ExposeSecret, PhoneNumber, Result, RetryPolicy, SecretString};
 
 /// Refresh the access token this long before it expires, by default (it lives 24 h).
@@ -68,7 +69,7 @@ pub enum PathStyle {
 /// A MightyCall client's configuration. `Debug` never shows the keys.
 #[derive(Clone, Deserialize)]
 #[non_exhaustive]
-pub struct Config {
+pub struct MightyCallConfig {
     /// The API key (Integrations → API), sent as `x-api-key` and as `client_id`.
     pub api_key: SecretString,
     /// The User key, sent as `client_secret`. (Classic accounts without a User key may use the user's
@@ -101,14 +102,14 @@ fn default_margin_secs() -> u64 {
     DEFAULT_REFRESH_MARGIN.as_secs()
 }
 
-impl fmt::Debug for Config {
+impl fmt::Debug for MightyCallConfig {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("Config")
+        f.debug_struct("MightyCallConfig")
             .field("api_key", &"***")
             .field("user_key", &"***")
             .field("flavour", &self.flavour)
             .field("path_style", &self.path_style)
-            .field("base_url", &self.base_url())
+            .field("base_url", &redact_url(self.base_url()))
             .field("from", &self.from)
             .field("refresh_margin_secs", &self.refresh_margin_secs)
             .field("http", &self.http)
@@ -117,11 +118,11 @@ impl fmt::Debug for Config {
     }
 }
 
-impl Config {
+impl MightyCallConfig {
     /// A builder with the two keys; everything else defaults.
-    pub fn builder(api_key: impl Into<String>, user_key: impl Into<String>) -> ConfigBuilder {
-        ConfigBuilder {
-            config: Config {
+    pub fn builder(api_key: impl Into<String>, user_key: impl Into<String>) -> MightyCallConfigBuilder {
+        MightyCallConfigBuilder {
+            config: MightyCallConfig {
                 api_key: SecretString::from(api_key.into()),
                 user_key: SecretString::from(user_key.into()),
                 flavour: Flavour::default(),
@@ -136,7 +137,7 @@ impl Config {
     }
 
     /// Reads a `mightycall://` DSN (see the [module docs](self)). Errors never show the keys.
-    pub fn from_dsn(dsn: &Dsn) -> Result<Config> {
+    pub fn from_dsn(dsn: &Dsn) -> Result<MightyCallConfig> {
         if dsn.scheme() != crate::SCHEME {
             return Err(Error::config(format!(
                 "a MightyCall DSN starts with mightycall://, not {}://",
@@ -161,7 +162,7 @@ impl Config {
             Some(_) => return Err(Error::config("mightycall DSN option 'paths' must be api or bare")),
         };
         let from = parse_business_number(dsn.require_option("from")?)?;
-        let mut b = Config::builder(api_key, user_key.expose_secret())
+        let mut b = MightyCallConfig::builder(api_key, user_key.expose_secret())
             .flavour(flavour)
             .path_style(path_style)
             .from(from);
@@ -213,13 +214,13 @@ fn parse_business_number(raw: &str) -> Result<PhoneNumber> {
     })
 }
 
-/// Builds a [`Config`].
+/// Builds a [`MightyCallConfig`].
 #[derive(Debug, Clone)]
-pub struct ConfigBuilder {
-    config: Config,
+pub struct MightyCallConfigBuilder {
+    config: MightyCallConfig,
 }
 
-impl ConfigBuilder {
+impl MightyCallConfigBuilder {
     /// Sets the account flavour.
     pub fn flavour(mut self, flavour: Flavour) -> Self {
         self.config.flavour = flavour;
@@ -263,7 +264,7 @@ impl ConfigBuilder {
     }
 
     /// Checks and returns the configuration.
-    pub fn build(self) -> Result<Config> {
+    pub fn build(self) -> Result<MightyCallConfig> {
         self.config.validate()?;
         Ok(self.config)
     }
@@ -275,11 +276,12 @@ mod tests {
 
     #[test]
     fn dsn_public_hosts_by_flavour() {
-        let c = Config::from_dsn(&Dsn::parse("mightycall://K:U@default?from=%2B18444131701").unwrap()).unwrap();
+        let c =
+            MightyCallConfig::from_dsn(&Dsn::parse("mightycall://K:U@default?from=%2B18444131701").unwrap()).unwrap();
         assert_eq!(c.flavour, Flavour::ContactCenter);
         assert_eq!(c.base_url(), "https://ccapi.mightycall.com/v4");
         assert_eq!(c.from.as_ref().unwrap().as_e164(), "+18444131701");
-        let c = Config::from_dsn(
+        let c = MightyCallConfig::from_dsn(
             &Dsn::parse("mightycall://K:U@default?from=+18444131701&flavour=classic&paths=bare").unwrap(),
         )
         .unwrap();
@@ -294,10 +296,12 @@ mod tests {
 
     #[test]
     fn dsn_other_host_gets_v4() {
-        let c = Config::from_dsn(&Dsn::parse("mightycall://K:U@127.0.0.1:9000?from=%2B18444131701").unwrap()).unwrap();
+        let c = MightyCallConfig::from_dsn(&Dsn::parse("mightycall://K:U@127.0.0.1:9000?from=%2B18444131701").unwrap())
+            .unwrap();
         assert_eq!(c.base_url(), "http://127.0.0.1:9000/v4");
         let c =
-            Config::from_dsn(&Dsn::parse("mightycall://K:U@127.0.0.1:9000/v4?from=%2B18444131701").unwrap()).unwrap();
+            MightyCallConfig::from_dsn(&Dsn::parse("mightycall://K:U@127.0.0.1:9000/v4?from=%2B18444131701").unwrap())
+                .unwrap();
         assert_eq!(c.base_url(), "http://127.0.0.1:9000/v4");
     }
 
@@ -316,7 +320,7 @@ mod tests {
                 "paths",
             ),
         ] {
-            let e = Config::from_dsn(&Dsn::parse(dsn).unwrap()).unwrap_err();
+            let e = MightyCallConfig::from_dsn(&Dsn::parse(dsn).unwrap()).unwrap_err();
             let s = format!("{e} {e:?}");
             assert!(s.contains(needle), "{dsn}: {s}");
             assert!(!s.contains("apikeyzz") && !s.contains("userkeyzz"), "{s}");
@@ -325,8 +329,12 @@ mod tests {
 
     #[test]
     fn debug_hides_keys() {
-        let c = Config::builder("apikey-123", "userkey-456").build().unwrap();
+        let c = MightyCallConfig::builder("apikey-123", "userkey-456")
+            .base_url("https://proxy-user:proxypass@proxy.example/v4")
+            .build()
+            .unwrap();
         let d = format!("{c:?}");
         assert!(!d.contains("apikey-123") && !d.contains("userkey-456"), "{d}");
+        assert!(!d.contains("proxypass") && d.contains("proxy.example"), "{d}");
     }
 }

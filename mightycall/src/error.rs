@@ -1,12 +1,23 @@
-//! MightyCall's error answers, mapped to switchboard's [`Error`].
+//! MightyCall's answers read as switchboard [`Error`]s: [`parse_error`] is the one place that does it,
+//! for the token endpoint and the API alike.
+//!
+//! | answer | kind | dispatch | why |
+//! |---|---|---|---|
+//! | OAuth `error` `invalid_client` (any HTTP status) | `Auth` | `Sent`¹ | the API key or User key is wrong, or the User key is not switched on |
+//! | OAuth `error` `invalid_grant` | `Auth` | `Sent`¹ | a refresh token was refused (the client then authenticates with the keys) |
+//! | OAuth `error` `unauthorized_client`, `access_denied` | `Auth` | `Sent`¹ | these credentials may not use the API |
+//! | OAuth `error` `unsupported_grant_type`, `invalid_request`, `invalid_scope` | `Config` | `NotSent` | the token request is malformed |
+//! | HTTP 401 | `Auth` | `NotSent` | the access token (or key) was refused before anything was acted on; the pipeline refreshes the token and repeats the call once |
+//! | any other non-2xx | by the HTTP status (core's `status_kind`) | by the status | with the envelope's code and message, when there is one |
+//! | 2xx with `"isSuccess": false` | `Rejected` | `Sent` | MightyCall answered and refused |
+//! | any other 2xx | — (a success) | | |
+//!
+//! ¹ A failed token request never lets the call it was for leave, so the client marks whatever the
+//! token endpoint answered `NotSent` for that call.
 //!
 //! * The token endpoint answers OAuth errors, `{"error":"invalid_client","error_description":…}`. The
 //!   HTTP status of a bad key is not established (400 by OAuth, a 500 seen by one dashboard), so the
-//!   `error` word decides, whatever the status: `invalid_client` means the API key or User key is wrong
-//!   (or the User key is not switched on) and is `Auth`; `invalid_grant` means a refresh token was
-//!   refused.
-//! * An API call answered 401 was not acted on: `Auth` + `NotSent`. (The client refreshes the token and
-//!   repeats such a call once before giving up.)
+//!   `error` word decides, whatever the status.
 //! * Other failures carry the response envelope's message when there is one (`{"isSuccess":false,
 //!   "error":{…}}`, `{"message":…}`; the envelope is not documented), over the HTTP status's meaning.
 
@@ -21,53 +32,69 @@ pub const INVALID_CLIENT: &str = "invalid_client";
 /// The OAuth `error` word of a refused refresh token.
 pub const INVALID_GRANT: &str = "invalid_grant";
 
-/// The error for a failed `/auth/token` answer.
-pub(crate) fn token_error(reply: &Reply) -> Error {
+/// The OAuth error words of the token endpoint (RFC 6749, section 5.2).
+const OAUTH_WORDS: &[&str] = &[
+    INVALID_CLIENT,
+    INVALID_GRANT,
+    "unauthorized_client",
+    "access_denied",
+    "unsupported_grant_type",
+    "invalid_request",
+    "invalid_scope",
+];
+
+/// The error `reply` stands for, or `None` when it is a success. See the [module docs](self).
+pub fn parse_error(reply: &Reply) -> Option<Error> {
     let body: Option<Value> = serde_json::from_slice(&reply.body).ok();
+    if reply.is_success() {
+        let refused = body.as_ref().and_then(|b| b.get("isSuccess")).and_then(Value::as_bool) == Some(false);
+        return refused.then(|| unsuccessful(reply));
+    }
     let word = body
         .as_ref()
         .and_then(|b| b.get("error"))
         .and_then(Value::as_str)
-        .map(str::to_owned);
-    let description = body
-        .as_ref()
-        .and_then(|b| b.get("error_description"))
-        .and_then(Value::as_str)
-        .map(str::to_owned);
-    let status = reply.status.as_u16();
-    let mut e = match word.as_deref() {
-        Some(INVALID_CLIENT) => Error::new(
+        .filter(|w| OAUTH_WORDS.contains(w));
+    Some(match word {
+        Some(w) => oauth_refusal(reply, w, body.as_ref()),
+        None => refusal(reply),
+    })
+}
+
+/// An OAuth refusal of the token endpoint.
+fn oauth_refusal(reply: &Reply, word: &str, body: Option<&Value>) -> Error {
+    let e = match word {
+        INVALID_CLIENT => Error::new(
             ErrorKind::Auth,
             "MightyCall refused the API key or User key (invalid_client): check both, and that the User key \
              is switched on under Integrations → API",
         ),
-        Some(INVALID_GRANT) => Error::new(ErrorKind::Auth, "MightyCall refused the refresh token (invalid_grant)"),
-        Some("unauthorized_client") | Some("access_denied") => {
+        INVALID_GRANT => Error::new(ErrorKind::Auth, "MightyCall refused the refresh token (invalid_grant)"),
+        "unauthorized_client" | "access_denied" => {
             Error::new(ErrorKind::Auth, "MightyCall does not let these credentials use the API")
         }
-        Some("unsupported_grant_type") | Some("invalid_request") | Some("invalid_scope") => {
-            Error::new(ErrorKind::Config, "MightyCall refused the token request as malformed")
-        }
-        _ if matches!(status, 401 | 403) => Error::new(ErrorKind::Auth, "MightyCall refused the credentials"),
-        _ => reply.status_error().with_message("MightyCall's token endpoint failed"),
+        _ => Error::new(ErrorKind::Config, "MightyCall refused the token request as malformed"),
     };
-    e = e.with_provider(SCHEME).with_http_status(status);
-    if let Some(w) = word {
-        e = e.with_provider_code(w);
-    }
-    match description {
+    let e = e
+        .with_provider(SCHEME)
+        .with_http_status(reply.status.as_u16())
+        .with_provider_code(word);
+    match body.and_then(|b| b.get("error_description")).and_then(Value::as_str) {
         Some(d) => e.with_provider_text(d),
-        None if e.provider_text().is_none() && !reply.body.is_empty() => e.with_provider_text(reply.excerpt()),
+        None if !reply.body.is_empty() => e.with_provider_text(reply.excerpt()),
         None => e,
     }
 }
 
-/// The error for a failed API answer (not the token endpoint).
-pub(crate) fn api_error(reply: &Reply) -> Error {
+/// A refusal of an API call (or a token request without an OAuth word).
+fn refusal(reply: &Reply) -> Error {
     let mut e = if reply.status.as_u16() == 401 {
-        Error::new(ErrorKind::Auth, "MightyCall refused the access token")
-            .with_dispatch(Dispatch::NotSent)
-            .with_http_status(401)
+        Error::new(
+            ErrorKind::Auth,
+            "MightyCall refused the credentials (the access token or the API key)",
+        )
+        .with_dispatch(Dispatch::NotSent)
+        .with_http_status(401)
     } else {
         reply.status_error()
     };
@@ -142,37 +169,60 @@ mod tests {
     #[test]
     fn invalid_client_is_auth_whatever_the_status() {
         for status in [400, 401, 500] {
-            let e = token_error(&reply(status, r#"{"error":"invalid_client"}"#));
+            let e = parse_error(&reply(status, r#"{"error":"invalid_client"}"#)).unwrap();
             assert_eq!(e.kind(), ErrorKind::Auth, "{status}");
             assert_eq!(e.provider_code(), Some("invalid_client"));
         }
-        let e = token_error(&reply(
+        let e = parse_error(&reply(
             400,
             r#"{"error":"invalid_grant","error_description":"expired"}"#,
-        ));
+        ))
+        .unwrap();
         assert_eq!((e.kind(), e.provider_code()), (ErrorKind::Auth, Some("invalid_grant")));
         assert_eq!(e.provider_text(), Some("expired"));
-        let e = token_error(&reply(503, "down"));
+        let e = parse_error(&reply(503, "down")).unwrap();
         assert_eq!((e.kind(), e.dispatch()), (ErrorKind::Unavailable, Dispatch::NotSent));
     }
 
     #[test]
     fn api_errors_read_the_envelope() {
-        let e = api_error(&reply(
+        let e = parse_error(&reply(
             400,
             r#"{"isSuccess":false,"error":{"code":"InvalidNumber","message":"bad to"}}"#,
-        ));
+        ))
+        .unwrap();
         assert_eq!(e.kind(), ErrorKind::InvalidInput);
         assert_eq!(
             (e.provider_code(), e.provider_text()),
             (Some("InvalidNumber"), Some("bad to"))
         );
-        let e = api_error(&reply(401, ""));
+        let e = parse_error(&reply(401, "")).unwrap();
         assert_eq!((e.kind(), e.dispatch()), (ErrorKind::Auth, Dispatch::NotSent));
-        let e = api_error(&reply(404, r#"{"message":"no such request"}"#));
+        let e = parse_error(&reply(404, r#"{"message":"no such request"}"#)).unwrap();
         assert_eq!(
             (e.kind(), e.provider_text()),
             (ErrorKind::NotFound, Some("no such request"))
         );
+        let e = parse_error(&reply(400, r#"{"error":"not an oauth word"}"#)).unwrap();
+        assert_eq!(
+            (e.kind(), e.provider_text()),
+            (ErrorKind::InvalidInput, Some("not an oauth word"))
+        );
+    }
+
+    #[test]
+    fn a_2xx_is_a_success_unless_it_says_is_success_false() {
+        assert!(parse_error(&reply(200, r#"{"isSuccess":true,"data":{"id":"1"}}"#)).is_none());
+        assert!(
+            parse_error(&reply(200, "not json")).is_none(),
+            "the pipeline's decode says Decode + Sent"
+        );
+        let e = parse_error(&reply(
+            200,
+            r#"{"isSuccess":false,"error":{"code":"X","message":"no"}}"#,
+        ))
+        .unwrap();
+        assert_eq!((e.kind(), e.dispatch()), (ErrorKind::Rejected, Dispatch::Sent));
+        assert_eq!((e.provider_code(), e.provider_text()), (Some("X"), Some("no")));
     }
 }

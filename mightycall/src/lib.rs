@@ -7,7 +7,7 @@
 //!
 //! ```
 //! # #[cfg(feature = "sim")]
-//! # #[tokio::main]
+//! # #[tokio::main(flavor = "current_thread")]
 //! # async fn main() -> Result<(), Box<dyn std::error::Error>> {
 //! use futures::TryStreamExt;
 //! use switchboard_core::{Message, PhoneNumber, Transport};
@@ -36,15 +36,20 @@
 //! ```
 //!
 //! * [`MightyCallTransport`] is the [`Transport`](switchboard_core::Transport) (`send`, `status`).
-//! * [`MightyCallClient`] has one method per operation and owns the token ([`switchboard_core::token`]): refreshed
-//!   before the 24 h expiry, fetched once for any number of concurrent callers, refreshed once and the
-//!   call repeated once on a 401.
-//! * [`Config`] comes from a DSN, `mightycall://API_KEY:USER_KEY@default?from=%2B1…[&flavour=cc|classic]
-//!   [&paths=api|bare]`, or from its builder.
+//! * [`MightyCallClient`] has one method per operation; every request goes through core's pipeline over
+//!   [`MightyCallApi`], which owns the token ([`switchboard_core::token`]): refreshed before the 24 h
+//!   expiry, fetched once for any number of concurrent callers, refreshed once and the call repeated
+//!   once on a 401.
+//! * [`MightyCallConfig`] comes from a DSN, `mightycall://API_KEY:USER_KEY@default?from=%2B1…
+//!   [&flavour=cc|classic][&paths=api|bare]`, or from its builder.
+//! * [`error::parse_error`] reads every answer, the token endpoint's OAuth errors included.
 //! * The operations' paths are not confirmed by a vendor reference; they are mapped in one place,
 //!   [`paths`].
+//! * MightyCall documents no webhooks: nothing is pushed, and history is synced from the journal.
+//! * [`register`] adds MightyCall to a [`Registry`](switchboard_core::Registry).
 #![deny(missing_docs)]
 
+pub mod api;
 pub mod client;
 pub mod config;
 pub mod error;
@@ -52,18 +57,22 @@ pub mod history;
 pub mod journal;
 pub mod model;
 pub mod paths;
+pub mod provider;
 #[cfg(feature = "sim")]
 pub mod sim;
 pub mod transport;
 
+pub use api::MightyCallApi;
 pub use client::MightyCallClient;
-pub use config::{Config, ConfigBuilder, Flavour, PathStyle};
+pub use config::{Flavour, MightyCallConfig, MightyCallConfigBuilder, PathStyle};
+pub use error::parse_error;
 pub use history::{HistoryPage, SyncCursor};
 pub use journal::{JournalParty, PartyObject, UndecodableEntry};
 pub use model::{
     BusinessNumber, JournalPage, JournalQuery, JournalRequest, SendMessageRequest, SendResult, map_call_state,
     map_message_state,
 };
+pub use provider::{MightyCallProvider, register};
 pub use switchboard_core::clock::{Clock, ManualClock, SystemClock};
 pub use switchboard_core::token::TokenState;
 pub use transport::MightyCallTransport;

@@ -17,16 +17,7 @@ use switchboard_core::{
 
 use crate::journal::{JournalParty, UndecodableEntry};
 
-/// Masks a phone number for `Debug` output.
-pub(crate) fn mask(s: &str) -> String {
-    let n = s.chars().count();
-    if n <= 4 {
-        return "*".repeat(n);
-    }
-    let head: String = s.chars().take(4).collect();
-    let tail: String = s.chars().skip(n - 2).collect();
-    format!("{head}{}{tail}", "*".repeat(n - 6))
-}
+pub(crate) use switchboard_core::secret::mask_middle as mask;
 
 fn lenient_u64<'de, D: Deserializer<'de>>(d: D) -> Result<Option<u64>, D::Error> {
     Ok(match Option::<Value>::deserialize(d)? {

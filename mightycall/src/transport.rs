@@ -7,8 +7,8 @@
 //! * `status` reads the sent message's journal entry (provisional: the send answer's id is assumed to
 //!   be the journal request id, as the simulator does; the journal states are mapped by
 //!   [`map_message_state`](crate::model::map_message_state)).
-//! * No webhooks: MightyCall documents none. Sync history with
-//!   [`MightyCallClient::history`](crate::MightyCallClient::history) instead.
+//! * No webhooks: MightyCall documents none, so this transport receives none (and its simulator pushes
+//!   none). Sync history with [`MightyCallClient::history`](crate::MightyCallClient::history) instead.
 
 use std::sync::Arc;
 
@@ -19,7 +19,7 @@ use switchboard_core::{
 
 use crate::SCHEME;
 use crate::client::MightyCallClient;
-use crate::config::Config;
+use crate::config::MightyCallConfig;
 use crate::model::SendMessageRequest;
 use switchboard_core::clock::Clock;
 
@@ -31,14 +31,14 @@ pub struct MightyCallTransport {
 
 impl MightyCallTransport {
     /// A transport for `config`.
-    pub fn new(config: Config) -> Result<MightyCallTransport> {
+    pub fn new(config: MightyCallConfig) -> Result<MightyCallTransport> {
         Ok(MightyCallTransport {
             client: MightyCallClient::new(config)?,
         })
     }
 
     /// A transport whose token cache reads `clock`.
-    pub fn with_clock(config: Config, clock: Arc<dyn Clock>) -> Result<MightyCallTransport> {
+    pub fn with_clock(config: MightyCallConfig, clock: Arc<dyn Clock>) -> Result<MightyCallTransport> {
         Ok(MightyCallTransport {
             client: MightyCallClient::with_clock(config, clock)?,
         })
@@ -46,7 +46,7 @@ impl MightyCallTransport {
 
     /// A transport from a `mightycall://API_KEY:USER_KEY@default?from=%2B1…` DSN.
     pub fn from_dsn(dsn: &Dsn) -> Result<MightyCallTransport> {
-        Self::new(Config::from_dsn(dsn)?)
+        Self::new(MightyCallConfig::from_dsn(dsn)?)
     }
 
     /// A transport from a DSN string.

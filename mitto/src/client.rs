@@ -1,30 +1,29 @@
 //! The Mitto client: one async method per API operation, each answering a typed value or an
 //! [`Error`] with the right kind and dispatch fact.
 //!
-//! Sends are retried (by the configured [`RetryPolicy`](switchboard_core::RetryPolicy)) only when
-//! nothing was sent — a refused connection, a 429 or 503 before Mitto acted; lookups and usage reports
-//! are reads and are retried on any temporary failure.
+//! Every request goes through core's [`Pipeline`] over [`MittoApi`]: the key header on each attempt,
+//! answers read by [`parse_error`](crate::error::parse_error), and the configured
+//! [`RetryPolicy`](switchboard_core::RetryPolicy): sends are retried only when nothing was sent — a
+//! refused connection, a 429 or 503 before Mitto acted; lookups and usage reports are reads and are
+//! retried on any temporary failure. A 2xx whose answer cannot be read is `Decode` + `Sent`.
 
 use std::fmt;
 
 use serde::Serialize;
 use serde::de::DeserializeOwned;
-use switchboard_core::http::Reply;
-use switchboard_core::{Error, ExposeSecret, Idempotence, Result};
+use switchboard_core::pipeline::Pipeline;
+use switchboard_core::{Error, Idempotence, Result};
 
 use crate::SCHEME;
-use crate::config::Config;
-use crate::error::{auth_error, messaging_error, response_code_error};
+use crate::api::MittoApi;
+use crate::config::MittoConfig;
 use crate::model::{
     BulkSmsRequest, BulkSmsResponse, MessageRecord, MessagingBulkRequest, MessagingSendRequest, MessagingSendResponse,
     SmsRequest, SmsResponse, UsageRequest, UsageRow,
 };
 use crate::sender::{self, LEGACY_SENDER, MESSAGING_SENDER};
 
-/// The header that carries the API key on both APIs.
-pub const API_KEY_HEADER: &str = "X-Mitto-API-Key";
-
-/// Paths of the legacy API (relative to [`Config::legacy_base_url`]).
+/// Paths of the legacy API (relative to [`MittoConfig::legacy_base_url`]).
 mod legacy_path {
     pub const SMS: &str = "/sms";
     pub const SMS_BULK: &str = "/smsbulk";
@@ -32,7 +31,7 @@ mod legacy_path {
     pub const USAGE_BY_COUNTRY: &str = "/usage/bycountry";
 }
 
-/// Paths of the messaging API (relative to [`Config::messaging_base_url`]). The docs page writes
+/// Paths of the messaging API (relative to [`MittoConfig::messaging_base_url`]). The docs page writes
 /// `/message/send`; working third-party code uses these, which match the generated spec.
 mod messaging_path {
     pub const SEND: &str = "/api/v1.1/Messages/send";
@@ -43,8 +42,8 @@ mod messaging_path {
 /// A Mitto API client. Cheap to clone (the connection pool is shared).
 #[derive(Clone)]
 pub struct MittoClient {
-    http: reqwest::Client,
-    config: Config,
+    pipeline: std::sync::Arc<Pipeline<MittoApi>>,
+    config: MittoConfig,
 }
 
 impl fmt::Debug for MittoClient {
@@ -53,27 +52,20 @@ impl fmt::Debug for MittoClient {
     }
 }
 
-/// The fields every legacy answer carries, read before the typed answer so that a non-zero code is an
-/// error whatever the HTTP status.
-#[derive(serde::Deserialize)]
-#[serde(rename_all = "camelCase")]
-struct CodeEnvelope {
-    #[serde(default)]
-    response_code: Option<serde_json::Value>,
-    #[serde(default)]
-    response_text: Option<String>,
-}
-
 impl MittoClient {
     /// A client for `config` (checked first).
-    pub fn new(config: Config) -> Result<MittoClient> {
-        config.validate()?;
-        let http = config.http.build_client()?;
-        Ok(MittoClient { http, config })
+    pub fn new(config: MittoConfig) -> Result<MittoClient> {
+        config.validate().map_err(|e| e.with_provider(SCHEME))?;
+        let api = MittoApi::new(config.api_key.clone());
+        let pipeline = Pipeline::new(api, &config.http, config.retry.clone())?;
+        Ok(MittoClient {
+            pipeline: std::sync::Arc::new(pipeline),
+            config,
+        })
     }
 
     /// The configuration.
-    pub fn config(&self) -> &Config {
+    pub fn config(&self) -> &MittoConfig {
         &self.config
     }
 
@@ -130,34 +122,19 @@ impl MittoClient {
         check_id(message_id)?;
         let body = serde_json::json!({ "messageId": message_id });
         let url = format!("{}{}", self.config.legacy_base_url, legacy_path::SMS_CONVERTED);
-        let (url, body, this) = (url.as_str(), &body, self);
-        self.config
-            .retry
-            .run(Idempotence::Idempotent, move || async move {
-                let reply = this.send(this.http.post(url).json(body)).await?;
-                match reply.status.as_u16() {
-                    401 | 403 => Err(auth_error(&reply)),
-                    _ if reply.is_success() => Ok(()),
-                    _ => Err(reply.status_error().with_provider(SCHEME)),
-                }
-            })
+        self.pipeline
+            .reply(Idempotence::Idempotent, |http| http.post(&url).json(&body))
             .await
+            .map(|_| ())
     }
 
     async fn legacy_post<B, T>(&self, path: &str, body: &B, idempotence: Idempotence) -> Result<T>
     where
-        B: Serialize + ?Sized,
+        B: Serialize + Sync + ?Sized,
         T: DeserializeOwned,
     {
         let url = format!("{}{}", self.config.legacy_base_url, path);
-        let (url, this) = (url.as_str(), self);
-        self.config
-            .retry
-            .run(idempotence, move || async move {
-                let reply = this.send(this.http.post(url).json(body)).await?;
-                legacy_answer(reply)
-            })
-            .await
+        self.pipeline.json(idempotence, |http| http.post(&url).json(body)).await
     }
 
     // ----------------------------------------------------------------------------------------------
@@ -199,69 +176,21 @@ impl MittoClient {
         url.path_segments_mut()
             .map_err(|_| Error::config("the Mitto messaging base URL cannot take a path").with_provider(SCHEME))?
             .push(message_id);
-        let (url, this) = (&url, self);
-        self.config
-            .retry
-            .run(Idempotence::Idempotent, move || async move {
-                let reply = this.send(this.http.get(url.clone())).await?;
-                if !reply.is_success() {
-                    return Err(messaging_error(&reply));
-                }
-                reply.json().map_err(|e| e.with_provider(SCHEME))
-            })
+        self.pipeline
+            .json(Idempotence::Idempotent, |http| http.get(url.clone()))
             .await
     }
 
     async fn messaging_post<B, T>(&self, path: &str, body: &B) -> Result<T>
     where
-        B: Serialize + ?Sized,
+        B: Serialize + Sync + ?Sized,
         T: DeserializeOwned,
     {
         let url = format!("{}{}", self.config.messaging_base_url, path);
-        let (url, this) = (url.as_str(), self);
-        self.config
-            .retry
-            .run(Idempotence::NotIdempotent, move || async move {
-                let reply = this.send(this.http.post(url).json(body)).await?;
-                if !reply.is_success() {
-                    return Err(messaging_error(&reply));
-                }
-                reply.json().map_err(|e| e.with_provider(SCHEME))
-            })
+        self.pipeline
+            .json(Idempotence::NotIdempotent, |http| http.post(&url).json(body))
             .await
     }
-
-    async fn send(&self, request: reqwest::RequestBuilder) -> Result<Reply> {
-        let request = request
-            .header(API_KEY_HEADER, self.config.api_key.expose_secret())
-            .header(http::header::ACCEPT, "application/json");
-        Reply::send(request, self.config.http.max_body)
-            .await
-            .map_err(|e| e.with_provider(SCHEME))
-    }
-}
-
-/// Reads a legacy answer: 401/403 are key problems, a non-zero `responseCode` is the error its table
-/// says (whatever the HTTP status), any other non-2xx is the status's error, and a 2xx is decoded.
-fn legacy_answer<T: DeserializeOwned>(reply: Reply) -> Result<T> {
-    let status = reply.status.as_u16();
-    if matches!(status, 401 | 403) {
-        return Err(auth_error(&reply));
-    }
-    if let Ok(env) = serde_json::from_slice::<CodeEnvelope>(&reply.body) {
-        let code = match &env.response_code {
-            Some(serde_json::Value::Number(n)) => n.as_i64(),
-            Some(serde_json::Value::String(s)) => s.trim().parse().ok(),
-            _ => None,
-        };
-        if let Some(code) = code
-            && code != 0
-        {
-            return Err(response_code_error(code, env.response_text.as_deref(), status));
-        }
-    }
-    let reply = reply.error_for_status().map_err(|e| e.with_provider(SCHEME))?;
-    reply.json().map_err(|e| e.with_provider(SCHEME))
 }
 
 fn check_receiver(to: &str) -> Result<()> {

@@ -1,7 +1,7 @@
 //! How a Mitto client is configured: the API key, which of Mitto's two APIs to use, the hosts, the
 //! default sender and the webhook secret.
 //!
-//! Read it from a DSN ([`Config::from_dsn`]):
+//! Read it from a DSN ([`MittoConfig::from_dsn`]) or build it with [`MittoConfig::builder`]:
 //!
 //! ```text
 //! mitto://API_KEY@default?from=SENDER[&api=legacy|messaging][&traffic_account=ID][&webhook_secret=S]
@@ -11,6 +11,10 @@
 //! `default` as host means Mitto's public hosts ([`LEGACY_BASE_URL`], [`MESSAGING_BASE_URL`]); any
 //! other host (a regional host such as `rest-fra.mittoapi.net`, or a simulator on loopback) is used as
 //! it is for the API the DSN selects.
+//!
+//! **Which API.** `api=legacy` or `api=messaging` says it. Without `api`, a configuration that names a
+//! traffic account (`traffic_account=…`) uses the messaging API, the one that can look a message's
+//! status up; one without uses the legacy API.
 
 use std::fmt;
 
@@ -19,6 +23,7 @@ use switchboard_core::http::HttpOptions;
 use switchboard_core::secret::redact_url;
 use switchboard_core::{Dsn, Error, ExposeSecret, Result, RetryPolicy, SecretString};
 
+use crate::SCHEME;
 use crate::sender::{self, LEGACY_SENDER, MESSAGING_SENDER};
 
 /// The legacy SMS API's public host.
@@ -27,7 +32,7 @@ use crate::sender::{self, LEGACY_SENDER, MESSAGING_SENDER};
 /// connector use `rest.mittoapi.com`, another revision recommends the geo-resolving
 /// [`LEGACY_GEO_BASE_URL`] and lists regional hosts (`rest-fra`, `rest-sgp`/`rest-sg`, `rest-hkg`/`rest-hk`,
 /// `rest-useast`/`rest-us` under `.mittoapi.net`; the two revisions name them differently). We default to
-/// the host of the "Get Started" page; choose another with [`ConfigBuilder::legacy_base_url`] or a DSN
+/// the host of the "Get Started" page; choose another with [`MittoConfigBuilder::legacy_base_url`] or a DSN
 /// host. Source IPs must be whitelisted by Mitto whichever host is used.
 pub const LEGACY_BASE_URL: &str = "https://rest.mittoapi.com";
 
@@ -40,10 +45,10 @@ pub const MESSAGING_BASE_URL: &str = "https://messaging.mittoapi.com";
 /// The query parameter of the callback URL that carries the webhook secret, by default.
 pub const DEFAULT_WEBHOOK_TOKEN_PARAM: &str = "token";
 
-/// Which of Mitto's APIs sends the messages.
+/// Which of Mitto's two APIs sends the messages (the DSN's `api` option).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default, Deserialize)]
 #[serde(rename_all = "lowercase")]
-pub enum Api {
+pub enum Flavour {
     /// The legacy SMS / bulk SMS REST API (`POST /sms`, `POST /smsbulk`). It has no status lookup;
     /// delivery reports are pushed to a callback URL.
     #[default]
@@ -53,28 +58,29 @@ pub enum Api {
     Messaging,
 }
 
-impl Api {
+impl Flavour {
     /// The name used in DSNs (`legacy`, `messaging`).
     pub fn as_str(self) -> &'static str {
         match self {
-            Api::Legacy => "legacy",
-            Api::Messaging => "messaging",
+            Flavour::Legacy => "legacy",
+            Flavour::Messaging => "messaging",
         }
     }
 }
 
-/// A Mitto client's configuration. Build it with [`Config::builder`] or [`Config::from_dsn`].
+/// A Mitto client's configuration. Build it with [`MittoConfig::builder`] or [`MittoConfig::from_dsn`]
+/// (which goes through the builder).
 ///
 /// `Debug` never shows the API key or the webhook secret, and shows the callback URL redacted (it
 /// carries the webhook secret).
 #[derive(Clone, Deserialize)]
 #[non_exhaustive]
-pub struct Config {
+pub struct MittoConfig {
     /// The API key, sent as `X-Mitto-API-Key`.
     pub api_key: SecretString,
     /// Which API sends messages.
     #[serde(default)]
-    pub api: Api,
+    pub api: Flavour,
     /// Base URL of the legacy API.
     #[serde(default = "default_legacy")]
     pub legacy_base_url: String,
@@ -84,13 +90,13 @@ pub struct Config {
     /// The default sender (alphanumeric or numeric), used when a message names none.
     #[serde(default)]
     pub from: Option<String>,
-    /// The messaging API's traffic account; required when `api` is [`Api::Messaging`].
+    /// The messaging API's traffic account; required when `api` is [`Flavour::Messaging`].
     #[serde(default)]
     pub traffic_account_id: Option<String>,
     /// The shared secret expected in delivery-report callback URLs.
     #[serde(default)]
     pub webhook_secret: Option<SecretString>,
-    /// The callback URL's query parameter that carries [`Config::webhook_secret`].
+    /// The callback URL's query parameter that carries [`MittoConfig::webhook_secret`].
     #[serde(default = "default_param")]
     pub webhook_token_param: String,
     /// Validity of legacy SMS in minutes (Mitto's default is 2880, 48 h; the shorter of ours and the
@@ -124,13 +130,13 @@ fn default_param() -> String {
     DEFAULT_WEBHOOK_TOKEN_PARAM.to_owned()
 }
 
-impl fmt::Debug for Config {
+impl fmt::Debug for MittoConfig {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("Config")
+        f.debug_struct("MittoConfig")
             .field("api_key", &"***")
             .field("api", &self.api)
-            .field("legacy_base_url", &self.legacy_base_url)
-            .field("messaging_base_url", &self.messaging_base_url)
+            .field("legacy_base_url", &redact_url(&self.legacy_base_url))
+            .field("messaging_base_url", &redact_url(&self.messaging_base_url))
             .field("from", &self.from)
             .field("traffic_account_id", &self.traffic_account_id)
             .field("webhook_secret", &self.webhook_secret.as_ref().map(|_| "***"))
@@ -147,13 +153,14 @@ impl fmt::Debug for Config {
     }
 }
 
-impl Config {
+impl MittoConfig {
     /// A builder with the API key; everything else defaults.
-    pub fn builder(api_key: impl Into<String>) -> ConfigBuilder {
-        ConfigBuilder {
-            config: Config {
+    pub fn builder(api_key: impl Into<String>) -> MittoConfigBuilder {
+        MittoConfigBuilder {
+            api: None,
+            config: MittoConfig {
                 api_key: SecretString::from(api_key.into()),
-                api: Api::Legacy,
+                api: Flavour::Legacy,
                 legacy_base_url: default_legacy(),
                 messaging_base_url: default_messaging(),
                 from: None,
@@ -170,34 +177,38 @@ impl Config {
     }
 
     /// Reads a `mitto://` DSN (see the [module docs](self)). `from` is required; errors never show the key.
-    pub fn from_dsn(dsn: &Dsn) -> Result<Config> {
-        if dsn.scheme() != crate::SCHEME {
+    pub fn from_dsn(dsn: &Dsn) -> Result<MittoConfig> {
+        if dsn.scheme() != SCHEME {
             return Err(Error::config(format!(
                 "a Mitto DSN starts with mitto://, not {}://",
                 dsn.scheme()
             )));
         }
         let key = dsn.require_user("the API key")?;
+        let traffic_account = dsn.option("traffic_account").filter(|t| !t.is_empty());
         let api = match dsn.option("api").map(str::to_ascii_lowercase).as_deref() {
-            None | Some("") | Some("legacy") | Some("rest") => Api::Legacy,
-            Some("messaging") | Some("chat") => Api::Messaging,
+            Some("legacy") | Some("rest") => Flavour::Legacy,
+            Some("messaging") | Some("chat") => Flavour::Messaging,
+            // No choice made: the messaging API when there is a traffic account to send through.
+            None | Some("") if traffic_account.is_some() => Flavour::Messaging,
+            None | Some("") => Flavour::Legacy,
             Some(_) => return Err(Error::config("mitto DSN option 'api' must be legacy or messaging")),
         };
         // A numeric sender written `from=+4179…` arrives with its '+': core's DSN parser keeps it.
         let from = dsn.require_option("from")?.to_owned();
-        let mut b = Config::builder(key).api(api).from(from);
+        let mut b = MittoConfig::builder(key).api(api).from(from);
         if !dsn.is_default_host() {
             let public = match api {
-                Api::Legacy => LEGACY_BASE_URL,
-                Api::Messaging => MESSAGING_BASE_URL,
+                Flavour::Legacy => LEGACY_BASE_URL,
+                Flavour::Messaging => MESSAGING_BASE_URL,
             };
             let url = dsn.endpoint_or(public)?;
             b = match api {
-                Api::Legacy => b.legacy_base_url(url),
-                Api::Messaging => b.messaging_base_url(url),
+                Flavour::Legacy => b.legacy_base_url(url),
+                Flavour::Messaging => b.messaging_base_url(url),
             };
         }
-        if let Some(t) = dsn.option("traffic_account").filter(|t| !t.is_empty()) {
+        if let Some(t) = traffic_account {
             b = b.traffic_account_id(t);
         }
         if let Some(s) = dsn.option("webhook_secret").filter(|s| !s.is_empty()) {
@@ -219,8 +230,8 @@ impl Config {
     /// The base URL of the API this configuration sends through.
     pub fn base_url(&self) -> &str {
         match self.api {
-            Api::Legacy => &self.legacy_base_url,
-            Api::Messaging => &self.messaging_base_url,
+            Flavour::Legacy => &self.legacy_base_url,
+            Flavour::Messaging => &self.messaging_base_url,
         }
     }
 
@@ -240,12 +251,12 @@ impl Config {
         }
         if let Some(from) = &self.from {
             let rules = match self.api {
-                Api::Legacy => &LEGACY_SENDER,
-                Api::Messaging => &MESSAGING_SENDER,
+                Flavour::Legacy => &LEGACY_SENDER,
+                Flavour::Messaging => &MESSAGING_SENDER,
             };
             sender::check(from, rules).map_err(|e| Error::config(format!("the configured sender: {}", e.message())))?;
         }
-        if self.api == Api::Messaging && self.traffic_account_id.as_deref().is_none_or(str::is_empty) {
+        if self.api == Flavour::Messaging && self.traffic_account_id.as_deref().is_none_or(str::is_empty) {
             return Err(Error::config(
                 "the Mitto messaging API needs a traffic account id (DSN option traffic_account=…)",
             ));
@@ -272,16 +283,20 @@ impl Config {
     }
 }
 
-/// Builds a [`Config`].
+/// Builds a [`MittoConfig`].
 #[derive(Debug, Clone)]
-pub struct ConfigBuilder {
-    config: Config,
+pub struct MittoConfigBuilder {
+    /// The API chosen explicitly; without one, [`MittoConfigBuilder::build`] chooses (see the
+    /// [module docs](self)).
+    api: Option<Flavour>,
+    config: MittoConfig,
 }
 
-impl ConfigBuilder {
-    /// Selects the API (legacy by default).
-    pub fn api(mut self, api: Api) -> Self {
-        self.config.api = api;
+impl MittoConfigBuilder {
+    /// Selects the API. Without this, a configuration with a traffic account uses the messaging API
+    /// and one without uses the legacy API.
+    pub fn api(mut self, api: Flavour) -> Self {
+        self.api = Some(api);
         self
     }
 
@@ -351,8 +366,12 @@ impl ConfigBuilder {
         self
     }
 
-    /// Checks and returns the configuration.
-    pub fn build(self) -> Result<Config> {
+    /// Chooses the API when none was selected, checks and returns the configuration.
+    pub fn build(mut self) -> Result<MittoConfig> {
+        self.config.api = self.api.unwrap_or(match self.config.traffic_account_id {
+            Some(_) => Flavour::Messaging,
+            None => Flavour::Legacy,
+        });
         self.config.validate()?;
         Ok(self.config)
     }
@@ -364,8 +383,8 @@ mod tests {
 
     #[test]
     fn dsn_defaults_to_public_legacy_host() {
-        let c = Config::from_dsn(&Dsn::parse("mitto://K3y@default?from=Acme").unwrap()).unwrap();
-        assert_eq!(c.api, Api::Legacy);
+        let c = MittoConfig::from_dsn(&Dsn::parse("mitto://K3y@default?from=Acme").unwrap()).unwrap();
+        assert_eq!(c.api, Flavour::Legacy);
         assert_eq!(c.base_url(), LEGACY_BASE_URL);
         assert_eq!(c.from.as_deref(), Some("Acme"));
     }
@@ -373,16 +392,38 @@ mod tests {
     #[test]
     fn dsn_regional_host_and_messaging() {
         let d = Dsn::parse("mitto://K@rest-fra.mittoapi.net?from=Acme&validity=60&test=1").unwrap();
-        let c = Config::from_dsn(&d).unwrap();
+        let c = MittoConfig::from_dsn(&d).unwrap();
         assert_eq!(c.legacy_base_url, "https://rest-fra.mittoapi.net");
         assert_eq!(c.validity_minutes, Some(60));
         assert!(c.test);
         let d = Dsn::parse("mitto://K@127.0.0.1:9000?from=Acme&api=messaging&traffic_account=ta-1").unwrap();
-        let c = Config::from_dsn(&d).unwrap();
+        let c = MittoConfig::from_dsn(&d).unwrap();
         assert_eq!(c.base_url(), "http://127.0.0.1:9000");
         assert_eq!(c.traffic_account_id.as_deref(), Some("ta-1"));
         let d = Dsn::parse("mitto://K@default?from=+41791234567").unwrap();
-        assert_eq!(Config::from_dsn(&d).unwrap().from.as_deref(), Some("+41791234567"));
+        assert_eq!(MittoConfig::from_dsn(&d).unwrap().from.as_deref(), Some("+41791234567"));
+    }
+
+    #[test]
+    fn a_traffic_account_without_api_chooses_the_messaging_api() {
+        let d = Dsn::parse("mitto://K@default?from=Acme&traffic_account=ta-1").unwrap();
+        let c = MittoConfig::from_dsn(&d).unwrap();
+        assert_eq!((c.api, c.base_url()), (Flavour::Messaging, MESSAGING_BASE_URL));
+        let d = Dsn::parse("mitto://K@127.0.0.1:9000?from=Acme&traffic_account=ta-1").unwrap();
+        let c = MittoConfig::from_dsn(&d).unwrap();
+        assert_eq!(
+            (c.api, c.messaging_base_url.as_str()),
+            (Flavour::Messaging, "http://127.0.0.1:9000")
+        );
+        let d = Dsn::parse("mitto://K@default?from=Acme&traffic_account=ta-1&api=legacy").unwrap();
+        assert_eq!(
+            MittoConfig::from_dsn(&d).unwrap().api,
+            Flavour::Legacy,
+            "an explicit choice wins"
+        );
+        let c = MittoConfig::builder("K").traffic_account_id("ta-1").build().unwrap();
+        assert_eq!(c.api, Flavour::Messaging, "the builder chooses the same way");
+        assert_eq!(MittoConfig::builder("K").build().unwrap().api, Flavour::Legacy);
     }
 
     #[test]
@@ -398,7 +439,7 @@ mod tests {
             ("mitto://supersecretkey@default?from=Acme&validity=soon", "validity"),
             ("sms://supersecretkey@default?from=Acme", "mitto://"),
         ] {
-            let e = Config::from_dsn(&Dsn::parse(dsn).unwrap()).unwrap_err();
+            let e = MittoConfig::from_dsn(&Dsn::parse(dsn).unwrap()).unwrap_err();
             let s = format!("{e} {e:?}");
             assert!(s.contains(needle), "{dsn}: {s}");
             assert!(!s.contains("supersecretkey"), "{s}");
@@ -407,24 +448,26 @@ mod tests {
 
     #[test]
     fn debug_redacts_secrets() {
-        let c = Config::builder("the-key")
+        let c = MittoConfig::builder("the-key")
             .from("Acme")
             .webhook_secret("hook-secret")
             .callback_url("https://h.example/dlr?token=hook-secret")
+            .legacy_base_url("https://proxy-user:proxypass@proxy.example")
             .build()
             .unwrap();
         let d = format!("{c:?}");
         assert!(!d.contains("the-key") && !d.contains("hook-secret"), "{d}");
+        assert!(!d.contains("proxypass") && d.contains("proxy.example"), "{d}");
     }
 
     #[test]
     fn deserializes_from_json() {
-        let c: Config = serde_json::from_value(serde_json::json!({
+        let c: MittoConfig = serde_json::from_value(serde_json::json!({
             "api_key": "k", "api": "messaging", "traffic_account_id": "t", "from": "Acme"
         }))
         .unwrap();
         c.validate().unwrap();
-        assert_eq!(c.api, Api::Messaging);
+        assert_eq!(c.api, Flavour::Messaging);
         assert_eq!(c.messaging_base_url, MESSAGING_BASE_URL);
     }
 }

@@ -1,14 +1,26 @@
-//! Mitto's error answers, mapped to switchboard's [`Error`].
+//! Mitto's answers read as switchboard [`Error`]s: [`parse_error`] is the one place that does it, for
+//! both APIs.
 //!
-//! * The legacy API answers with a `responseCode` (0 = sent) and `responseText`. The table is
-//!   [`ResponseCode`]. Whether a non-zero code comes with HTTP 200 or 400 is not documented (the
-//!   generated OpenAPI spec only says `400: Bad Request`), so the client reads the code from the body
-//!   whatever the status is. Every code Mitto answers is `Sent` or `MaybeSent`: an answer is never
-//!   read as "nothing went out".
-//! * A missing or wrong API key is HTTP 401 "Invalid or no API Key specified" on both APIs. Nothing was
-//!   acted on, so it is `Auth` + `NotSent`.
-//! * The messaging API documents 400 and 403 without a body shape; third-party code reads `message` or
-//!   `error`, which is what the client looks for.
+//! | answer | kind | dispatch | why |
+//! |---|---|---|---|
+//! | HTTP 401 or 403 (both APIs: "Invalid or no API Key specified", a foreign traffic account) | `Auth` | `NotSent` | the key, the source IP or the account was refused before anything was acted on |
+//! | legacy `responseCode` 1 (any HTTP status) | `Unavailable` | `MaybeSent` | an internal error that does not say whether the SMS left |
+//! | legacy `responseCode` 2–8 (any HTTP status) | `InvalidInput` | `Sent` | Mitto's final word on the request (see below) |
+//! | legacy `responseCode` not in the table | `Rejected` | `Sent` | |
+//! | any other non-2xx | by the HTTP status (core's `status_kind`) | by the status: 429 and 503 `NotSent`, 500/502/504 `MaybeSent`, the rest `Sent` | |
+//! | 2xx with `responseCode` 0 or none | — (a success) | | |
+//!
+//! * The legacy API answers `responseCode` (0 = sent) and `responseText`; the table is
+//!   [`ResponseCode`] (docs.mitto.ch, "SMS/Bulk SMS API Reference"). Whether a non-zero code comes with
+//!   HTTP 200 or 400 is not documented (the generated OpenAPI spec only says `400: Bad Request`), so the
+//!   code is read from the body whatever the status. Codes 2–8 are refusals, but an answer of the
+//!   provider is not proof that nothing of a request went out (a bulk request that failed half-way),
+//!   so no refusal read from an answer tells a host it may send again: they are `Sent`, and their
+//!   kinds are not temporary, so nothing retries them.
+//! * The messaging API documents 400 and 403 without a body shape; third-party code reads `message`
+//!   or `error`. The text is taken from `message`, `error` (a string, or an object with `message`),
+//!   `title` or `detail`, in that order, and the code from `code` or `errorCode`.
+//! * Every error keeps Mitto's code and text and the HTTP status.
 
 use switchboard_core::http::Reply;
 use switchboard_core::{Dispatch, Error, ErrorKind};
@@ -115,8 +127,39 @@ impl ResponseCode {
     }
 }
 
-/// The error for a non-zero legacy `responseCode`.
-pub fn response_code_error(code: i64, text: Option<&str>, http_status: u16) -> Error {
+/// The error `reply` stands for, or `None` when it is a success. See the [module docs](self).
+pub fn parse_error(reply: &Reply) -> Option<Error> {
+    let status = reply.status.as_u16();
+    let body: Option<serde_json::Value> = serde_json::from_slice(&reply.body).ok();
+    if matches!(status, 401 | 403) {
+        return Some(with_envelope(refused_key(reply), body.as_ref()));
+    }
+    if let Some(code) = body.as_ref().and_then(response_code)
+        && code != 0
+    {
+        let text = body
+            .as_ref()
+            .and_then(|b| b.get("responseText"))
+            .and_then(serde_json::Value::as_str);
+        return Some(legacy_refusal(code, text, status));
+    }
+    if reply.is_success() {
+        return None;
+    }
+    Some(with_envelope(reply.status_error().with_provider(SCHEME), body.as_ref()))
+}
+
+/// The legacy `responseCode`, a number or its digits as text.
+fn response_code(body: &serde_json::Value) -> Option<i64> {
+    match body.get("responseCode")? {
+        serde_json::Value::Number(n) => n.as_i64(),
+        serde_json::Value::String(s) => s.trim().parse().ok(),
+        _ => None,
+    }
+}
+
+/// The error of a non-zero legacy `responseCode`.
+fn legacy_refusal(code: i64, text: Option<&str>, http_status: u16) -> Error {
     let rc = ResponseCode::from_code(code);
     let (kind, dispatch) = rc.kind_and_dispatch();
     let mut e = Error::new(kind, rc.describe())
@@ -130,8 +173,9 @@ pub fn response_code_error(code: i64, text: Option<&str>, http_status: u16) -> E
     e
 }
 
-/// The error for HTTP 401/403: the key is missing, wrong, or the source IP is not whitelisted.
-pub(crate) fn auth_error(reply: &Reply) -> Error {
+/// HTTP 401/403: the key is missing or wrong, the source IP is not whitelisted, or the traffic account
+/// belongs to another key.
+fn refused_key(reply: &Reply) -> Error {
     let mut e = Error::new(
         ErrorKind::Auth,
         "Mitto refused the API key (check X-Mitto-API-Key, and that this host's IP is whitelisted by Mitto)",
@@ -145,28 +189,23 @@ pub(crate) fn auth_error(reply: &Reply) -> Error {
     e
 }
 
-/// The error for a failed messaging-API answer. The body shape is not documented; `message`, `error`
-/// (a string or an object with `message`), `title` and `detail` are read, in that order.
-pub(crate) fn messaging_error(reply: &Reply) -> Error {
-    let mut e = if matches!(reply.status.as_u16(), 401 | 403) {
-        auth_error(reply)
-    } else {
-        reply.status_error().with_provider(SCHEME)
+/// Puts the messaging API's own words (text and code), when the body has them, on `e`.
+fn with_envelope(mut e: Error, body: Option<&serde_json::Value>) -> Error {
+    let Some(v) = body.filter(|v| v.is_object()) else {
+        return e;
     };
-    if let Ok(v) = serde_json::from_slice::<serde_json::Value>(&reply.body) {
-        let text = ["message", "error", "title", "detail"]
-            .iter()
-            .find_map(|k| match v.get(*k) {
-                Some(serde_json::Value::String(s)) if !s.is_empty() => Some(s.clone()),
-                Some(serde_json::Value::Object(o)) => o.get("message").and_then(|m| m.as_str()).map(str::to_owned),
-                _ => None,
-            });
-        if let Some(t) = text {
-            e = e.with_provider_text(t);
-        }
-        if let Some(code) = v.get("code").or_else(|| v.get("errorCode")).filter(|c| !c.is_null()) {
-            e = e.with_provider_code(code.as_str().map(str::to_owned).unwrap_or_else(|| code.to_string()));
-        }
+    let text = ["message", "error", "title", "detail"]
+        .iter()
+        .find_map(|k| match v.get(*k) {
+            Some(serde_json::Value::String(s)) if !s.is_empty() => Some(s.clone()),
+            Some(serde_json::Value::Object(o)) => o.get("message").and_then(|m| m.as_str()).map(str::to_owned),
+            _ => None,
+        });
+    if let Some(t) = text {
+        e = e.with_provider_text(t);
+    }
+    if let Some(code) = v.get("code").or_else(|| v.get("errorCode")).filter(|c| !c.is_null()) {
+        e = e.with_provider_code(code.as_str().map(str::to_owned).unwrap_or_else(|| code.to_string()));
     }
     e
 }
@@ -174,6 +213,37 @@ pub(crate) fn messaging_error(reply: &Reply) -> Error {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use bytes::Bytes;
+    use http::{HeaderMap, StatusCode};
+
+    fn reply(status: u16, body: &str) -> Reply {
+        Reply {
+            status: StatusCode::from_u16(status).unwrap(),
+            headers: HeaderMap::new(),
+            body: Bytes::from(body.to_owned()),
+        }
+    }
+
+    #[test]
+    fn both_apis_answers_read_through_one_mapper() {
+        assert!(parse_error(&reply(200, r#"{"id":"a","responseCode":0}"#)).is_none());
+        assert!(parse_error(&reply(200, r#"{"messages":[]}"#)).is_none());
+        let e = parse_error(&reply(200, r#"{"responseCode":"6","responseText":"Invalid sender"}"#)).unwrap();
+        assert_eq!((e.kind(), e.provider_code()), (ErrorKind::InvalidInput, Some("6")));
+        let e = parse_error(&reply(401, "Invalid or no API Key specified")).unwrap();
+        assert_eq!((e.kind(), e.dispatch()), (ErrorKind::Auth, Dispatch::NotSent));
+        assert_eq!(e.provider_text(), Some("Invalid or no API Key specified"));
+        let e = parse_error(&reply(403, r#"{"message":"not yours"}"#)).unwrap();
+        assert_eq!((e.kind(), e.provider_text()), (ErrorKind::Auth, Some("not yours")));
+        let e = parse_error(&reply(400, r#"{"error":{"message":"bad"},"errorCode":17}"#)).unwrap();
+        assert_eq!(
+            (e.kind(), e.provider_text(), e.provider_code()),
+            (ErrorKind::InvalidInput, Some("bad"), Some("17"))
+        );
+        let e = parse_error(&reply(503, "")).unwrap();
+        assert_eq!((e.kind(), e.dispatch()), (ErrorKind::Unavailable, Dispatch::NotSent));
+        assert_eq!(e.provider(), Some("mitto"));
+    }
 
     #[test]
     fn every_documented_code_maps() {
@@ -189,7 +259,8 @@ mod tests {
             (99, ErrorKind::Rejected, Dispatch::Sent),
         ];
         for (code, kind, dispatch) in expected {
-            let e = response_code_error(code, Some("text"), 400);
+            let body = format!(r#"{{"responseCode":{code},"responseText":"text"}}"#);
+            let e = parse_error(&reply(400, &body)).unwrap();
             assert_eq!((e.kind(), e.dispatch()), (kind, dispatch), "{code}");
             assert_eq!(e.provider_code(), Some(code.to_string().as_str()));
             assert_eq!(e.provider(), Some("mitto"));

@@ -6,7 +6,7 @@
 //!
 //! ```
 //! # #[cfg(feature = "sim")]
-//! # #[tokio::main]
+//! # #[tokio::main(flavor = "current_thread")]
 //! # async fn main() -> Result<(), Box<dyn std::error::Error>> {
 //! use switchboard_core::{DeliveryStatus, Message, PhoneNumber, Transport};
 //! use switchboard_mitto::{MittoTransport, sim::Simulator};
@@ -29,35 +29,43 @@
 //!
 //! * [`MittoTransport`] is the [`Transport`](switchboard_core::Transport): `send`, `send_many` (through
 //!   the bulk endpoints), `status` (messaging API) and `handle_webhook`.
-//! * [`MittoClient`] has one method per API operation, for what a transport does not cover.
-//! * [`Config`] comes from a DSN, `mitto://API_KEY@default?from=SENDER[&api=legacy|messaging]
-//!   [&traffic_account=ID][&webhook_secret=…]`, or from its builder.
-//! * Errors: the legacy `responseCode` table is [`ResponseCode`]; every error names `mitto`, keeps
-//!   Mitto's code and text, and says whether the message may have gone out.
-//! * Delivery reports are verified by a secret in the callback URL ([`webhook`]); register
+//! * [`MittoClient`] has one method per API operation, for what a transport does not cover; every
+//!   request goes through core's pipeline over [`MittoApi`].
+//! * [`MittoConfig`] comes from a DSN, `mitto://API_KEY@default?from=SENDER[&api=legacy|messaging]
+//!   [&traffic_account=ID][&webhook_secret=…]`, or from its builder. With a traffic account and no
+//!   `api`, the messaging API is used: it is the one that can look a message's status up.
+//! * Errors: [`error::parse_error`] reads every answer of both APIs, with the legacy `responseCode` table
+//!   [`ResponseCode`]; every error names `mitto`, keeps Mitto's code and text, and says whether the
+//!   message may have gone out.
+//! * Delivery reports are verified by a secret in the callback URL ([`MittoWebhook`]); register
 //!   `https://your.host/hooks/mitto?token=SECRET` with Mitto (or set it as `callback`).
+//! * [`register`] adds Mitto to a [`Registry`](switchboard_core::Registry).
 #![deny(missing_docs)]
 
+pub mod api;
 pub mod client;
 pub mod config;
 pub mod error;
 pub mod model;
+pub mod provider;
 pub mod sender;
 #[cfg(feature = "sim")]
 pub mod sim;
 pub mod transport;
 pub mod webhook;
 
+pub use api::MittoApi;
 pub use client::MittoClient;
-pub use config::{Api, Config, ConfigBuilder};
-pub use error::{ResponseCode, response_code_error};
+pub use config::{Flavour, MittoConfig, MittoConfigBuilder};
+pub use error::{ResponseCode, parse_error};
 pub use model::{
     BulkMessage, BulkSmsRequest, BulkSmsResponse, MessageRecord, MessagingBulkRequest, MessagingSendRequest,
     MessagingSendResponse, SentMessage, SmsContent, SmsRequest, SmsResponse, SmsType, UsageRequest, UsageRow,
     map_delivery_status,
 };
+pub use provider::{MittoProvider, register};
 pub use transport::MittoTransport;
-pub use webhook::DeliveryReport;
+pub use webhook::{DeliveryReport, MittoWebhook};
 
 /// The DSN scheme and provider name: `mitto`.
 pub const SCHEME: &str = "mitto";

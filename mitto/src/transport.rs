@@ -14,16 +14,16 @@ use std::collections::BTreeMap;
 use async_trait::async_trait;
 use switchboard_core::{
     Capabilities, DeliveryStatus, Dsn, Error, ExposeSecret, Handled, Message, PhoneNumber, Receipt, Recipient, Result,
-    StatusReport, Transport, WebhookAnswer, WebhookRequest,
+    StatusReport, Transport, Webhook, WebhookRequest,
 };
 
 use crate::SCHEME;
 use crate::client::MittoClient;
-use crate::config::{Api, Config};
+use crate::config::{Flavour, MittoConfig};
 use crate::model::{
     BulkSmsRequest, MessagingBulkRequest, MessagingSendRequest, SmsContent, SmsRequest, map_delivery_status,
 };
-use crate::webhook;
+use crate::webhook::MittoWebhook;
 
 /// The most receivers put in one bulk request.
 ///
@@ -39,19 +39,21 @@ pub const REFERENCE_KEY: &str = "reference";
 #[derive(Debug, Clone)]
 pub struct MittoTransport {
     client: MittoClient,
+    webhook: MittoWebhook,
 }
 
 impl MittoTransport {
     /// A transport for `config`.
-    pub fn new(config: Config) -> Result<MittoTransport> {
+    pub fn new(config: MittoConfig) -> Result<MittoTransport> {
         Ok(MittoTransport {
+            webhook: MittoWebhook::from_config(&config),
             client: MittoClient::new(config)?,
         })
     }
 
-    /// A transport from a `mitto://API_KEY@default?from=SENDER…` DSN (see [`Config::from_dsn`]).
+    /// A transport from a `mitto://API_KEY@default?from=SENDER…` DSN (see [`MittoConfig::from_dsn`]).
     pub fn from_dsn(dsn: &Dsn) -> Result<MittoTransport> {
-        Self::new(Config::from_dsn(dsn)?)
+        Self::new(MittoConfig::from_dsn(dsn)?)
     }
 
     /// A transport from a DSN string.
@@ -64,7 +66,12 @@ impl MittoTransport {
         &self.client
     }
 
-    fn config(&self) -> &Config {
+    /// The delivery-report webhook (verification and decoding without a transport round trip).
+    pub fn webhook(&self) -> &MittoWebhook {
+        &self.webhook
+    }
+
+    fn config(&self) -> &MittoConfig {
         self.client.config()
     }
 
@@ -133,7 +140,7 @@ impl MittoTransport {
         let phones = group.iter().map(|(_, p)| *p);
         // One (id, raw entry) per member; each receipt keeps its own entry of the answer.
         let outcome: Result<Vec<Option<(String, serde_json::Value)>>> = match self.config().api {
-            Api::Legacy => {
+            Flavour::Legacy => {
                 let c = self.config();
                 let mut req = BulkSmsRequest::new(sender, phones, first.text.clone());
                 if let Some(r) = first.data.get(REFERENCE_KEY) {
@@ -167,7 +174,7 @@ impl MittoTransport {
                         .collect()
                 })
             }
-            Api::Messaging => match self.traffic_account() {
+            Flavour::Messaging => match self.traffic_account() {
                 Err(e) => Err(e),
                 Ok(ta) => {
                     let req = MessagingBulkRequest::new(ta, phones, SmsContent::new(first.text.clone(), sender));
@@ -252,16 +259,16 @@ impl Transport for MittoTransport {
     fn capabilities(&self) -> Capabilities {
         let caps = Capabilities::sms().with_delivery_reports();
         match self.config().api {
-            Api::Legacy => caps,
-            Api::Messaging => caps.with_status(),
+            Flavour::Legacy => caps,
+            Flavour::Messaging => caps.with_status(),
         }
     }
 
     async fn send(&self, message: &Message) -> Result<Receipt> {
         let to = phone_of(message)?;
         match self.config().api {
-            Api::Legacy => self.send_legacy(message, to).await,
-            Api::Messaging => self.send_messaging(message, to).await,
+            Flavour::Legacy => self.send_legacy(message, to).await,
+            Flavour::Messaging => self.send_messaging(message, to).await,
         }
     }
 
@@ -305,10 +312,10 @@ impl Transport for MittoTransport {
     }
 
     async fn status(&self, provider_id: &str) -> Result<StatusReport> {
-        if self.config().api == Api::Legacy {
+        if self.config().api == Flavour::Legacy {
             return Err(Error::unsupported(
-                "the legacy Mitto SMS API has no status lookup: delivery reports arrive by webhook \
-                 (or use api=messaging)",
+                "the legacy Mitto SMS API has no status lookup: delivery reports arrive by webhook; to look \
+                 messages up, send through the messaging API (DSN options api=messaging&traffic_account=…)",
             )
             .with_provider(SCHEME));
         }
@@ -334,9 +341,7 @@ impl Transport for MittoTransport {
     }
 
     async fn handle_webhook(&self, request: &WebhookRequest) -> Result<Handled> {
-        let c = self.config();
-        let events = webhook::handle(request, c.webhook_secret.as_ref(), &c.webhook_token_param)?;
-        Ok(Handled::new(events, WebhookAnswer::ok()))
+        self.webhook.handle(request).await
     }
 }
 

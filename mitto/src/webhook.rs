@@ -2,13 +2,14 @@
 //!
 //! Mitto does not sign its callbacks. The host registers a callback URL that carries a shared secret
 //! (`https://host/hooks/mitto?token=SECRET`, on the account or per message with `callback`) and only
-//! requests that present it are believed ([`verify`], built on core's `verify_url_token`). Verification
-//! cannot be switched off and refuses to run without a secret.
+//! requests that present it are believed ([`MittoWebhook`]'s `verify`, built on core's
+//! `verify_url_token`). Verification cannot be switched off and refuses to run without a secret.
 //!
 //! **Unsure shape, decided here only.** The legacy API's callback parameter names and status words are
 //! not public, and neither are the messaging API's webhook payloads. The only concrete format found is
 //! Mitto's HTTP-API-to-Chat-Apps report, JSON `{"messageId":"…","status":"…","errorcode":"…"}`; the
-//! messaging API's message record names its status `deliveryStatus`. [`decode`] therefore accepts:
+//! messaging API's message record names its status `deliveryStatus`. [`MittoWebhook::reports`] (and so
+//! `decode`) therefore accepts:
 //!
 //! * a JSON object, or a JSON array of objects, in the body (POST);
 //! * form fields in the body (POST `application/x-www-form-urlencoded`);
@@ -17,13 +18,14 @@
 //! and reads each field from the first name present in the lists below, ignoring case and `_`.
 
 use serde_json::{Map, Value};
-use switchboard_core::webhook::verify_url_token;
+use switchboard_core::webhook::{Webhook, verify_url_token};
 use switchboard_core::{
     DeliveryStatus, Error, Event, ExposeSecret, PhoneNumber, Recipient, Result, SecretString, StatusReport,
     WebhookRequest,
 };
 
 use crate::SCHEME;
+use crate::config::MittoConfig;
 use crate::model::map_delivery_status;
 
 /// Names that carry the message id.
@@ -69,7 +71,7 @@ impl std::fmt::Debug for DeliveryReport {
             .field("delivery_status", &self.delivery_status)
             .field("error_code", &self.error_code)
             .field("reference", &self.reference)
-            .field("to", &self.to.as_deref().map(crate::model::mask))
+            .field("to", &self.to.as_deref().map(switchboard_core::secret::mask_middle))
             .field("at", &self.at)
             .finish_non_exhaustive()
     }
@@ -106,67 +108,108 @@ fn parse_receiver(to: &str) -> Option<PhoneNumber> {
     PhoneNumber::parse(&e164, None).ok()
 }
 
-/// Checks that the callback URL carries `secret` in query parameter `param`. `None` or an empty secret
-/// is a `Config` error: verification does not run without one.
-pub fn verify(request: &WebhookRequest, secret: Option<&SecretString>, param: &str) -> Result<()> {
-    let secret = secret.filter(|s| !s.expose_secret().is_empty()).ok_or_else(|| {
-        Error::config(
-            "no Mitto webhook secret is configured (DSN option webhook_secret=…): delivery reports cannot be verified",
-        )
-        .with_provider(SCHEME)
-    })?;
-    verify_url_token(request, param, secret).map_err(|e| e.with_provider(SCHEME))
+/// Mitto's delivery-report webhook: the secret the callback URLs carry, and the query parameter that
+/// carries it. `Debug` never shows the secret.
+#[derive(Clone)]
+pub struct MittoWebhook {
+    secret: Option<SecretString>,
+    param: String,
 }
 
-/// Decodes the delivery reports of a request (see the [module docs](self) for the accepted shapes),
-/// without verifying it. `token_param` names the query parameter that carries the secret, which is not
-/// part of a report.
-pub fn decode(request: &WebhookRequest, token_param: &str) -> Result<Vec<DeliveryReport>> {
-    request.check_size().map_err(|e| e.with_provider(SCHEME))?;
-    let body = request.body.as_ref();
-    let first = body.iter().copied().find(|b| !b.is_ascii_whitespace());
-    let objects: Vec<Map<String, Value>> = match first {
-        None => {
-            let map: Map<String, Value> = request
-                .query_pairs()
-                .into_iter()
-                .filter(|(k, _)| k != token_param)
-                .map(|(k, v)| (k, Value::String(v)))
-                .collect();
-            vec![map]
+impl std::fmt::Debug for MittoWebhook {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("MittoWebhook")
+            .field("secret", &self.secret.as_ref().map(|_| "***"))
+            .field("param", &self.param)
+            .finish()
+    }
+}
+
+impl MittoWebhook {
+    /// A webhook that expects `secret` in query parameter `param` of every callback URL. Without a
+    /// secret (or with an empty one) every request is refused with a `Config` error.
+    pub fn new(secret: Option<SecretString>, param: impl Into<String>) -> MittoWebhook {
+        MittoWebhook {
+            secret,
+            param: param.into(),
         }
-        Some(b'{') | Some(b'[') => match request.json::<Value>().map_err(|e| e.with_provider(SCHEME))? {
-            Value::Object(o) => vec![o],
-            Value::Array(items) => items
-                .into_iter()
-                .map(|i| match i {
-                    Value::Object(o) => Ok(o),
-                    _ => Err(bad("a JSON delivery-report list holds something that is not an object")),
-                })
-                .collect::<Result<_>>()?,
-            _ => return Err(bad("the delivery report is JSON but not an object")),
-        },
-        Some(_) => {
-            let pairs = request.form_pairs().map_err(|e| e.with_provider(SCHEME))?;
-            vec![
-                pairs
+    }
+
+    /// The webhook a configuration describes (`webhook_secret`, `webhook_token_param`).
+    pub fn from_config(config: &MittoConfig) -> MittoWebhook {
+        Self::new(config.webhook_secret.clone(), config.webhook_token_param.clone())
+    }
+
+    /// Decodes the delivery reports of a request (see the [module docs](self) for the accepted shapes),
+    /// typed, without verifying it. The secret's own query parameter is not part of a report.
+    pub fn reports(&self, request: &WebhookRequest) -> Result<Vec<DeliveryReport>> {
+        request.check_size().map_err(|e| e.with_provider(SCHEME))?;
+        let token_param = self.param.as_str();
+        let body = request.body.as_ref();
+        let first = body.iter().copied().find(|b| !b.is_ascii_whitespace());
+        let objects: Vec<Map<String, Value>> = match first {
+            None => {
+                let map: Map<String, Value> = request
+                    .query_pairs()
                     .into_iter()
                     .filter(|(k, _)| k != token_param)
                     .map(|(k, v)| (k, Value::String(v)))
-                    .collect(),
-            ]
-        }
-    };
-    objects.into_iter().map(report_of).collect()
+                    .collect();
+                vec![map]
+            }
+            Some(b'{') | Some(b'[') => match request.json::<Value>().map_err(|e| e.with_provider(SCHEME))? {
+                Value::Object(o) => vec![o],
+                Value::Array(items) => items
+                    .into_iter()
+                    .map(|i| match i {
+                        Value::Object(o) => Ok(o),
+                        _ => Err(bad("a JSON delivery-report list holds something that is not an object")),
+                    })
+                    .collect::<Result<_>>()?,
+                _ => return Err(bad("the delivery report is JSON but not an object")),
+            },
+            Some(_) => {
+                let pairs = request.form_pairs().map_err(|e| e.with_provider(SCHEME))?;
+                vec![
+                    pairs
+                        .into_iter()
+                        .filter(|(k, _)| k != token_param)
+                        .map(|(k, v)| (k, Value::String(v)))
+                        .collect(),
+                ]
+            }
+        };
+        objects.into_iter().map(report_of).collect()
+    }
 }
 
-/// Verifies and decodes a request into core [`Event`]s (every report is an [`Event::Delivery`]).
-pub fn handle(request: &WebhookRequest, secret: Option<&SecretString>, token_param: &str) -> Result<Vec<Event>> {
-    verify(request, secret, token_param)?;
-    Ok(decode(request, token_param)?
-        .iter()
-        .map(|r| Event::Delivery(r.to_status_report()))
-        .collect())
+#[switchboard_core::async_trait]
+impl Webhook for MittoWebhook {
+    /// Checks that the callback URL carries the secret. No secret configured (or an empty one) is a
+    /// `Config` error: verification does not run without one.
+    fn verify(&self, request: &WebhookRequest) -> Result<()> {
+        let secret = self
+            .secret
+            .as_ref()
+            .filter(|s| !s.expose_secret().is_empty())
+            .ok_or_else(|| {
+                Error::config(
+                    "no Mitto webhook secret is configured (DSN option webhook_secret=…): delivery reports cannot \
+                     be verified",
+                )
+                .with_provider(SCHEME)
+            })?;
+        verify_url_token(request, &self.param, secret).map_err(|e| e.with_provider(SCHEME))
+    }
+
+    /// Every report as an [`Event::Delivery`].
+    fn decode(&self, request: &WebhookRequest) -> Result<Vec<Event>> {
+        Ok(self
+            .reports(request)?
+            .iter()
+            .map(|r| Event::Delivery(r.to_status_report()))
+            .collect())
+    }
 }
 
 fn bad(why: &'static str) -> Error {
@@ -228,6 +271,10 @@ mod tests {
     use switchboard_core::ErrorKind;
     use switchboard_core::secret::secret;
 
+    fn decode(r: &WebhookRequest, param: &str) -> Result<Vec<DeliveryReport>> {
+        MittoWebhook::new(None, param).reports(r)
+    }
+
     #[test]
     fn json_form_and_query_shapes() {
         let r = WebhookRequest::post(
@@ -285,18 +332,15 @@ mod tests {
         assert_eq!(decode(&huge, "token").unwrap_err().kind(), ErrorKind::InvalidInput);
     }
 
-    #[test]
-    fn verification_is_mandatory() {
+    #[tokio::test]
+    async fn verification_is_mandatory() {
         let r = WebhookRequest::post("https://h/dlr?token=good", r#"{"id":"a","status":"sent"}"#);
-        assert_eq!(handle(&r, None, "token").unwrap_err().kind(), ErrorKind::Config);
-        assert_eq!(
-            handle(&r, Some(&secret("")), "token").unwrap_err().kind(),
-            ErrorKind::Config
-        );
-        assert_eq!(
-            handle(&r, Some(&secret("bad")), "token").unwrap_err().kind(),
-            ErrorKind::Auth
-        );
-        assert_eq!(handle(&r, Some(&secret("good")), "token").unwrap().len(), 1);
+        let hook = |s: Option<&str>| MittoWebhook::new(s.map(secret), "token");
+        assert_eq!(hook(None).handle(&r).await.unwrap_err().kind(), ErrorKind::Config);
+        assert_eq!(hook(Some("")).handle(&r).await.unwrap_err().kind(), ErrorKind::Config);
+        assert_eq!(hook(Some("bad")).handle(&r).await.unwrap_err().kind(), ErrorKind::Auth);
+        let handled = hook(Some("good")).handle(&r).await.unwrap();
+        assert_eq!(handled.events.len(), 1);
+        assert_eq!(handled.answer, switchboard_core::WebhookAnswer::ok());
     }
 }

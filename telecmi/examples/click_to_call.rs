@@ -15,7 +15,7 @@ use std::time::Duration;
 use switchboard_core::testkit::WebhookSink;
 use switchboard_core::{Event, JournalRecord, MemoryJournal, PhoneNumber};
 use switchboard_telecmi::sim::{Outcome, SIM_WEBHOOK_SECRET, Simulator};
-use switchboard_telecmi::{AllowList, CallRequest, Config, TeleCmiClient};
+use switchboard_telecmi::{AllowList, CallRequest, TeleCmiClient, TeleCmiConfig};
 
 #[tokio::main]
 async fn main() -> Result<(), Box<dyn std::error::Error>> {
@@ -25,7 +25,7 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
     sim.set_webhook_url(format!("{}/hooks/telecmi?token={SIM_WEBHOOK_SECRET}", sink.uri()));
 
     let journal = Arc::new(MemoryJournal::new());
-    let client = TeleCmiClient::builder(Config::from_dsn_str(&sim.dsn())?)
+    let client = TeleCmiClient::builder(TeleCmiConfig::from_dsn_str(&sim.dsn())?)
         // Who may place calls is the host's decision: here, agent 101 only.
         .policy(AllowList::new(["101_1111112"]))
         .journal(journal.clone())
@@ -42,7 +42,7 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
         "placed: request_id={} correlation={} to={}",
         placed.request_id.as_deref().unwrap_or("-"),
         placed.correlation,
-        placed.to
+        placed.to.masked()
     );
 
     match client.click_to_call(&CallRequest::new("102_1111112", customer)).await {

@@ -1,5 +1,7 @@
 //! The TeleCMI client: click-to-call behind the host's [`CallPolicy`], call records as a stream, and
-//! the webhook entry point.
+//! the webhook entry point. Every request goes through core's [`Pipeline`] over [`TeleCmiApi`] (answers
+//! read by [`parse_error`](crate::error::parse_error), retries by the dispatch rules); the user token
+//! is kept here, in core's [`TokenCache`], and written into each body (see [`crate::api`] for why).
 
 use std::fmt;
 use std::sync::Arc;
@@ -10,23 +12,24 @@ use futures::stream::{self, BoxStream, StreamExt};
 use serde::Serialize;
 use serde_json::{Map, Value, json};
 use switchboard_core::clock::TokioClock;
-use switchboard_core::http::Reply;
+use switchboard_core::pipeline::Pipeline;
 use switchboard_core::token::{AccessToken, Grant, TokenCache};
-use switchboard_core::webhook::WebhookRequest;
+use switchboard_core::webhook::{Webhook, WebhookRequest};
 use switchboard_core::{
     Dispatch, Dsn, Error, ErrorKind, Event, ExposeSecret, Idempotence, Journal, JournalEntry, JournalRecord, MessageId,
     PhoneNumber, Recipient, Result, RetryPolicy, SecretString,
 };
 
 use crate::SCHEME;
-use crate::config::{Config, Credentials, Flavour};
-use crate::error::{is_auth, read_envelope};
+use crate::api::TeleCmiApi;
+use crate::config::{Credentials, Flavour, TeleCmiConfig};
+use crate::error::is_auth;
 use crate::model::{
     AdminClickToCall, BodyStyle, CallPlaced, CallRecord, CallRequest, CdrPage, CdrQuery, LegacyAdminConnect,
     LegacyAgentConnect, LoginInfo, Scope, UserClickToCall, cdr_endpoint, legacy_number, wire_number,
 };
 use crate::policy::{CallPolicy, Decision, from_allow};
-use crate::webhook::{CallNotification, WebhookHandler};
+use crate::webhook::{CallNotification, TeleCmiWebhook};
 
 /// The most pages a record stream reads, whatever `count` says: a guard against an API that ignores
 /// `page` and answers the same page for ever.
@@ -39,14 +42,12 @@ pub struct TeleCmiClient {
 }
 
 struct Inner {
-    config: Config,
+    config: TeleCmiConfig,
     base: String,
-    http: reqwest::Client,
-    max_body: usize,
-    retry: RetryPolicy,
+    pipeline: Pipeline<TeleCmiApi>,
     policy: Arc<dyn CallPolicy>,
     journal: Option<Arc<dyn Journal>>,
-    webhooks: WebhookHandler,
+    webhook: TeleCmiWebhook,
     token: TokenCell,
 }
 
@@ -62,23 +63,24 @@ impl fmt::Debug for TeleCmiClient {
     }
 }
 
-/// Builds a [`TeleCmiClient`] with a policy, a journal, a retry policy or a shared HTTP client.
+/// Builds a [`TeleCmiClient`] with a policy, a journal or a retry policy.
 #[must_use]
-pub struct ClientBuilder {
-    config: Config,
+pub struct TeleCmiClientBuilder {
+    config: TeleCmiConfig,
     policy: Option<Arc<dyn CallPolicy>>,
     journal: Option<Arc<dyn Journal>>,
     retry: RetryPolicy,
-    http: Option<reqwest::Client>,
 }
 
-impl fmt::Debug for ClientBuilder {
+impl fmt::Debug for TeleCmiClientBuilder {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("ClientBuilder").field("config", &self.config).finish()
+        f.debug_struct("TeleCmiClientBuilder")
+            .field("config", &self.config)
+            .finish()
     }
 }
 
-impl ClientBuilder {
+impl TeleCmiClientBuilder {
     /// Who may place calls. Without one, the configuration's `allow` decides (by default: no one).
     pub fn policy(mut self, policy: impl CallPolicy + 'static) -> Self {
         self.policy = Some(Arc::new(policy));
@@ -103,35 +105,23 @@ impl ClientBuilder {
         self
     }
 
-    /// Shares an existing HTTP client (one per user-token client of many agents, say).
-    pub fn http_client(mut self, client: reqwest::Client) -> Self {
-        self.http = Some(client);
-        self
-    }
-
     /// Checks the configuration and builds the client.
     pub fn build(self) -> Result<TeleCmiClient> {
-        self.config.validate()?;
-        let options = self.config.http_options();
-        let http = match self.http {
-            Some(h) => h,
-            None => options.build_client()?,
-        };
+        self.config.validate().map_err(|e| e.with_provider(SCHEME))?;
+        let pipeline = Pipeline::new(TeleCmiApi, &self.config.http_options(), self.retry)?;
         let policy = self.policy.unwrap_or_else(|| from_allow(&self.config.allow));
-        let mut webhooks = WebhookHandler::from_config(&self.config);
+        let mut webhook = TeleCmiWebhook::from_config(&self.config);
         if let Some(j) = &self.journal {
-            webhooks = webhooks.with_journal(j.clone());
+            webhook = webhook.with_journal(j.clone());
         }
         Ok(TeleCmiClient {
             inner: Arc::new(Inner {
                 base: self.config.base_url(),
                 config: self.config,
-                http,
-                max_body: options.max_body,
-                retry: self.retry,
+                pipeline,
                 policy,
                 journal: self.journal,
-                webhooks,
+                webhook,
                 token: TokenCell::default(),
             }),
         })
@@ -160,24 +150,23 @@ impl Default for TokenCell {
 
 impl TeleCmiClient {
     /// A client with the configuration's policy (by default: no one may call) and no journal.
-    pub fn new(config: Config) -> Result<Self> {
+    pub fn new(config: TeleCmiConfig) -> Result<Self> {
         Self::builder(config).build()
     }
 
     /// A builder, to add a policy, a journal or a retry policy.
-    pub fn builder(config: Config) -> ClientBuilder {
-        ClientBuilder {
+    pub fn builder(config: TeleCmiConfig) -> TeleCmiClientBuilder {
+        TeleCmiClientBuilder {
             config,
             policy: None,
             journal: None,
             retry: RetryPolicy::default(),
-            http: None,
         }
     }
 
     /// A client from a DSN (see [`crate::config`]).
     pub fn from_dsn(dsn: &Dsn) -> Result<Self> {
-        Self::new(Config::from_dsn(dsn)?)
+        Self::new(TeleCmiConfig::from_dsn(dsn)?)
     }
 
     /// A client from a DSN string.
@@ -186,13 +175,13 @@ impl TeleCmiClient {
     }
 
     /// The configuration.
-    pub fn config(&self) -> &Config {
+    pub fn config(&self) -> &TeleCmiConfig {
         &self.inner.config
     }
 
-    /// The webhook handler (verification and decoding without a client round trip).
-    pub fn webhooks(&self) -> &WebhookHandler {
-        &self.inner.webhooks
+    /// The webhook (verification and decoding without a client round trip).
+    pub fn webhook(&self) -> &TeleCmiWebhook {
+        &self.inner.webhook
     }
 
     /// How many times this client (and its clones) logged in; user credentials only.
@@ -211,13 +200,19 @@ impl TeleCmiClient {
 
     // ---------------------------------------------------------------- HTTP
 
-    async fn post(&self, path: &str, body: &(impl Serialize + Sync)) -> Result<Map<String, Value>> {
+    /// One JSON `POST` through the pipeline (retried by its rules for `idempotence`), answering the
+    /// envelope of a success.
+    async fn post(
+        &self,
+        idempotence: Idempotence,
+        path: &str,
+        body: &(impl Serialize + Sync),
+    ) -> Result<Map<String, Value>> {
         let url = format!("{}{path}", self.inner.base);
-        let request = self.inner.http.post(url).json(body);
-        let reply = Reply::send(request, self.inner.max_body)
+        self.inner
+            .pipeline
+            .json(idempotence, |http| http.post(&url).json(body))
             .await
-            .map_err(|e| e.with_provider(SCHEME))?;
-        read_envelope(&reply)
     }
 
     // ---------------------------------------------------------------- user token
@@ -259,9 +254,7 @@ impl TeleCmiClient {
         self.inner.token.logins.fetch_add(1, Ordering::Relaxed);
         // Logging in twice is harmless, so it is retried like a read.
         let answer = self
-            .inner
-            .retry
-            .run(Idempotence::Idempotent, || self.post(path, &body))
+            .post(Idempotence::Idempotent, path, &body)
             .await
             .map_err(|e| match e.kind() {
                 ErrorKind::Auth => e.with_message("TeleCMI refused the user id or password"),
@@ -420,7 +413,6 @@ impl TeleCmiClient {
     async fn place(&self, request: &CallRequest) -> Result<CallPlaced> {
         let to = wire_number(&request.to)?;
         let callerid = request.callerid.as_ref().map(wire_number).transpose()?;
-        let retry = &self.inner.retry;
         // A click-to-call is not idempotent: only errors that certainly sent nothing are retried.
         let once = Idempotence::NotIdempotent;
         let answer = match (&self.inner.config.credentials, self.inner.config.flavour) {
@@ -434,7 +426,7 @@ impl TeleCmiClient {
                     followme: request.followme,
                     callerid,
                 };
-                retry.run(once, || self.post("/v2/webrtc/click2call", &body)).await?
+                self.post(once, "/v2/webrtc/click2call", &body).await?
             }
             (Credentials::Admin { secret, .. }, Flavour::India) => {
                 let body = LegacyAdminConnect {
@@ -443,7 +435,7 @@ impl TeleCmiClient {
                     to: legacy_number(&request.to),
                     custom: Value::Object(request.wire_extra_params()).to_string(),
                 };
-                retry.run(once, || self.post("/v1/adminConnect", &body)).await?
+                self.post(once, "/v1/adminConnect", &body).await?
             }
             (Credentials::User { .. }, Flavour::Chub) => {
                 self.with_token(TokenUse::ClickToCall, |token| async move {
@@ -453,7 +445,7 @@ impl TeleCmiClient {
                         extra_params: request.wire_extra_params(),
                         callerid,
                     };
-                    retry.run(once, || self.post("/v2/ind/click2call", &body)).await
+                    self.post(once, "/v2/ind/click2call", &body).await
                 })
                 .await?
             }
@@ -463,7 +455,7 @@ impl TeleCmiClient {
                         token: token.expose_secret(),
                         to: legacy_number(&request.to),
                     };
-                    retry.run(once, || self.post("/v1/agentConnect", &body)).await
+                    self.post(once, "/v1/agentConnect", &body).await
                 })
                 .await?
             }
@@ -496,18 +488,17 @@ impl TeleCmiClient {
         let limit = query.limit(&endpoint);
         let page = page.max(1);
         let (from, to) = (query.from.timestamp_millis(), query.to.timestamp_millis());
-        let retry = &self.inner.retry;
         let read = Idempotence::Idempotent;
         let answer = match (&self.inner.config.credentials, endpoint.style) {
             (Credentials::Admin { app_id, secret }, BodyStyle::Admin) => {
                 let body = json!({"appid": app_id, "secret": secret.expose_secret(), "start_date": from,
                                   "end_date": to, "page": page, "limit": limit});
-                retry.run(read, || self.post(endpoint.path, &body)).await?
+                self.post(read, endpoint.path, &body).await?
             }
             (Credentials::Admin { app_id, secret }, BodyStyle::LegacyAdmin) => {
                 let body = json!({"appid": app_id, "token": secret.expose_secret(), "start_date": from,
                                   "end_date": to, "page": page, "limit": limit});
-                retry.run(read, || self.post(endpoint.path, &body)).await?
+                self.post(read, endpoint.path, &body).await?
             }
             (Credentials::User { .. }, BodyStyle::User { out_cdr_type }) => {
                 self.with_token(TokenUse::Read, |token| async move {
@@ -516,7 +507,7 @@ impl TeleCmiClient {
                     if let (Some(t), Some(o)) = (out_cdr_type, body.as_object_mut()) {
                         o.insert("type".to_owned(), json!(t));
                     }
-                    retry.run(read, || self.post(endpoint.path, &body)).await
+                    self.post(read, endpoint.path, &body).await
                 })
                 .await?
             }
@@ -581,14 +572,15 @@ impl TeleCmiClient {
     // ---------------------------------------------------------------- webhooks
 
     /// Verifies a TeleCMI callback and decodes it into core events (journaled when a journal is set).
-    /// See [`WebhookHandler::handle`].
+    /// See [`TeleCmiWebhook`]'s `handle`.
     pub async fn handle_webhook(&self, request: &WebhookRequest) -> Result<Vec<Event>> {
-        self.inner.webhooks.handle(request).await
+        Ok(self.inner.webhook.handle(request).await?.events)
     }
 
     /// Verifies a TeleCMI callback and decodes it into typed notifications, without journaling.
     pub fn decode_webhook(&self, request: &WebhookRequest) -> Result<Vec<CallNotification>> {
-        self.inner.webhooks.decode(request)
+        self.inner.webhook.verify(request)?;
+        self.inner.webhook.notifications(request)
     }
 }
 
@@ -643,10 +635,6 @@ impl switchboard_core::WebhookHandler for TeleCmiClient {
     }
 
     async fn handle_webhook(&self, request: &WebhookRequest) -> Result<switchboard_core::Handled> {
-        let events = TeleCmiClient::handle_webhook(self, request).await?;
-        Ok(switchboard_core::Handled::new(
-            events,
-            switchboard_core::WebhookAnswer::ok(),
-        ))
+        self.inner.webhook.handle(request).await
     }
 }

@@ -30,6 +30,7 @@ use std::time::Duration;
 
 use serde::Deserialize;
 use switchboard_core::http::HttpOptions;
+use switchboard_core::secret::redact_url;
 use switchboard_core::{Dsn, Error, ExposeSecret, Result, SecretString};
 
 use crate::SCHEME;
@@ -96,6 +97,22 @@ pub enum Credentials {
 }
 
 impl Credentials {
+    /// Admin credentials: the app id and the app secret.
+    pub fn admin(app_id: u64, secret: impl Into<String>) -> Credentials {
+        Credentials::Admin {
+            app_id,
+            secret: SecretString::from(secret.into()),
+        }
+    }
+
+    /// One user's login: the user id (`<extension>_<appid>`) and the password.
+    pub fn user(user_id: impl Into<String>, password: impl Into<String>) -> Credentials {
+        Credentials::User {
+            user_id: user_id.into(),
+            password: SecretString::from(password.into()),
+        }
+    }
+
     /// Whether these are admin credentials.
     pub fn is_admin(&self) -> bool {
         matches!(self, Credentials::Admin { .. })
@@ -117,10 +134,12 @@ pub enum Allow {
     Everyone,
 }
 
-/// The client's configuration. `Debug` never shows a secret (they are [`SecretString`]s).
-#[derive(Debug, Clone, Deserialize)]
+/// The client's configuration. Build it with [`TeleCmiConfig::builder`] or [`TeleCmiConfig::from_dsn`]
+/// (which goes through the builder). `Debug` never shows a secret (they are [`SecretString`]s) and
+/// shows the endpoint redacted.
+#[derive(Clone, Deserialize)]
 #[non_exhaustive]
-pub struct Config {
+pub struct TeleCmiConfig {
     /// The credentials.
     pub credentials: Credentials,
     /// Which API generation.
@@ -182,101 +201,47 @@ pub(crate) fn split_user_id(id: &str) -> Option<(&str, u64)> {
     ok_ext.then_some((ext, app_id))
 }
 
-impl Config {
-    fn with_credentials(credentials: Credentials) -> Config {
-        Config {
-            credentials,
-            flavour: Flavour::default(),
-            endpoint: None,
-            default_agent: None,
-            allow: Allow::default(),
-            webhook_secret: None,
-            webhook_param: default_webhook_param(),
-            verify_webhooks: true,
-            timeout_ms: default_timeout(),
-            token_ttl_secs: default_token_ttl(),
-            name: default_name(),
+impl std::fmt::Debug for TeleCmiConfig {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("TeleCmiConfig")
+            .field("credentials", &self.credentials)
+            .field("flavour", &self.flavour)
+            .field("endpoint", &self.endpoint.as_deref().map(redact_url))
+            .field("default_agent", &self.default_agent)
+            .field("allow", &self.allow)
+            .field("webhook_secret", &self.webhook_secret)
+            .field("webhook_param", &self.webhook_param)
+            .field("verify_webhooks", &self.verify_webhooks)
+            .field("timeout_ms", &self.timeout_ms)
+            .field("token_ttl_secs", &self.token_ttl_secs)
+            .field("name", &self.name)
+            .finish()
+    }
+}
+
+impl TeleCmiConfig {
+    /// A builder with `credentials` ([`Credentials::admin`], [`Credentials::user`]); everything else
+    /// defaults. A user login is also the default agent.
+    pub fn builder(credentials: Credentials) -> TeleCmiConfigBuilder {
+        let default_agent = match &credentials {
+            Credentials::User { user_id, .. } => Some(user_id.clone()),
+            Credentials::Admin { .. } => None,
+        };
+        TeleCmiConfigBuilder {
+            config: TeleCmiConfig {
+                credentials,
+                flavour: Flavour::default(),
+                endpoint: None,
+                default_agent,
+                allow: Allow::default(),
+                webhook_secret: None,
+                webhook_param: default_webhook_param(),
+                verify_webhooks: true,
+                timeout_ms: default_timeout(),
+                token_ttl_secs: default_token_ttl(),
+                name: default_name(),
+            },
         }
-    }
-
-    /// A configuration with admin credentials (app id and app secret).
-    pub fn admin(app_id: u64, secret: impl Into<String>) -> Config {
-        Self::with_credentials(Credentials::Admin {
-            app_id,
-            secret: SecretString::from(secret.into()),
-        })
-    }
-
-    /// A configuration that logs in as one user.
-    pub fn user(user_id: impl Into<String>, password: impl Into<String>) -> Config {
-        let user_id = user_id.into();
-        let mut c = Self::with_credentials(Credentials::User {
-            user_id: user_id.clone(),
-            password: SecretString::from(password.into()),
-        });
-        c.default_agent = Some(user_id);
-        c
-    }
-
-    /// Sets the API generation.
-    pub fn with_flavour(mut self, flavour: Flavour) -> Self {
-        self.flavour = flavour;
-        self
-    }
-
-    /// Sets the base URL (a simulator, a proxy).
-    pub fn with_endpoint(mut self, endpoint: impl Into<String>) -> Self {
-        self.endpoint = Some(endpoint.into());
-        self
-    }
-
-    /// Sets the default agent.
-    pub fn with_default_agent(mut self, agent: impl Into<String>) -> Self {
-        self.default_agent = Some(agent.into());
-        self
-    }
-
-    /// Sets who may call when the host supplies no policy.
-    pub fn with_allow(mut self, allow: Allow) -> Self {
-        self.allow = allow;
-        self
-    }
-
-    /// Sets the webhook secret.
-    pub fn with_webhook_secret(mut self, secret: impl Into<String>) -> Self {
-        self.webhook_secret = Some(SecretString::from(secret.into()));
-        self
-    }
-
-    /// Sets the query parameter that carries the webhook secret.
-    pub fn with_webhook_param(mut self, param: impl Into<String>) -> Self {
-        self.webhook_param = param.into();
-        self
-    }
-
-    /// Turns webhook verification off. Only for a host that authenticates the callbacks itself (a
-    /// gateway in front of it); anyone who can reach the URL can then forge call events.
-    pub fn dangerously_skip_webhook_verification(mut self) -> Self {
-        self.verify_webhooks = false;
-        self
-    }
-
-    /// Sets the whole-request timeout.
-    pub fn with_timeout(mut self, timeout: Duration) -> Self {
-        self.timeout_ms = u64::try_from(timeout.as_millis()).unwrap_or(u64::MAX).max(1);
-        self
-    }
-
-    /// Sets how long a user token is used before logging in again.
-    pub fn with_token_ttl(mut self, ttl: Duration) -> Self {
-        self.token_ttl_secs = ttl.as_secs();
-        self
-    }
-
-    /// Sets the name journal entries carry.
-    pub fn with_name(mut self, name: impl Into<String>) -> Self {
-        self.name = name.into();
-        self
     }
 
     /// The base URL in use.
@@ -342,7 +307,7 @@ impl Config {
     }
 
     /// Reads a configuration from a DSN; see the [module docs](self). Errors never show the secret.
-    pub fn from_dsn(dsn: &Dsn) -> Result<Config> {
+    pub fn from_dsn(dsn: &Dsn) -> Result<TeleCmiConfig> {
         if dsn.scheme() != SCHEME {
             return Err(Error::config(format!(
                 "a TeleCMI DSN starts with '{SCHEME}://', not '{}://'",
@@ -358,29 +323,29 @@ impl Config {
             .require_password("the app secret (or, with auth=user, the user's password)")?
             .expose_secret()
             .to_owned();
-        let mut config = match dsn.option("auth").map(str::to_ascii_lowercase).as_deref() {
+        let mut b = match dsn.option("auth").map(str::to_ascii_lowercase).as_deref() {
             None | Some("admin") => {
                 if let Ok(app_id) = user.parse::<u64>() {
-                    Config::admin(app_id, secret)
+                    TeleCmiConfig::builder(Credentials::admin(app_id, secret))
                 } else if let Some((_, app_id)) = split_user_id(user) {
-                    Config::admin(app_id, secret).with_default_agent(user)
+                    TeleCmiConfig::builder(Credentials::admin(app_id, secret)).default_agent(user)
                 } else {
                     return Err(Error::config(
                         "telecmi DSN user must be the numeric app id or a user id <extension>_<appid>",
                     ));
                 }
             }
-            Some("user") => Config::user(user, secret),
+            Some("user") => TeleCmiConfig::builder(Credentials::user(user, secret)),
             Some(_) => return Err(Error::config("telecmi DSN option 'auth' must be 'admin' or 'user'")),
         };
-        config.flavour = flavour;
+        b = b.flavour(flavour);
         if !dsn.is_default_host() {
-            config.endpoint = Some(dsn.endpoint_or(flavour.public_api())?);
+            b = b.endpoint(dsn.endpoint_or(flavour.public_api())?);
         }
         if let Some(agent) = dsn.option("agent").filter(|a| !a.is_empty()) {
-            config.default_agent = Some(agent.to_owned());
+            b = b.default_agent(agent);
         }
-        config.allow = match dsn.option("allow").map(str::trim) {
+        b = b.allow(match dsn.option("allow").map(str::trim) {
             None | Some("") => Allow::Nobody,
             Some("*") => Allow::Everyone,
             Some(list) => Allow::Agents(
@@ -390,35 +355,112 @@ impl Config {
                     .map(str::to_owned)
                     .collect(),
             ),
-        };
+        });
         if let Some(s) = dsn.option("webhook_secret").filter(|s| !s.is_empty()) {
-            config.webhook_secret = Some(SecretString::from(s.to_owned()));
+            b = b.webhook_secret(s);
         }
         if let Some(p) = dsn.option("webhook_param") {
-            config.webhook_param = p.to_owned();
+            b = b.webhook_param(p);
         }
-        config.verify_webhooks = dsn.option_bool("verify_webhooks", true)?;
+        if !dsn.option_bool("verify_webhooks", true)? {
+            b = b.dangerously_skip_webhook_verification();
+        }
         if let Some(t) = dsn.option_parse::<f64>("timeout")? {
             if !(t.is_finite() && t > 0.0 && t < 86_400.0) {
                 return Err(Error::config(
                     "telecmi DSN option 'timeout' must be a number of seconds",
                 ));
             }
-            config.timeout_ms = ((t * 1000.0) as u64).max(1);
+            b = b.timeout(Duration::from_millis(((t * 1000.0) as u64).max(1)));
         }
         if let Some(t) = dsn.option_parse::<u64>("token_ttl")? {
-            config.token_ttl_secs = t;
+            b = b.token_ttl(Duration::from_secs(t));
         }
         if let Some(n) = dsn.option("name").filter(|n| !n.is_empty()) {
-            config.name = n.to_owned();
+            b = b.name(n);
         }
-        config.validate()?;
-        Ok(config)
+        b.build()
     }
 
     /// Parses a DSN string and reads a configuration from it.
-    pub fn from_dsn_str(dsn: &str) -> Result<Config> {
+    pub fn from_dsn_str(dsn: &str) -> Result<TeleCmiConfig> {
         Self::from_dsn(&Dsn::parse(dsn)?)
+    }
+}
+
+/// Builds a [`TeleCmiConfig`]; [`TeleCmiConfigBuilder::build`] checks it.
+#[derive(Debug, Clone)]
+#[must_use]
+pub struct TeleCmiConfigBuilder {
+    config: TeleCmiConfig,
+}
+
+impl TeleCmiConfigBuilder {
+    /// Sets the API generation.
+    pub fn flavour(mut self, flavour: Flavour) -> Self {
+        self.config.flavour = flavour;
+        self
+    }
+
+    /// Sets the base URL (a simulator, a proxy).
+    pub fn endpoint(mut self, endpoint: impl Into<String>) -> Self {
+        self.config.endpoint = Some(endpoint.into());
+        self
+    }
+
+    /// Sets the default agent.
+    pub fn default_agent(mut self, agent: impl Into<String>) -> Self {
+        self.config.default_agent = Some(agent.into());
+        self
+    }
+
+    /// Sets who may call when the host supplies no policy.
+    pub fn allow(mut self, allow: Allow) -> Self {
+        self.config.allow = allow;
+        self
+    }
+
+    /// Sets the webhook secret.
+    pub fn webhook_secret(mut self, secret: impl Into<String>) -> Self {
+        self.config.webhook_secret = Some(SecretString::from(secret.into()));
+        self
+    }
+
+    /// Sets the query parameter that carries the webhook secret.
+    pub fn webhook_param(mut self, param: impl Into<String>) -> Self {
+        self.config.webhook_param = param.into();
+        self
+    }
+
+    /// Turns webhook verification off. Only for a host that authenticates the callbacks itself (a
+    /// gateway in front of it); anyone who can reach the URL can then forge call events.
+    pub fn dangerously_skip_webhook_verification(mut self) -> Self {
+        self.config.verify_webhooks = false;
+        self
+    }
+
+    /// Sets the whole-request timeout.
+    pub fn timeout(mut self, timeout: Duration) -> Self {
+        self.config.timeout_ms = u64::try_from(timeout.as_millis()).unwrap_or(u64::MAX).max(1);
+        self
+    }
+
+    /// Sets how long a user token is used before logging in again.
+    pub fn token_ttl(mut self, ttl: Duration) -> Self {
+        self.config.token_ttl_secs = ttl.as_secs();
+        self
+    }
+
+    /// Sets the name journal entries carry.
+    pub fn name(mut self, name: impl Into<String>) -> Self {
+        self.config.name = name.into();
+        self
+    }
+
+    /// Checks and returns the configuration.
+    pub fn build(self) -> Result<TeleCmiConfig> {
+        self.config.validate().map_err(|e| e.with_provider(SCHEME))?;
+        Ok(self.config)
     }
 }
 
@@ -428,14 +470,15 @@ mod tests {
 
     #[test]
     fn admin_dsn_with_app_id_or_user_id() {
-        let c = Config::from_dsn_str("telecmi://1111112:s3cr3t@default?webhook_secret=hook").unwrap();
+        let c = TeleCmiConfig::from_dsn_str("telecmi://1111112:s3cr3t@default?webhook_secret=hook").unwrap();
         assert!(matches!(c.credentials, Credentials::Admin { app_id: 1111112, .. }));
         assert_eq!(c.base_url(), CHUB_API);
         assert_eq!(c.allow, Allow::Nobody);
         assert!(c.verify_webhooks);
         assert_eq!(c.default_agent, None);
 
-        let c = Config::from_dsn_str("telecmi://101_1111112:s3cr3t@default?allow=101_1111112,%20102_1111112").unwrap();
+        let c = TeleCmiConfig::from_dsn_str("telecmi://101_1111112:s3cr3t@default?allow=101_1111112,%20102_1111112")
+            .unwrap();
         assert!(matches!(c.credentials, Credentials::Admin { app_id: 1111112, .. }));
         assert_eq!(c.default_agent.as_deref(), Some("101_1111112"));
         assert_eq!(c.allow, Allow::Agents(vec!["101_1111112".into(), "102_1111112".into()]));
@@ -443,14 +486,14 @@ mod tests {
 
     #[test]
     fn user_dsn_flavour_and_endpoint() {
-        let c =
-            Config::from_dsn_str("telecmi://103_1111112:pw@127.0.0.1:9000?auth=user&flavour=india&allow=*").unwrap();
+        let c = TeleCmiConfig::from_dsn_str("telecmi://103_1111112:pw@127.0.0.1:9000?auth=user&flavour=india&allow=*")
+            .unwrap();
         assert!(matches!(c.credentials, Credentials::User { .. }));
         assert_eq!(c.flavour, Flavour::India);
         assert_eq!(c.base_url(), "http://127.0.0.1:9000");
         assert_eq!(c.allow, Allow::Everyone);
         assert_eq!(c.default_agent.as_deref(), Some("103_1111112"));
-        let c = Config::from_dsn_str("telecmi://1:pw@default?flavour=legacy").unwrap();
+        let c = TeleCmiConfig::from_dsn_str("telecmi://1:pw@default?flavour=legacy").unwrap();
         assert_eq!(c.base_url(), INDIA_API);
     }
 
@@ -466,7 +509,7 @@ mod tests {
             "telecmi://1111112:topsecret@default?timeout=soon",
             "mitto://1111112:topsecret@default",
         ] {
-            let e = Config::from_dsn_str(bad).unwrap_err();
+            let e = TeleCmiConfig::from_dsn_str(bad).unwrap_err();
             assert_eq!(e.kind(), switchboard_core::ErrorKind::Config, "{bad}");
             assert!(!e.to_string().contains("topsecret"), "{e}");
         }
@@ -474,14 +517,19 @@ mod tests {
 
     #[test]
     fn debug_redacts() {
-        let c = Config::admin(1, "topsecret").with_webhook_secret("hooksecret");
+        let c = TeleCmiConfig::builder(Credentials::admin(1, "topsecret"))
+            .webhook_secret("hooksecret")
+            .endpoint("https://proxy-user:proxypass@proxy.example/telecmi")
+            .build()
+            .unwrap();
         let d = format!("{c:?}");
         assert!(!d.contains("topsecret") && !d.contains("hooksecret"), "{d}");
+        assert!(!d.contains("proxypass") && d.contains("proxy.example"), "{d}");
     }
 
     #[test]
     fn serde_reads_a_config() {
-        let c: Config = serde_json::from_value(serde_json::json!({
+        let c: TeleCmiConfig = serde_json::from_value(serde_json::json!({
             "credentials": {"mode": "admin", "app_id": 5, "secret": "x"},
             "allow": {"agents": ["101_5"]},
         }))

@@ -1,4 +1,4 @@
-//! TeleCMI's answers → core [`Error`]s.
+//! TeleCMI's answers → core [`Error`]s: [`parse_error`] is the one place that reads them.
 //!
 //! TeleCMI answers JSON with a `code` field that mirrors the HTTP status (doc.telecmi.com, every API
 //! page's "HTTP status codes" table and sample answers); some legacy
@@ -14,11 +14,16 @@
 //! | 422 | PIOPIY | a required property is missing | `InvalidInput` |
 //!
 //! TeleCMI overloads 404 for "bad credentials" and "bad destination" and tells them apart only in
-//! `msg`, so [`classify`] reads the text. The user click-to-call does not even do that: its one
+//! `msg`, so the kind of a 404 is read from the text. The user click-to-call does not even do that: its one
 //! documented 404 reads "Invalid Number, failed to authenticate token", so the client does not trust
-//! the text there and logs in again before it concludes the number is bad (see `TeleCmiClient`). [?] The full error table of `/v2/webrtc/click2call` and of
-//! the admin CDR APIs is not published; anything else falls back to the HTTP meaning of the code
-//! (core's [`status_kind`]). Every error carries TeleCMI's code and message.
+//! the text there and logs in again before it concludes the number is bad (see `TeleCmiClient`). The
+//! full error table of `/v2/webrtc/click2call` and of the admin CDR APIs is not published; anything
+//! else falls back to the HTTP meaning of the code (core's [`status_kind`]). Every error carries
+//! TeleCMI's code and message.
+//!
+//! A 2xx answer is a success only when its body is a JSON object whose `code` (if any) is a 2xx; a 2xx
+//! whose envelope names an error is that error, never `NotSent` (the status says TeleCMI took the
+//! request), and a 2xx body that is not a JSON object is `Decode`.
 //!
 //! The dispatch fact of an answered error is `Sent` (TeleCMI answered and its word is final), except
 //! where the HTTP meaning says the request was refused before any work (429, 503: `NotSent`). None of
@@ -55,7 +60,7 @@ pub(crate) fn envelope_msg(body: &Map<String, Value>) -> Option<String> {
 }
 
 /// The kind and dispatch fact of a TeleCMI error code with its message. See the [module docs](self).
-pub(crate) fn classify(code: u16, msg: &str) -> (ErrorKind, Dispatch) {
+fn meaning(code: u16, msg: &str) -> (ErrorKind, Dispatch) {
     let m = msg.to_ascii_lowercase();
     match code {
         400 => (ErrorKind::InvalidInput, Dispatch::Sent),
@@ -81,9 +86,9 @@ fn advice(kind: ErrorKind, code: u16) -> &'static str {
 }
 
 /// The error for a TeleCMI answer with a non-success code, keeping TeleCMI's code and message.
-pub(crate) fn api_error(code: u16, msg: Option<&str>, reply: &Reply) -> Error {
+fn refusal(code: u16, msg: Option<&str>, reply: &Reply) -> Error {
     let text = msg.unwrap_or("");
-    let (kind, dispatch) = classify(code, text);
+    let (kind, dispatch) = meaning(code, text);
     let mut e = Error::new(kind, advice(kind, code))
         .with_provider(SCHEME)
         .with_dispatch(dispatch)
@@ -98,11 +103,16 @@ pub(crate) fn api_error(code: u16, msg: Option<&str>, reply: &Reply) -> Error {
     e
 }
 
-/// Reads a TeleCMI answer: a 2xx HTTP status whose body is a JSON object with no failing `code`.
+/// The error `reply` stands for, or `None` when it is a success: a 2xx HTTP status whose body is a JSON
+/// object with no failing `code`.
 ///
-/// An error status with a readable envelope becomes [`api_error`]; without one, core's
-/// [`Reply::error_for_status`] mapping applies. A 2xx answer that is not a JSON object is `Decode`.
-pub(crate) fn read_envelope(reply: &Reply) -> Result<Map<String, Value>, Error> {
+/// An error status with a readable envelope is TeleCMI's refusal (its code and message); without one,
+/// core's [`Reply::status_error`] mapping applies. A 2xx answer that is not a JSON object is `Decode`.
+pub fn parse_error(reply: &Reply) -> Option<Error> {
+    envelope(reply).err()
+}
+
+fn envelope(reply: &Reply) -> Result<Map<String, Value>, Error> {
     let parsed: Option<Map<String, Value>> = serde_json::from_slice::<Value>(&reply.body).ok().and_then(|v| match v {
         Value::Object(m) => Some(m),
         _ => None,
@@ -110,13 +120,13 @@ pub(crate) fn read_envelope(reply: &Reply) -> Result<Map<String, Value>, Error> 
     let status = reply.status.as_u16();
     match parsed {
         // An HTTP error status wins over a `code` that claims success.
-        Some(body) if !reply.is_success() => Err(api_error(status, envelope_msg(&body).as_deref(), reply)),
+        Some(body) if !reply.is_success() => Err(refusal(status, envelope_msg(&body).as_deref(), reply)),
         Some(body) => match envelope_code(&body) {
             Some(code) if !(200..300).contains(&code) => {
                 // A 2xx status whose envelope says 429 or 503: the status says TeleCMI took the request,
                 // the envelope that it did not. Which is right cannot be known, so it is never
                 // `NotSent` (which would let a click-to-call be placed twice).
-                let e = api_error(code, envelope_msg(&body).as_deref(), reply);
+                let e = refusal(code, envelope_msg(&body).as_deref(), reply);
                 Err(match e.dispatch() {
                     Dispatch::NotSent => e.with_dispatch(Dispatch::MaybeSent),
                     _ => e,
@@ -154,37 +164,37 @@ mod tests {
 
     #[test]
     fn the_404_overload_is_read_from_the_text() {
-        assert_eq!(classify(404, "Invalid Number").0, ErrorKind::Rejected);
+        assert_eq!(meaning(404, "Invalid Number").0, ErrorKind::Rejected);
         assert_eq!(
-            classify(404, "Failed to authenticate secret(Invalid user id or secret)").0,
+            meaning(404, "Failed to authenticate secret(Invalid user id or secret)").0,
             ErrorKind::Auth
         );
-        assert_eq!(classify(404, "").0, ErrorKind::Auth);
-        assert_eq!(classify(420, "").0, ErrorKind::Auth);
-        assert_eq!(classify(422, "").0, ErrorKind::InvalidInput);
-        assert_eq!(classify(429, ""), (ErrorKind::RateLimited, Dispatch::NotSent));
-        assert_eq!(classify(500, ""), (ErrorKind::Unavailable, Dispatch::MaybeSent));
+        assert_eq!(meaning(404, "").0, ErrorKind::Auth);
+        assert_eq!(meaning(420, "").0, ErrorKind::Auth);
+        assert_eq!(meaning(422, "").0, ErrorKind::InvalidInput);
+        assert_eq!(meaning(429, ""), (ErrorKind::RateLimited, Dispatch::NotSent));
+        assert_eq!(meaning(500, ""), (ErrorKind::Unavailable, Dispatch::MaybeSent));
     }
 
     #[test]
     fn envelopes() {
-        assert!(read_envelope(&reply(200, r#"{"code":200,"msg":"Call initiated"}"#)).is_ok());
-        assert!(read_envelope(&reply(200, r#"{"count":3,"cdr":[]}"#)).is_ok());
-        assert!(read_envelope(&reply(200, r#"{"code":"cmi-200"}"#)).is_ok());
-        assert!(read_envelope(&reply(200, r#"{"code":"cmi-2000"}"#)).is_ok());
-        let e = read_envelope(&reply(200, r#"{"code":404,"msg":"Invalid Number"}"#)).unwrap_err();
+        assert!(envelope(&reply(200, r#"{"code":200,"msg":"Call initiated"}"#)).is_ok());
+        assert!(envelope(&reply(200, r#"{"count":3,"cdr":[]}"#)).is_ok());
+        assert!(envelope(&reply(200, r#"{"code":"cmi-200"}"#)).is_ok());
+        assert!(envelope(&reply(200, r#"{"code":"cmi-2000"}"#)).is_ok());
+        let e = envelope(&reply(200, r#"{"code":404,"msg":"Invalid Number"}"#)).unwrap_err();
         assert_eq!((e.kind(), e.provider_code()), (ErrorKind::Rejected, Some("404")));
-        let e = read_envelope(&reply(404, r#"{"code":200,"msg":"weird"}"#)).unwrap_err();
+        let e = envelope(&reply(404, r#"{"code":200,"msg":"weird"}"#)).unwrap_err();
         assert_eq!(e.kind(), ErrorKind::Auth);
-        let e = read_envelope(&reply(502, "<html>bad gateway</html>")).unwrap_err();
+        let e = envelope(&reply(502, "<html>bad gateway</html>")).unwrap_err();
         assert_eq!((e.kind(), e.dispatch()), (ErrorKind::Unavailable, Dispatch::MaybeSent));
         assert_eq!(e.provider(), Some("telecmi"));
-        let e = read_envelope(&reply(200, "[1,2]")).unwrap_err();
+        let e = envelope(&reply(200, "[1,2]")).unwrap_err();
         assert_eq!(e.kind(), ErrorKind::Decode);
         for code in [429, 503] {
-            let e = read_envelope(&reply(200, &format!(r#"{{"code":{code}}}"#))).unwrap_err();
+            let e = envelope(&reply(200, &format!(r#"{{"code":{code}}}"#))).unwrap_err();
             assert_eq!(e.dispatch(), Dispatch::MaybeSent, "a 2xx is never NotSent");
-            let e = read_envelope(&reply(code, &format!(r#"{{"code":{code}}}"#))).unwrap_err();
+            let e = envelope(&reply(code, &format!(r#"{{"code":{code}}}"#))).unwrap_err();
             assert_eq!(e.dispatch(), Dispatch::NotSent, "an error status before any work");
         }
     }

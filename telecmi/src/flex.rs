@@ -88,7 +88,7 @@ pub(crate) fn bool_of(map: &Map<String, Value>, keys: &[&str]) -> Option<bool> {
 
 /// A timestamp. TeleCMI sends milliseconds since the Unix epoch (UTC), as a number or a string.
 ///
-/// [?] Nothing documents seconds, but a value below 10^11 cannot be a millisecond time after 1973,
+/// Unsure: nothing documents seconds, but a value below 10^11 cannot be a millisecond time after 1973,
 /// so such values are read as seconds rather than as a date in January 1970.
 pub(crate) fn time_of(map: &Map<String, Value>, keys: &[&str]) -> Option<DateTime<Utc>> {
     let n = u64_of(map, keys)?;

@@ -11,7 +11,7 @@
 //! use switchboard_core::testkit::WebhookSink;
 //! use switchboard_core::{CallState, Event, PhoneNumber};
 //! use switchboard_telecmi::sim::{Outcome, SIM_WEBHOOK_SECRET, Simulator};
-//! use switchboard_telecmi::{AllowList, CallRequest, Config, TeleCmiClient};
+//! use switchboard_telecmi::{AllowList, CallRequest, TeleCmiClient, TeleCmiConfig};
 //!
 //! // A simulated TeleCMI account, pushing its webhooks to a local sink.
 //! let sim = Simulator::start().await;
@@ -19,7 +19,7 @@
 //! sim.set_webhook_url(format!("{}/hooks/telecmi?token={SIM_WEBHOOK_SECRET}", sink.uri()));
 //!
 //! // Only agent 101 may place calls: the host's decision, not TeleCMI's.
-//! let client = TeleCmiClient::builder(Config::from_dsn_str(&sim.dsn())?)
+//! let client = TeleCmiClient::builder(TeleCmiConfig::from_dsn_str(&sim.dsn())?)
 //!     .policy(AllowList::new(["101_1111112"]))
 //!     .build()?;
 //!
@@ -58,34 +58,43 @@
 //! | [`TeleCmiClient::click_to_call`] | admin (`/v2/webrtc/click2call`, legacy `/v1/adminConnect`) or user-token (`/v2/ind/click2call`, legacy `/v1/agentConnect`) click-to-call, after the [`CallPolicy`] |
 //! | [`CallPolicy`] | the host's rule for who may call: [`DenyAll`] (the default), [`AllowList`], [`AllowAll`], your own |
 //! | [`TeleCmiClient::call_records`] | answered/missed, incoming/outgoing records as a `Stream` over every page of a time range |
-//! | [`TeleCmiClient::handle_webhook`] | CDR and live-event webhooks, verified by the secret in the URL, as core [`Event`](switchboard_core::Event)s |
+//! | [`TeleCmiClient::handle_webhook`], [`TeleCmiWebhook`] | CDR and live-event webhooks, verified by the secret in the URL, as core [`Event`](switchboard_core::Event)s |
 //! | [`webhook::CallNotification`] | one push, every field typed, tolerant of `appid`/`app_id`, numbers as strings, JSON in strings |
+//! | [`register`], [`TeleCmiProvider`] | the registry entry: a `telecmi://` DSN connects the client as a service and a webhook source |
 //! | `sim::Simulator` | (feature `sim`) both hosts' APIs, calls that progress and push their events |
 //!
 //! User tokens are obtained on first use, shared by clones of a client, renewed before TeleCMI's
 //! 30-day expiry and again whenever TeleCMI refuses one, with a single login however many requests
 //! need it at once.
 //!
+//! Every request goes through core's pipeline over [`TeleCmiApi`]; [`error::parse_error`] reads every
+//! answer.
+//!
 //! TeleCMI is a telephony API, not a message transport (it sends no SMS), so this crate implements no
 //! core `Transport`.
 #![deny(missing_docs)]
 
+pub mod api;
 pub mod client;
 pub mod config;
-mod error;
+pub mod error;
 mod event;
 mod flex;
 pub mod model;
 pub mod policy;
+pub mod provider;
 #[cfg(feature = "sim")]
 pub mod sim;
 pub mod webhook;
 
-pub use client::{ClientBuilder, TeleCmiClient};
-pub use config::{Allow, Config, Credentials, Flavour};
+pub use api::TeleCmiApi;
+pub use client::{TeleCmiClient, TeleCmiClientBuilder};
+pub use config::{Allow, Credentials, Flavour, TeleCmiConfig, TeleCmiConfigBuilder};
+pub use error::parse_error;
 pub use model::{CORRELATION_KEY, CallPlaced, CallRecord, CallRequest, CdrKind, CdrPage, CdrQuery, LoginInfo, Party};
 pub use policy::{AllowAll, AllowList, CallPolicy, Decision, DenyAll, FnPolicy};
-pub use webhook::{CallNotification, WebhookHandler};
+pub use provider::{TeleCmiProvider, register};
+pub use webhook::{CallNotification, TeleCmiWebhook};
 
 /// The DSN scheme and provider name.
 pub const SCHEME: &str = "telecmi";

@@ -152,7 +152,7 @@ pub(crate) fn wire_number(p: &PhoneNumber) -> Result<u64> {
 
 /// The destination as the legacy CHUB-India API wants it: a string.
 ///
-/// [?] Every legacy sample shows Indian numbers as ten national digits (`"9100000000"`) where the CHUB
+/// Unsure: every legacy sample shows Indian numbers as ten national digits (`"9100000000"`) where the CHUB
 /// docs write `919200000000`; Indian numbers therefore go without the `91`, others as full digits.
 pub(crate) fn legacy_number(p: &PhoneNumber) -> String {
     if p.country_code() == 91 {
@@ -420,9 +420,9 @@ pub(crate) struct CdrEndpoint {
 /// "Out missed", the user lists, and the CHUB-India pages).
 ///
 /// CHUB admin lists take `limit` up to 20, user lists up to 10 (400 above). The legacy host documents
-/// no maximum: [?] 10, its default, is used. Combinations TeleCMI does not document are `Unsupported`
+/// no maximum: 10, its default (unsure),, is used. Combinations TeleCMI does not document are `Unsupported`
 /// rather than guessed: CHUB has no user "incoming answered" list, and the legacy agent API documents
-/// only `agentAnswered`, `agentOutMissed` and `callback`; [?] the legacy admin `outmissed` path is
+/// only `agentAnswered`, `agentOutMissed` and `callback`; unsure: the legacy admin `outmissed` path is
 /// inferred from its `outanswered` sibling.
 pub(crate) fn cdr_endpoint(flavour: Flavour, scope: Scope, kind: CdrKind) -> Result<CdrEndpoint> {
     use BodyStyle as B;

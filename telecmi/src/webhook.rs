@@ -3,7 +3,7 @@
 //! TeleCMI does not sign its callbacks (its webhook pages on doc.telecmi.com describe no signature), so
 //! the callback URLs configured in the
 //! dashboard carry a shared secret (`https://crm.example/hooks/telecmi?token=SECRET`) and
-//! [`WebhookHandler`] believes only requests that carry it (core's
+//! [`TeleCmiWebhook`] believes only requests that carry it (core's
 //! [`verify_url_token`], constant-time). Verification is on unless turned off explicitly, and
 //! refuses to run without a secret.
 //!
@@ -26,14 +26,14 @@ use std::sync::Arc;
 
 use chrono::{DateTime, Utc};
 use serde_json::{Map, Value};
-use switchboard_core::webhook::{WebhookRequest, verify_url_token};
+use switchboard_core::webhook::{Handled, Webhook, WebhookRequest, verify_url_token};
 use switchboard_core::{
     CallEvent, CallState, Error, ErrorKind, Event, Journal, JournalEntry, JournalRecord, MessageId, Result,
     SecretString,
 };
 
 use crate::SCHEME;
-use crate::config::Config;
+use crate::config::TeleCmiConfig;
 use crate::event::{CallEventParts, call_event};
 use crate::flex;
 use crate::model::{CORRELATION_KEY, Party};
@@ -419,9 +419,10 @@ pub fn decode_payloads(request: &WebhookRequest, secret_param: &str) -> Result<V
     }
 }
 
-/// Verifies and decodes TeleCMI's pushes, and journals each call event.
+/// TeleCMI's webhook: verifies and decodes its pushes, and journals each call event. It answers TeleCMI
+/// `200` with an empty body.
 #[derive(Clone)]
-pub struct WebhookHandler {
+pub struct TeleCmiWebhook {
     secret: Option<SecretString>,
     param: String,
     verify: bool,
@@ -429,9 +430,9 @@ pub struct WebhookHandler {
     journal: Option<Arc<dyn Journal>>,
 }
 
-impl fmt::Debug for WebhookHandler {
+impl fmt::Debug for TeleCmiWebhook {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("WebhookHandler")
+        f.debug_struct("TeleCmiWebhook")
             .field("secret", &self.secret.as_ref().map(|_| "***"))
             .field("param", &self.param)
             .field("verify", &self.verify)
@@ -440,10 +441,10 @@ impl fmt::Debug for WebhookHandler {
     }
 }
 
-impl WebhookHandler {
-    /// A handler that checks `?{param}=secret` on every callback URL.
+impl TeleCmiWebhook {
+    /// A webhook that checks `?{param}=secret` on every callback URL.
     pub fn new(secret: impl Into<String>) -> Self {
-        WebhookHandler {
+        TeleCmiWebhook {
             secret: Some(SecretString::from(secret.into())),
             param: "token".to_owned(),
             verify: true,
@@ -452,9 +453,9 @@ impl WebhookHandler {
         }
     }
 
-    /// The handler a configuration describes.
-    pub fn from_config(config: &Config) -> Self {
-        WebhookHandler {
+    /// The webhook a configuration describes.
+    pub fn from_config(config: &TeleCmiConfig) -> Self {
+        TeleCmiWebhook {
             secret: config.webhook_secret.clone(),
             param: config.webhook_param.clone(),
             verify: config.verify_webhooks,
@@ -475,9 +476,20 @@ impl WebhookHandler {
         self
     }
 
+    /// Decodes every payload of a request into typed notifications, without verifying it.
+    pub fn notifications(&self, request: &WebhookRequest) -> Result<Vec<CallNotification>> {
+        Ok(decode_payloads(request, &self.param)?
+            .into_iter()
+            .map(CallNotification::from_value)
+            .collect())
+    }
+}
+
+#[switchboard_core::async_trait]
+impl Webhook for TeleCmiWebhook {
     /// Checks the secret in the callback URL. `Config` error when no secret is configured (and
     /// verification was not turned off), `Auth` when the URL's secret is missing or wrong.
-    pub fn verify(&self, request: &WebhookRequest) -> Result<()> {
+    fn verify(&self, request: &WebhookRequest) -> Result<()> {
         if !self.verify {
             return Ok(());
         }
@@ -490,12 +502,12 @@ impl WebhookHandler {
         verify_url_token(request, &self.param, secret).map_err(|e| e.with_provider(SCHEME))
     }
 
-    /// Verifies the request and decodes every payload in it.
-    pub fn decode(&self, request: &WebhookRequest) -> Result<Vec<CallNotification>> {
-        self.verify(request)?;
-        Ok(decode_payloads(request, &self.param)?
-            .into_iter()
-            .map(CallNotification::from_value)
+    /// One core event per payload: [`Event::Call`] for CDRs and live events.
+    fn decode(&self, request: &WebhookRequest) -> Result<Vec<Event>> {
+        Ok(self
+            .notifications(request)?
+            .iter()
+            .map(CallNotification::to_event)
             .collect())
     }
 
@@ -504,22 +516,22 @@ impl WebhookHandler {
     /// Each call event is journaled as [`JournalRecord::Call`] (with the correlation id as the entry's
     /// message id) before this returns. A journal failure is returned as the error, so the host can
     /// answer TeleCMI with an error rather than acknowledge an event it did not store.
-    pub async fn handle(&self, request: &WebhookRequest) -> Result<Vec<Event>> {
-        let notes = self.decode(request)?;
-        let mut events = Vec::with_capacity(notes.len());
-        for n in &notes {
-            let event = n.to_event();
-            if let (Some(journal), Event::Call(call)) = (&self.journal, &event) {
-                let id = call.correlation.clone().and_then(|c| MessageId::new(c).ok());
-                let record = JournalRecord::Call {
-                    transport: self.name.clone(),
-                    event: call.clone(),
-                };
-                journal.record(JournalEntry::new(id, record)).await?;
+    async fn handle(&self, request: &WebhookRequest) -> Result<Handled> {
+        self.verify(request)?;
+        let events = self.decode(request)?;
+        if let Some(journal) = &self.journal {
+            for event in &events {
+                if let Event::Call(call) = event {
+                    let id = call.correlation.clone().and_then(|c| MessageId::new(c).ok());
+                    let record = JournalRecord::Call {
+                        transport: self.name.clone(),
+                        event: call.clone(),
+                    };
+                    journal.record(JournalEntry::new(id, record)).await?;
+                }
             }
-            events.push(event);
         }
-        Ok(events)
+        Ok(Handled::new(events, self.answer()))
     }
 }
 

@@ -47,18 +47,12 @@ impl Subject for MightyCall {
         Some(repoint(&self.sim.dsn(), &self.sim.uri(), base_url))
     }
     fn accepted_texts(&self) -> Vec<String> {
-        self.sim
-            .journal()
-            .into_iter()
-            .filter(|e| e.kind.eq_ignore_ascii_case("message") || e.kind.eq_ignore_ascii_case("sms"))
-            .filter(|e| !e.origin.eq_ignore_ascii_case("inbound") && !e.origin.eq_ignore_ascii_case("incoming"))
-            .filter_map(|e| e.text)
-            .collect()
+        self.sim.sent().into_iter().map(|m| m.text).collect()
     }
     fn deliver<'a>(&'a self, _receipt: &'a Receipt) -> BoxFuture<'a, Vec<WebhookRequest>> {
         Box::pin(async move {
             for _ in 0..3 {
-                self.sim.advance();
+                self.sim.advance().await;
             }
             Vec::new()
         })

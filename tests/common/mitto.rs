@@ -5,7 +5,7 @@ use std::sync::Arc;
 use futures::future::BoxFuture;
 use switchboard::core::testkit::{Faults, WebhookSink};
 use switchboard::mitto::sim::{SIM_API_KEY, Simulator};
-use switchboard::mitto::{Config, MittoTransport};
+use switchboard::mitto::{MittoConfig, MittoTransport};
 use switchboard::{Dsn, PhoneNumber, Receipt, Recipient, Transport, WebhookRequest};
 
 use super::{Subject, fast_retry, new_pushes, repoint};
@@ -56,7 +56,7 @@ impl Subject for Mitto {
         self.transport.clone()
     }
     fn fast_retry_transport(&self) -> Option<Arc<dyn Transport>> {
-        let mut c = Config::from_dsn(&Dsn::parse(&self.dsn()).ok()?).ok()?;
+        let mut c = MittoConfig::from_dsn(&Dsn::parse(&self.dsn()).ok()?).ok()?;
         c.retry = fast_retry();
         c.http = c.http.clone().timeout(super::FAST_TIMEOUT);
         Some(Arc::new(MittoTransport::new(c).ok()?))
@@ -74,13 +74,16 @@ impl Subject for Mitto {
         Some(repoint(&self.dsn(), &self.sim.uri(), base_url))
     }
     fn accepted_texts(&self) -> Vec<String> {
-        self.sim.messages().into_iter().map(|m| m.text).collect()
+        self.sim.sent().into_iter().map(|m| m.text).collect()
     }
     fn deliver<'a>(&'a self, _receipt: &'a Receipt) -> BoxFuture<'a, Vec<WebhookRequest>> {
         Box::pin(async move {
             let before = self.sink.received().await.len();
-            let pushes = self.sim.deliver_all().await;
-            new_pushes(&self.sink, before, pushes.len()).await
+            let pushed = self.sim.pushed().len();
+            for _ in 0..3 {
+                self.sim.advance().await;
+            }
+            new_pushes(&self.sink, before, self.sim.pushed().len() - pushed).await
         })
     }
 }

@@ -21,6 +21,10 @@
 //!   receiver becomes an outgoing journal entry that moves Queued → Sent → Delivered (or Failed for
 //!   receivers marked with [`Simulator::fail_delivery_to`]) on [`Simulator::advance`] and, when
 //!   auto-advance is on, on each lookup of that entry.
+//! * **Pushes**: none. MightyCall documents no webhooks, so the simulator pushes nothing
+//!   ([`Simulator::pushed`] stays empty and no `trigger` kind exists); history comes from the journal.
+//! * **The shared vocabulary** ([`Simulated`]): [`Simulator::sent`] (the outgoing messages),
+//!   [`Simulator::advance`]; [`Factory`] starts one for the registry.
 //! * **Journal**: `GET journal/requests` with `page`, `pageSize` (≤ 1000), `from`, `to`, `type`, `origin`,
 //!   `state`, `phone`, `businessNumber`, newest first; `GET journal/requests/{id}`. Seeded with a few calls
 //!   and messages; add more with [`Simulator::add_inbound_message`] and [`Simulator::add_call`].
@@ -33,18 +37,22 @@
 //! `{"isSuccess":false,"error":{"code","message"}}`; journal records have `id`, `type`, `origin`,
 //! `state`, `dateTimeUtc`, `from`, `to`, `businessNumber`, `text`, `duration`.
 
-use std::collections::{HashMap, HashSet};
-use std::hash::{BuildHasher, Hasher};
-use std::sync::{Arc, Mutex, MutexGuard};
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use chrono::{DateTime, Utc};
-use serde_json::{Value, json};
-use switchboard_core::PhoneNumber;
+use serde_json::Value;
+use switchboard_core::simulated::{SimFactory, SimOptions, SimRecord, Simulated};
 use switchboard_core::testkit::wiremock::Request;
 use switchboard_core::testkit::{Faults, SimServer};
+use switchboard_core::{Error, PhoneNumber, Recipient, Result, WebhookRequest};
 
 mod api;
+mod auth;
+mod state;
+
+pub use state::{SimEntry, TokenStats};
+use state::{State, lock};
 
 /// The API key the simulator accepts.
 pub const SIM_API_KEY: &str = "sim-mightycall-api-key";
@@ -56,186 +64,8 @@ pub const SIM_BUSINESS_NUMBER: &str = "+18444131701";
 pub const SIM_BUSINESS_NUMBER_2: &str = "+18885550100";
 /// How long the simulator's access tokens live (24 h, as documented).
 pub const TOKEN_LIFETIME: Duration = Duration::from_secs(24 * 60 * 60);
-
-/// Token grants the simulator handled.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
-#[non_exhaustive]
-pub struct TokenStats {
-    /// Successful `client_credentials` grants.
-    pub client_credentials: usize,
-    /// Successful `refresh_token` grants.
-    pub refresh: usize,
-    /// Refused token requests (bad keys, refused refresh tokens, malformed).
-    pub refused: usize,
-}
-
-impl TokenStats {
-    /// Every token request, granted or not.
-    pub fn total(&self) -> usize {
-        self.client_credentials + self.refresh + self.refused
-    }
-}
-
-/// A journal entry of the simulator.
-#[derive(Clone, PartialEq)]
-#[non_exhaustive]
-pub struct SimEntry {
-    /// The request id.
-    pub id: String,
-    /// `Message` or `Call`.
-    pub kind: String,
-    /// `Incoming` or `Outgoing`.
-    pub origin: String,
-    /// The state word.
-    pub state: String,
-    /// When it happened.
-    pub at: DateTime<Utc>,
-    /// The calling or sending party.
-    pub from: String,
-    /// The called or receiving party.
-    pub to: String,
-    /// The business number.
-    pub business_number: String,
-    /// The text of a message.
-    pub text: Option<String>,
-    /// The duration of a call.
-    pub duration: Option<u64>,
-    /// An entry added as raw JSON ([`Simulator::add_raw_entry`]), served exactly as given.
-    pub raw: Option<Value>,
-}
-
-impl std::fmt::Debug for SimEntry {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("SimEntry")
-            .field("id", &self.id)
-            .field("kind", &self.kind)
-            .field("origin", &self.origin)
-            .field("state", &self.state)
-            .field("at", &self.at)
-            .finish_non_exhaustive()
-    }
-}
-
-impl SimEntry {
-    /// The entry as the journal lists it. With `object_parties`, in the other shape seen in
-    /// third-party integrations: `businessNumber` as `{"number", "name"}` and the customer as
-    /// `client: {"address"}`, without `from`/`to`.
-    fn to_json(&self, object_parties: bool) -> Value {
-        if let Some(raw) = &self.raw {
-            return raw.clone();
-        }
-        let mut v = json!({
-            "id": self.id,
-            "type": self.kind,
-            "origin": self.origin,
-            "state": self.state,
-            "dateTimeUtc": self.at.to_rfc3339_opts(chrono::SecondsFormat::Millis, true),
-        });
-        if object_parties {
-            let customer = if self.origin.eq_ignore_ascii_case("incoming") {
-                &self.from
-            } else {
-                &self.to
-            };
-            v["businessNumber"] = json!({"number": self.business_number, "name": "Main line"});
-            v["client"] = json!({"address": customer});
-        } else {
-            v["from"] = json!(self.from);
-            v["to"] = json!(self.to);
-            v["businessNumber"] = json!(self.business_number);
-        }
-        if let Some(t) = &self.text {
-            v["text"] = json!(t);
-        }
-        if let Some(d) = self.duration {
-            v["duration"] = json!(d);
-        }
-        v
-    }
-}
-
-/// Outgoing message states, in order (unsure words; see the [module docs](self)).
-const OUT_QUEUED: &str = "Queued";
-const OUT_SENT: &str = "Sent";
-const OUT_DELIVERED: &str = "Delivered";
-const OUT_FAILED: &str = "Failed";
-
-struct SimToken {
-    expires_at: Duration,
-}
-
-struct State {
-    api_key: String,
-    user_key: String,
-    business_numbers: Vec<String>,
-    now: Duration,
-    token_lifetime: Duration,
-    access: HashMap<String, SimToken>,
-    refresh: HashSet<String>,
-    seq: u64,
-    seed: u64,
-    stats: TokenStats,
-    api_calls: usize,
-    unauthorized: usize,
-    sends: usize,
-    always_unauthorized: bool,
-    invalid_client_status: u16,
-    journal: Vec<SimEntry>,
-    auto_advance: bool,
-    failing: HashSet<String>,
-    object_parties: bool,
-}
-
-impl State {
-    fn id(&mut self) -> String {
-        self.seq += 1;
-        let mut h = std::collections::hash_map::RandomState::new().build_hasher();
-        h.write_u64(self.seed ^ self.seq);
-        let hex = format!("{:016x}{:016x}", h.finish(), self.seq);
-        format!(
-            "{}-{}-{}-{}-{}",
-            &hex[0..8],
-            &hex[8..12],
-            &hex[12..16],
-            &hex[16..20],
-            &hex[20..32]
-        )
-    }
-
-    fn issue(&mut self) -> Value {
-        let access = format!("at-{}", self.id());
-        let refresh = format!("rt-{}", self.id());
-        let expires_at = self.now + self.token_lifetime;
-        self.access.insert(access.clone(), SimToken { expires_at });
-        self.refresh.insert(refresh.clone());
-        json!({
-            "access_token": access,
-            "token_type": "bearer",
-            "expires_in": self.token_lifetime.as_secs(),
-            "refresh_token": refresh,
-        })
-    }
-
-    fn step(&mut self, id: &str) {
-        let failing = self.failing.clone();
-        if let Some(e) = self.journal.iter_mut().find(|e| e.id == id)
-            && e.kind == "Message"
-            && e.origin == "Outgoing"
-        {
-            e.state = match e.state.as_str() {
-                OUT_QUEUED => OUT_SENT,
-                OUT_SENT if failing.contains(&e.to) => OUT_FAILED,
-                OUT_SENT => OUT_DELIVERED,
-                _ => return,
-            }
-            .to_owned();
-        }
-    }
-}
-
-fn lock(state: &Mutex<State>) -> MutexGuard<'_, State> {
-    state.lock().unwrap_or_else(|e| e.into_inner())
-}
+/// The customer number [`Simulated::recipient`] names.
+pub const SIM_RECIPIENT: &str = "+12025550143";
 
 /// The simulator. See the [module docs](self).
 pub struct Simulator {
@@ -252,63 +82,6 @@ impl std::fmt::Debug for Simulator {
 }
 
 impl Simulator {
-    fn new_state() -> Arc<Mutex<State>> {
-        let seed = std::collections::hash_map::RandomState::new().build_hasher().finish();
-        let mut st = State {
-            api_key: SIM_API_KEY.to_owned(),
-            user_key: SIM_USER_KEY.to_owned(),
-            business_numbers: vec![SIM_BUSINESS_NUMBER.to_owned(), SIM_BUSINESS_NUMBER_2.to_owned()],
-            now: Duration::ZERO,
-            token_lifetime: TOKEN_LIFETIME,
-            access: HashMap::new(),
-            refresh: HashSet::new(),
-            seq: 0,
-            seed,
-            stats: TokenStats::default(),
-            api_calls: 0,
-            unauthorized: 0,
-            sends: 0,
-            always_unauthorized: false,
-            invalid_client_status: 400,
-            journal: Vec::new(),
-            auto_advance: true,
-            failing: HashSet::new(),
-            object_parties: false,
-        };
-        // A little history, so a fresh simulator has something to list.
-        let now = Utc::now();
-        let seed_entries = [
-            ("Call", "Incoming", "Connected", 180, "+15550001111", Some(125), None),
-            (
-                "Message",
-                "Incoming",
-                "Received",
-                120,
-                "+15550002222",
-                None,
-                Some("Do you open on Sunday?"),
-            ),
-            ("Call", "Incoming", "Missed", 60, "+15550003333", Some(0), None),
-        ];
-        for (kind, origin, state, mins_ago, party, duration, text) in seed_entries {
-            let id = st.id();
-            st.journal.push(SimEntry {
-                id,
-                kind: kind.to_owned(),
-                origin: origin.to_owned(),
-                state: state.to_owned(),
-                at: now - chrono::Duration::minutes(mins_ago),
-                from: party.to_owned(),
-                to: SIM_BUSINESS_NUMBER.to_owned(),
-                business_number: SIM_BUSINESS_NUMBER.to_owned(),
-                text: text.map(str::to_owned),
-                duration,
-                raw: None,
-            });
-        }
-        Arc::new(Mutex::new(st))
-    }
-
     fn handler(state: &Arc<Mutex<State>>) -> switchboard_core::testkit::Handler {
         let s = state.clone();
         Arc::new(move |req: &Request| api::handle(&s, req))
@@ -316,15 +89,21 @@ impl Simulator {
 
     /// Starts on a free loopback port.
     pub async fn start() -> Simulator {
-        let state = Self::new_state();
+        let state = Arc::new(Mutex::new(State::new()));
         let server = SimServer::start(Self::handler(&state)).await;
         Simulator { server, state }
     }
 
-    /// Starts on `127.0.0.1:port` (for `switchboard sim mightycall --port P`).
-    pub async fn start_on_port(port: u16) -> std::io::Result<Simulator> {
-        let state = Self::new_state();
-        let server = SimServer::start_on_port(port, Self::handler(&state)).await?;
+    /// Starts with `options`: on `127.0.0.1:PORT` when it names a port (for `switchboard sim
+    /// mightycall`). A webhook URL is ignored: MightyCall pushes nothing.
+    pub async fn start_with(options: SimOptions) -> Result<Simulator> {
+        let state = Arc::new(Mutex::new(State::new()));
+        let server = match options.port {
+            Some(port) => SimServer::start_on_port(port, Self::handler(&state))
+                .await
+                .map_err(|e| Error::config(format!("the MightyCall simulator cannot listen on port {port}: {e}")))?,
+            None => SimServer::start(Self::handler(&state)).await,
+        };
         Ok(Simulator { server, state })
     }
 
@@ -334,9 +113,13 @@ impl Simulator {
     }
 
     fn dsn_for(&self, flavour: &str, paths: &str) -> String {
+        self.dsn_with(SIM_API_KEY, flavour, paths)
+    }
+
+    fn dsn_with(&self, api_key: &str, flavour: &str, paths: &str) -> String {
         let a = self.server.address();
         format!(
-            "mightycall://{SIM_API_KEY}:{SIM_USER_KEY}@{}:{}?from=%2B{}&flavour={flavour}&paths={paths}",
+            "mightycall://{api_key}:{SIM_USER_KEY}@{}:{}?from=%2B{}&flavour={flavour}&paths={paths}",
             a.ip(),
             a.port(),
             SIM_BUSINESS_NUMBER.trim_start_matches('+')
@@ -433,13 +216,19 @@ impl Simulator {
         lock(&self.state).failing.insert(to.as_e164().to_owned());
     }
 
-    /// Moves every outgoing message one step.
-    pub fn advance(&self) {
-        let mut st = lock(&self.state);
-        let ids: Vec<String> = st.journal.iter().map(|e| e.id.clone()).collect();
-        for id in ids {
-            st.step(&id);
-        }
+    /// Moves every outgoing message one step (Queued → Sent → Delivered or Failed).
+    pub async fn advance(&self) {
+        lock(&self.state).step_all();
+    }
+
+    /// The outgoing messages accepted so far, in order: journal id, receiver, text and state word.
+    pub fn sent(&self) -> Vec<SimRecord> {
+        lock(&self.state).records()
+    }
+
+    /// What the simulator pushed: nothing, ever (MightyCall documents no webhooks).
+    pub fn pushed(&self) -> Vec<WebhookRequest> {
+        Vec::new()
     }
 
     /// Adds an incoming SMS to the main business number, now; answers its id.
@@ -529,13 +318,66 @@ impl Simulator {
         lock(&self.state).object_parties = on;
     }
 
-    /// The whole journal, in insertion order.
-    pub fn journal(&self) -> Vec<SimEntry> {
-        lock(&self.state).journal.clone()
-    }
-
     /// One journal entry.
     pub fn entry(&self, id: &str) -> Option<SimEntry> {
         lock(&self.state).journal.iter().find(|e| e.id == id).cloned()
+    }
+}
+
+#[switchboard_core::async_trait]
+impl Simulated for Simulator {
+    fn provider(&self) -> &'static str {
+        crate::SCHEME
+    }
+
+    fn uri(&self) -> String {
+        Simulator::uri(self)
+    }
+
+    fn dsn(&self) -> String {
+        Simulator::dsn(self)
+    }
+
+    fn faults(&self) -> &Faults {
+        Simulator::faults(self)
+    }
+
+    fn sent(&self) -> Vec<SimRecord> {
+        Simulator::sent(self)
+    }
+
+    async fn advance(&self) {
+        Simulator::advance(self).await;
+    }
+
+    fn pushed(&self) -> Vec<WebhookRequest> {
+        Simulator::pushed(self)
+    }
+
+    fn recipient(&self) -> Option<Recipient> {
+        PhoneNumber::parse(SIM_RECIPIENT, None).ok().map(Recipient::Phone)
+    }
+
+    fn dsn_with_bad_credentials(&self) -> Option<String> {
+        Some(self.dsn_with("not-the-mightycall-api-key", "cc", "api"))
+    }
+
+    fn dsn_at(&self, base_url: &str) -> Option<String> {
+        let here = Simulator::uri(self);
+        Some(Simulator::dsn(self).replace(
+            here.trim_start_matches("http://"),
+            base_url.trim_start_matches("http://"),
+        ))
+    }
+}
+
+/// Starts MightyCall simulators for the registry (`switchboard sim mightycall`, the conformance suite).
+#[derive(Debug, Clone, Copy, Default)]
+pub struct Factory;
+
+#[switchboard_core::async_trait]
+impl SimFactory for Factory {
+    async fn start(&self, options: SimOptions) -> Result<Arc<dyn Simulated>> {
+        Ok(Arc::new(Simulator::start_with(options).await?))
     }
 }

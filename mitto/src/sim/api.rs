@@ -10,9 +10,11 @@ use switchboard_core::segment::is_gsm7;
 use switchboard_core::testkit::wiremock::{Request, ResponseTemplate};
 use switchboard_core::testkit::{json_response, json_status};
 
+use super::PRICE_PER_PART;
+use super::auth;
+use super::state::{PendingPush, SimMessage, Stage, State, lock, mitto_timestamp};
 use super::wire;
-use super::{PRICE_PER_PART, PendingPush, SimMessage, Stage, State, lock, mitto_timestamp};
-use crate::config::Api;
+use crate::config::Flavour;
 use crate::sender::{self, LEGACY_SENDER, MESSAGING_SENDER};
 
 fn response_text(code: i64) -> &'static str {
@@ -49,11 +51,7 @@ type Outcome = (ResponseTemplate, Vec<PendingPush>);
 
 pub(super) fn handle(state: &Mutex<State>, req: &Request) -> Outcome {
     let mut st = lock(state);
-    let key_ok = req
-        .headers
-        .get("x-mitto-api-key")
-        .and_then(|v| v.to_str().ok())
-        .is_some_and(|k| k == st.api_key);
+    let key_ok = auth::authorised(&st, req);
     let raw_path = req.url.path().to_ascii_lowercase();
     let path = raw_path.trim_end_matches('/');
     if path.ends_with(".xml") {
@@ -70,7 +68,7 @@ pub(super) fn handle(state: &Mutex<State>, req: &Request) -> Outcome {
     if let Some(route) = route {
         if !key_ok {
             st.counters.unauthorized += 1;
-            return (text_answer(401, "Invalid or no API Key specified"), vec![]);
+            return (auth::legacy_refusal(), vec![]);
         }
         if !post {
             return (text_answer(405, "Method Not Allowed"), vec![]);
@@ -89,7 +87,7 @@ pub(super) fn handle(state: &Mutex<State>, req: &Request) -> Outcome {
     if let Some(rest) = path.strip_prefix("/api/v1.1/messages") {
         if !key_ok {
             st.counters.unauthorized += 1;
-            return (message_error(401, "Invalid or no API Key specified"), vec![]);
+            return (auth::messaging_refusal(), vec![]);
         }
         return match rest {
             "/send" | "/sendbulk" if post => {
@@ -154,7 +152,7 @@ fn parts_of(text: &str) -> usize {
     switchboard_core::Segmentation::of(text).segments
 }
 
-fn store(st: &mut State, api: Api, to: &str, body: &Value, text: &str, from: &str) -> SimMessage {
+fn store(st: &mut State, api: Flavour, to: &str, body: &Value, text: &str, from: &str) -> SimMessage {
     let id = st.next_id(api);
     let now = Utc::now();
     let m = SimMessage {
@@ -199,7 +197,7 @@ fn legacy_sms(st: &mut State, body: &Value) -> ResponseTemplate {
             "textLength": text.chars().count(), "test": true
         }));
     }
-    let m = store(st, Api::Legacy, &to, body, text, from);
+    let m = store(st, Flavour::Legacy, &to, body, text, from);
     json_response(&json!({
         "id": m.id, "timestamp": now, "to": m.to, "responseCode": 0,
         "textLength": text.chars().count(), "responseText": "SMS sent"
@@ -233,7 +231,7 @@ fn legacy_bulk(st: &mut State, body: &Value) -> ResponseTemplate {
             if test {
                 json!({"to": digits(to), "timestamp": now, "textLength": text.chars().count()})
             } else {
-                let m = store(st, Api::Legacy, to, body, text, from);
+                let m = store(st, Flavour::Legacy, to, body, text, from);
                 json!({"id": m.id, "to": m.to, "timestamp": now, "textLength": text.chars().count()})
             }
         })
@@ -348,12 +346,12 @@ fn messaging_send(st: &mut State, body: &Value, bulk: bool) -> ResponseTemplate 
     let messages: Vec<Value> = destinations
         .iter()
         .map(|d| {
-            let m = store(st, Api::Messaging, d, body, text, sender_id);
+            let m = store(st, Flavour::Messaging, d, body, text, sender_id);
             json!({"messageId": m.id, "trafficAccountId": ta})
         })
         .collect();
     if bulk {
-        let bulk_id = st.next_id(Api::Messaging);
+        let bulk_id = st.next_id(Flavour::Messaging);
         json_response(&json!({"bulkId": bulk_id, "messages": messages}))
     } else {
         json_response(&json!({ "messages": messages }))
@@ -362,7 +360,7 @@ fn messaging_send(st: &mut State, body: &Value, bulk: bool) -> ResponseTemplate 
 
 fn messaging_get(st: &mut State, id: &str) -> Outcome {
     st.counters.lookups += 1;
-    let known = st.messages.get(id).is_some_and(|m| m.api == Api::Messaging);
+    let known = st.messages.get(id).is_some_and(|m| m.api == Flavour::Messaging);
     if !known {
         return (message_error(404, "Message not found"), vec![]);
     }

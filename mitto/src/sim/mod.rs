@@ -23,6 +23,9 @@
 //!   auto-advance is on (the default), so repeated `status` calls show progress.
 //! * **Faults**: [`Simulator::faults`] (HTTP-level), [`Simulator::fail_next_with_code`] (any
 //!   `responseCode`, including 1, which no input can provoke).
+//! * **The shared vocabulary** ([`Simulated`]): [`Simulator::sent`], [`Simulator::advance`],
+//!   [`Simulator::pushed`], and `trigger` for the `delivered` and `failed` reports; [`Factory`] starts
+//!   one for the registry.
 //!
 //! **Unsure shapes, chosen here only**: the HTTP status that carries a non-zero `responseCode`
 //! ([`DEFAULT_ERROR_HTTP_STATUS`], switchable with [`Simulator::set_error_http_status`]); the delivery
@@ -30,22 +33,26 @@
 //! report, plus `reference` and `to`); the status words ([`status_word`]); test mode answering without
 //! an `id` (as the docs' text says, though their example has one).
 
-use std::collections::{BTreeMap, HashSet, VecDeque};
-use std::hash::{BuildHasher, Hasher};
-use std::sync::{Arc, Mutex, MutexGuard};
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use chrono::{DateTime, Utc};
-use serde_json::{Map, Value, json};
-use switchboard_core::PhoneNumber;
+use serde_json::json;
 use switchboard_core::http::HttpOptions;
+use switchboard_core::simulated::{SimFactory, SimOptions, SimRecord, Simulated};
 use switchboard_core::testkit::wiremock::Request;
 use switchboard_core::testkit::{Faults, SimServer};
+use switchboard_core::{Error, ErrorKind, PhoneNumber, Recipient, Result, WebhookRequest};
 
-use crate::config::Api;
+use crate::config::Flavour;
 
 mod api;
+mod auth;
+mod push;
+mod state;
 mod wire;
+
+pub use state::{DlrMethod, SimMessage, Stage, status_word};
+use state::{PendingPush, State, lock};
 
 /// The API key the simulator accepts.
 pub const SIM_API_KEY: &str = "sim-mitto-api-key";
@@ -55,6 +62,8 @@ pub const SIM_WEBHOOK_SECRET: &str = "sim-mitto-webhook-secret";
 pub const SIM_TRAFFIC_ACCOUNT: &str = "4ae53d46-5a1c-4c1e-9d7e-000000000001";
 /// The sender [`Simulator::dsn`] configures.
 pub const SIM_SENDER: &str = "Switchboard";
+/// The receiver [`Simulated::recipient`] names (a Swiss mobile number).
+pub const SIM_RECIPIENT: &str = "+41751231234";
 
 /// The HTTP status the simulator answers non-zero `responseCode`s with, by default.
 ///
@@ -64,211 +73,6 @@ pub const DEFAULT_ERROR_HTTP_STATUS: u16 = 400;
 
 /// The price of one SMS part in the simulator's usage report, in ten-thousandths of a euro.
 const PRICE_PER_PART: u64 = 500;
-
-/// How delivery reports are pushed.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
-pub enum DlrMethod {
-    /// `POST` with a JSON object body (the default).
-    #[default]
-    PostJson,
-    /// `GET` with the fields as query parameters (Mitto lets accounts register GET callbacks).
-    Get,
-}
-
-/// Where a simulated message is.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-pub enum Stage {
-    /// Taken, not yet handed on.
-    Accepted,
-    /// Handed to the network.
-    Sent,
-    /// On the handset.
-    Delivered,
-    /// Could not be delivered.
-    Failed,
-}
-
-impl Stage {
-    /// Whether no further change is expected.
-    pub fn is_final(self) -> bool {
-        matches!(self, Stage::Delivered | Stage::Failed)
-    }
-}
-
-/// The status word the simulator reports for a stage.
-///
-/// Unsure words: Mitto's status enums are not public. The messaging API's words are those third-party
-/// code reads (`sent`, `delivered`, `failed`); the legacy reports use the same words capitalised.
-pub fn status_word(api: Api, stage: Stage) -> &'static str {
-    match (api, stage) {
-        (Api::Legacy, Stage::Accepted) => "Accepted",
-        (Api::Legacy, Stage::Sent) => "Sent",
-        (Api::Legacy, Stage::Delivered) => "Delivered",
-        (Api::Legacy, Stage::Failed) => "Failed",
-        (Api::Messaging, Stage::Accepted) => "accepted",
-        (Api::Messaging, Stage::Sent) => "sent",
-        (Api::Messaging, Stage::Delivered) => "delivered",
-        (Api::Messaging, Stage::Failed) => "failed",
-    }
-}
-
-/// A message the simulator accepted.
-#[derive(Clone, PartialEq)]
-#[non_exhaustive]
-pub struct SimMessage {
-    /// The id it answered.
-    pub id: String,
-    /// Which API took it.
-    pub api: Api,
-    /// The receiver's digits.
-    pub to: String,
-    /// The sender.
-    pub from: String,
-    /// The text.
-    pub text: String,
-    /// The legacy `type` as sent.
-    pub kind: Option<String>,
-    /// The legacy `reference`.
-    pub reference: Option<String>,
-    /// The per-message callback URL.
-    pub callback: Option<String>,
-    /// The messaging API's traffic account.
-    pub traffic_account_id: Option<String>,
-    /// The current stage.
-    pub stage: Stage,
-    /// The number of SMS parts.
-    pub parts: usize,
-    /// When it was accepted.
-    pub created_at: DateTime<Utc>,
-    /// When its stage last changed.
-    pub updated_at: DateTime<Utc>,
-}
-
-impl SimMessage {
-    /// The status word of its stage.
-    pub fn status(&self) -> &'static str {
-        status_word(self.api, self.stage)
-    }
-}
-
-impl std::fmt::Debug for SimMessage {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("SimMessage")
-            .field("id", &self.id)
-            .field("api", &self.api)
-            .field("to", &crate::model::mask(&self.to))
-            .field("from", &self.from)
-            .field("kind", &self.kind)
-            .field("stage", &self.stage)
-            .finish_non_exhaustive()
-    }
-}
-
-/// A delivery report the simulator pushed, and how the receiver answered.
-#[derive(Debug, Clone, PartialEq)]
-#[non_exhaustive]
-pub struct Push {
-    /// The message id.
-    pub message_id: String,
-    /// The status word reported.
-    pub status: String,
-    /// The receiver's HTTP status, or `None` when the push could not be delivered.
-    pub answered: Option<u16>,
-}
-
-struct PendingPush {
-    url: String,
-    method: DlrMethod,
-    payload: Map<String, Value>,
-}
-
-#[derive(Default)]
-struct Counters {
-    sms: usize,
-    bulk: usize,
-    messaging_sends: usize,
-    lookups: usize,
-    unauthorized: usize,
-}
-
-struct State {
-    api_key: String,
-    traffic_accounts: Vec<String>,
-    messages: BTreeMap<String, SimMessage>,
-    order: Vec<String>,
-    seq: u64,
-    seed: u64,
-    error_http_status: u16,
-    forced_codes: VecDeque<i64>,
-    callback_url: Option<String>,
-    dlr_method: DlrMethod,
-    auto_advance: bool,
-    conversions_enabled: bool,
-    converted: HashSet<String>,
-    failing: HashSet<String>,
-    counters: Counters,
-    pushes: Vec<Push>,
-}
-
-impl State {
-    fn next_id(&mut self, api: Api) -> String {
-        self.seq += 1;
-        let mut h = std::collections::hash_map::RandomState::new().build_hasher();
-        h.write_u64(self.seed ^ self.seq);
-        let r = u128::from(h.finish()) << 64 | u128::from(self.seq);
-        let hex = format!("{r:032x}");
-        match api {
-            Api::Legacy => hex,
-            Api::Messaging => format!(
-                "{}-{}-{}-{}-{}",
-                &hex[0..8],
-                &hex[8..12],
-                &hex[12..16],
-                &hex[16..20],
-                &hex[20..32]
-            ),
-        }
-    }
-
-    /// Moves one message a step; answers the push it causes, if any.
-    fn step(&mut self, id: &str) -> Option<PendingPush> {
-        let fail = {
-            let m = self.messages.get(id)?;
-            self.failing.contains(&m.to)
-        };
-        let (account_cb, method) = (self.callback_url.clone(), self.dlr_method);
-        let m = self.messages.get_mut(id)?;
-        let next = match m.stage {
-            Stage::Accepted => Stage::Sent,
-            Stage::Sent if fail => Stage::Failed,
-            Stage::Sent => Stage::Delivered,
-            s => s,
-        };
-        if next == m.stage {
-            return None;
-        }
-        m.stage = next;
-        m.updated_at = Utc::now();
-        let url = m.callback.clone().or(account_cb)?;
-        let mut payload = Map::new();
-        payload.insert("messageId".into(), json!(m.id));
-        payload.insert("status".into(), json!(m.status()));
-        payload.insert("errorcode".into(), json!(if next == Stage::Failed { "1" } else { "0" }));
-        payload.insert("to".into(), json!(m.to));
-        if let Some(r) = &m.reference {
-            payload.insert("reference".into(), json!(r));
-        }
-        if let Some(t) = &m.traffic_account_id {
-            payload.insert("trafficAccountId".into(), json!(t));
-        }
-        payload.insert("timestamp".into(), json!(mitto_timestamp(m.updated_at)));
-        Some(PendingPush { url, method, payload })
-    }
-}
-
-fn lock(state: &Mutex<State>) -> MutexGuard<'_, State> {
-    state.lock().unwrap_or_else(|e| e.into_inner())
-}
 
 /// The simulator. See the [module docs](self).
 pub struct Simulator {
@@ -294,57 +98,23 @@ impl Drop for Simulator {
     }
 }
 
+fn pusher() -> reqwest::Client {
+    HttpOptions::default()
+        .timeout(Duration::from_secs(5))
+        .build_client()
+        .unwrap_or_default()
+}
+
 impl Simulator {
-    fn new_state() -> Arc<Mutex<State>> {
-        let seed = std::collections::hash_map::RandomState::new().build_hasher().finish();
-        Arc::new(Mutex::new(State {
-            api_key: SIM_API_KEY.to_owned(),
-            traffic_accounts: vec![SIM_TRAFFIC_ACCOUNT.to_owned()],
-            messages: BTreeMap::new(),
-            order: Vec::new(),
-            seq: 0,
-            seed,
-            error_http_status: DEFAULT_ERROR_HTTP_STATUS,
-            forced_codes: VecDeque::new(),
-            callback_url: None,
-            dlr_method: DlrMethod::default(),
-            auto_advance: true,
-            conversions_enabled: true,
-            converted: HashSet::new(),
-            failing: HashSet::new(),
-            counters: Counters::default(),
-            pushes: Vec::new(),
-        }))
-    }
-
-    fn with(server: SimServer, state: Arc<Mutex<State>>) -> Simulator {
-        let http = HttpOptions::default()
-            .timeout(Duration::from_secs(5))
-            .build_client()
-            .unwrap_or_default();
-        Simulator {
-            server,
-            state,
-            http,
-            ticker: Mutex::new(None),
-        }
-    }
-
     fn handler(state: &Arc<Mutex<State>>) -> switchboard_core::testkit::Handler {
-        let s = state.clone();
-        let http = HttpOptions::default()
-            .timeout(Duration::from_secs(5))
-            .build_client()
-            .unwrap_or_default();
+        let (s, http) = (state.clone(), pusher());
         Arc::new(move |req: &Request| {
             let (resp, pushes) = api::handle(&s, req);
             if !pushes.is_empty()
                 && let Ok(rt) = tokio::runtime::Handle::try_current()
             {
                 let (s, http) = (s.clone(), http.clone());
-                rt.spawn(async move {
-                    deliver(&http, &s, pushes).await;
-                });
+                rt.spawn(async move { push::deliver(&http, &s, pushes).await });
             }
             resp
         })
@@ -352,16 +122,44 @@ impl Simulator {
 
     /// Starts on a free loopback port.
     pub async fn start() -> Simulator {
-        let state = Self::new_state();
+        let state = Arc::new(Mutex::new(State::new(
+            SIM_API_KEY,
+            SIM_TRAFFIC_ACCOUNT,
+            DEFAULT_ERROR_HTTP_STATUS,
+        )));
         let server = SimServer::start(Self::handler(&state)).await;
         Self::with(server, state)
     }
 
-    /// Starts on `127.0.0.1:port` (for `switchboard sim mitto --port P`).
-    pub async fn start_on_port(port: u16) -> std::io::Result<Simulator> {
-        let state = Self::new_state();
-        let server = SimServer::start_on_port(port, Self::handler(&state)).await?;
-        Ok(Self::with(server, state))
+    /// Starts with `options`: on `127.0.0.1:PORT` when it names a port (for `switchboard sim mitto`;
+    /// requests are then not recorded), pushing delivery reports to its webhook URL when it names one
+    /// (with the webhook secret of [`Simulator::dsn`] added to the URL, as a host registers it).
+    pub async fn start_with(options: SimOptions) -> Result<Simulator> {
+        let state = Arc::new(Mutex::new(State::new(
+            SIM_API_KEY,
+            SIM_TRAFFIC_ACCOUNT,
+            DEFAULT_ERROR_HTTP_STATUS,
+        )));
+        let server = match options.port {
+            Some(port) => SimServer::start_on_port(port, Self::handler(&state))
+                .await
+                .map_err(|e| Error::config(format!("the Mitto simulator cannot listen on port {port}: {e}")))?,
+            None => SimServer::start(Self::handler(&state)).await,
+        };
+        let sim = Self::with(server, state);
+        if let Some(url) = options.webhook_url {
+            sim.set_callback_url(Self::callback_url_for(&url));
+        }
+        Ok(sim)
+    }
+
+    fn with(server: SimServer, state: Arc<Mutex<State>>) -> Simulator {
+        Simulator {
+            server,
+            state,
+            http: pusher(),
+            ticker: Mutex::new(None),
+        }
     }
 
     /// The base URL, `http://127.0.0.1:PORT`.
@@ -369,10 +167,10 @@ impl Simulator {
         self.server.uri()
     }
 
-    fn dsn_for(&self, api: Api) -> String {
+    fn dsn_for(&self, api: Flavour, key: &str) -> String {
         let addr = self.server.address();
         format!(
-            "mitto://{SIM_API_KEY}@{}:{}?from={SIM_SENDER}&api={}&traffic_account={SIM_TRAFFIC_ACCOUNT}&webhook_secret={SIM_WEBHOOK_SECRET}",
+            "mitto://{key}@{}:{}?from={SIM_SENDER}&api={}&traffic_account={SIM_TRAFFIC_ACCOUNT}&webhook_secret={SIM_WEBHOOK_SECRET}",
             addr.ip(),
             addr.port(),
             api.as_str()
@@ -381,12 +179,12 @@ impl Simulator {
 
     /// A DSN for the legacy API on this simulator, with valid credentials and the webhook secret.
     pub fn dsn(&self) -> String {
-        self.dsn_for(Api::Legacy)
+        self.dsn_for(Flavour::Legacy, SIM_API_KEY)
     }
 
     /// A DSN for the messaging API on this simulator.
     pub fn dsn_messaging(&self) -> String {
-        self.dsn_for(Api::Messaging)
+        self.dsn_for(Flavour::Messaging, SIM_API_KEY)
     }
 
     /// The HTTP fault queue.
@@ -447,24 +245,28 @@ impl Simulator {
         lock(&self.state).conversions_enabled = on;
     }
 
-    /// Moves every message one step and pushes a delivery report for each change that has a callback
-    /// URL. Answers the pushes made, in order.
-    pub async fn advance(&self) -> Vec<Push> {
-        let pushes = {
-            let mut st = lock(&self.state);
-            let ids = st.order.clone();
-            ids.iter().filter_map(|id| st.step(id)).collect::<Vec<_>>()
-        };
-        deliver(&self.http, &self.state, pushes).await
+    /// Every message accepted so far, oldest first: id, receiver digits, text and status word.
+    pub fn sent(&self) -> Vec<SimRecord> {
+        lock(&self.state).records()
     }
 
-    /// Advances until every message is final; answers all pushes made.
-    pub async fn deliver_all(&self) -> Vec<Push> {
-        let mut all = Vec::new();
-        for _ in 0..3 {
-            all.extend(self.advance().await);
-        }
-        all
+    /// One message by id, with everything the simulator keeps of it (sender, `type`, reference,
+    /// callback, stage).
+    pub fn message(&self, id: &str) -> Option<SimMessage> {
+        lock(&self.state).messages.get(id).cloned()
+    }
+
+    /// Moves every message one step (accepted → sent → delivered or failed) and pushes a delivery
+    /// report for each change that has a callback URL, waiting for each push to be answered.
+    pub async fn advance(&self) {
+        let pushes = lock(&self.state).step_all();
+        push::deliver(&self.http, &self.state, pushes).await;
+    }
+
+    /// Every delivery report pushed so far (by [`Simulator::advance`], a lookup or `trigger`), as the
+    /// requests made.
+    pub fn pushed(&self) -> Vec<WebhookRequest> {
+        lock(&self.state).pushed.clone()
     }
 
     /// Advances every `period` in the background until the simulator is dropped (for a simulator a
@@ -474,12 +276,8 @@ impl Simulator {
         let task = switchboard_core::testkit::every(Arc::downgrade(&self.state), period, move |state| {
             let http = http.clone();
             async move {
-                let pushes = {
-                    let mut st = lock(&state);
-                    let ids = st.order.clone();
-                    ids.iter().filter_map(|id| st.step(id)).collect::<Vec<_>>()
-                };
-                deliver(&http, &state, pushes).await;
+                let pushes = lock(&state).step_all();
+                push::deliver(&http, &state, pushes).await;
             }
         });
         if let Some(old) = self
@@ -490,22 +288,6 @@ impl Simulator {
         {
             old.abort();
         }
-    }
-
-    /// Every message accepted so far, oldest first.
-    pub fn messages(&self) -> Vec<SimMessage> {
-        let st = lock(&self.state);
-        st.order.iter().filter_map(|id| st.messages.get(id).cloned()).collect()
-    }
-
-    /// One message by id.
-    pub fn message(&self, id: &str) -> Option<SimMessage> {
-        lock(&self.state).messages.get(id).cloned()
-    }
-
-    /// Every delivery report pushed so far.
-    pub fn pushes(&self) -> Vec<Push> {
-        lock(&self.state).pushes.clone()
     }
 
     /// Requests to `/sms` handled (faulted ones excluded).
@@ -532,47 +314,109 @@ impl Simulator {
     pub fn unauthorized(&self) -> usize {
         lock(&self.state).counters.unauthorized
     }
-}
 
-async fn deliver(http: &reqwest::Client, state: &Mutex<State>, pushes: Vec<PendingPush>) -> Vec<Push> {
-    let mut done = Vec::with_capacity(pushes.len());
-    for p in pushes {
-        let req = match p.method {
-            DlrMethod::PostJson => http.post(&p.url).json(&Value::Object(p.payload.clone())),
-            DlrMethod::Get => match url::Url::parse(&p.url) {
-                Ok(mut u) => {
-                    {
-                        let mut q = u.query_pairs_mut();
-                        for (k, v) in &p.payload {
-                            q.append_pair(k, v.as_str().unwrap_or(&v.to_string()));
-                        }
-                    }
-                    http.get(u)
-                }
-                Err(_) => http.get(&p.url),
-            },
+    /// The report a `trigger` pushes: the latest message's, at `stage`, or a message made up for it when
+    /// none was sent yet.
+    fn triggered(&self, stage: Stage, url: &str) -> PendingPush {
+        let mut st = lock(&self.state);
+        let latest = st.order.last().and_then(|id| st.messages.get(id)).cloned();
+        let mut m = match latest {
+            Some(m) => m,
+            None => {
+                let now = chrono::Utc::now();
+                SimMessage::made_up(st.next_id(Flavour::Legacy), SIM_RECIPIENT.trim_start_matches('+'), now)
+            }
         };
-        let answered = req.send().await.ok().map(|r| r.status().as_u16());
-        done.push(Push {
-            message_id: p
-                .payload
-                .get("messageId")
-                .and_then(Value::as_str)
-                .unwrap_or("")
-                .to_owned(),
-            status: p.payload.get("status").and_then(Value::as_str).unwrap_or("").to_owned(),
-            answered,
-        });
+        m.stage = stage;
+        let mut payload = state::report(&m);
+        if stage == Stage::Failed {
+            payload.insert("errorcode".into(), json!("1"));
+        }
+        PendingPush {
+            url: Self::callback_url_for(url),
+            method: st.dlr_method,
+            payload,
+        }
     }
-    lock(state).pushes.extend(done.iter().cloned());
-    done
 }
 
-/// Mitto's timestamp: ISO 8601 with 7 fractional digits and `Z`.
-fn mitto_timestamp(t: DateTime<Utc>) -> String {
-    format!(
-        "{}.{:07}Z",
-        t.format("%Y-%m-%dT%H:%M:%S"),
-        t.timestamp_subsec_nanos() / 100
-    )
+#[switchboard_core::async_trait]
+impl Simulated for Simulator {
+    fn provider(&self) -> &'static str {
+        crate::SCHEME
+    }
+
+    fn uri(&self) -> String {
+        Simulator::uri(self)
+    }
+
+    fn dsn(&self) -> String {
+        Simulator::dsn(self)
+    }
+
+    fn faults(&self) -> &Faults {
+        Simulator::faults(self)
+    }
+
+    fn sent(&self) -> Vec<SimRecord> {
+        Simulator::sent(self)
+    }
+
+    async fn advance(&self) {
+        Simulator::advance(self).await;
+    }
+
+    fn pushed(&self) -> Vec<WebhookRequest> {
+        Simulator::pushed(self)
+    }
+
+    fn triggers(&self) -> &'static [&'static str] {
+        &["delivered", "failed"]
+    }
+
+    /// Pushes one delivery report (`Delivered`, or `Failed` with error code 1) of the latest message to
+    /// `url`, with the webhook secret of [`Simulator::dsn`] added to its query.
+    async fn trigger(&self, event: &str, url: &str) -> Result<WebhookRequest> {
+        let stage = match event {
+            "delivered" => Stage::Delivered,
+            "failed" => Stage::Failed,
+            other => {
+                return Err(Error::new(
+                    ErrorKind::Unsupported,
+                    format!("the Mitto simulator cannot push a '{other}' event; it knows: delivered, failed"),
+                ));
+            }
+        };
+        let p = self.triggered(stage, url);
+        let made = push::request_of(&p);
+        push::deliver(&self.http, &self.state, vec![p]).await;
+        Ok(made)
+    }
+
+    fn recipient(&self) -> Option<Recipient> {
+        PhoneNumber::parse(SIM_RECIPIENT, None).ok().map(Recipient::Phone)
+    }
+
+    fn dsn_with_bad_credentials(&self) -> Option<String> {
+        Some(self.dsn_for(Flavour::Legacy, "not-the-mitto-api-key"))
+    }
+
+    fn dsn_at(&self, base_url: &str) -> Option<String> {
+        let here = Simulator::uri(self);
+        Some(Simulator::dsn(self).replace(
+            here.trim_start_matches("http://"),
+            base_url.trim_start_matches("http://"),
+        ))
+    }
+}
+
+/// Starts Mitto simulators for the registry (`switchboard sim mitto`, the conformance suite).
+#[derive(Debug, Clone, Copy, Default)]
+pub struct Factory;
+
+#[switchboard_core::async_trait]
+impl SimFactory for Factory {
+    async fn start(&self, options: SimOptions) -> Result<Arc<dyn Simulated>> {
+        Ok(Arc::new(Simulator::start_with(options).await?))
+    }
 }

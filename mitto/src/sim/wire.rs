@@ -7,7 +7,7 @@
 //! `flash` booleans; `validity` and `pid` 32-bit integers (`pid` is the GSM protocol identifier, one
 //! byte). A body with a parameter of another type, or a parameter the API does not have, is refused
 //! with `400`, as an ASP.NET API refuses a body it cannot bind (Mitto's timestamps, seven fractional
-//! digits, are .NET's). [?] The body of that refusal is not documented; the simulator answers an
+//! digits, are .NET's). Unsure: the body of that refusal is not documented; the simulator answers an
 //! RFC 7807 validation problem (`application/problem+json`, `title`, `status`, `errors`), the shape such
 //! an API produces.
 //!

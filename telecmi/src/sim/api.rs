@@ -6,7 +6,7 @@
 //! boolean, `callerid` number; "Incoming Answered": `appid` number, `secret`/`token` string, `start_date`,
 //! `end_date`, `page`, `limit` numbers; the legacy `adminConnect`/`agentConnect`: `to` string). A JSON
 //! body with a parameter of another type is refused with `400` and TeleCMI's envelope, before anything
-//! else is looked at. [?] The wording of that refusal is not documented; the code is the one the docs
+//! else is looked at. Unsure: the wording of that refusal is not documented; the code is the one the docs
 //! give for a missing or invalid parameter. The documented GET form of the admin click-to-call carries
 //! its parameters in the query string, where everything is text: there the text must read as the type.
 
@@ -18,7 +18,9 @@ use serde_json::{Map, Value, json};
 use switchboard_core::testkit::json_status;
 use switchboard_core::testkit::wiremock::{Request, ResponseTemplate};
 
-use super::{SIM_APP_ID, SIM_SECRET, SimCall, SimCallState, State, StoredCdr, lock, reply, request_id, uuid};
+use super::auth;
+use super::state::{SimCall, SimCallState, State, StoredCdr, lock, reply, request_id};
+use super::{SIM_APP_ID, SIM_SECRET};
 use crate::flex;
 use crate::model::CdrKind;
 
@@ -182,7 +184,7 @@ pub(super) fn handle(state: &Mutex<State>, req: &Request) -> (ResponseTemplate, 
         "/v2/webrtc/click2call" => admin_click2call(&mut s, &f, path),
         "/v1/adminConnect" => legacy_admin_connect(&mut s, &f, path),
         "/v2/ind/click2call" | "/v1/agentConnect" => user_click2call(&mut s, &f, path),
-        "/v2/user/login" | "/v1/agentLogin" => (login(&mut s, &f, path), None),
+        "/v2/user/login" | "/v1/agentLogin" => (auth::login(&mut s, &f, path), None),
         "/v2/answered" => (admin_list(&s, &f, CdrKind::IncomingAnswered, false), None),
         "/v2/missed" => (admin_list(&s, &f, CdrKind::IncomingMissed, false), None),
         "/v2/out_answered" => (admin_list(&s, &f, CdrKind::OutgoingAnswered, false), None),
@@ -215,10 +217,6 @@ fn valid_number(s: &State, f: &Map<String, Value>) -> Option<String> {
         .filter(|t| !s.refused_numbers.contains(t))
 }
 
-fn belongs_to_app(user: &str) -> bool {
-    crate::config::split_user_id(user).is_some_and(|(_, app)| app == SIM_APP_ID)
-}
-
 fn place(s: &mut State, f: &Map<String, Value>, agent: &str, to: String, path: &str) -> String {
     let id = request_id();
     s.calls.push(SimCall {
@@ -239,7 +237,7 @@ fn admin_click2call(s: &mut State, f: &Map<String, Value>, path: &str) -> (Respo
     let (Some(user), Some(secret)) = (flex::string(f, &["user_id"]), flex::string(f, &["secret"])) else {
         return (reply(400, "Parameter missing"), None);
     };
-    if secret != SIM_SECRET || !belongs_to_app(&user) || !s.users.contains_key(&user) {
+    if !auth::admin_ok(s, &secret, &user) {
         return (
             reply(404, "Failed to authenticate secret(Invalid user id or secret)"),
             None,
@@ -252,7 +250,7 @@ fn admin_click2call(s: &mut State, f: &Map<String, Value>, path: &str) -> (Respo
         return (reply(404, "Invalid Number"), None);
     };
     if flex::bool_of(f, &["followme"]) == Some(true) && flex::bool_of(f, &["webrtc"]) != Some(false) {
-        // [?] undocumented; the docs only say webrtc "should be" false with followme.
+        // Unsure, undocumented: the docs only say webrtc "should be" false with followme.
         return (reply(400, "webrtc must be false when followme is true"), None);
     }
     let id = place(s, f, &user, to, path);
@@ -265,7 +263,7 @@ fn admin_click2call(s: &mut State, f: &Map<String, Value>, path: &str) -> (Respo
 fn legacy_admin_connect(s: &mut State, f: &Map<String, Value>, path: &str) -> (ResponseTemplate, Option<String>) {
     let agent = flex::string(f, &["agent_id"]).unwrap_or_default();
     let token = flex::string(f, &["token"]).unwrap_or_default();
-    if token != SIM_SECRET || !belongs_to_app(&agent) || !s.users.contains_key(&agent) {
+    if !auth::admin_ok(s, &token, &agent) {
         return (
             reply(401, "Failed to authenticate token(Invalid agent id or secret)"),
             None,
@@ -284,13 +282,12 @@ fn legacy_admin_connect(s: &mut State, f: &Map<String, Value>, path: &str) -> (R
 
 /// The one answer the user click-to-call gives for a refused token *and* a refused number: its docs
 /// list a single 404, "Invalid Number, failed to authenticate token" (doc.telecmi.com, "Click-To-Call
-/// India" and CHUB-India "Click to call"). [?] The real `msg` is not published; what matters, and what
+/// India" and CHUB-India "Click to call"). The real `msg` is not published; what matters, and what
 /// the simulator keeps, is that the two causes cannot be told apart.
 pub const USER_CLICK2CALL_404: &str = "Invalid Number, failed to authenticate token";
 
 fn user_click2call(s: &mut State, f: &Map<String, Value>, path: &str) -> (ResponseTemplate, Option<String>) {
-    let user = flex::string(f, &["token"]).and_then(|t| s.tokens.get(&t).cloned());
-    let Some(user) = user else {
+    let Some(user) = auth::user_of_token(s, f) else {
         return (reply(404, USER_CLICK2CALL_404), None);
     };
     if f.get("to").is_none() {
@@ -304,32 +301,6 @@ fn user_click2call(s: &mut State, f: &Map<String, Value>, path: &str) -> (Respon
         json_status(200, &json!({"code": 200, "msg": "Call initiated", "request_id": id})),
         Some(id),
     )
-}
-
-fn login(s: &mut State, f: &Map<String, Value>, path: &str) -> ResponseTemplate {
-    let (Some(id), Some(password)) = (flex::string(f, &["id"]), flex::string(f, &["password"])) else {
-        return reply(400, "Parameter missing");
-    };
-    if s.users.get(&id) != Some(&password) {
-        return reply(404, "Invalid user id or password, authentication failed");
-    }
-    let token = format!("tok-{}", uuid());
-    s.tokens.insert(token.clone(), id.clone());
-    s.logins += 1;
-    let name = format!("Agent {}", id.split('_').next().unwrap_or(""));
-    if path.starts_with("/v1/") {
-        json_status(
-            200,
-            &json!({"code": 200, "msg": "Agent loged in successfully", "token": token,
-                    "agent": {"id": id, "inet_no": SIM_APP_ID, "name": name}}),
-        )
-    } else {
-        json_status(
-            200,
-            &json!({"code": 200, "msg": "User loged in successfully", "token": token,
-                    "agent": {"category": "inr", "id": id, "inet_no": SIM_APP_ID, "name": name}}),
-        )
-    }
 }
 
 /// Page `page` (from 1) of `limit` records of `kind` in `[from, to]`, newest first, with the total.
@@ -391,7 +362,7 @@ fn admin_list(s: &State, f: &Map<String, Value>, kind: CdrKind, legacy: bool) ->
     }
     let limit = flex::u64_of(f, &["limit"]).unwrap_or(10);
     if !legacy && limit > 20 {
-        // [?] The docs give 20 as the maximum but not what happens above it.
+        // Unsure: the docs give 20 as the maximum but not what happens above it.
         return reply(400, "Parameter limit lesser then equals 20");
     }
     let now = Utc::now().timestamp_millis();
@@ -408,8 +379,7 @@ fn admin_list(s: &State, f: &Map<String, Value>, kind: CdrKind, legacy: bool) ->
 }
 
 fn user_list(s: &State, f: &Map<String, Value>, kind: CdrKind, legacy: bool) -> ResponseTemplate {
-    let user = flex::string(f, &["token"]).and_then(|t| s.tokens.get(&t).cloned());
-    let Some(user) = user else {
+    let Some(user) = auth::user_of_token(s, f) else {
         return reply(404, "Invalid user token, Failed to authenticate token");
     };
     let (Some(from), Some(to)) = (flex::u64_of(f, &["from"]), flex::u64_of(f, &["to"])) else {

@@ -6,7 +6,7 @@
 //!
 //! * credentials in the JSON body, a `code` in every answer that mirrors the HTTP status, `404` for a
 //!   bad secret or token, `401` on the legacy `adminConnect`, `404 "Invalid Number"`, `400` for missing
-//!   parameters and for user-API `limit` above 10 (and, [?] undocumented, admin `limit` above 20);
+//!   parameters and for user-API `limit` above 10 (and, undocumented, admin `limit` above 20);
 //! * the user click-to-call's single 404 for a refused token and a refused number alike
 //!   ([`USER_CLICK2CALL_404`]), so a client cannot tell them apart by the text;
 //! * every parameter of its documented JSON type: a number sent as a string, `extra_params` sent as a
@@ -20,24 +20,35 @@
 //!   `true` on one leg and `"true"` on the other, an outgoing answered call as two CDR legs, a missed
 //!   one in the older form with `click_to_call: "true"`.
 //!
-//! A call moves when the test says so ([`Simulator::play`]) or, with [`Simulator::set_auto_play`], by
-//! itself as soon as it is placed.
+//! A call moves when the test says so ([`Simulator::play`], or [`Simulator::advance`] for every call
+//! placed) or, with [`Simulator::set_auto_play`], by itself as soon as it is placed.
+//!
+//! **The shared vocabulary** ([`Simulated`]): [`Simulator::sent`] lists the calls placed,
+//! [`Simulator::advance`] plays every call still ringing to an answered end, [`Simulator::pushed`]
+//! lists the pushes made, and `trigger` pushes one `call.answered`, `call.ended` or `cdr` payload;
+//! [`Factory`] starts one for the registry.
 
-use std::collections::{BTreeMap, HashMap};
-use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::{Arc, Mutex, MutexGuard};
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex};
 
 use chrono::Utc;
 use http::Method;
 use serde_json::{Value, json};
-use switchboard_core::testkit::wiremock::{Request, ResponseTemplate};
-use switchboard_core::testkit::{Faults, SimServer, json_status};
-use switchboard_core::{Error, ErrorKind, Result};
+use switchboard_core::simulated::{SimFactory, SimOptions, SimRecord, Simulated};
+use switchboard_core::testkit::wiremock::Request;
+use switchboard_core::testkit::{Faults, SimServer};
+use switchboard_core::{Error, ErrorKind, Result, WebhookRequest};
 
 use crate::model::CdrKind;
 
 mod api;
+mod auth;
+mod push;
+mod state;
+
 pub use api::USER_CLICK2CALL_404;
+pub use state::{Outcome, SimCall, SimCallState};
+use state::{State, StoredCdr, lock, request_id, uuid};
 
 /// The simulated app id.
 pub const SIM_APP_ID: u64 = 1111112;
@@ -50,112 +61,10 @@ pub const SIM_USERS: [(&str, &str); 2] = [("101_1111112", "pass-101"), ("102_111
 /// The TeleCMI number outgoing calls show and incoming calls arrive on.
 pub const SIM_VIRTUAL_NUMBER: &str = "919800000000";
 
-/// How a simulated call ends.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-#[non_exhaustive]
-pub enum Outcome {
-    /// Both sides talk for this many seconds, then the agent hangs up.
-    Answered {
-        /// Seconds of conversation.
-        talk_secs: u64,
-    },
-    /// Nobody picks up: the call ends unanswered.
-    Missed,
-}
-
-/// Where a simulated call is.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-#[non_exhaustive]
-pub enum SimCallState {
-    /// Accepted by the API; nothing pushed yet.
-    Initiated,
-    /// Played to the end, answered.
-    Completed,
-    /// Played to the end, unanswered.
-    Missed,
-}
-
-/// A call the simulator accepted.
-#[derive(Debug, Clone, PartialEq)]
-#[non_exhaustive]
-pub struct SimCall {
-    /// The `request_id` it answered.
-    pub request_id: String,
-    /// The agent rung first.
-    pub agent: String,
-    /// The destination as it came on the wire.
-    pub to: String,
-    /// `extra_params` (or the legacy `custom`) as it came.
-    pub extra_params: Value,
-    /// `webrtc` as sent.
-    pub webrtc: Option<bool>,
-    /// `followme` as sent.
-    pub followme: Option<bool>,
-    /// `callerid` as sent.
-    pub callerid: Option<String>,
-    /// The path it came in on.
-    pub via: String,
-    /// Where it is.
-    pub state: SimCallState,
-}
-
-#[derive(Debug, Clone)]
-struct StoredCdr {
-    kind: CdrKind,
-    agent: Option<String>,
-    time: i64,
-    record: Value,
-}
-
-#[derive(Debug)]
-struct State {
-    users: BTreeMap<String, String>,
-    tokens: HashMap<String, String>,
-    logins: u64,
-    calls: Vec<SimCall>,
-    cdrs: Vec<StoredCdr>,
-    event_url: Option<String>,
-    cdr_url: Option<String>,
-    push_method: Method,
-    pushed: Vec<Value>,
-    auto_play: Option<Outcome>,
-    refused_numbers: Vec<String>,
-}
-
-static IDS: AtomicU64 = AtomicU64::new(1);
-
-fn next_id() -> u64 {
-    IDS.fetch_add(1, Ordering::Relaxed)
-}
-
-fn uuid() -> String {
-    let n = next_id();
-    let t = Utc::now().timestamp_millis() as u64;
-    format!(
-        "{:08x}-{:04x}-4{:03x}-8{:03x}-{:012x}",
-        t & 0xffff_ffff,
-        (t >> 32) & 0xffff,
-        n & 0xfff,
-        (n >> 12) & 0xfff,
-        n.wrapping_mul(0x9e37_79b9_7f4a_7c15) & 0xffff_ffff_ffff
-    )
-}
-
-fn request_id() -> String {
-    let n = next_id();
-    format!(
-        "sim{:x}{:x}",
-        Utc::now().timestamp_millis(),
-        n.wrapping_mul(0x2545_f491_4f6c_dd1d)
-    )
-}
-
-fn lock(state: &Mutex<State>) -> MutexGuard<'_, State> {
-    state.lock().unwrap_or_else(|e| e.into_inner())
-}
-
-fn reply(code: u16, msg: &str) -> ResponseTemplate {
-    json_status(code, &json!({"code": code, "msg": msg}))
+/// `url` with the webhook secret of [`Simulator::dsn`] in its query, as a host registers it.
+fn with_secret(url: &str) -> String {
+    let sep = if url.contains('?') { '&' } else { '?' };
+    format!("{url}{sep}token={SIM_WEBHOOK_SECRET}")
 }
 
 /// The simulator. See the [module docs](self).
@@ -174,11 +83,23 @@ impl Simulator {
         Simulator { server, state, pusher }
     }
 
-    /// Starts a simulator on `127.0.0.1:port` (request recording off, for a long-running one).
-    pub async fn start_on_port(port: u16) -> std::io::Result<Simulator> {
+    /// Starts with `options`: on `127.0.0.1:PORT` when it names a port (request recording off, for a
+    /// long-running one), pushing live events and CDRs to its webhook URL when it names one (with the
+    /// webhook secret of [`Simulator::dsn`] added to the URL, as a host registers it).
+    pub async fn start_with(options: SimOptions) -> Result<Simulator> {
         let (state, pusher) = Self::parts();
-        let server = SimServer::start_on_port(port, Self::handler(state.clone(), pusher.clone())).await?;
-        Ok(Simulator { server, state, pusher })
+        let handler = Self::handler(state.clone(), pusher.clone());
+        let server = match options.port {
+            Some(port) => SimServer::start_on_port(port, handler)
+                .await
+                .map_err(|e| Error::config(format!("the TeleCMI simulator cannot listen on port {port}: {e}")))?,
+            None => SimServer::start(handler).await,
+        };
+        let sim = Simulator { server, state, pusher };
+        if let Some(url) = options.webhook_url {
+            sim.set_webhook_url(with_secret(&url));
+        }
+        Ok(sim)
     }
 
     fn parts() -> (Arc<Mutex<State>>, reqwest::Client) {
@@ -214,7 +135,7 @@ impl Simulator {
                 if let Some(outcome) = outcome {
                     let (state, pusher) = (state.clone(), pusher.clone());
                     rt.spawn(async move {
-                        if let Err(e) = play(&state, &pusher, &id, outcome).await {
+                        if let Err(e) = push::play(&state, &pusher, &id, outcome).await {
                             tracing::warn!(error = %e, "simulated TeleCMI push failed");
                         }
                     });
@@ -237,8 +158,12 @@ impl Simulator {
     /// A DSN with admin credentials for this simulator: the first user as default agent, both users
     /// allowed to call, and the webhook secret set.
     pub fn dsn(&self) -> String {
+        self.dsn_with(SIM_SECRET)
+    }
+
+    fn dsn_with(&self, secret: &str) -> String {
         format!(
-            "telecmi://{}:{SIM_SECRET}@{}?webhook_secret={SIM_WEBHOOK_SECRET}&allow={},{}",
+            "telecmi://{}:{secret}@{}?webhook_secret={SIM_WEBHOOK_SECRET}&allow={},{}",
             SIM_USERS[0].0,
             self.host_port(),
             SIM_USERS[0].0,
@@ -327,12 +252,8 @@ impl Simulator {
         lock(&self.state).logins
     }
 
-    /// Every call placed so far.
-    pub fn calls(&self) -> Vec<SimCall> {
-        lock(&self.state).calls.clone()
-    }
-
-    /// One call by `request_id`.
+    /// One call by `request_id`, with everything the simulator keeps of it (agent, `extra_params`,
+    /// `webrtc`, `followme`, `callerid`, the path it came in on).
     pub fn call(&self, request_id: &str) -> Option<SimCall> {
         lock(&self.state)
             .calls
@@ -341,8 +262,45 @@ impl Simulator {
             .cloned()
     }
 
-    /// Every payload pushed so far (or that would have been, with no URL set), in order.
-    pub fn pushed(&self) -> Vec<Value> {
+    /// The calls placed so far, in order: `request_id`, destination as sent, the agent, and where the
+    /// call is (`initiated`, `completed`, `missed`).
+    pub fn sent(&self) -> Vec<SimRecord> {
+        lock(&self.state)
+            .calls
+            .iter()
+            .map(|c| {
+                let state = match c.state {
+                    SimCallState::Initiated => "initiated",
+                    SimCallState::Completed => "completed",
+                    SimCallState::Missed => "missed",
+                };
+                SimRecord::new(
+                    c.request_id.clone(),
+                    c.to.clone(),
+                    format!("click-to-call by agent {}", c.agent),
+                    state,
+                )
+            })
+            .collect()
+    }
+
+    /// Plays every call still ringing to an answered end (30 seconds of talk), pushing its events.
+    pub async fn advance(&self) {
+        let ringing: Vec<String> = lock(&self.state)
+            .calls
+            .iter()
+            .filter(|c| c.state == SimCallState::Initiated)
+            .map(|c| c.request_id.clone())
+            .collect();
+        for id in ringing {
+            if let Err(e) = self.play(&id, Outcome::Answered { talk_secs: 30 }).await {
+                tracing::debug!(error = %e, "a simulated TeleCMI push failed");
+            }
+        }
+    }
+
+    /// Every push made so far, in order, as the requests made.
+    pub fn pushed(&self) -> Vec<WebhookRequest> {
         lock(&self.state).pushed.clone()
     }
 
@@ -350,7 +308,7 @@ impl Simulator {
     /// `hangup`) and its CDRs (two legs when answered), stores the records for the list APIs, and
     /// returns the payloads in the order they were pushed.
     pub async fn play(&self, request_id: &str, outcome: Outcome) -> Result<Vec<Value>> {
-        play(&self.state, &self.pusher, request_id, outcome).await
+        push::play(&self.state, &self.pusher, request_id, outcome).await
     }
 
     /// Simulates an incoming call from `from` (digits) to the virtual number, answered by `agent` or
@@ -358,13 +316,13 @@ impl Simulator {
     pub async fn inbound_call(&self, from: &str, agent: &str, outcome: Outcome) -> Result<Vec<Value>> {
         let payloads = {
             let mut s = lock(&self.state);
-            let p = inbound_payloads(from, agent, outcome);
+            let p = push::inbound_payloads(from, agent, outcome);
             let now = Utc::now().timestamp_millis();
             let (kind, agent_field) = match outcome {
                 Outcome::Answered { .. } => (CdrKind::IncomingAnswered, Some(agent.to_owned())),
                 Outcome::Missed => (CdrKind::IncomingMissed, None),
             };
-            let mut record = pull_record(from, SIM_VIRTUAL_NUMBER, agent_field.as_deref(), outcome, false);
+            let mut record = push::pull_record(from, SIM_VIRTUAL_NUMBER, agent_field.as_deref(), outcome, false);
             if let Some(o) = record.as_object_mut() {
                 o.insert("time".to_owned(), json!(now));
             }
@@ -385,7 +343,7 @@ impl Simulator {
             }
             p
         };
-        push_all(&self.state, &self.pusher, payloads).await
+        push::push_all(&self.state, &self.pusher, payloads).await
     }
 
     /// Stores `count` records of `kind` for `agent`, one minute apart, the newest a minute ago, for the
@@ -412,7 +370,7 @@ impl Simulator {
             let mut record = if kind == CdrKind::Callbacks {
                 json!({"_id": uuid(), "from": from.parse::<u64>().unwrap_or(0)})
             } else {
-                pull_record(&from, &to, agent, outcome, outgoing)
+                push::pull_record(&from, &to, agent, outcome, outgoing)
             };
             if let Some(o) = record.as_object_mut() {
                 o.insert("time".to_owned(), json!(time));
@@ -427,283 +385,101 @@ impl Simulator {
     }
 }
 
-/// A record as the pull APIs show it (`cmiuid`; `from` as a string on outgoing lists).
-fn pull_record(from: &str, to: &str, agent: Option<&str>, outcome: Outcome, outgoing: bool) -> Value {
-    let num = |s: &str| s.parse::<u64>().map(Value::from).unwrap_or_else(|_| Value::from(s));
-    let secs = match outcome {
-        Outcome::Answered { talk_secs } => talk_secs,
-        Outcome::Missed => 0,
-    };
-    let mut r = json!({
-        "cmiuid": uuid(),
-        "duration": secs,
-        "billedsec": secs,
-        "rate": if outgoing { json!(0.1001) } else { json!(0) },
-        "name": "unknown",
-        "from": if outgoing { Value::from(from) } else { num(from) },
-        "to": num(to),
-    });
-    if let Some(o) = r.as_object_mut() {
-        if let Some(a) = agent {
-            o.insert("agent".to_owned(), json!(a));
-        }
-        if secs > 0 {
-            o.insert("record".to_owned(), json!("true"));
-            o.insert("filename".to_owned(), json!(format!("{}_{SIM_APP_ID}.mp3", uuid())));
-        }
-        if outgoing {
-            o.insert("region".to_owned(), json!("IN"));
-        }
+#[switchboard_core::async_trait]
+impl Simulated for Simulator {
+    fn provider(&self) -> &'static str {
+        crate::SCHEME
     }
-    r
-}
 
-// ------------------------------------------------------------------------------------------ pushes
-
-/// The payloads of a placed call, in order, and the records to store.
-fn outbound_payloads(call: &SimCall, outcome: Outcome) -> (Vec<(bool, Value)>, Vec<StoredCdr>) {
-    let t0 = Utc::now().timestamp_millis();
-    let to_num = call
-        .to
-        .parse::<u64>()
-        .map(Value::from)
-        .unwrap_or_else(|_| Value::from(call.to.clone()));
-    let legacy = call.via.starts_with("/v1/");
-    // The host's parameters come back as a JSON string: in `extra_params` on CHUB, in `custom` on the
-    // legacy host (where they were sent as `custom`).
-    let params = match &call.extra_params {
-        Value::Null => None,
-        Value::String(s) => Some(s.clone()),
-        v => Some(v.to_string()),
-    };
-    let (conversation, call_id, leg_a, leg_b) = (uuid(), uuid(), uuid(), uuid());
-    let event = |status: &str, dt: i64| {
-        let mut e = json!({
-            "type": "event", "direction": "outbound", "status": status, "leg": "a",
-            "app_id": SIM_APP_ID, "user": call.agent, "to": to_num, "callerid": SIM_VIRTUAL_NUMBER,
-            "cmiuuid": leg_a, "conversation_uuid": conversation, "call_id": call_id,
-            "request_id": call.request_id, "time": t0 + dt,
-        });
-        if let (Some(o), Some(p)) = (e.as_object_mut(), &params) {
-            o.insert("custom".to_owned(), json!(p));
-            if !legacy {
-                o.insert("extra_params".to_owned(), json!(p));
-            }
-        }
-        e
-    };
-    let mut out = vec![(true, event("waiting", 0))];
-    let mut stored = Vec::new();
-    match outcome {
-        Outcome::Answered { talk_secs } => {
-            out.push((true, event("started", 2_000)));
-            out.push((true, event("answered", 6_000)));
-            let end = 6_000 + 1000 * talk_secs as i64;
-            let mut hangup = event("hangup", end);
-            let leg = |name: &str, uuid: &str| {
-                let mut c = json!({
-                    "type": "cdr", "appid": SIM_APP_ID, "direction": "outbound", "status": "answered",
-                    "leg": name, "user": call.agent, "cmiuuid": uuid, "call_id": call_id,
-                    "request_id": call.request_id, "time": t0, "answeredsec": talk_secs,
-                    "hangup_reason": "sent_bye", "virtual_number": SIM_VIRTUAL_NUMBER,
-                });
-                if let Some(o) = c.as_object_mut() {
-                    if let Some(p) = &params {
-                        o.insert("custom".to_owned(), json!(p));
-                        if !legacy {
-                            o.insert("extra_params".to_owned(), json!(p));
-                        }
-                    }
-                    if name == "a" {
-                        o.insert("to".to_owned(), to_num.clone());
-                    } else {
-                        // Leg B: `to` as a string, `record` as the string "true", and the recording.
-                        o.insert("to".to_owned(), json!(call.to));
-                        o.insert("record".to_owned(), json!("true"));
-                        o.insert("filename".to_owned(), json!(format!("{}_{SIM_APP_ID}.mp3", t0)));
-                    }
-                }
-                c
-            };
-            let (a, b) = (leg("a", &leg_a), leg("b", &leg_b));
-            if let Some(o) = hangup.as_object_mut() {
-                o.insert("hangup_reason".to_owned(), json!("sent_bye"));
-                o.insert("answeredsec".to_owned(), json!(talk_secs));
-            }
-            out.push((true, hangup));
-            out.push((false, a));
-            out.push((false, b));
-            let mut record = pull_record(SIM_VIRTUAL_NUMBER, &call.to, Some(&call.agent), outcome, true);
-            if let Some(o) = record.as_object_mut() {
-                o.insert("cmiuid".to_owned(), json!(leg_b));
-                o.insert("time".to_owned(), json!(t0));
-            }
-            stored.push(StoredCdr {
-                kind: CdrKind::OutgoingAnswered,
-                agent: Some(call.agent.clone()),
-                time: t0,
-                record,
-            });
-        }
-        Outcome::Missed => {
-            out.push((true, event("started", 2_000)));
-            let mut hangup = event("hangup", 32_000);
-            if let Some(o) = hangup.as_object_mut() {
-                o.insert("hangup_reason".to_owned(), json!("recv_cancel"));
-            }
-            out.push((true, hangup));
-            // The older outgoing-missed form, with `click_to_call` as a string.
-            let mut c = json!({
-                "type": "cdr", "appid": SIM_APP_ID, "to": to_num, "cmiuuid": leg_a, "status": "missed",
-                "user": call.agent, "time": t0, "direction": "outbound", "click_to_call": "true",
-                "request_id": call.request_id,
-            });
-            if let (Some(o), Some(p)) = (c.as_object_mut(), &params) {
-                o.insert(if legacy { "custom" } else { "extra_params" }.to_owned(), json!(p));
-            }
-            out.push((false, c));
-            let mut record = pull_record(SIM_VIRTUAL_NUMBER, &call.to, Some(&call.agent), outcome, true);
-            if let Some(o) = record.as_object_mut() {
-                o.insert("cmiuid".to_owned(), json!(leg_a));
-                o.insert("time".to_owned(), json!(t0));
-            }
-            stored.push(StoredCdr {
-                kind: CdrKind::OutgoingMissed,
-                agent: Some(call.agent.clone()),
-                time: t0,
-                record,
-            });
-        }
+    fn uri(&self) -> String {
+        Simulator::uri(self)
     }
-    (out, stored)
-}
 
-fn inbound_payloads(from: &str, agent: &str, outcome: Outcome) -> Vec<(bool, Value)> {
-    let t0 = Utc::now().timestamp_millis();
-    let from_num = from
-        .parse::<u64>()
-        .map(Value::from)
-        .unwrap_or_else(|_| Value::from(from));
-    let virtual_num = SIM_VIRTUAL_NUMBER.parse::<u64>().unwrap_or(0);
-    let (conversation, leg_a, leg_b) = (uuid(), uuid(), uuid());
-    let team = format!("Sales_{SIM_APP_ID}");
-    let custom = "{\"crm\":\"true\"}";
-    let mut out = vec![(
-        true,
-        json!({"type": "event", "direction": "inbound", "conversation_uuid": conversation, "cmiuuid": leg_a,
-               "from": from_num, "app_id": SIM_APP_ID, "time": t0, "to": virtual_num, "status": "waiting"}),
-    )];
-    match outcome {
-        Outcome::Answered { talk_secs } => {
-            let b = |status: &str, dt: i64| {
-                json!({"leg": "b", "type": "event", "team": team, "user": agent, "conversation_uuid": conversation,
-                       "cmiuuid": leg_b, "direction": "outbound", "from": from, "app_id": SIM_APP_ID,
-                       "time": t0 + dt, "custom": custom, "status": status})
-            };
-            out.push((
-                true,
-                json!({"type": "event", "direction": "inbound", "conversation_uuid": conversation,
-                       "cmiuuid": leg_a, "from": from_num, "app_id": SIM_APP_ID, "time": t0 + 3_000,
-                       "to": virtual_num, "custom": custom, "status": "answered"}),
-            ));
-            out.push((true, b("answered", 3_000)));
-            out.push((true, b("hangup", 3_000 + 1000 * talk_secs as i64)));
-            out.push((
-                false,
-                json!({"virtual_number": virtual_num, "custom": custom, "appid": SIM_APP_ID, "type": "cdr",
-                       "direction": "inbound", "cmiuuid": leg_a, "user": agent, "status": "answered",
-                       "to": virtual_num, "from": from_num, "time": t0, "answeredsec": talk_secs, "team": team,
-                       "hangup_reason": "recv_bye", "record": true, "filename": format!("{t0}_{SIM_APP_ID}.mp3"),
-                       "conversation_uuid": conversation, "ivr_name": "salesivr"}),
-            ));
-        }
-        Outcome::Missed => {
-            out.push((
-                false,
-                json!({"virtual_number": virtual_num, "custom": custom, "appid": SIM_APP_ID, "type": "cdr",
-                       "direction": "inbound", "cmiuuid": leg_a, "status": "missed", "from": from_num,
-                       "time": t0, "waitedsec": 27, "hangup_reason": "recv_bye", "voicemail": "false",
-                       "conversation_uuid": conversation, "team": team, "ivr_name": "salesivr"}),
-            ));
-        }
+    fn dsn(&self) -> String {
+        Simulator::dsn(self)
     }
-    out
-}
 
-async fn play(
-    state: &Mutex<State>,
-    pusher: &reqwest::Client,
-    request_id: &str,
-    outcome: Outcome,
-) -> Result<Vec<Value>> {
-    let payloads = {
-        let mut s = lock(state);
-        let Some(call) = s.calls.iter_mut().find(|c| c.request_id == request_id) else {
+    fn faults(&self) -> &Faults {
+        Simulator::faults(self)
+    }
+
+    fn sent(&self) -> Vec<SimRecord> {
+        Simulator::sent(self)
+    }
+
+    async fn advance(&self) {
+        Simulator::advance(self).await;
+    }
+
+    fn pushed(&self) -> Vec<WebhookRequest> {
+        Simulator::pushed(self)
+    }
+
+    fn triggers(&self) -> &'static [&'static str] {
+        &["call.answered", "call.ended", "cdr"]
+    }
+
+    /// Pushes one payload of the latest call (or of a call made up for it when none was placed) to
+    /// `url`, with the webhook secret of [`Simulator::dsn`] added to its query: the live `answered`
+    /// event, the live `hangup` event, or the CDR of the agent's leg of an answered call. The call
+    /// itself does not move.
+    async fn trigger(&self, event: &str, url: &str) -> Result<WebhookRequest> {
+        let wanted = |p: &Value| match event {
+            "call.answered" => p["type"] == "event" && p["status"] == "answered",
+            "call.ended" => p["type"] == "event" && p["status"] == "hangup",
+            _ => p["type"] == "cdr",
+        };
+        if !self.triggers().contains(&event) {
             return Err(Error::new(
-                ErrorKind::NotFound,
-                "the simulator placed no call with that request_id",
+                ErrorKind::Unsupported,
+                format!(
+                    "the TeleCMI simulator cannot push a '{event}' event; it knows: call.answered, call.ended, cdr"
+                ),
             ));
-        };
-        if call.state != SimCallState::Initiated {
-            return Err(Error::new(ErrorKind::Rejected, "that simulated call has already ended"));
         }
-        call.state = match outcome {
-            Outcome::Answered { .. } => SimCallState::Completed,
-            Outcome::Missed => SimCallState::Missed,
+        let (call, method) = {
+            let s = lock(&self.state);
+            let call = s.calls.last().cloned().unwrap_or_else(|| SimCall {
+                request_id: request_id(),
+                agent: SIM_USERS[0].0.to_owned(),
+                to: "919812345678".to_owned(),
+                extra_params: Value::Null,
+                webrtc: None,
+                followme: None,
+                callerid: None,
+                via: "/v2/webrtc/click2call".to_owned(),
+                state: SimCallState::Initiated,
+            });
+            (call, s.push_method.clone())
         };
-        let call = call.clone();
-        let (payloads, stored) = outbound_payloads(&call, outcome);
-        s.cdrs.extend(stored);
-        payloads
-    };
-    push_all(state, pusher, payloads).await
+        let (payloads, _) = push::outbound_payloads(&call, Outcome::Answered { talk_secs: 30 });
+        let payload = payloads
+            .into_iter()
+            .map(|(_, p)| p)
+            .find(|p| wanted(p))
+            .ok_or_else(|| Error::new(ErrorKind::NotFound, "the simulated call has no such payload"))?;
+        let made = push::request_of(&with_secret(url), &method, &payload)?;
+        lock(&self.state).pushed.push(made.clone());
+        push::push(&self.pusher, &made).await?;
+        Ok(made)
+    }
+
+    fn dsn_with_bad_credentials(&self) -> Option<String> {
+        Some(self.dsn_with("not-the-app-secret"))
+    }
+
+    fn dsn_at(&self, base_url: &str) -> Option<String> {
+        Some(Simulator::dsn(self).replace(&self.host_port(), base_url.trim_start_matches("http://")))
+    }
 }
 
-/// Pushes each payload in order (`true` = live event URL, `false` = CDR URL), waiting for each answer.
-async fn push_all(state: &Mutex<State>, pusher: &reqwest::Client, payloads: Vec<(bool, Value)>) -> Result<Vec<Value>> {
-    let mut sent = Vec::with_capacity(payloads.len());
-    for (live, payload) in payloads {
-        let (url, method) = {
-            let mut s = lock(state);
-            s.pushed.push(payload.clone());
-            (
-                if live { s.event_url.clone() } else { s.cdr_url.clone() },
-                s.push_method.clone(),
-            )
-        };
-        if let Some(url) = url {
-            push(pusher, &url, &method, &payload).await?;
-        }
-        sent.push(payload);
-    }
-    Ok(sent)
-}
+/// Starts TeleCMI simulators for the registry (`switchboard sim telecmi`, the conformance suite).
+#[derive(Debug, Clone, Copy, Default)]
+pub struct Factory;
 
-async fn push(pusher: &reqwest::Client, url: &str, method: &Method, payload: &Value) -> Result<()> {
-    let request = if *method == Method::GET {
-        let mut u = url::Url::parse(url).map_err(|_| Error::config("the simulator's push URL is not a URL"))?;
-        if let Some(o) = payload.as_object() {
-            let mut q = u.query_pairs_mut();
-            for (k, v) in o {
-                match v {
-                    Value::String(s) => q.append_pair(k, s),
-                    other => q.append_pair(k, &other.to_string()),
-                };
-            }
-        }
-        pusher.get(u)
-    } else {
-        pusher.post(url).json(payload)
-    };
-    let resp = request
-        .send()
-        .await
-        .map_err(switchboard_core::http::classify_reqwest_error)?;
-    if !resp.status().is_success() {
-        return Err(Error::new(
-            ErrorKind::Rejected,
-            format!("the webhook receiver answered HTTP {}", resp.status().as_u16()),
-        ));
+#[switchboard_core::async_trait]
+impl SimFactory for Factory {
+    async fn start(&self, options: SimOptions) -> Result<Arc<dyn Simulated>> {
+        Ok(Arc::new(Simulator::start_with(options).await?))
     }
-    Ok(())
 }

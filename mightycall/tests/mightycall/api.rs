@@ -9,7 +9,7 @@ use switchboard_core::testkit::{ConnectionFault, Fault, connection_fault};
 use switchboard_core::{Dispatch, Dsn, ErrorKind, PhoneNumber, RetryPolicy};
 use switchboard_mightycall::sim::{SIM_API_KEY, SIM_BUSINESS_NUMBER, SIM_BUSINESS_NUMBER_2, SIM_USER_KEY, Simulator};
 use switchboard_mightycall::{
-    Config, Flavour, JournalQuery, ManualClock, MightyCallClient, PathStyle, SendMessageRequest,
+    Flavour, JournalQuery, ManualClock, MightyCallClient, MightyCallConfig, PathStyle, SendMessageRequest,
 };
 
 fn retry() -> RetryPolicy {
@@ -20,7 +20,7 @@ fn retry() -> RetryPolicy {
 }
 
 fn client_for(base: &str, flavour: Flavour, style: PathStyle) -> MightyCallClient {
-    let config = Config::builder(SIM_API_KEY, SIM_USER_KEY)
+    let config = MightyCallConfig::builder(SIM_API_KEY, SIM_USER_KEY)
         .base_url(base)
         .flavour(flavour)
         .path_style(style)
@@ -246,10 +246,10 @@ async fn connection_faults_classify() {
 #[tokio::test]
 async fn dsn_flavours() {
     let sim = Simulator::start().await;
-    let cc = Config::from_dsn(&Dsn::parse(&sim.dsn()).unwrap()).unwrap();
+    let cc = MightyCallConfig::from_dsn(&Dsn::parse(&sim.dsn()).unwrap()).unwrap();
     assert_eq!((cc.flavour, cc.path_style), (Flavour::ContactCenter, PathStyle::Api));
     assert_eq!(cc.base_url(), format!("{}/v4", sim.uri()));
-    let classic = Config::from_dsn(&Dsn::parse(&sim.dsn_classic()).unwrap()).unwrap();
+    let classic = MightyCallConfig::from_dsn(&Dsn::parse(&sim.dsn_classic()).unwrap()).unwrap();
     assert_eq!(
         (classic.flavour, classic.path_style),
         (Flavour::Classic, PathStyle::Bare)

@@ -9,10 +9,10 @@ use futures::{StreamExt, TryStreamExt};
 use switchboard_core::testkit::Fault;
 use switchboard_core::{CursorStore, Event, MemoryCursorStore, PhoneNumber, RetryPolicy};
 use switchboard_mightycall::sim::{SIM_API_KEY, SIM_USER_KEY, Simulator};
-use switchboard_mightycall::{Config, JournalQuery, ManualClock, MightyCallClient, SyncCursor};
+use switchboard_mightycall::{JournalQuery, ManualClock, MightyCallClient, MightyCallConfig, SyncCursor};
 
 fn client(sim: &Simulator) -> MightyCallClient {
-    let config = Config::builder(SIM_API_KEY, SIM_USER_KEY)
+    let config = MightyCallConfig::builder(SIM_API_KEY, SIM_USER_KEY)
         .base_url(format!("{}/v4", sim.uri()))
         .retry(
             RetryPolicy::default()

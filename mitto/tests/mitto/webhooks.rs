@@ -29,11 +29,16 @@ async fn legacy_reports_flow_from_simulator_to_events() {
     let msg = Message::sms(ch(), "hi");
     let receipt = mitto.send(&msg).await.unwrap();
 
-    let pushes = sim.deliver_all().await;
+    crate::settle(&sim).await;
+    let pushes = sim.pushed();
     assert_eq!(pushes.len(), 2, "sent, then delivered");
-    assert!(pushes.iter().all(|p| p.answered == Some(200)));
 
     let got = sink.wait_for(2, std::time::Duration::from_secs(2)).await;
+    assert_eq!(
+        got.iter().map(|r| r.body.clone()).collect::<Vec<_>>(),
+        pushes.iter().map(|r| r.body.clone()).collect::<Vec<_>>(),
+        "every push reached the receiver, as recorded"
+    );
     let mut events = Vec::new();
     for request in &got {
         events.extend(mitto.handle_webhook(request).await.unwrap().events);
@@ -80,7 +85,7 @@ async fn get_callbacks_and_per_message_callback_urls() {
         sim.message(receipt.provider_id()).unwrap().callback.as_deref(),
         Some(callback.as_str())
     );
-    sim.deliver_all().await;
+    crate::settle(&sim).await;
     let got = sink.wait_for(2, std::time::Duration::from_secs(2)).await;
     assert_eq!(got.len(), 2);
     assert_eq!(got[0].method, http::Method::GET);
@@ -96,7 +101,7 @@ async fn messaging_api_reports_decode_too() {
     sim.fail_delivery_to(&ch());
     let mitto = MittoTransport::from_dsn_str(&sim.dsn_messaging()).unwrap();
     let receipt = mitto.send(&Message::sms(ch(), "hi")).await.unwrap();
-    sim.deliver_all().await;
+    crate::settle(&sim).await;
     let got = sink.wait_for(2, std::time::Duration::from_secs(2)).await;
     let events = mitto.handle_webhook(&got[1]).await.unwrap().events;
     let d = delivery(&events);

@@ -9,7 +9,7 @@ use futures::future::join_all;
 use switchboard_core::testkit::Fault;
 use switchboard_core::{Dispatch, ErrorKind, PhoneNumber, RetryPolicy};
 use switchboard_mightycall::sim::{SIM_API_KEY, SIM_BUSINESS_NUMBER, SIM_USER_KEY, Simulator};
-use switchboard_mightycall::{Config, ManualClock, MightyCallClient, SendMessageRequest, TokenState};
+use switchboard_mightycall::{ManualClock, MightyCallClient, MightyCallConfig, SendMessageRequest, TokenState};
 
 fn retry() -> RetryPolicy {
     RetryPolicy::default()
@@ -19,7 +19,7 @@ fn retry() -> RetryPolicy {
 }
 
 fn client_with(sim: &Simulator, api_key: &str, user_key: &str, clock: &ManualClock) -> MightyCallClient {
-    let config = Config::builder(api_key, user_key)
+    let config = MightyCallConfig::builder(api_key, user_key)
         .base_url(format!("{}/v4", sim.uri()))
         .retry(retry())
         .build()
@@ -140,7 +140,7 @@ async fn a_401_triggers_one_refresh_and_one_repeat() {
         2,
         "the refused call was not acted on; its repeat sent it once"
     );
-    let outgoing = sim.journal().iter().filter(|e| e.origin == "Outgoing").count();
+    let outgoing = sim.sent().len();
     assert_eq!(outgoing, 2);
 }
 

@@ -6,7 +6,7 @@ use serde_json::{Value, json};
 use switchboard_core::testkit::Fault;
 use switchboard_core::{Dispatch, Dsn, ErrorKind, Message, PhoneNumber, Transport};
 use switchboard_mitto::sim::{SIM_API_KEY, SIM_TRAFFIC_ACCOUNT, Simulator};
-use switchboard_mitto::{Config, MittoClient, MittoTransport, SmsRequest};
+use switchboard_mitto::{MittoClient, MittoConfig, MittoTransport, SmsRequest};
 
 async fn post(sim: &Simulator, path: &str, body: &Value) -> (u16, String, Value) {
     let r = reqwest::Client::new()
@@ -42,7 +42,7 @@ async fn legacy_bodies_of_the_wrong_types_ranges_or_fields_are_refused() {
     let mut bulk = good.clone();
     bulk["to"] = json!(["41751231234", "41751231235"]);
     assert_eq!(post(&sim, "/smsbulk", &bulk).await.0, 200);
-    let stored = sim.messages().len();
+    let stored = sim.sent().len();
 
     for (path, base) in [("/sms", &good), ("/smsbulk", &bulk)] {
         for (field, bad) in [
@@ -74,7 +74,7 @@ async fn legacy_bodies_of_the_wrong_types_ranges_or_fields_are_refused() {
     ] {
         assert_eq!(post(&sim, path, &body).await.0, 400, "{path} {body}");
     }
-    assert_eq!(sim.messages().len(), stored, "nothing refused was stored");
+    assert_eq!(sim.sent().len(), stored, "nothing refused was stored");
 }
 
 #[tokio::test]
@@ -100,13 +100,13 @@ async fn messaging_bodies_of_the_wrong_types_are_refused() {
     let bulk = json!({"trafficAccountId": SIM_TRAFFIC_ACCOUNT, "destinations": "+41751231234",
         "sms": {"text": "hi", "sender": "Acme"}});
     assert_eq!(post(&sim, "/api/v1.1/Messages/sendbulk", &bulk).await.0, 400);
-    assert_eq!(sim.messages().len(), 1);
+    assert_eq!(sim.sent().len(), 1);
 }
 
 #[tokio::test]
 async fn the_client_refuses_what_mitto_would_before_sending() {
     let sim = Simulator::start().await;
-    let config = Config::from_dsn(&Dsn::parse(&sim.dsn()).unwrap()).unwrap();
+    let config = MittoConfig::from_dsn(&Dsn::parse(&sim.dsn()).unwrap()).unwrap();
     let c = MittoClient::new(config).unwrap();
     let to = PhoneNumber::parse("+41751231234", None).unwrap();
     for req in [
@@ -126,7 +126,7 @@ async fn the_client_refuses_what_mitto_would_before_sending() {
         );
     }
     assert!(sim.requests().await.is_empty());
-    let e = Config::from_dsn(&Dsn::parse(&format!("{}&validity=3000000000", sim.dsn())).unwrap()).unwrap_err();
+    let e = MittoConfig::from_dsn(&Dsn::parse(&format!("{}&validity=3000000000", sim.dsn())).unwrap()).unwrap_err();
     assert_eq!(e.kind(), ErrorKind::Config);
 }
 
@@ -152,24 +152,20 @@ async fn a_message_mitto_took_is_never_not_sent_whatever_its_answer() {
         let mitto = MittoTransport::from_dsn_str(&dsn).unwrap();
         for answer in garbled() {
             // One message, then a bulk of three.
-            let before = sim.messages().len();
+            let before = sim.sent().len();
             sim.faults().push(Fault::AfterHandling(Box::new(answer.clone())));
             let e = mitto.send(&Message::sms(to(1), "hi")).await.unwrap_err();
             assert_ne!(e.dispatch(), Dispatch::NotSent, "{dsn} {answer:?}: {e}");
-            assert_eq!(
-                sim.messages().len(),
-                before + 1,
-                "{answer:?}: taken once, never repeated"
-            );
+            assert_eq!(sim.sent().len(), before + 1, "{answer:?}: taken once, never repeated");
 
-            let before = sim.messages().len();
+            let before = sim.sent().len();
             sim.faults().push(Fault::AfterHandling(Box::new(answer.clone())));
             let batch: Vec<Message> = (2..5).map(|n| Message::sms(to(n), "same")).collect();
             for r in mitto.send_many(&batch).await {
                 let e = r.unwrap_err();
                 assert_ne!(e.dispatch(), Dispatch::NotSent, "bulk {answer:?}: {e}");
             }
-            assert_eq!(sim.messages().len(), before + 3, "{answer:?}");
+            assert_eq!(sim.sent().len(), before + 3, "{answer:?}");
         }
     }
 }

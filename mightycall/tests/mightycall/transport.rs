@@ -32,8 +32,8 @@ async fn failed_delivery_shows_in_status() {
     sim.fail_delivery_to(&customer());
     let mc = MightyCallTransport::from_dsn_str(&sim.dsn_classic()).unwrap();
     let r = mc.send(&Message::sms(customer(), "hi")).await.unwrap();
-    sim.advance();
-    sim.advance();
+    sim.advance().await;
+    sim.advance().await;
     sim.set_auto_advance(false);
     let s = mc.status(r.provider_id()).await.unwrap();
     assert_eq!(s.status, DeliveryStatus::Failed);

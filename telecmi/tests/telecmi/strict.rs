@@ -6,7 +6,7 @@ use serde_json::{Value, json};
 use switchboard_core::testkit::Fault;
 use switchboard_core::{Dispatch, PhoneNumber};
 use switchboard_telecmi::sim::{SIM_APP_ID, SIM_SECRET, SIM_USERS, Simulator};
-use switchboard_telecmi::{AllowAll, CallRequest, Config, Flavour, TeleCmiClient};
+use switchboard_telecmi::{AllowAll, CallRequest, Credentials, Flavour, TeleCmiClient, TeleCmiConfig};
 
 const AGENT: &str = "101_1111112";
 
@@ -97,7 +97,7 @@ async fn click_to_call_parameters_of_the_wrong_type_are_refused() {
         &[("to", json!(9812345678u64)), ("custom", json!({"a": 1}))],
     )
     .await;
-    assert_eq!(sim.calls().len(), 3, "only the documented bodies placed calls");
+    assert_eq!(sim.sent().len(), 3, "only the documented bodies placed calls");
 }
 
 #[tokio::test]
@@ -184,13 +184,13 @@ async fn a_call_telecmi_placed_is_never_not_sent_whatever_its_answer() {
     };
     let sim = Simulator::start().await;
     let configs = [
-        Config::admin(SIM_APP_ID, SIM_SECRET),
-        Config::admin(SIM_APP_ID, SIM_SECRET).with_flavour(Flavour::India),
-        Config::user(SIM_USERS[0].0, SIM_USERS[0].1),
-        Config::user(SIM_USERS[0].0, SIM_USERS[0].1).with_flavour(Flavour::India),
+        TeleCmiConfig::builder(Credentials::admin(SIM_APP_ID, SIM_SECRET)),
+        TeleCmiConfig::builder(Credentials::admin(SIM_APP_ID, SIM_SECRET)).flavour(Flavour::India),
+        TeleCmiConfig::builder(Credentials::user(SIM_USERS[0].0, SIM_USERS[0].1)),
+        TeleCmiConfig::builder(Credentials::user(SIM_USERS[0].0, SIM_USERS[0].1)).flavour(Flavour::India),
     ];
     for config in configs {
-        let client = TeleCmiClient::builder(config.with_endpoint(sim.uri()))
+        let client = TeleCmiClient::builder(config.endpoint(sim.uri()).build().unwrap())
             .policy(AllowAll)
             .build()
             .unwrap();
@@ -198,14 +198,14 @@ async fn a_call_telecmi_placed_is_never_not_sent_whatever_its_answer() {
             client.login().await.unwrap();
         }
         for answer in answers() {
-            let before = sim.calls().len();
+            let before = sim.sent().len();
             sim.faults().push(Fault::AfterHandling(Box::new(answer.clone())));
             let e = client
                 .click_to_call(&CallRequest::new(AGENT, customer()))
                 .await
                 .unwrap_err();
             assert_ne!(e.dispatch(), Dispatch::NotSent, "{answer:?}: {e}");
-            assert_eq!(sim.calls().len(), before + 1, "{answer:?}: placed once, never repeated");
+            assert_eq!(sim.sent().len(), before + 1, "{answer:?}: placed once, never repeated");
         }
     }
 }

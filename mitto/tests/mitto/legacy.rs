@@ -8,7 +8,7 @@ use switchboard_core::http::HttpOptions;
 use switchboard_core::testkit::{ConnectionFault, Fault, connection_fault};
 use switchboard_core::{Dispatch, ErrorKind, PhoneNumber, RetryPolicy};
 use switchboard_mitto::sim::{SIM_API_KEY, SIM_SENDER, Simulator};
-use switchboard_mitto::{BulkSmsRequest, Config, MittoClient, SmsRequest, SmsType, UsageRequest};
+use switchboard_mitto::{BulkSmsRequest, MittoClient, MittoConfig, SmsRequest, SmsType, UsageRequest};
 
 fn fast_retry() -> RetryPolicy {
     RetryPolicy::default()
@@ -18,7 +18,7 @@ fn fast_retry() -> RetryPolicy {
 }
 
 fn client_at(base: &str, key: &str) -> MittoClient {
-    let config = Config::builder(key)
+    let config = MittoConfig::builder(key)
         .legacy_base_url(base)
         .from(SIM_SENDER)
         .retry(fast_retry())
@@ -132,7 +132,7 @@ async fn every_documented_response_code_maps_under_200_and_400() {
             assert_eq!(sim.sms_requests(), before + 1, "code {code} is never retried");
         }
     }
-    assert!(sim.messages().is_empty());
+    assert!(sim.sent().is_empty());
 }
 
 #[tokio::test]
@@ -188,7 +188,7 @@ async fn test_mode_answers_without_id_and_stores_nothing() {
         .await
         .unwrap();
     assert_eq!((r.test, r.id), (Some(true), None));
-    assert!(sim.messages().is_empty());
+    assert!(sim.sent().is_empty());
 }
 
 #[tokio::test]
@@ -206,7 +206,11 @@ async fn bulk_sends_one_text_to_many_with_one_id_each() {
     assert_eq!(ids.iter().collect::<std::collections::HashSet<_>>().len(), 3);
     assert_eq!(r.messages[1].to.as_deref(), Some("4915123456789"));
     assert_eq!(sim.bulk_requests(), 1);
-    assert!(sim.messages().iter().all(|m| m.reference.as_deref() == Some("spring")));
+    assert!(
+        sim.sent()
+            .iter()
+            .all(|r| sim.message(&r.id).unwrap().reference.as_deref() == Some("spring"))
+    );
 
     // The comma-separated form some clients send is accepted too.
     let raw = reqwest::Client::new()
@@ -245,7 +249,7 @@ async fn vendor_connector_paths_are_served() {
             .unwrap();
         assert_eq!(r.status(), 200, "{path}");
     }
-    assert_eq!(sim.messages().len(), 3);
+    assert_eq!(sim.sent().len(), 3);
 }
 
 #[tokio::test]
@@ -309,7 +313,7 @@ async fn refusals_before_acting_are_retried_and_ambiguous_failures_are_not() {
     sim.faults().push(Fault::RateLimited(Some(0)));
     let r = c.send_sms(&SmsRequest::new("Acme", &ch(), "hi")).await.unwrap();
     assert!(r.id.is_some());
-    assert_eq!(sim.messages().len(), 1);
+    assert_eq!(sim.sent().len(), 1);
 
     // 500: may have been acted on — never repeated.
     sim.faults().push(Fault::Status(500));

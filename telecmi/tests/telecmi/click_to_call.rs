@@ -12,7 +12,8 @@ use switchboard_core::{
 };
 use switchboard_telecmi::sim::{SIM_APP_ID, SIM_SECRET, SIM_USERS, Simulator};
 use switchboard_telecmi::{
-    Allow, AllowAll, AllowList, CORRELATION_KEY, CallRequest, Config, Decision, Flavour, FnPolicy, TeleCmiClient,
+    Allow, AllowAll, AllowList, CORRELATION_KEY, CallRequest, Credentials, Decision, Flavour, FnPolicy, TeleCmiClient,
+    TeleCmiConfig, TeleCmiConfigBuilder,
 };
 
 const AGENT: &str = "101_1111112";
@@ -29,14 +30,14 @@ fn fast_retry() -> RetryPolicy {
         .with_jitter(false)
 }
 
-fn admin(sim: &Simulator) -> Config {
-    Config::admin(SIM_APP_ID, SIM_SECRET)
-        .with_endpoint(sim.uri())
-        .with_webhook_secret("hook")
+fn admin(sim: &Simulator) -> TeleCmiConfigBuilder {
+    TeleCmiConfig::builder(Credentials::admin(SIM_APP_ID, SIM_SECRET))
+        .endpoint(sim.uri())
+        .webhook_secret("hook")
 }
 
-fn allow_all(config: Config) -> TeleCmiClient {
-    TeleCmiClient::builder(config)
+fn allow_all(config: TeleCmiConfigBuilder) -> TeleCmiClient {
+    TeleCmiClient::builder(config.build().unwrap())
         .policy(AllowAll)
         .retry(fast_retry())
         .build()
@@ -79,7 +80,7 @@ async fn admin_click_to_call_sends_the_documented_body() {
         "TeleCMI's defaults apply"
     );
 
-    let call = &sim.calls()[0];
+    let call = &sim.call(&sim.sent()[0].id).unwrap();
     assert_eq!(placed.request_id.as_deref(), Some(call.request_id.as_str()));
     assert_eq!(placed.correlation, "deal-42");
     assert_eq!(placed.message.as_deref(), Some("Call initiated"));
@@ -102,7 +103,7 @@ async fn ring_mobile_sends_followme_and_no_webrtc() {
         (b["followme"].clone(), b["webrtc"].clone()),
         (json!(true), json!(false))
     );
-    let c = &sim.calls()[0];
+    let c = &sim.call(&sim.sent()[0].id).unwrap();
     assert_eq!((c.followme, c.webrtc), (Some(true), Some(false)));
 }
 
@@ -110,7 +111,7 @@ async fn ring_mobile_sends_followme_and_no_webrtc() {
 async fn the_default_policy_refuses_everyone_and_nothing_reaches_telecmi() {
     let sim = Simulator::start().await;
     // No policy and no allow= in the configuration.
-    let client = TeleCmiClient::new(admin(&sim)).unwrap();
+    let client = TeleCmiClient::new(admin(&sim).build().unwrap()).unwrap();
     let err = client
         .click_to_call(&CallRequest::new(AGENT, customer()))
         .await
@@ -120,13 +121,13 @@ async fn the_default_policy_refuses_everyone_and_nothing_reaches_telecmi() {
     assert_eq!(err.provider(), Some("telecmi"));
     assert!(err.to_string().contains("policy"), "{err}");
     assert!(sim.requests().await.is_empty(), "nothing may reach TeleCMI");
-    assert!(sim.calls().is_empty());
+    assert!(sim.sent().is_empty());
 }
 
 #[tokio::test]
 async fn allow_lists_from_code_and_from_the_dsn() {
     let sim = Simulator::start().await;
-    let client = TeleCmiClient::builder(admin(&sim))
+    let client = TeleCmiClient::builder(admin(&sim).build().unwrap())
         .policy(AllowList::new([AGENT]))
         .build()
         .unwrap();
@@ -140,7 +141,7 @@ async fn allow_lists_from_code_and_from_the_dsn() {
         .unwrap_err();
     assert_eq!((err.kind(), err.dispatch()), (ErrorKind::Rejected, Dispatch::NotSent));
     assert!(err.to_string().contains(OTHER));
-    assert_eq!(sim.calls().len(), 1);
+    assert_eq!(sim.sent().len(), 1);
 
     // allow= in the DSN stands for an AllowList; the simulator's DSN allows both users.
     let from_dsn = TeleCmiClient::from_dsn_str(&sim.dsn()).unwrap();
@@ -148,7 +149,7 @@ async fn allow_lists_from_code_and_from_the_dsn() {
         .click_to_call(&CallRequest::new(OTHER, customer()))
         .await
         .unwrap();
-    let only_one = TeleCmiClient::new(admin(&sim).with_allow(Allow::Agents(vec![AGENT.into()]))).unwrap();
+    let only_one = TeleCmiClient::new(admin(&sim).allow(Allow::Agents(vec![AGENT.into()])).build().unwrap()).unwrap();
     assert_eq!(
         only_one
             .click_to_call(&CallRequest::new(OTHER, customer()))
@@ -157,7 +158,7 @@ async fn allow_lists_from_code_and_from_the_dsn() {
             .kind(),
         ErrorKind::Rejected
     );
-    assert_eq!(sim.calls().len(), 2);
+    assert_eq!(sim.sent().len(), 2);
 }
 
 #[tokio::test]
@@ -167,7 +168,10 @@ async fn a_policy_can_use_who_asked() {
         Some("crm-user-7") if call.agent == AGENT => Decision::Allow,
         _ => Decision::deny("this CRM user may not ring that agent"),
     });
-    let client = TeleCmiClient::builder(admin(&sim)).policy(policy).build().unwrap();
+    let client = TeleCmiClient::builder(admin(&sim).build().unwrap())
+        .policy(policy)
+        .build()
+        .unwrap();
     client
         .click_to_call(&CallRequest::new(AGENT, customer()).requested_by("crm-user-7"))
         .await
@@ -177,14 +181,14 @@ async fn a_policy_can_use_who_asked() {
         .await
         .unwrap_err();
     assert!(err.to_string().contains("may not ring"));
-    assert_eq!(sim.calls().len(), 1);
+    assert_eq!(sim.sent().len(), 1);
 }
 
 #[tokio::test]
 async fn every_call_is_journaled_with_its_correlation_id() {
     let sim = Simulator::start().await;
     let journal = Arc::new(MemoryJournal::new());
-    let client = TeleCmiClient::builder(admin(&sim))
+    let client = TeleCmiClient::builder(admin(&sim).build().unwrap())
         .policy(AllowList::new([AGENT]))
         .journal(journal.clone())
         .build()
@@ -232,7 +236,7 @@ impl Journal for BrokenJournal {
 #[tokio::test]
 async fn a_journal_that_cannot_record_the_attempt_stops_the_call() {
     let sim = Simulator::start().await;
-    let client = TeleCmiClient::builder(admin(&sim))
+    let client = TeleCmiClient::builder(admin(&sim).build().unwrap())
         .policy(AllowAll)
         .journal(Arc::new(BrokenJournal))
         .build()
@@ -250,7 +254,7 @@ async fn documented_error_codes() {
     let sim = Simulator::start().await;
 
     // 404 "Failed to authenticate secret": a wrong secret, and an agent of another app.
-    let wrong = allow_all(Config::admin(SIM_APP_ID, "wrong").with_endpoint(sim.uri()));
+    let wrong = allow_all(TeleCmiConfig::builder(Credentials::admin(SIM_APP_ID, "wrong")).endpoint(sim.uri()));
     let e = wrong
         .click_to_call(&CallRequest::new(AGENT, customer()))
         .await
@@ -279,7 +283,7 @@ async fn documented_error_codes() {
     );
     let other = PhoneNumber::parse("+919812345679", None).unwrap();
     client.click_to_call(&CallRequest::new(AGENT, other)).await.unwrap();
-    assert_eq!(sim.calls().len(), 1);
+    assert_eq!(sim.sent().len(), 1);
 
     // 400: the simulator's own answer to a missing `to`, then the client's reading of it.
     let raw = reqwest::Client::new()
@@ -310,7 +314,7 @@ async fn documented_error_codes() {
         .await
         .unwrap_err();
     assert_eq!(e.kind(), ErrorKind::Auth);
-    assert_eq!(sim.calls().len(), 1, "no refused request placed a call");
+    assert_eq!(sim.sent().len(), 1, "no refused request placed a call");
 }
 
 #[tokio::test]
@@ -345,12 +349,12 @@ async fn faults_keep_their_dispatch_fact_and_only_safe_ones_are_retried() {
     sim.faults().push(Fault::Status(503));
     client.click_to_call(&call).await.unwrap();
     assert_eq!(sim.requests_to("/v2/webrtc/click2call").await.len(), 2);
-    assert_eq!(sim.calls().len(), 1);
+    assert_eq!(sim.sent().len(), 1);
 
     // 429 with Retry-After: NotSent, retried.
     sim.faults().push(Fault::RateLimited(Some(0)));
     client.click_to_call(&call).await.unwrap();
-    assert_eq!(sim.calls().len(), 2);
+    assert_eq!(sim.sent().len(), 2);
 
     // 500 may come after the call was placed: MaybeSent, never repeated.
     sim.faults().push(Fault::Status(500));
@@ -372,7 +376,7 @@ async fn faults_keep_their_dispatch_fact_and_only_safe_ones_are_retried() {
     }
 
     // A timeout after the request was written: MaybeSent, not repeated.
-    let slow = allow_all(admin(&sim).with_timeout(Duration::from_millis(200)));
+    let slow = allow_all(admin(&sim).timeout(Duration::from_millis(200)));
     sim.faults().push(Fault::Delay(Duration::from_secs(2)));
     let before = sim.requests_to("/v2/webrtc/click2call").await.len();
     let e = slow.click_to_call(&call).await.unwrap_err();
@@ -385,9 +389,9 @@ async fn connection_faults() {
     let call = CallRequest::new(AGENT, customer());
     let at = |url: String| {
         allow_all(
-            Config::admin(SIM_APP_ID, SIM_SECRET)
-                .with_endpoint(url)
-                .with_timeout(Duration::from_millis(300)),
+            TeleCmiConfig::builder(Credentials::admin(SIM_APP_ID, SIM_SECRET))
+                .endpoint(url)
+                .timeout(Duration::from_millis(300)),
         )
     };
     let e = at(connection_fault(ConnectionFault::Refused).await.unwrap())
@@ -409,8 +413,8 @@ async fn connection_faults() {
     }
 }
 
-fn user(sim: &Simulator) -> Config {
-    Config::user(SIM_USERS[0].0, SIM_USERS[0].1).with_endpoint(sim.uri())
+fn user(sim: &Simulator) -> TeleCmiConfigBuilder {
+    TeleCmiConfig::builder(Credentials::user(SIM_USERS[0].0, SIM_USERS[0].1)).endpoint(sim.uri())
 }
 
 #[tokio::test]
@@ -433,8 +437,8 @@ async fn user_token_click_to_call_logs_in_once_and_reuses_the_token() {
     assert_eq!(calls[0]["to"], json!(919812345678u64));
     assert_eq!(calls[0]["extra_params"]["crm"], "yes");
     assert!(calls[0].get("secret").is_none());
-    assert_eq!(sim.calls().len(), 2);
-    assert!(sim.calls().iter().all(|c| c.agent == AGENT));
+    assert_eq!(sim.sent().len(), 2);
+    assert!(sim.sent().iter().all(|r| sim.call(&r.id).unwrap().agent == AGENT));
 
     let info = client.login().await.unwrap();
     assert_eq!((info.user_id.as_str(), info.app_id), (AGENT, Some(SIM_APP_ID)));
@@ -451,7 +455,7 @@ async fn a_refused_token_is_renewed_once_and_the_call_goes_through() {
     client.click_to_call(&req).await.unwrap();
     assert_eq!(sim.login_count(), 2);
     assert_eq!(
-        sim.calls().len(),
+        sim.sent().len(),
         2,
         "the refused attempt placed nothing, the repeat placed one"
     );
@@ -481,7 +485,7 @@ async fn the_user_404_is_first_read_as_an_expired_token_and_the_repeat_goes_thro
     let placed = client.click_to_call(&req).await.unwrap();
     assert!(placed.request_id.is_some());
     assert_eq!(sim.login_count(), 2, "one login again");
-    assert_eq!(sim.calls().len(), 2, "the 404 placed nothing, the repeat placed one");
+    assert_eq!(sim.sent().len(), 2, "the 404 placed nothing, the repeat placed one");
     assert_eq!(sim.requests_to("/v2/ind/click2call").await.len(), 4);
 }
 
@@ -489,7 +493,7 @@ async fn the_user_404_is_first_read_as_an_expired_token_and_the_repeat_goes_thro
 async fn a_user_404_that_repeats_with_a_fresh_token_is_a_refused_number() {
     for flavour in [Flavour::Chub, Flavour::India] {
         let sim = Simulator::start().await;
-        let client = allow_all(user(&sim).with_flavour(flavour));
+        let client = allow_all(user(&sim).flavour(flavour));
         let (path, digits) = match flavour {
             Flavour::Chub => ("/v2/ind/click2call", "919812345678"),
             _ => ("/v1/agentConnect", "9812345678"),
@@ -513,7 +517,7 @@ async fn a_user_404_that_repeats_with_a_fresh_token_is_a_refused_number() {
             "{flavour:?}: logged in, then once more for the repeat"
         );
         assert_eq!(sim.requests_to(path).await.len(), 2, "{flavour:?}: one repeat, no loop");
-        assert!(sim.calls().is_empty());
+        assert!(sim.sent().is_empty());
 
         // An expired token and a refused number: the same two tries, the same answer.
         sim.expire_tokens();
@@ -565,13 +569,13 @@ async fn concurrent_requests_share_a_single_refresh() {
     }
     assert_eq!(sim.login_count(), 2, "eight refused tokens, one login");
     assert_eq!(client.login_count(), 2);
-    assert_eq!(sim.calls().len(), 9);
+    assert_eq!(sim.sent().len(), 9);
 }
 
 #[tokio::test]
 async fn a_token_past_its_lifetime_is_renewed_before_use() {
     let sim = Simulator::start().await;
-    let client = allow_all(user(&sim).with_token_ttl(Duration::ZERO));
+    let client = allow_all(user(&sim).token_ttl(Duration::ZERO));
     let req = client.request(customer()).unwrap();
     client.click_to_call(&req).await.unwrap();
     client.click_to_call(&req).await.unwrap();
@@ -586,7 +590,7 @@ async fn a_token_past_its_lifetime_is_renewed_before_use() {
 #[tokio::test]
 async fn user_mode_errors() {
     let sim = Simulator::start().await;
-    let wrong = allow_all(Config::user(AGENT, "nope").with_endpoint(sim.uri()));
+    let wrong = allow_all(TeleCmiConfig::builder(Credentials::user(AGENT, "nope")).endpoint(sim.uri()));
     let e = wrong
         .click_to_call(&CallRequest::new(AGENT, customer()))
         .await
@@ -653,9 +657,9 @@ async fn legacy_india_admin_connect() {
     assert_eq!(e.kind(), ErrorKind::Unsupported);
 
     let wrong = allow_all(
-        Config::admin(SIM_APP_ID, "bad")
-            .with_flavour(Flavour::India)
-            .with_endpoint(sim.uri()),
+        TeleCmiConfig::builder(Credentials::admin(SIM_APP_ID, "bad"))
+            .flavour(Flavour::India)
+            .endpoint(sim.uri()),
     );
     let e = wrong
         .click_to_call(&CallRequest::new(AGENT, customer()))
@@ -667,7 +671,7 @@ async fn legacy_india_admin_connect() {
 #[tokio::test]
 async fn legacy_india_agent_connect() {
     let sim = Simulator::start().await;
-    let client = allow_all(user(&sim).with_flavour(Flavour::India));
+    let client = allow_all(user(&sim).flavour(Flavour::India));
     client
         .click_to_call(&client.request(customer()).unwrap())
         .await
@@ -716,7 +720,7 @@ async fn the_simulator_also_takes_the_documented_get_form() {
     let answer: Value = reqwest::get(url).await.unwrap().json().await.unwrap();
     assert_eq!(answer["code"], 200);
     assert_eq!(answer["msg"], "Call initiated");
-    let call = &sim.calls()[0];
+    let call = &sim.call(&sim.sent()[0].id).unwrap();
     assert_eq!(answer["request_id"], json!(call.request_id));
     assert_eq!(
         (call.to.as_str(), call.webrtc, call.followme),

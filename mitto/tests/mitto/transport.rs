@@ -118,7 +118,7 @@ async fn big_batches_are_split_into_bulk_requests_of_at_most_500() {
         (2, 1),
         "500 + 500 in bulk, the last one alone"
     );
-    assert_eq!(sim.messages().len(), 1001);
+    assert_eq!(sim.sent().len(), 1001);
     assert_eq!(switchboard_mitto::transport::BULK_MAX_RECIPIENTS, 500);
 }
 
@@ -172,5 +172,5 @@ async fn missing_sender_and_wrong_recipient_kinds() {
         .await
         .unwrap_err();
     assert_eq!((e.kind(), e.dispatch()), (ErrorKind::InvalidInput, Dispatch::NotSent));
-    assert!(sim.messages().is_empty());
+    assert!(sim.sent().is_empty());
 }

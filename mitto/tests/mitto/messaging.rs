@@ -7,12 +7,12 @@ use switchboard_core::testkit::Fault;
 use switchboard_core::{DeliveryStatus, Dispatch, ErrorKind, PhoneNumber, RetryPolicy};
 use switchboard_mitto::sim::{SIM_API_KEY, SIM_TRAFFIC_ACCOUNT, Simulator};
 use switchboard_mitto::{
-    Api, Config, MessagingBulkRequest, MessagingSendRequest, MittoClient, SmsContent, map_delivery_status,
+    Flavour, MessagingBulkRequest, MessagingSendRequest, MittoClient, MittoConfig, SmsContent, map_delivery_status,
 };
 
 fn client_with(sim: &Simulator, key: &str, account: &str) -> MittoClient {
-    let config = Config::builder(key)
-        .api(Api::Messaging)
+    let config = MittoConfig::builder(key)
+        .api(Flavour::Messaging)
         .messaging_base_url(sim.uri())
         .traffic_account_id(account)
         .retry(
@@ -86,7 +86,7 @@ async fn failed_delivery_is_reported() {
         .messages[0]
         .message_id
         .clone();
-    sim.deliver_all().await;
+    crate::settle(&sim).await;
     let rec = c.get_message(&id).await.unwrap();
     assert_eq!(
         map_delivery_status(rec.delivery_status.as_deref().unwrap()),

@@ -10,7 +10,10 @@ use serde_json::{Value, json};
 use switchboard_core::testkit::Fault;
 use switchboard_core::{CallState, ErrorKind, PhoneNumber, RetryPolicy};
 use switchboard_telecmi::sim::{Outcome, SIM_APP_ID, SIM_SECRET, SIM_USERS, Simulator};
-use switchboard_telecmi::{AllowAll, CallRecord, CallRequest, CdrKind, CdrQuery, Config, Flavour, TeleCmiClient};
+use switchboard_telecmi::{
+    AllowAll, CallRecord, CallRequest, CdrKind, CdrQuery, Credentials, Flavour, TeleCmiClient, TeleCmiConfig,
+    TeleCmiConfigBuilder,
+};
 
 const AGENT: &str = "101_1111112";
 
@@ -21,8 +24,8 @@ fn fast_retry() -> RetryPolicy {
         .with_jitter(false)
 }
 
-fn client(config: Config) -> TeleCmiClient {
-    TeleCmiClient::builder(config)
+fn client(config: TeleCmiConfigBuilder) -> TeleCmiClient {
+    TeleCmiClient::builder(config.build().unwrap())
         .policy(AllowAll)
         .retry(fast_retry())
         .build()
@@ -30,11 +33,11 @@ fn client(config: Config) -> TeleCmiClient {
 }
 
 fn admin(sim: &Simulator) -> TeleCmiClient {
-    client(Config::admin(SIM_APP_ID, SIM_SECRET).with_endpoint(sim.uri()))
+    client(TeleCmiConfig::builder(Credentials::admin(SIM_APP_ID, SIM_SECRET)).endpoint(sim.uri()))
 }
 
 fn user(sim: &Simulator) -> TeleCmiClient {
-    client(Config::user(SIM_USERS[0].0, SIM_USERS[0].1).with_endpoint(sim.uri()))
+    client(TeleCmiConfig::builder(Credentials::user(SIM_USERS[0].0, SIM_USERS[0].1)).endpoint(sim.uri()))
 }
 
 fn last_day(kind: CdrKind) -> CdrQuery {
@@ -215,7 +218,7 @@ async fn errors_end_the_stream_and_temporary_ones_are_retried() {
     let sim = Simulator::start().await;
     sim.seed_records(CdrKind::IncomingAnswered, 50, Some(AGENT));
 
-    let wrong = client(Config::admin(SIM_APP_ID, "nope").with_endpoint(sim.uri()));
+    let wrong = client(TeleCmiConfig::builder(Credentials::admin(SIM_APP_ID, "nope")).endpoint(sim.uri()));
     let got = collect(&wrong, last_day(CdrKind::IncomingAnswered)).await;
     assert_eq!(got.len(), 1, "one error, then the stream ends");
     let e = got[0].as_ref().unwrap_err();
@@ -311,9 +314,9 @@ async fn legacy_lists_say_total_and_id_and_write_rates_as_text() {
     sim.seed_records(CdrKind::IncomingAnswered, 12, Some(AGENT));
     sim.seed_records(CdrKind::OutgoingMissed, 3, Some(AGENT));
     let c = client(
-        Config::admin(SIM_APP_ID, SIM_SECRET)
-            .with_flavour(Flavour::India)
-            .with_endpoint(sim.uri()),
+        TeleCmiConfig::builder(Credentials::admin(SIM_APP_ID, SIM_SECRET))
+            .flavour(Flavour::India)
+            .endpoint(sim.uri()),
     );
     let page = c
         .call_records_page(&last_day(CdrKind::IncomingAnswered), 1)
@@ -334,9 +337,9 @@ async fn legacy_lists_say_total_and_id_and_write_rates_as_text() {
     assert_eq!(collect(&c, last_day(CdrKind::OutgoingMissed)).await.len(), 3);
 
     let u = client(
-        Config::user(SIM_USERS[0].0, SIM_USERS[0].1)
-            .with_flavour(Flavour::India)
-            .with_endpoint(sim.uri()),
+        TeleCmiConfig::builder(Credentials::user(SIM_USERS[0].0, SIM_USERS[0].1))
+            .flavour(Flavour::India)
+            .endpoint(sim.uri()),
     );
     assert_eq!(collect(&u, last_day(CdrKind::IncomingAnswered)).await.len(), 12);
     assert_eq!(sim.requests_to("/v1/agentAnswered").await.len(), 2);

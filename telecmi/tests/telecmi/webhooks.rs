@@ -6,14 +6,17 @@ use std::time::Duration;
 
 use serde_json::{Value, json};
 use switchboard_core::testkit::WebhookSink;
-use switchboard_core::webhook::WebhookRequest;
+use switchboard_core::webhook::{Webhook, WebhookRequest};
 use switchboard_core::{
     CallState, Error, ErrorKind, Event, Journal, JournalEntry, JournalRecord, MemoryJournal, MessageId, PhoneNumber,
     async_trait,
 };
 use switchboard_telecmi::sim::{Outcome, SIM_APP_ID, SIM_SECRET, SIM_WEBHOOK_SECRET, Simulator};
 use switchboard_telecmi::webhook::{CallStatus, Direction, HangupReason, Leg, PushKind};
-use switchboard_telecmi::{AllowAll, CallNotification, CallRequest, Config, TeleCmiClient, WebhookHandler};
+use switchboard_telecmi::{
+    AllowAll, CallNotification, CallRequest, Credentials, TeleCmiClient, TeleCmiConfig, TeleCmiConfigBuilder,
+    TeleCmiWebhook,
+};
 
 const AGENT: &str = "101_1111112";
 
@@ -21,10 +24,10 @@ fn customer() -> PhoneNumber {
     PhoneNumber::parse("+91 98123 45678", None).unwrap()
 }
 
-fn config(sim: &Simulator) -> Config {
-    Config::admin(SIM_APP_ID, SIM_SECRET)
-        .with_endpoint(sim.uri())
-        .with_webhook_secret(SIM_WEBHOOK_SECRET)
+fn config(sim: &Simulator) -> TeleCmiConfigBuilder {
+    TeleCmiConfig::builder(Credentials::admin(SIM_APP_ID, SIM_SECRET))
+        .endpoint(sim.uri())
+        .webhook_secret(SIM_WEBHOOK_SECRET)
 }
 
 struct Rig {
@@ -39,7 +42,7 @@ async fn rig() -> Rig {
     let sink = WebhookSink::start().await;
     sim.set_webhook_url(format!("{}/hooks/telecmi?token={SIM_WEBHOOK_SECRET}", sink.uri()));
     let journal = Arc::new(MemoryJournal::new());
-    let client = TeleCmiClient::builder(config(&sim))
+    let client = TeleCmiClient::builder(config(&sim).build().unwrap())
         .policy(AllowAll)
         .journal(journal.clone())
         .build()
@@ -284,10 +287,15 @@ async fn inbound_calls() {
 #[tokio::test]
 async fn legacy_calls_correlate_through_custom() {
     let rig = rig().await;
-    let legacy = TeleCmiClient::builder(config(&rig.sim).with_flavour(switchboard_telecmi::Flavour::India))
-        .policy(AllowAll)
-        .build()
-        .unwrap();
+    let legacy = TeleCmiClient::builder(
+        config(&rig.sim)
+            .flavour(switchboard_telecmi::Flavour::India)
+            .build()
+            .unwrap(),
+    )
+    .policy(AllowAll)
+    .build()
+    .unwrap();
     let placed = legacy
         .click_to_call(&CallRequest::new(AGENT, customer()).with_correlation("old-1"))
         .await
@@ -312,7 +320,7 @@ async fn legacy_calls_correlate_through_custom() {
 #[tokio::test]
 async fn verification() {
     let sim = Simulator::start().await;
-    let client = TeleCmiClient::new(config(&sim)).unwrap();
+    let client = TeleCmiClient::new(config(&sim).build().unwrap()).unwrap();
     let body = r#"{"type":"event","status":"waiting","app_id":1111112,"cmiuuid":"x"}"#;
     let good = WebhookRequest::post(format!("https://crm.example/h?token={SIM_WEBHOOK_SECRET}"), body);
     assert_eq!(client.handle_webhook(&good).await.unwrap().len(), 1);
@@ -333,15 +341,23 @@ async fn verification() {
     }
 
     // No secret configured: refuses to run.
-    let no_secret = TeleCmiClient::new(Config::admin(SIM_APP_ID, SIM_SECRET).with_endpoint(sim.uri())).unwrap();
+    let no_secret = TeleCmiClient::new(
+        TeleCmiConfig::builder(Credentials::admin(SIM_APP_ID, SIM_SECRET))
+            .endpoint(sim.uri())
+            .build()
+            .unwrap(),
+    )
+    .unwrap();
     let e = no_secret.handle_webhook(&good).await.unwrap_err();
     assert_eq!(e.kind(), ErrorKind::Config);
 
     // Turned off explicitly: believed without a secret.
     let off = TeleCmiClient::new(
-        Config::admin(SIM_APP_ID, SIM_SECRET)
-            .with_endpoint(sim.uri())
-            .dangerously_skip_webhook_verification(),
+        TeleCmiConfig::builder(Credentials::admin(SIM_APP_ID, SIM_SECRET))
+            .endpoint(sim.uri())
+            .dangerously_skip_webhook_verification()
+            .build()
+            .unwrap(),
     )
     .unwrap();
     assert_eq!(
@@ -353,10 +369,11 @@ async fn verification() {
     );
 
     // A handler of its own, with another parameter name.
-    let h = WebhookHandler::new("s3").with_param("key");
-    assert!(h.decode(&WebhookRequest::post("https://h/?key=s3", body)).is_ok());
+    let h = TeleCmiWebhook::new("s3").with_param("key");
+    assert!(h.handle(&WebhookRequest::post("https://h/?key=s3", body)).await.is_ok());
     assert_eq!(
-        h.decode(&WebhookRequest::post("https://h/?token=s3", body))
+        h.handle(&WebhookRequest::post("https://h/?token=s3", body))
+            .await
             .unwrap_err()
             .kind(),
         ErrorKind::Auth
@@ -366,7 +383,7 @@ async fn verification() {
 #[tokio::test]
 async fn bodies_of_every_shape() {
     let sim = Simulator::start().await;
-    let client = TeleCmiClient::new(config(&sim)).unwrap();
+    let client = TeleCmiClient::new(config(&sim).build().unwrap()).unwrap();
     let url = format!("https://crm.example/h?token={SIM_WEBHOOK_SECRET}");
 
     // A list of payloads.
@@ -410,7 +427,7 @@ async fn bodies_of_every_shape() {
 #[tokio::test]
 async fn garbage_is_an_input_error_never_a_panic() {
     let sim = Simulator::start().await;
-    let client = TeleCmiClient::new(config(&sim)).unwrap();
+    let client = TeleCmiClient::new(config(&sim).build().unwrap()).unwrap();
     let url = format!("https://crm.example/h?token={SIM_WEBHOOK_SECRET}");
     let cases: Vec<Vec<u8>> = vec![
         b"{".to_vec(),
@@ -505,7 +522,7 @@ impl Journal for BrokenJournal {
 #[tokio::test]
 async fn a_journal_failure_is_not_acknowledged() {
     let sim = Simulator::start().await;
-    let client = TeleCmiClient::builder(config(&sim))
+    let client = TeleCmiClient::builder(config(&sim).build().unwrap())
         .journal(Arc::new(BrokenJournal))
         .build()
         .unwrap();
