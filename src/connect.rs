@@ -21,6 +21,10 @@ pub fn registry() -> &'static Registry {
         #[allow(unused_mut)] // empty when no provider feature is on
         let mut r = Registry::new();
         // Providers register here as they move to the registry (the match in `legacy_transport` goes).
+        #[cfg(feature = "smsru")]
+        switchboard_smsru::register(&mut r);
+        #[cfg(feature = "twilio")]
+        switchboard_twilio::register(&mut r);
         r
     })
 }
@@ -51,10 +55,6 @@ pub fn known_schemes() -> Vec<&'static str> {
     s.push(switchboard_mitto::SCHEME);
     #[cfg(feature = "mightycall")]
     s.push(switchboard_mightycall::SCHEME);
-    #[cfg(feature = "smsru")]
-    s.push(switchboard_smsru::SCHEME);
-    #[cfg(feature = "twilio")]
-    s.push(switchboard_twilio::SCHEME);
     #[cfg(feature = "email")]
     s.extend([switchboard_email::SCHEME, "smtps"]);
     #[cfg(feature = "fcm")]
@@ -80,10 +80,6 @@ fn legacy_transport(dsn: &Dsn) -> Result<Arc<dyn Transport>> {
         switchboard_mitto::SCHEME => Ok(Arc::new(switchboard_mitto::MittoTransport::from_dsn(dsn)?)),
         #[cfg(feature = "mightycall")]
         switchboard_mightycall::SCHEME => Ok(Arc::new(switchboard_mightycall::MightyCallTransport::from_dsn(dsn)?)),
-        #[cfg(feature = "smsru")]
-        switchboard_smsru::SCHEME => Ok(Arc::new(switchboard_smsru::SmsRuTransport::from_dsn(dsn)?)),
-        #[cfg(feature = "twilio")]
-        switchboard_twilio::SCHEME => Ok(Arc::new(switchboard_twilio::TwilioTransport::from_dsn(dsn)?)),
         #[cfg(feature = "email")]
         switchboard_email::SCHEME | "smtps" => Ok(Arc::new(switchboard_email::EmailTransport::from_dsn(dsn)?)),
         #[cfg(feature = "fcm")]
