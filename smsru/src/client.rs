@@ -2,7 +2,7 @@
 //! [`Pipeline`].
 //!
 //! Every call is a form `POST` to `https://sms.ru/<method>` with `json=1` and, added by
-//! [`SmsRuApi`](crate::SmsRuApi), the credentials in the body. SMS.ru answers HTTP 200 with the outcome
+//! [`SmsRuApi`], the credentials in the body. SMS.ru answers HTTP 200 with the outcome
 //! in the body; [`parse_error`](crate::error::parse_error) turns a refusal into an [`Error`].
 //!
 //! Reads (`status`, `cost`, `balance`, …) are retried on temporary failures. `send` is retried only

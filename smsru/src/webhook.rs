@@ -240,7 +240,7 @@ mod tests {
     }
 
     #[test]
-    fn the_reference_body_decodes() {
+    fn the_documented_body_decodes() {
         let r = req("data%5B0%5D=sms_status%0A000000-10000000%0A103");
         let ev = handle(&r, Some(&secret("s3cret")), "token").unwrap();
         match &ev[..] {

@@ -2,7 +2,7 @@
 //! [`Pipeline`].
 //!
 //! Requests go to `{base}/2010-04-01/Accounts/{AccountSid}/Messages[/{Sid}].json` with HTTP Basic auth
-//! ([`TwilioApi`](crate::TwilioApi)) and form-encoded PascalCase bodies; the `.json` suffix selects JSON
+//! ([`TwilioApi`]) and form-encoded PascalCase bodies; the `.json` suffix selects JSON
 //! answers. Failures map through [`parse_error`](crate::error::parse_error).
 //!
 //! Creating a message has no idempotency key in Twilio's API, so it is retried only when Twilio

@@ -160,7 +160,7 @@ mod tests {
     }
 
     #[test]
-    fn the_reference_error_maps_and_hides_the_number() {
+    fn twilios_documented_error_maps_and_hides_the_number() {
         let e = parse_error(&reply(
             400,
             r#"{"code":21211,"message":"The 'To' number 5551234567 is not a valid phone number.","more_info":"https://www.twilio.com/docs/errors/21211","status":400}"#,

@@ -20,7 +20,7 @@ use switchboard_core::{DeliveryStatus, PhoneNumber};
 
 use crate::error::{delivery_status, mask};
 
-mod send;
+pub mod send;
 
 pub use send::{MAX_RECIPIENTS_PER_REQUEST, Recipients, SendRequest, SendResponse, SmsResult};
 

@@ -48,12 +48,12 @@ impl fmt::Debug for Recipients {
         match self {
             Recipients::Same { to, msg } => f
                 .debug_struct("Same")
-                .field("to", to)
+                .field("to", &to.iter().map(PhoneNumber::masked).collect::<Vec<_>>())
                 .field("msg_chars", &msg.chars().count())
                 .finish(),
             Recipients::PerRecipient(v) => f
                 .debug_list()
-                .entries(v.iter().map(|(p, t)| (p, t.chars().count())))
+                .entries(v.iter().map(|(p, t)| (p.masked(), t.chars().count())))
                 .finish(),
         }
     }
@@ -377,6 +377,11 @@ mod tests {
         assert!(f.contains(&("msg".into(), "hello world".into())));
         assert!(f.contains(&("test".into(), "1".into())));
         let r = SendRequest::per_recipient([(n("+79255070602"), "a".to_owned()), (n("+74993221627"), "b".to_owned())]);
+        let shown = format!("{r:?}");
+        assert!(
+            !shown.contains("79255070602") && !shown.contains("4993221627"),
+            "{shown}"
+        );
         let f = r.to_form();
         assert_eq!(f[0], ("to[79255070602]".into(), "a".into()));
         assert!(!f.iter().any(|(k, _)| k == "msg"));

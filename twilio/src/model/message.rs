@@ -569,7 +569,7 @@ mod tests {
     }
 
     #[test]
-    fn resource_from_the_reference() {
+    fn resource_from_twilios_example() {
         let body = r#"{"sid":"SM0123456789abcdef0123456789abcdef","account_sid":"AC0123456789abcdef0123456789abcdef",
             "messaging_service_sid":null,"to":"+447111111111","from":"+15005550006","body":"Test Message",
             "status":"queued","num_segments":"1","num_media":"0","direction":"outbound-api","api_version":"2010-04-01",
