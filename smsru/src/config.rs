@@ -395,6 +395,15 @@ mod tests {
     }
 
     #[test]
+    fn the_builder_needs_credentials() {
+        let e = SmsRuConfig::builder().from("Shop").build().unwrap_err();
+        assert_eq!(e.kind(), switchboard_core::ErrorKind::Config);
+        let c = SmsRuConfig::builder().login("l", "p").ttl_minutes(60).build().unwrap();
+        assert!(matches!(c.credentials, Credentials::Login { .. }));
+        assert!(SmsRuConfig::builder().api_id("K").ttl_minutes(0).build().is_err());
+    }
+
+    #[test]
     fn deserialises_from_json() {
         let c: SmsRuConfig = serde_json::from_str(r#"{"api_id":"K","from":"Shop"}"#).unwrap();
         c.validate().unwrap();

@@ -337,6 +337,22 @@ mod tests {
     }
 
     #[test]
+    fn the_builder_needs_credentials_and_a_sender() {
+        let e = TwilioConfig::builder().from("+15005550006").build().unwrap_err();
+        assert_eq!(e.kind(), ErrorKind::Config);
+        assert!(
+            TwilioConfig::builder().credentials(SID, "t").build().is_err(),
+            "no sender"
+        );
+        let c = TwilioConfig::builder()
+            .credentials(SID, "t")
+            .from("+15005550006")
+            .build()
+            .unwrap();
+        assert_eq!(c.account_sid, SID);
+    }
+
+    #[test]
     fn sids() {
         assert!(is_sid(SID, "AC"));
         assert!(!is_sid(SID, "MG"));
