@@ -378,6 +378,7 @@ async fn status(args: &[String]) -> Result<ExitCode, Fail> {
 }
 
 async fn sim(args: &[String]) -> Result<ExitCode, Fail> {
+    use switchboard::core::simulated::{SimOptions, Simulated};
     let opts = Opts::parse(args, &["port"], &[])?;
     let [name] = opts.positional.as_slice() else {
         return Err(Usage("sim needs exactly one simulator name".into()));
@@ -412,17 +413,17 @@ async fn sim(args: &[String]) -> Result<ExitCode, Fail> {
             (s.dsn(), s.uri(), Box::new(s))
         }
         "smsru" => {
-            let s = switchboard::smsru::sim::Simulator::start_on_port(port)
+            let s = switchboard::smsru::sim::Simulator::start_with(SimOptions::default().port(port))
                 .await
                 .map_err(bind)?;
-            let ticker = s.auto_advance(tick);
+            let ticker = s.advance_every(tick);
             (s.dsn(), s.uri(), Box::new((s, ticker)))
         }
         "twilio" => {
-            let s = switchboard::twilio::sim::Simulator::start_on_port(port)
+            let s = switchboard::twilio::sim::Simulator::start_with(SimOptions::default().port(port))
                 .await
                 .map_err(bind)?;
-            let ticker = s.auto_advance(tick);
+            let ticker = s.advance_every(tick);
             (s.dsn(), s.uri(), Box::new((s, ticker)))
         }
         "fcm" => {

@@ -27,6 +27,10 @@ pub fn registry() -> &'static Registry {
         switchboard_mightycall::register(&mut r);
         #[cfg(feature = "telecmi")]
         switchboard_telecmi::register(&mut r);
+        #[cfg(feature = "smsru")]
+        switchboard_smsru::register(&mut r);
+        #[cfg(feature = "twilio")]
+        switchboard_twilio::register(&mut r);
         r
     })
 }
@@ -53,10 +57,6 @@ pub fn known_schemes() -> Vec<&'static str> {
     let mut s: Vec<&'static str> = registry().schemes();
     #[cfg(feature = "dinstar")]
     s.push(switchboard_dinstar::SCHEME);
-    #[cfg(feature = "smsru")]
-    s.push(switchboard_smsru::SCHEME);
-    #[cfg(feature = "twilio")]
-    s.push(switchboard_twilio::SCHEME);
     #[cfg(feature = "email")]
     s.extend([switchboard_email::SCHEME, "smtps"]);
     #[cfg(feature = "fcm")]
@@ -78,10 +78,6 @@ fn legacy_transport(dsn: &Dsn) -> Result<Arc<dyn Transport>> {
     match dsn.scheme() {
         #[cfg(feature = "dinstar")]
         switchboard_dinstar::SCHEME => Ok(Arc::new(switchboard_dinstar::DinstarTransport::from_dsn(dsn)?)),
-        #[cfg(feature = "smsru")]
-        switchboard_smsru::SCHEME => Ok(Arc::new(switchboard_smsru::SmsRuTransport::from_dsn(dsn)?)),
-        #[cfg(feature = "twilio")]
-        switchboard_twilio::SCHEME => Ok(Arc::new(switchboard_twilio::TwilioTransport::from_dsn(dsn)?)),
         #[cfg(feature = "email")]
         switchboard_email::SCHEME | "smtps" => Ok(Arc::new(switchboard_email::EmailTransport::from_dsn(dsn)?)),
         #[cfg(feature = "fcm")]

@@ -482,11 +482,12 @@ async fn mightycall_never_shows_secrets() {
 
 #[tokio::test]
 async fn smsru_never_shows_secrets() {
-    use switchboard::smsru::sim::{SIM_API_ID, Simulator};
+    use switchboard::core::simulated::Simulated;
+    use switchboard::smsru::sim::{SIM_API_ID, SIM_WEBHOOK_SECRET, Simulator};
     let mut p = Probe::start();
     let sim = Simulator::start().await;
-    let hook_secret = "smsru-callback-secret";
-    let dsn = sim.dsn_with_webhook_secret(hook_secret);
+    let hook_secret = SIM_WEBHOOK_SECRET;
+    let dsn = sim.dsn();
     p.dsn_secrets(&dsn, true);
     let wrong_id = "0BAD0BAD-0000-4000-8000-00000000BAD0";
     p.secret(wrong_id);
@@ -513,6 +514,7 @@ async fn smsru_never_shows_secrets() {
 
 #[tokio::test]
 async fn twilio_never_shows_secrets() {
+    use switchboard::core::simulated::Simulated;
     use switchboard::twilio::sim::{SIM_AUTH_TOKEN, Simulator};
     use switchboard::twilio::webhook::{SIGNATURE_HEADER, signature};
     let mut p = Probe::start();

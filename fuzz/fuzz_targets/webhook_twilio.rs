@@ -1,15 +1,16 @@
 #![no_main]
-//! Twilio webhooks: `verify` (X-Twilio-Signature, bodySHA256), `handle`, `decode`, and the URL
-//! helpers. With the SIGN flag the harness signs the request with the known auth token, as
+//! Twilio webhooks: `TwilioWebhook` (`verify`: X-Twilio-Signature, bodySHA256; `decode`), `events`,
+//! and the URL helpers. With the SIGN flag the harness signs the request with the known auth token, as
 //! Twilio would (form parameters, or with VARIANT a JSON body and its `bodySHA256`), so the
 //! decoder behind the signature check is reached.
 
 use libfuzzer_sys::fuzz_target;
-use switchboard_core::SecretString;
 use switchboard_core::webhook::sha256_hex;
+use switchboard_core::{SecretString, Webhook};
 use switchboard_fuzz::{Input, SECRET, SIGN, VARIANT, assert_no_secret};
+use switchboard_twilio::TwilioWebhook;
 use switchboard_twilio::webhook::{
-    BODY_HASH_PARAM, SIGNATURE_HEADER, decode, handle, is_valid_signature, public_url, signature, url_variants, verify,
+    BODY_HASH_PARAM, SIGNATURE_HEADER, is_valid_signature, public_url, signature, url_variants,
 };
 
 fuzz_target!(|data: &[u8]| {
@@ -35,16 +36,17 @@ fuzz_target!(|data: &[u8]| {
     let _ = url_variants(&input.query);
     let _ = public_url(&input.query, Some("https://public.example/"));
     for origin in [None, Some("https://hook.example.com")] {
-        if let Err(e) = verify(&request, &token, origin) {
+        let webhook = TwilioWebhook::new(token.clone(), origin.map(str::to_owned));
+        if let Err(e) = webhook.verify(&request) {
             assert_no_secret(&input, &e);
         }
-        match handle(&request, &token, origin) {
+        match webhook.verify(&request).and_then(|()| webhook.decode(&request)) {
             Ok(events) => assert!(!events.is_empty()),
             Err(e) => assert_no_secret(&input, &e),
         }
     }
     if let Ok(pairs) = request.form_pairs() {
-        let _ = decode(&pairs);
+        let _ = TwilioWebhook::events(&pairs);
     }
-    let _ = decode(&request.query_pairs());
+    let _ = TwilioWebhook::events(&request.query_pairs());
 });

@@ -1,25 +1,26 @@
-//! The SMS.ru client: one async method per API method, each one HTTP request (plus retries where they
-//! are safe).
+//! [`SmsRuClient`]: one async method per SMS.ru API method, each one `POST` through core's
+//! [`Pipeline`].
 //!
-//! Every call is a form `POST` to `https://sms.ru/<method>` with the credentials and `json=1` in the
-//! body (never in the URL, so they cannot end up in an access log). SMS.ru answers HTTP 200 with the
-//! outcome in the body; a top-level `ERROR` becomes an [`Error`] through the code table
-//! ([`super::error`]). A non-200 answer (a proxy, an outage) falls back to core's HTTP mapping.
+//! Every call is a form `POST` to `https://sms.ru/<method>` with `json=1` and, added by
+//! [`SmsRuApi`], the credentials in the body. SMS.ru answers HTTP 200 with the outcome
+//! in the body; [`parse_error`](crate::error::parse_error) turns a refusal into an [`Error`].
 //!
 //! Reads (`status`, `cost`, `balance`, …) are retried on temporary failures. `send` is retried only
-//! when SMS.ru certainly did not take it (a refused connection, codes 220/500), never after a timeout.
+//! when SMS.ru certainly did not take it (a refused connection, codes `220`/`500`), never after a
+//! timeout; an answer to a send that cannot be read is `MaybeSent`, since SMS.ru may have queued it.
+
+use std::sync::Arc;
 
 use serde::de::DeserializeOwned;
-use serde_json::Value;
-use switchboard_core::http::Reply;
+use switchboard_core::pipeline::Pipeline;
 use switchboard_core::{Dispatch, Error, ErrorKind, Idempotence, Result};
 
-use super::SCHEME;
-use super::config::Config;
-use super::error::code_error;
-use super::model::{
-    BalanceResponse, CallbacksResponse, CostResponse, Envelope, SendRequest, SendResponse, SendersResponse,
-    StatusResponse, UsageResponse,
+use crate::SCHEME;
+use crate::api::SmsRuApi;
+use crate::config::SmsRuConfig;
+use crate::model::{
+    BalanceResponse, CallbacksResponse, CostResponse, SendRequest, SendResponse, SendersResponse, StatusResponse,
+    UsageResponse,
 };
 
 /// The most message ids one `sms/status` request asks about.
@@ -27,57 +28,47 @@ pub const MAX_STATUS_IDS: usize = 100;
 
 /// An SMS.ru API client. Cheap to clone (the connection pool is shared).
 #[derive(Debug, Clone)]
-pub struct Client {
-    config: std::sync::Arc<Config>,
-    http: reqwest::Client,
+pub struct SmsRuClient {
+    config: Arc<SmsRuConfig>,
+    pipeline: Arc<Pipeline<SmsRuApi>>,
 }
 
-/// What a failed decode of a reply means for the dispatch fact: for a send, SMS.ru may have taken the
-/// message even though we cannot read its answer.
-#[derive(Clone, Copy)]
-enum Op {
-    Send,
-    Read,
-}
+/// A form for one API method: its fields, with `json=1`.
+type Form = Vec<(String, String)>;
 
-impl Client {
+impl SmsRuClient {
     /// A client for this configuration.
-    pub fn new(config: Config) -> Result<Client> {
+    pub fn new(config: SmsRuConfig) -> Result<SmsRuClient> {
         config.validate()?;
-        let http = config.http.build_client().map_err(|e| e.with_provider(SCHEME))?;
-        Ok(Client {
-            config: std::sync::Arc::new(config),
-            http,
+        let api = SmsRuApi::new(config.credentials.clone());
+        let pipeline = Pipeline::new(api, &config.http, config.retry.clone())?;
+        Ok(SmsRuClient {
+            config: Arc::new(config),
+            pipeline: Arc::new(pipeline),
         })
     }
 
     /// The configuration.
-    pub fn config(&self) -> &Config {
+    pub fn config(&self) -> &SmsRuConfig {
         &self.config
     }
 
     /// `sms/send`: sends one text to a list of numbers, or a text per number (at most
-    /// [`MAX_RECIPIENTS_PER_REQUEST`](super::model::MAX_RECIPIENTS_PER_REQUEST) numbers).
+    /// [`MAX_RECIPIENTS_PER_REQUEST`](crate::model::MAX_RECIPIENTS_PER_REQUEST) numbers).
     ///
     /// The config's sender, test mode, transliteration, lifetime and partner id apply where the
     /// request does not set them. A top-level refusal is an `Err`; refusals of single numbers are in
-    /// the reply ([`SendResponse::result_for`], [`SmsResult::error`](super::model::SmsResult::error)).
+    /// the reply ([`SendResponse::result_for`], [`SmsResult::error`](crate::model::SmsResult::error)).
     pub async fn send(&self, request: &SendRequest) -> Result<SendResponse> {
-        Ok(self.send_raw(request).await?.0)
-    }
-
-    /// [`Client::send`], also returning SMS.ru's reply as raw JSON.
-    pub async fn send_raw(&self, request: &SendRequest) -> Result<(SendResponse, Value)> {
         let request = self.with_defaults(request);
         request.validate().map_err(|e| e.with_provider(SCHEME))?;
-        self.call(
-            "sms/send",
-            request.to_form(),
-            Idempotence::NotIdempotent,
-            Op::Send,
-            "sending",
-        )
-        .await
+        let answer = self
+            .pipeline
+            .reply(Idempotence::NotIdempotent, self.post("sms/send", request.to_form()))
+            .await;
+        answer
+            .and_then(|reply| self.pipeline.decode(&reply))
+            .map_err(maybe_queued)
     }
 
     /// `sms/cost`: what sending this request would cost, per number and in total. Sends nothing.
@@ -87,10 +78,7 @@ impl Client {
         let mut form = request.to_form();
         // sms/cost takes the recipients and text like sms/send, but none of the sending options.
         form.retain(|(k, _)| k.starts_with("to") || matches!(k.as_str(), "msg" | "from" | "translit"));
-        Ok(self
-            .call("sms/cost", form, Idempotence::Idempotent, Op::Read, "the cost lookup")
-            .await?
-            .0)
+        self.read("sms/cost", form).await
     }
 
     /// `sms/status`: the state of up to [`MAX_STATUS_IDS`] messages by id. Unknown ids come back with
@@ -109,131 +97,69 @@ impl Client {
             ))
             .with_provider(SCHEME));
         }
-        let form = vec![("sms_id".to_owned(), sms_ids.join(","))];
-        Ok(self
-            .call(
-                "sms/status",
-                form,
-                Idempotence::Idempotent,
-                Op::Read,
-                "the status lookup",
-            )
-            .await?
-            .0)
+        self.read("sms/status", vec![("sms_id".to_owned(), sms_ids.join(","))])
+            .await
     }
 
     /// `my/balance`: the account's balance in roubles.
     pub async fn balance(&self) -> Result<BalanceResponse> {
-        Ok(self
-            .call(
-                "my/balance",
-                Vec::new(),
-                Idempotence::Idempotent,
-                Op::Read,
-                "the balance lookup",
-            )
-            .await?
-            .0)
+        self.read("my/balance", Vec::new()).await
     }
 
     /// `my/limit`: the daily limit of numbers and how much of it is used.
     pub async fn limit(&self) -> Result<UsageResponse> {
-        Ok(self
-            .call(
-                "my/limit",
-                Vec::new(),
-                Idempotence::Idempotent,
-                Op::Read,
-                "the limit lookup",
-            )
-            .await?
-            .0)
+        self.read("my/limit", Vec::new()).await
     }
 
     /// `my/free`: the free messages (to the account's own number) and how many are used today.
     pub async fn free(&self) -> Result<UsageResponse> {
-        Ok(self
-            .call(
-                "my/free",
-                Vec::new(),
-                Idempotence::Idempotent,
-                Op::Read,
-                "the free-message lookup",
-            )
-            .await?
-            .0)
+        self.read("my/free", Vec::new()).await
     }
 
     /// `my/senders`: the approved sender names.
     pub async fn senders(&self) -> Result<SendersResponse> {
-        Ok(self
-            .call(
-                "my/senders",
-                Vec::new(),
-                Idempotence::Idempotent,
-                Op::Read,
-                "the sender lookup",
-            )
-            .await?
-            .0)
+        self.read("my/senders", Vec::new()).await
     }
 
     /// `auth/check`: whether the credentials are good (an `Auth` error if not).
     pub async fn auth_check(&self) -> Result<()> {
-        self.call::<Envelope>(
-            "auth/check",
-            Vec::new(),
-            Idempotence::Idempotent,
-            Op::Read,
-            "the credential check",
-        )
-        .await
-        .map(|_| ())
+        self.pipeline
+            .reply(Idempotence::Idempotent, self.post("auth/check", Vec::new()))
+            .await
+            .map(|_| ())
     }
 
     /// `callback/add`: registers a delivery-callback URL. Put the webhook secret in it
     /// (`https://host/hooks/smsru?token=SECRET`), since SMS.ru does not sign callbacks.
     pub async fn callback_add(&self, url: &str) -> Result<CallbacksResponse> {
-        let form = vec![("url".to_owned(), url.to_owned())];
-        Ok(self
-            .call(
-                "callback/add",
-                form,
-                Idempotence::Idempotent,
-                Op::Read,
-                "adding the callback",
-            )
-            .await?
-            .0)
+        self.read("callback/add", vec![("url".to_owned(), url.to_owned())])
+            .await
     }
 
     /// `callback/del`: removes a delivery-callback URL.
     pub async fn callback_del(&self, url: &str) -> Result<CallbacksResponse> {
-        let form = vec![("url".to_owned(), url.to_owned())];
-        Ok(self
-            .call(
-                "callback/del",
-                form,
-                Idempotence::Idempotent,
-                Op::Read,
-                "removing the callback",
-            )
-            .await?
-            .0)
+        self.read("callback/del", vec![("url".to_owned(), url.to_owned())])
+            .await
     }
 
     /// `callback/get`: the registered delivery-callback URLs.
     pub async fn callback_get(&self) -> Result<CallbacksResponse> {
-        Ok(self
-            .call(
-                "callback/get",
-                Vec::new(),
-                Idempotence::Idempotent,
-                Op::Read,
-                "the callback lookup",
-            )
-            .await?
-            .0)
+        self.read("callback/get", Vec::new()).await
+    }
+
+    /// A method that changes no message (a read, or a callback registration, which is the same
+    /// whether it runs once or twice): retried on any temporary failure.
+    async fn read<T: DeserializeOwned>(&self, method: &str, form: Form) -> Result<T> {
+        self.pipeline
+            .json(Idempotence::Idempotent, self.post(method, form))
+            .await
+    }
+
+    /// The request for one API method, built afresh for every attempt.
+    fn post(&self, method: &str, mut form: Form) -> impl Fn(&reqwest::Client) -> reqwest::RequestBuilder + Send + Sync {
+        let url = self.config.method_url(method);
+        form.push(("json".to_owned(), "1".to_owned()));
+        move |http| http.post(&url).form(&form)
     }
 
     /// The request with the config's defaults filled in where it has none.
@@ -253,31 +179,15 @@ impl Client {
         r.translit |= c.translit;
         r
     }
+}
 
-    async fn call<T: DeserializeOwned>(
-        &self,
-        method: &str,
-        params: Vec<(String, String)>,
-        idempotence: Idempotence,
-        op: Op,
-        context: &str,
-    ) -> Result<(T, Value)> {
-        let url = self.config.method_url(method);
-        let mut form = self.config.credentials.form();
-        form.push(("json".to_owned(), "1".to_owned()));
-        form.extend(params);
-        let form = &form;
-        let url = &url;
-        self.config
-            .retry
-            .run(idempotence, || async move {
-                let request = self.http.post(url).form(form);
-                let reply = Reply::send(request, self.config.http.max_body)
-                    .await
-                    .map_err(|e| e.with_provider(SCHEME))?;
-                decode_reply(&reply, op, context)
-            })
-            .await
+/// An answer to a send that cannot be read came from SMS.ru (or something in front of it) after the
+/// request arrived: the message may well have been queued, so it is `MaybeSent`.
+fn maybe_queued(e: Error) -> Error {
+    if e.kind() == ErrorKind::Decode {
+        e.with_dispatch(Dispatch::MaybeSent)
+    } else {
+        e
     }
 }
 
@@ -286,66 +196,16 @@ fn is_valid_sms_id(id: &str) -> bool {
     !id.is_empty() && id.len() <= 64 && id.bytes().all(|b| b.is_ascii_digit() || b == b'-')
 }
 
-/// Whether a reply carries a message id for any number (`sms.{number}.sms_id`).
-fn names_a_message(raw: &Value) -> bool {
-    raw.get("sms").and_then(Value::as_object).is_some_and(|per| {
-        per.values().any(|r| {
-            r.get("sms_id")
-                .and_then(Value::as_str)
-                .is_some_and(|id| !id.trim().is_empty())
-        })
-    })
-}
-
-/// Turns an answer into the typed reply, or the error it stands for.
-fn decode_reply<T: DeserializeOwned>(reply: &Reply, op: Op, context: &str) -> Result<(T, Value)> {
-    if !reply.is_success() {
-        return Err(reply.status_error().with_provider(SCHEME));
-    }
-    let unreadable = |e: Error| {
-        let e = e.with_provider(SCHEME);
-        match op {
-            // The request reached SMS.ru and it answered something we cannot read: the message may well
-            // have been queued.
-            Op::Send => e.with_dispatch(Dispatch::MaybeSent),
-            Op::Read => e,
-        }
-    };
-    let raw: Value = reply.json().map_err(unreadable)?;
-    let envelope: Envelope = serde_json::from_value(raw.clone()).map_err(|e| {
-        unreadable(
-            Error::decode(format!("the SMS.ru answer has no status/status_code ({e})"))
-                .with_http_status(reply.status.as_u16())
-                .with_provider_text(reply.excerpt()),
-        )
-    })?;
-    if !envelope.is_ok() {
-        let e = code_error(envelope.status_code, envelope.status_text.as_deref(), context)
-            .with_http_status(reply.status.as_u16());
-        // A refusal of the whole request that still hands out message ids contradicts itself: those
-        // messages may exist.
-        if matches!(op, Op::Send) && names_a_message(&raw) {
-            return Err(e.with_dispatch(Dispatch::MaybeSent));
-        }
-        return Err(e);
-    }
-    let typed: T = serde_json::from_value(raw.clone()).map_err(|e| {
-        unreadable(
-            Error::new(
-                ErrorKind::Decode,
-                format!("the SMS.ru answer to {context} is not the shape expected ({e})"),
-            )
-            .with_http_status(reply.status.as_u16()),
-        )
-    })?;
-    Ok((typed, raw))
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
     use bytes::Bytes;
     use http::{HeaderMap, StatusCode};
+    use switchboard_core::http::{HttpOptions, Reply};
+    use switchboard_core::pipeline::Api;
+    use switchboard_core::{Dispatch, RetryPolicy};
+
+    use crate::config::Credentials;
 
     fn reply(status: u16, body: &str) -> Reply {
         Reply {
@@ -355,47 +215,28 @@ mod tests {
         }
     }
 
-    #[test]
-    fn envelope_errors_map_through_the_table() {
-        let e = decode_reply::<BalanceResponse>(
-            &reply(
-                200,
-                r#"{"status":"ERROR","status_code":200,"status_text":"Неправильный api_id"}"#,
-            ),
-            Op::Read,
-            "x",
-        )
-        .unwrap_err();
-        assert_eq!((e.kind(), e.dispatch()), (ErrorKind::Auth, Dispatch::NotSent));
-        assert_eq!(e.provider_code(), Some("200"));
+    fn api() -> SmsRuApi {
+        SmsRuApi::new(Credentials::ApiId {
+            api_id: "K".to_owned().into(),
+        })
     }
 
     #[test]
     fn garbage_on_a_send_may_have_been_sent() {
-        let e = decode_reply::<SendResponse>(&reply(200, "<html>"), Op::Send, "sending").unwrap_err();
+        let e = maybe_queued(api().parse_error(&reply(200, "<html>")).unwrap());
         assert_eq!((e.kind(), e.dispatch()), (ErrorKind::Decode, Dispatch::MaybeSent));
-        let e = decode_reply::<SendResponse>(&reply(200, r#"{"x":1}"#), Op::Send, "sending").unwrap_err();
+        let e = maybe_queued(api().parse_error(&reply(200, r#"{"x":1}"#)).unwrap());
         assert_eq!(e.dispatch(), Dispatch::MaybeSent);
-        let e = decode_reply::<BalanceResponse>(&reply(200, r#"{"status":"OK","status_code":100}"#), Op::Read, "x")
-            .unwrap_err();
+        // A read whose answer does not have the shape expected was answered: `Sent`, not "maybe".
+        let p = Pipeline::new(api(), &HttpOptions::default(), RetryPolicy::never()).unwrap();
+        let ok = reply(200, r#"{"status":"OK","status_code":100}"#);
+        assert!(api().parse_error(&ok).is_none());
+        let e = p.decode::<BalanceResponse>(&ok).unwrap_err();
         assert_eq!((e.kind(), e.dispatch()), (ErrorKind::Decode, Dispatch::Sent));
-    }
-
-    #[test]
-    fn a_refusal_that_hands_out_ids_may_have_been_sent() {
-        let body = r#"{"status":"ERROR","status_code":201,"sms":{"79255070602":{"status":"OK","status_code":100,"sms_id":"000000-1"}}}"#;
-        let e = decode_reply::<SendResponse>(&reply(200, body), Op::Send, "sending").unwrap_err();
-        assert_eq!((e.provider_code(), e.dispatch()), (Some("201"), Dispatch::MaybeSent));
-        let plain = r#"{"status":"ERROR","status_code":201,"status_text":"Не хватает средств"}"#;
-        let e = decode_reply::<SendResponse>(&reply(200, plain), Op::Send, "sending").unwrap_err();
-        assert_eq!(e.dispatch(), Dispatch::NotSent);
-    }
-
-    #[test]
-    fn http_errors_fall_back_to_core() {
-        let e = decode_reply::<BalanceResponse>(&reply(503, "down"), Op::Read, "x").unwrap_err();
-        assert_eq!((e.kind(), e.dispatch()), (ErrorKind::Unavailable, Dispatch::NotSent));
-        assert_eq!(e.provider(), Some("smsru"));
+        // Refusals keep their own facts on a send.
+        let refused = reply(200, r#"{"status":"ERROR","status_code":201}"#);
+        let e = maybe_queued(api().parse_error(&refused).unwrap());
+        assert_eq!((e.kind(), e.dispatch()), (ErrorKind::Rejected, Dispatch::NotSent));
     }
 
     #[test]

@@ -1,6 +1,6 @@
 //! How an SMS.ru client is configured: credentials, sender, options, and the callback secret.
 //!
-//! From a DSN ([`Config::from_dsn`]):
+//! From a DSN ([`SmsRuConfig::from_dsn`]):
 //!
 //! ```text
 //! smsru://API_ID@default?from=NAME[&webhook_secret=S][&webhook_token_param=token]
@@ -15,9 +15,10 @@ use std::fmt;
 
 use serde::Deserialize;
 use switchboard_core::http::HttpOptions;
+use switchboard_core::secret::redact_url;
 use switchboard_core::{Dsn, Error, ExposeSecret, Result, RetryPolicy, SecretString};
 
-use super::SCHEME;
+use crate::SCHEME;
 
 /// SMS.ru's public API. Methods are paths below it (`/sms/send`).
 pub const BASE_URL: &str = "https://sms.ru";
@@ -70,11 +71,11 @@ impl fmt::Debug for Credentials {
     }
 }
 
-/// An SMS.ru client's configuration. Build it with [`Config::builder`], [`Config::builder_login`] or
-/// [`Config::from_dsn`]. `Debug` never shows a credential or the webhook secret.
+/// An SMS.ru client's configuration. Build it with [`SmsRuConfig::builder`] or
+/// [`SmsRuConfig::from_dsn`]. `Debug` never shows a credential, the webhook secret or a URL's secrets.
 #[derive(Clone, Deserialize)]
 #[non_exhaustive]
-pub struct Config {
+pub struct SmsRuConfig {
     /// How requests authenticate.
     #[serde(flatten)]
     pub credentials: Credentials,
@@ -101,7 +102,7 @@ pub struct Config {
     /// are refused.
     #[serde(default)]
     pub webhook_secret: Option<SecretString>,
-    /// The callback URL's query parameter that carries [`Config::webhook_secret`].
+    /// The callback URL's query parameter that carries [`SmsRuConfig::webhook_secret`].
     #[serde(default = "default_param")]
     pub webhook_token_param: String,
     /// HTTP behaviour (timeouts, body cap).
@@ -120,11 +121,11 @@ fn default_param() -> String {
     DEFAULT_WEBHOOK_TOKEN_PARAM.to_owned()
 }
 
-impl fmt::Debug for Config {
+impl fmt::Debug for SmsRuConfig {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("Config")
+        f.debug_struct("SmsRuConfig")
             .field("credentials", &self.credentials)
-            .field("base_url", &self.base_url)
+            .field("base_url", &redact_url(&self.base_url))
             .field("from", &self.from)
             .field("test", &self.test)
             .field("translit", &self.translit)
@@ -138,42 +139,15 @@ impl fmt::Debug for Config {
     }
 }
 
-impl Config {
-    /// A builder authenticating with an `api_id`.
-    pub fn builder(api_id: impl Into<String>) -> ConfigBuilder {
-        Self::with_credentials(Credentials::ApiId {
-            api_id: SecretString::from(api_id.into()),
-        })
-    }
-
-    /// A builder authenticating with the account's login and password.
-    pub fn builder_login(login: impl Into<String>, password: impl Into<String>) -> ConfigBuilder {
-        Self::with_credentials(Credentials::Login {
-            login: login.into(),
-            password: SecretString::from(password.into()),
-        })
-    }
-
-    fn with_credentials(credentials: Credentials) -> ConfigBuilder {
-        ConfigBuilder {
-            config: Config {
-                credentials,
-                base_url: default_base(),
-                from: None,
-                test: false,
-                translit: false,
-                ttl_minutes: None,
-                partner_id: None,
-                webhook_secret: None,
-                webhook_token_param: default_param(),
-                http: HttpOptions::default(),
-                retry: RetryPolicy::default(),
-            },
-        }
+impl SmsRuConfig {
+    /// A builder; give it the credentials ([`SmsRuConfigBuilder::api_id`] or
+    /// [`SmsRuConfigBuilder::login`]) and whatever else differs from the defaults.
+    pub fn builder() -> SmsRuConfigBuilder {
+        SmsRuConfigBuilder::default()
     }
 
     /// Reads an `smsru://` DSN (see the [module docs](self)). Errors never show a credential.
-    pub fn from_dsn(dsn: &Dsn) -> Result<Config> {
+    pub fn from_dsn(dsn: &Dsn) -> Result<SmsRuConfig> {
         if dsn.scheme() != SCHEME {
             return Err(Error::config(format!(
                 "an SMS.ru DSN starts with smsru://, not {}://",
@@ -182,8 +156,8 @@ impl Config {
         }
         let user = dsn.require_user("the api_id (or the login)")?;
         let mut b = match dsn.password() {
-            Some(p) if !p.expose_secret().is_empty() => Config::builder_login(user, p.expose_secret()),
-            _ => Config::builder(user),
+            Some(p) if !p.expose_secret().is_empty() => SmsRuConfig::builder().login(user, p.expose_secret()),
+            _ => SmsRuConfig::builder().api_id(user),
         };
         if !dsn.is_default_host() {
             b = b.base_url(dsn.endpoint_or(BASE_URL)?);
@@ -244,77 +218,138 @@ impl Config {
     }
 }
 
-/// Builds a [`Config`]; [`ConfigBuilder::build`] checks it.
+/// Builds an [`SmsRuConfig`]; [`SmsRuConfigBuilder::build`] checks it.
 #[derive(Debug, Clone)]
-pub struct ConfigBuilder {
-    config: Config,
+pub struct SmsRuConfigBuilder {
+    credentials: Option<Credentials>,
+    base_url: String,
+    from: Option<String>,
+    test: bool,
+    translit: bool,
+    ttl_minutes: Option<u16>,
+    partner_id: Option<String>,
+    webhook_secret: Option<SecretString>,
+    webhook_token_param: String,
+    http: HttpOptions,
+    retry: RetryPolicy,
 }
 
-impl ConfigBuilder {
+impl Default for SmsRuConfigBuilder {
+    fn default() -> Self {
+        SmsRuConfigBuilder {
+            credentials: None,
+            base_url: default_base(),
+            from: None,
+            test: false,
+            translit: false,
+            ttl_minutes: None,
+            partner_id: None,
+            webhook_secret: None,
+            webhook_token_param: default_param(),
+            http: HttpOptions::default(),
+            retry: RetryPolicy::default(),
+        }
+    }
+}
+
+impl SmsRuConfigBuilder {
+    /// Authenticate with an `api_id` (the usual way).
+    pub fn api_id(mut self, api_id: impl Into<String>) -> Self {
+        self.credentials = Some(Credentials::ApiId {
+            api_id: SecretString::from(api_id.into()),
+        });
+        self
+    }
+
+    /// Authenticate with the account's login and password.
+    pub fn login(mut self, login: impl Into<String>, password: impl Into<String>) -> Self {
+        self.credentials = Some(Credentials::Login {
+            login: login.into(),
+            password: SecretString::from(password.into()),
+        });
+        self
+    }
+
     /// The API's base URL (a simulator, a mirror).
     pub fn base_url(mut self, url: impl Into<String>) -> Self {
-        self.config.base_url = url.into();
+        self.base_url = url.into();
         self
     }
 
     /// The approved sender name.
     pub fn from(mut self, from: impl Into<String>) -> Self {
-        self.config.from = Some(from.into());
+        self.from = Some(from.into());
         self
     }
 
     /// Test mode: nothing is sent or charged.
     pub fn test(mut self, test: bool) -> Self {
-        self.config.test = test;
+        self.test = test;
         self
     }
 
     /// Transliterate Cyrillic into Latin.
     pub fn translit(mut self, translit: bool) -> Self {
-        self.config.translit = translit;
+        self.translit = translit;
         self
     }
 
     /// Message lifetime in minutes (1 to 1440).
     pub fn ttl_minutes(mut self, ttl: u16) -> Self {
-        self.config.ttl_minutes = Some(ttl);
+        self.ttl_minutes = Some(ttl);
         self
     }
 
     /// Partner programme id.
     pub fn partner_id(mut self, id: impl Into<String>) -> Self {
-        self.config.partner_id = Some(id.into());
+        self.partner_id = Some(id.into());
         self
     }
 
     /// The secret delivery callbacks must carry in their URL.
     pub fn webhook_secret(mut self, secret: impl Into<String>) -> Self {
-        self.config.webhook_secret = Some(SecretString::from(secret.into()));
+        self.webhook_secret = Some(SecretString::from(secret.into()));
         self
     }
 
     /// The callback URL's query parameter that carries the secret.
     pub fn webhook_token_param(mut self, param: impl Into<String>) -> Self {
-        self.config.webhook_token_param = param.into();
+        self.webhook_token_param = param.into();
         self
     }
 
     /// HTTP options.
     pub fn http(mut self, http: HttpOptions) -> Self {
-        self.config.http = http;
+        self.http = http;
         self
     }
 
     /// Retry policy.
     pub fn retry(mut self, retry: RetryPolicy) -> Self {
-        self.config.retry = retry;
+        self.retry = retry;
         self
     }
 
     /// Checks and returns the configuration.
-    pub fn build(self) -> Result<Config> {
-        self.config.validate()?;
-        Ok(self.config)
+    pub fn build(self) -> Result<SmsRuConfig> {
+        let credentials = self
+            .credentials
+            .ok_or_else(|| Error::config("an SMS.ru config needs credentials: an api_id, or a login and password"))?;
+        let config = SmsRuConfig {
+            credentials,
+            base_url: self.base_url,
+            from: self.from,
+            test: self.test,
+            translit: self.translit,
+            ttl_minutes: self.ttl_minutes,
+            partner_id: self.partner_id,
+            webhook_secret: self.webhook_secret,
+            webhook_token_param: self.webhook_token_param,
+            http: self.http,
+            retry: self.retry,
+        };
+        config.validate()?;
+        Ok(config)
     }
 }
 
@@ -325,7 +360,7 @@ mod tests {
     #[test]
     fn dsn_with_api_id() {
         let d = Dsn::parse("smsru://KEY-123@default?from=Shop&webhook_secret=s3&test=1&ttl=60").unwrap();
-        let c = Config::from_dsn(&d).unwrap();
+        let c = SmsRuConfig::from_dsn(&d).unwrap();
         assert_eq!(c.base_url, BASE_URL);
         assert_eq!(c.from.as_deref(), Some("Shop"));
         assert!(c.test);
@@ -338,7 +373,7 @@ mod tests {
     #[test]
     fn dsn_with_login_and_local_host() {
         let d = Dsn::parse("smsru://79001234567:pa%40ss@127.0.0.1:8080").unwrap();
-        let c = Config::from_dsn(&d).unwrap();
+        let c = SmsRuConfig::from_dsn(&d).unwrap();
         assert_eq!(c.base_url, "http://127.0.0.1:8080");
         assert!(matches!(&c.credentials, Credentials::Login { password, .. } if password.expose_secret() == "pa@ss"));
         assert!(!format!("{c:?}").contains("79001234567"));
@@ -353,17 +388,26 @@ mod tests {
             "smsru://KEY@default?ttl=x",
             "smsru://KEY@default?test=maybe",
         ] {
-            let e = Config::from_dsn(&Dsn::parse(bad).unwrap()).unwrap_err();
+            let e = SmsRuConfig::from_dsn(&Dsn::parse(bad).unwrap()).unwrap_err();
             assert_eq!(e.kind(), switchboard_core::ErrorKind::Config, "{bad}");
             assert!(!e.to_string().contains("KEY"), "{e}");
         }
     }
 
     #[test]
+    fn the_builder_needs_credentials() {
+        let e = SmsRuConfig::builder().from("Shop").build().unwrap_err();
+        assert_eq!(e.kind(), switchboard_core::ErrorKind::Config);
+        let c = SmsRuConfig::builder().login("l", "p").ttl_minutes(60).build().unwrap();
+        assert!(matches!(c.credentials, Credentials::Login { .. }));
+        assert!(SmsRuConfig::builder().api_id("K").ttl_minutes(0).build().is_err());
+    }
+
+    #[test]
     fn deserialises_from_json() {
-        let c: Config = serde_json::from_str(r#"{"api_id":"K","from":"Shop"}"#).unwrap();
+        let c: SmsRuConfig = serde_json::from_str(r#"{"api_id":"K","from":"Shop"}"#).unwrap();
         c.validate().unwrap();
-        let c: Config = serde_json::from_str(r#"{"login":"l","password":"p"}"#).unwrap();
+        let c: SmsRuConfig = serde_json::from_str(r#"{"login":"l","password":"p"}"#).unwrap();
         assert!(matches!(c.credentials, Credentials::Login { .. }));
     }
 }

@@ -1,23 +1,39 @@
-//! SMS.ru's status codes, in one table, mapped to switchboard's [`Error`] and [`DeliveryStatus`].
+//! SMS.ru's status codes, in one table, and [`parse_error`], the one place an answer becomes an
+//! [`Error`].
 //!
 //! SMS.ru uses one numeric space for three things: the state of a message (`-1`, `100`–`150`), the
 //! outcome of a request (`100` = OK, `200`–`305`, `500`–`550`), and callback management (`901`, `902`).
-//! Every reply carries `status` (`OK`/`ERROR`) and `status_code`, at the top level for the request and
-//! once more per number under `sms`.
+//! Every reply is HTTP 200 and carries `status` (`OK`/`ERROR`) and `status_code`, at the top level for
+//! the request and once more per number under `sms` (<https://sms.ru/api/send>).
+//!
+//! | answer | kind | dispatch |
+//! |---|---|---|
+//! | not HTTP 2xx (a proxy, an outage) | core's reading of the status | core's reading (`500` `MaybeSent`, `503` `NotSent`) |
+//! | 2xx without `status`/`status_code` | `Decode` | `Sent` (the client makes a send's `MaybeSent`) |
+//! | `ERROR` `200`, `300`–`305` | `Auth` | `NotSent` |
+//! | `ERROR` `220`, `500` | `Unavailable`, the only temporary ones | `NotSent` |
+//! | `ERROR` `202`, `203`, `205`, `208`, `210`, `212`, `213`, `901` | `InvalidInput` | `NotSent` |
+//! | `ERROR` `211` | `Unsupported` | `NotSent` |
+//! | `ERROR` `902`, `-1` | `NotFound` | `NotSent` |
+//! | `ERROR` with any other documented code | `Rejected` | `NotSent` |
+//! | `ERROR` with a code [`CODES`] does not list | `Rejected` | `Sent` (SMS.ru answered, we do not know why) |
+//! | `ERROR` that still names a message id | as its code | `MaybeSent` (that message may exist) |
 //!
 //! **Retry.** Only `220` ("service temporarily unavailable, retry later") and `500` ("server error,
-//! repeat the request") are temporary; everything else is permanent, so everything else maps to a
-//! kind that is not retryable. Both come back as `status: ERROR` without any `sms_id`, which is SMS.ru
-//! telling us that the request was not taken, so they are [`Dispatch::NotSent`] and may be repeated
-//! or failed over. (An HTTP 500 from a proxy in front of SMS.ru is a different thing: that stays
-//! `MaybeSent`, by core's HTTP rules.)
+//! repeat the request") are temporary. Both come back as `status: ERROR` without any `sms_id`, which
+//! is SMS.ru telling us that the request was not taken, so they may be repeated or failed over. An
+//! HTTP 500 from a proxy in front of SMS.ru is a different thing: that stays `MaybeSent`.
 //!
-//! **Dispatch.** Every other `ERROR` is a refusal before anything was queued, so it is `NotSent` too;
-//! since those kinds are not temporary, nothing retries them, but failover and journals see the truth.
+//! **Dispatch.** Every other documented `ERROR` is a refusal before anything was queued, so it is
+//! `NotSent` too; since those kinds are not temporary, nothing retries them, but failover and journals
+//! see the truth.
 
+use serde_json::Value;
+use switchboard_core::http::Reply;
 use switchboard_core::{DeliveryStatus, Dispatch, Error, ErrorKind};
 
-use super::SCHEME;
+use crate::SCHEME;
+use crate::model::Envelope;
 
 /// One row of SMS.ru's code table: the code, what it means for us, and SMS.ru's own wording (as the
 /// simulator answers it; the texts are the official ones, shortened where the original is long).
@@ -340,8 +356,8 @@ pub fn is_retryable_code(code: i32) -> bool {
     matches!(code, 220 | 500)
 }
 
-/// The kind and dispatch fact of an `ERROR` with this code. See the [module docs](self).
-pub fn classify(code: i32) -> (ErrorKind, Dispatch) {
+/// The kind and dispatch fact of an `ERROR` with this code (see the table in the [module docs](self)).
+fn facts(code: i32) -> (ErrorKind, Dispatch) {
     match code_info(code).and_then(|c| c.kind) {
         Some(kind) => (kind, Dispatch::NotSent),
         // `-1` where an error is expected: the message does not exist.
@@ -369,40 +385,91 @@ pub fn delivery_status(code: i32) -> DeliveryStatus {
     }
 }
 
-/// The error for an `ERROR` answer (request-level, or for one number), with SMS.ru's code and text.
-///
-/// `context` says what failed ("sending", "the status lookup"), so the message reads as a sentence.
-pub fn code_error(code: i32, text: Option<&str>, context: &str) -> Error {
-    let (kind, dispatch) = classify(code);
-    let meaning = code_info(code).map_or("SMS.ru refused it with a code it does not document", |c| c.meaning);
-    let mut e = Error::new(kind, format!("{context} failed: {meaning}"))
+/// The error an SMS.ru answer stands for, `None` when it is an `OK` to hand to the caller (see the
+/// table in the [module docs](self)).
+pub fn parse_error(reply: &Reply) -> Option<Error> {
+    if !reply.is_success() {
+        return Some(reply.status_error().with_provider(SCHEME));
+    }
+    let Ok(envelope) = serde_json::from_slice::<Envelope>(&reply.body) else {
+        return Some(
+            Error::decode("SMS.ru answered without its status and status_code")
+                .with_provider(SCHEME)
+                .with_http_status(reply.status.as_u16())
+                .with_provider_text(reply.excerpt()),
+        );
+    };
+    if envelope.is_ok() {
+        return None;
+    }
+    let e = refusal(envelope.status_code, envelope.status_text.as_deref(), "the request")
+        .with_http_status(reply.status.as_u16());
+    // A refusal of the whole request that still hands out message ids contradicts itself: those
+    // messages may exist.
+    Some(if names_a_message(&reply.body) {
+        e.with_dispatch(Dispatch::MaybeSent)
+    } else {
+        e
+    })
+}
+
+/// Whether an answer carries a message id for any number (`sms.{number}.sms_id`).
+fn names_a_message(body: &[u8]) -> bool {
+    let Ok(raw) = serde_json::from_slice::<Value>(body) else {
+        return false;
+    };
+    raw.get("sms").and_then(Value::as_object).is_some_and(|per| {
+        per.values().any(|r| {
+            r.get("sms_id")
+                .and_then(Value::as_str)
+                .is_some_and(|id| !id.trim().is_empty())
+        })
+    })
+}
+
+/// The error for an `ERROR` with this code and SMS.ru's text: for `what` ("the request", "this
+/// number") as a whole.
+pub(crate) fn refusal(code: i32, text: Option<&str>, what: &str) -> Error {
+    let (kind, dispatch) = facts(code);
+    let meaning = code_info(code).map_or("a code SMS.ru does not document", |c| c.meaning);
+    let mut e = Error::new(kind, format!("SMS.ru refused {what}: {meaning}"))
         .with_dispatch(dispatch)
         .with_provider(SCHEME)
         .with_provider_code(code);
     if let Some(t) = text.map(str::trim).filter(|t| !t.is_empty()) {
-        e = e.with_provider_text(scrub_numbers(t));
+        e = e.with_provider_text(t);
     }
     e
 }
 
-pub(crate) use switchboard_core::secret::{mask_middle as mask, scrub_numbers};
+pub(crate) use switchboard_core::secret::mask_middle as mask;
 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use bytes::Bytes;
+    use http::{HeaderMap, StatusCode};
+
+    fn reply(status: u16, body: &str) -> Reply {
+        Reply {
+            status: StatusCode::from_u16(status).unwrap(),
+            headers: HeaderMap::new(),
+            body: Bytes::from(body.to_owned()),
+        }
+    }
 
     #[test]
     fn only_220_and_500_are_retryable() {
         for c in CODES {
-            let (kind, _) = classify(c.code);
+            let (kind, _) = facts(c.code);
             let temporary = kind.is_temporary();
             assert_eq!(temporary, is_retryable_code(c.code), "{}", c.code);
         }
-        let e = code_error(220, Some("later"), "sending");
+        let e = refusal(220, Some("later"), "the request");
         assert!(e.is_safe_to_retry(false));
-        let e = code_error(500, None, "sending");
+        let e = refusal(500, None, "the request");
         assert!(e.is_safe_to_retry(false));
-        assert!(!code_error(201, None, "sending").is_retryable());
+        assert!(!refusal(201, None, "the request").is_retryable());
     }
 
     #[test]
@@ -410,14 +477,14 @@ mod tests {
         for (i, a) in CODES.iter().enumerate() {
             assert!(CODES[i + 1..].iter().all(|b| b.code != a.code), "{}", a.code);
         }
-        let e = code_error(204, Some("Имя отправителя не согласовано"), "sending");
+        let e = refusal(204, Some("Имя отправителя не согласовано"), "the request");
         assert_eq!(e.kind(), ErrorKind::Rejected);
         assert_eq!(e.dispatch(), Dispatch::NotSent);
         assert_eq!(e.provider(), Some("smsru"));
         assert_eq!(e.provider_code(), Some("204"));
         assert!(e.to_string().contains("sender name is not approved"));
-        assert_eq!(classify(999), (ErrorKind::Rejected, Dispatch::Sent));
-        assert_eq!(classify(-1).0, ErrorKind::NotFound);
+        assert_eq!(facts(999), (ErrorKind::Rejected, Dispatch::Sent));
+        assert_eq!(facts(-1).0, ErrorKind::NotFound);
     }
 
     #[test]
@@ -432,10 +499,46 @@ mod tests {
 
     #[test]
     fn numbers_are_scrubbed_from_provider_text() {
-        assert_eq!(
-            scrub_numbers("bad number +79255070602 here"),
-            "bad number +792******02 here"
-        );
-        assert_eq!(scrub_numbers("code 207, 100 numbers"), "code 207, 100 numbers");
+        let e = refusal(202, Some("bad number +79255070602 here"), "this number");
+        assert_eq!(e.provider_text(), Some("bad number +792******02 here"));
+        let e = refusal(207, Some("code 207, 100 numbers"), "the request");
+        assert_eq!(e.provider_text(), Some("code 207, 100 numbers"));
+    }
+
+    #[test]
+    fn envelope_errors_map_through_the_table() {
+        let e = parse_error(&reply(
+            200,
+            r#"{"status":"ERROR","status_code":200,"status_text":"Неправильный api_id"}"#,
+        ))
+        .unwrap();
+        assert_eq!((e.kind(), e.dispatch()), (ErrorKind::Auth, Dispatch::NotSent));
+        assert_eq!(e.provider_code(), Some("200"));
+        assert!(parse_error(&reply(200, r#"{"status":"OK","status_code":100}"#)).is_none());
+    }
+
+    #[test]
+    fn an_answer_without_the_envelope_was_answered() {
+        for body in ["<html>", r#"{"x":1}"#, r#"{"status":"OK"}"#, r#"["OK"]"#] {
+            let e = parse_error(&reply(200, body)).unwrap();
+            assert_eq!((e.kind(), e.dispatch()), (ErrorKind::Decode, Dispatch::Sent), "{body}");
+        }
+    }
+
+    #[test]
+    fn a_refusal_that_hands_out_ids_may_have_been_sent() {
+        let body = r#"{"status":"ERROR","status_code":201,"sms":{"79255070602":{"status":"OK","status_code":100,"sms_id":"000000-1"}}}"#;
+        let e = parse_error(&reply(200, body)).unwrap();
+        assert_eq!((e.provider_code(), e.dispatch()), (Some("201"), Dispatch::MaybeSent));
+        let plain = r#"{"status":"ERROR","status_code":201,"status_text":"Не хватает средств"}"#;
+        let e = parse_error(&reply(200, plain)).unwrap();
+        assert_eq!(e.dispatch(), Dispatch::NotSent);
+    }
+
+    #[test]
+    fn http_errors_fall_back_to_core() {
+        let e = parse_error(&reply(503, "down")).unwrap();
+        assert_eq!((e.kind(), e.dispatch()), (ErrorKind::Unavailable, Dispatch::NotSent));
+        assert_eq!(e.provider(), Some("smsru"));
     }
 }

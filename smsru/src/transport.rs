@@ -9,25 +9,25 @@
 //! A request that fails as a whole fails every message in it with the same facts (kind, dispatch): a
 //! timeout leaves all of them `MaybeSent`, and none is repeated blindly.
 
-use async_trait::async_trait;
 use serde_json::json;
 use switchboard_core::{
-    Capabilities, DeliveryStatus, Dispatch, Dsn, Error, Handled, Message, PhoneNumber, Receipt, Result, StatusReport,
-    Transport, WebhookAnswer, WebhookRequest,
+    Capabilities, DeliveryStatus, Dispatch, Dsn, Error, ErrorKind, Handled, Message, PhoneNumber, Price, Receipt,
+    Result, StatusReport, Transport, Webhook, WebhookRequest, async_trait,
 };
 
-use super::SCHEME;
-use super::client::Client;
-use super::config::Config;
-use super::error::{code_error, delivery_status};
-use super::model::{MAX_RECIPIENTS_PER_REQUEST, SendRequest};
-use super::webhook;
+use crate::SCHEME;
+use crate::client::SmsRuClient;
+use crate::config::SmsRuConfig;
+use crate::error::{delivery_status, refusal};
+use crate::model::{MAX_RECIPIENTS_PER_REQUEST, SendRequest};
+use crate::webhook::SmsRuWebhook;
 
-/// SMS.ru as a message transport. Build it from a [`Config`] or a DSN
+/// SMS.ru as a message transport. Build it from an [`SmsRuConfig`] or a DSN
 /// (`smsru://API_ID@default?from=NAME&webhook_secret=S`).
 #[derive(Debug, Clone)]
 pub struct SmsRuTransport {
-    client: Client,
+    client: SmsRuClient,
+    webhook: SmsRuWebhook,
 }
 
 /// Messages that go out in one `sms/send` request.
@@ -55,15 +55,17 @@ impl Batch<'_> {
 
 impl SmsRuTransport {
     /// A transport for this configuration.
-    pub fn new(config: Config) -> Result<Self> {
+    pub fn new(config: SmsRuConfig) -> Result<Self> {
+        let webhook = SmsRuWebhook::from_config(&config);
         Ok(SmsRuTransport {
-            client: Client::new(config)?,
+            client: SmsRuClient::new(config)?,
+            webhook,
         })
     }
 
     /// A transport from an `smsru://` DSN.
     pub fn from_dsn(dsn: &Dsn) -> Result<Self> {
-        Self::new(Config::from_dsn(dsn)?)
+        Self::new(SmsRuConfig::from_dsn(dsn)?)
     }
 
     /// A transport from a DSN string.
@@ -73,8 +75,13 @@ impl SmsRuTransport {
 
     /// The underlying API client, for the operations the `Transport` trait does not cover (cost,
     /// balance, callbacks).
-    pub fn client(&self) -> &Client {
+    pub fn client(&self) -> &SmsRuClient {
         &self.client
+    }
+
+    /// The delivery callbacks' verification and decoding.
+    pub fn webhook(&self) -> &SmsRuWebhook {
+        &self.webhook
     }
 
     /// Groups messages into requests (see the [module docs](self)); messages that cannot go to SMS.ru
@@ -112,13 +119,13 @@ impl SmsRuTransport {
     }
 
     async fn send_batch(&self, batch: &Batch<'_>, out: &mut [Option<Result<Receipt>>]) {
-        match self.client.send_raw(&batch.request()).await {
+        match self.client.send(&batch.request()).await {
             Err(e) => {
                 for (i, _, _) in &batch.items {
                     out[*i] = Some(Err(e.replicate()));
                 }
             }
-            Ok((reply, _raw)) => {
+            Ok(reply) => {
                 for (i, phone, m) in &batch.items {
                     let result = match reply.result_for(phone) {
                         Some(r) if r.is_ok() => {
@@ -128,9 +135,9 @@ impl SmsRuTransport {
                                 .with_status(delivery_status(r.status_code))
                                 .with_raw(raw))
                         }
-                        Some(r) => Err(r.error().unwrap_or_else(|| {
-                            code_error(r.status_code, r.status_text.as_deref(), "sending to this number")
-                        })),
+                        Some(r) => Err(r
+                            .error()
+                            .unwrap_or_else(|| refusal(r.status_code, r.status_text.as_deref(), "this number"))),
                         None => Err(Error::decode(
                             "SMS.ru accepted the request but its answer does not mention this number; check the \
                              message status before sending again",
@@ -171,12 +178,9 @@ impl Transport for SmsRuTransport {
         out.into_iter()
             .map(|r| {
                 r.unwrap_or_else(|| {
-                    Err(Error::new(
-                        switchboard_core::ErrorKind::Unavailable,
-                        "the message was not attempted",
-                    )
-                    .with_dispatch(Dispatch::NotSent)
-                    .with_provider(SCHEME))
+                    Err(Error::new(ErrorKind::Unavailable, "the message was not attempted")
+                        .with_dispatch(Dispatch::NotSent)
+                        .with_provider(SCHEME))
                 })
             })
             .collect()
@@ -190,13 +194,10 @@ impl Transport for SmsRuTransport {
             .or_else(|| (reply.sms.len() == 1).then(|| reply.sms.values().next()).flatten())
             .filter(|s| s.is_found())
             .ok_or_else(|| {
-                Error::new(
-                    switchboard_core::ErrorKind::NotFound,
-                    "SMS.ru does not know this message id",
-                )
-                .with_dispatch(Dispatch::Sent)
-                .with_provider(SCHEME)
-                .with_provider_code(-1)
+                Error::new(ErrorKind::NotFound, "SMS.ru does not know this message id")
+                    .with_dispatch(Dispatch::Sent)
+                    .with_provider(SCHEME)
+                    .with_provider_code(-1)
             })?;
         let status = entry.delivery_status();
         let mut report = StatusReport::new(provider_id, status, entry.status_code.to_string())
@@ -204,24 +205,17 @@ impl Transport for SmsRuTransport {
         if status.is_failure() || status == DeliveryStatus::Unknown {
             report = report.with_error_code(entry.status_code);
             if let Some(text) = entry.status_text.as_deref().map(str::trim).filter(|t| !t.is_empty()) {
-                report = report.with_error_message(super::error::scrub_numbers(text));
+                report = report.with_error_message(switchboard_core::secret::scrub_numbers(text));
             }
         }
         // SMS.ru's `cost` is in roubles (sms/status, https://sms.ru/api/status).
-        if let Some(price) = entry
-            .cost
-            .as_ref()
-            .and_then(|c| switchboard_core::Price::new(c.as_str(), "RUB").ok())
-        {
+        if let Some(price) = entry.cost.as_ref().and_then(|c| Price::new(c.as_str(), "RUB").ok()) {
             report = report.with_price(price);
         }
         Ok(report)
     }
 
     async fn handle_webhook(&self, request: &WebhookRequest) -> Result<Handled> {
-        let c = self.client.config();
-        let events = webhook::handle(request, c.webhook_secret.as_ref(), &c.webhook_token_param)?;
-        // SMS.ru counts a callback delivered only when the answer's body is `100`.
-        Ok(Handled::new(events, WebhookAnswer::text(200, webhook::CALLBACK_ANSWER)))
+        self.webhook.handle(request).await
     }
 }

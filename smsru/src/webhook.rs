@@ -13,26 +13,90 @@
 //! timestamp is read as the time of the change, everything is kept in the event's `raw`. Records of
 //! other types (SMS.ru also reports call-check results this way) become [`Event::Other`].
 //!
-//! The handler must answer with the plain-text body [`CALLBACK_ANSWER`] (`100`), or SMS.ru counts the
-//! delivery as failed.
+//! [`SmsRuWebhook`] answers with the plain-text body [`CALLBACK_ANSWER`] (`100`): SMS.ru counts a
+//! callback delivered only when it gets that body, and otherwise sends it again.
 //!
 //! **Verification.** SMS.ru does not sign callbacks. Register the callback URL with a secret in it
-//! (`https://host/hooks/smsru?token=SECRET`), and [`verify`] checks it in constant time (core's
+//! (`https://host/hooks/smsru?token=SECRET`), and [`SmsRuWebhook`] checks it in constant time (core's
 //! `verify_url_token`). Without a configured secret, callbacks are refused.
+
+use std::fmt;
 
 use chrono::{DateTime, Utc};
 use serde_json::json;
-use switchboard_core::webhook::{WebhookRequest, verify_url_token};
+use switchboard_core::webhook::{Webhook, WebhookAnswer, WebhookRequest, verify_url_token};
 use switchboard_core::{DeliveryStatus, Error, Event, Result, SecretString, StatusReport};
 
-use super::SCHEME;
-use super::error::delivery_status;
+use crate::SCHEME;
+use crate::config::SmsRuConfig;
+use crate::error::delivery_status;
 
 /// The body a callback handler must answer with (`text/plain`).
 pub const CALLBACK_ANSWER: &str = "100";
 
 /// The most records one callback body may carry before it is refused as hostile.
 pub const MAX_RECORDS: usize = 10_000;
+
+/// SMS.ru's delivery callbacks for one account: the secret their URL must carry, and where.
+#[derive(Clone)]
+pub struct SmsRuWebhook {
+    secret: Option<SecretString>,
+    token_param: String,
+}
+
+/// Never shows the secret.
+impl fmt::Debug for SmsRuWebhook {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("SmsRuWebhook")
+            .field("secret", &self.secret.as_ref().map(|_| "***"))
+            .field("token_param", &self.token_param)
+            .finish()
+    }
+}
+
+impl SmsRuWebhook {
+    /// Callbacks whose URL carries `secret` in the query parameter `token_param`; with no secret,
+    /// every callback is refused.
+    pub fn new(secret: Option<SecretString>, token_param: impl Into<String>) -> Self {
+        SmsRuWebhook {
+            secret,
+            token_param: token_param.into(),
+        }
+    }
+
+    /// The callbacks of the account `config` describes.
+    pub fn from_config(config: &SmsRuConfig) -> Self {
+        Self::new(config.webhook_secret.clone(), config.webhook_token_param.clone())
+    }
+}
+
+impl Webhook for SmsRuWebhook {
+    /// Checks that the callback URL carries the secret. An empty or missing secret is a `Config`
+    /// error: verification cannot run without one.
+    fn verify(&self, request: &WebhookRequest) -> Result<()> {
+        let secret = self.secret.as_ref().ok_or_else(|| {
+            Error::config(
+                "no SMS.ru webhook secret is configured; callbacks are refused until one is (SMS.ru does not sign \
+                 them)",
+            )
+            .with_provider(SCHEME)
+        })?;
+        verify_url_token(request, &self.token_param, secret).map_err(|e| e.with_provider(SCHEME))
+    }
+
+    /// A [`Event::Delivery`] per `sms_status` record, an [`Event::Other`] per record of another type.
+    fn decode(&self, request: &WebhookRequest) -> Result<Vec<Event>> {
+        Ok(CallbackRecord::parse(request)?
+            .iter()
+            .map(CallbackRecord::event)
+            .collect())
+    }
+
+    /// `100`, as text: anything else makes SMS.ru send the callback again.
+    fn answer(&self) -> WebhookAnswer {
+        WebhookAnswer::text(200, CALLBACK_ANSWER)
+    }
+}
 
 /// One record of a callback body.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -62,119 +126,86 @@ impl CallbackRecord {
         let secs: i64 = self.lines.get(3)?.trim().parse().ok()?;
         DateTime::from_timestamp(secs, 0)
     }
-}
 
-/// Checks that the callback URL carries the secret. An empty or missing secret is a `Config` error:
-/// verification cannot run without one.
-pub fn verify(request: &WebhookRequest, secret: Option<&SecretString>, param: &str) -> Result<()> {
-    let secret = secret.ok_or_else(|| {
-        Error::config(
-            "no SMS.ru webhook secret is configured; callbacks are refused until one is (SMS.ru does not sign them)",
-        )
-        .with_provider(SCHEME)
-    })?;
-    verify_url_token(request, param, secret).map_err(|e| e.with_provider(SCHEME))
-}
-
-/// Parses a callback body into its records, in `data[N]` order.
-///
-/// A body without any `data[N]` field, or with an `sms_status` record that lacks its id or code, is an
-/// `InvalidInput` error: nothing of it is trusted.
-pub fn parse(request: &WebhookRequest) -> Result<Vec<CallbackRecord>> {
-    let bad = |why: String| Error::invalid_input(why).with_provider(SCHEME);
-    if request.method != http::Method::POST {
-        return Err(bad(format!("SMS.ru callbacks are POSTs, not {}", request.method)));
-    }
-    let pairs = request.form_pairs().map_err(|e| e.with_provider(SCHEME))?;
-    let mut records = Vec::new();
-    for (key, value) in pairs {
-        let Some(index) = key.strip_prefix("data[").and_then(|k| k.strip_suffix(']')) else {
-            continue;
-        };
-        // `data[]` (no index) is what PHP-style encoders write for a list; order of arrival then counts.
-        let index = if index.is_empty() {
-            records.len()
-        } else {
-            index
-                .parse::<usize>()
-                .map_err(|_| bad(format!("'{}' is not a data[N] field", key.escape_debug())))?
-        };
-        if records.len() >= MAX_RECORDS {
-            return Err(bad(format!("more than {MAX_RECORDS} records in one callback")));
+    /// Parses a callback body into its records, in `data[N]` order.
+    ///
+    /// A body without any `data[N]` field, or with an `sms_status` record that lacks its id or code, is an
+    /// `InvalidInput` error: nothing of it is trusted.
+    pub fn parse(request: &WebhookRequest) -> Result<Vec<CallbackRecord>> {
+        let bad = |why: String| Error::invalid_input(why).with_provider(SCHEME);
+        if request.method != http::Method::POST {
+            return Err(bad(format!("SMS.ru callbacks are POSTs, not {}", request.method)));
         }
-        let lines: Vec<String> = value.split('\n').map(|l| l.trim_end_matches('\r').to_owned()).collect();
-        let kind = lines.first().map(|l| l.trim().to_owned()).unwrap_or_default();
-        if kind.is_empty() {
-            return Err(bad(format!("record data[{index}] has no type line")));
-        }
-        let record = CallbackRecord { index, kind, lines };
-        if record.kind == "sms_status" {
-            match record.sms_status() {
-                Some((id, _)) if is_plausible_id(id) => {}
-                _ => {
-                    return Err(bad(format!(
-                        "record data[{index}] is an sms_status without a message id and a numeric code"
-                    )));
+        let pairs = request.form_pairs().map_err(|e| e.with_provider(SCHEME))?;
+        let mut records = Vec::new();
+        for (key, value) in pairs {
+            let Some(index) = key.strip_prefix("data[").and_then(|k| k.strip_suffix(']')) else {
+                continue;
+            };
+            // `data[]` (no index) is what PHP-style encoders write for a list; order of arrival then counts.
+            let index = if index.is_empty() {
+                records.len()
+            } else {
+                index
+                    .parse::<usize>()
+                    .map_err(|_| bad(format!("'{}' is not a data[N] field", key.escape_debug())))?
+            };
+            if records.len() >= MAX_RECORDS {
+                return Err(bad(format!("more than {MAX_RECORDS} records in one callback")));
+            }
+            let lines: Vec<String> = value.split('\n').map(|l| l.trim_end_matches('\r').to_owned()).collect();
+            let kind = lines.first().map(|l| l.trim().to_owned()).unwrap_or_default();
+            if kind.is_empty() {
+                return Err(bad(format!("record data[{index}] has no type line")));
+            }
+            let record = CallbackRecord { index, kind, lines };
+            if record.kind == "sms_status" {
+                match record.sms_status() {
+                    Some((id, _)) if is_plausible_id(id) => {}
+                    _ => {
+                        return Err(bad(format!(
+                            "record data[{index}] is an sms_status without a message id and a numeric code"
+                        )));
+                    }
                 }
             }
+            records.push(record);
         }
-        records.push(record);
+        if records.is_empty() {
+            return Err(bad(
+                "the body has no data[N] records; this is not an SMS.ru callback".to_owned()
+            ));
+        }
+        records.sort_by_key(|r| r.index);
+        Ok(records)
     }
-    if records.is_empty() {
-        return Err(bad(
-            "the body has no data[N] records; this is not an SMS.ru callback".to_owned()
-        ));
+
+    /// The event of this record: a [`Event::Delivery`] for an `sms_status`, an [`Event::Other`] for a
+    /// record of another type.
+    pub fn event(&self) -> Event {
+        let raw = json!({ "index": self.index, "type": self.kind, "lines": self.lines });
+        match self.sms_status() {
+            Some((id, code)) => {
+                let status = delivery_status(code);
+                let mut report = StatusReport::new(id, status, code.to_string()).with_raw(raw);
+                if status.is_failure() || status == DeliveryStatus::Unknown {
+                    report = report.with_error_code(code);
+                }
+                if let Some(at) = self.timestamp() {
+                    report = report.with_at(at);
+                }
+                Event::Delivery(report)
+            }
+            None => Event::Other {
+                kind: self.kind.clone(),
+                raw,
+            },
+        }
     }
-    records.sort_by_key(|r| r.index);
-    Ok(records)
 }
 
 fn is_plausible_id(id: &str) -> bool {
     !id.is_empty() && id.len() <= 64 && id.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-')
-}
-
-/// The events of parsed records: a [`Event::Delivery`] per `sms_status`, an [`Event::Other`] per
-/// record of another type.
-pub fn events(records: &[CallbackRecord]) -> Vec<Event> {
-    records
-        .iter()
-        .map(|r| {
-            let raw = json!({ "index": r.index, "type": r.kind, "lines": r.lines });
-            match r.sms_status() {
-                Some((id, code)) => {
-                    let status = delivery_status(code);
-                    let mut report = StatusReport::new(id, status, code.to_string()).with_raw(raw);
-                    if status.is_failure() || status == DeliveryStatus::Unknown {
-                        report = report.with_error_code(code);
-                    }
-                    if let Some(at) = r.timestamp() {
-                        report = report.with_at(at);
-                    }
-                    Event::Delivery(report)
-                }
-                None => Event::Other {
-                    kind: r.kind.clone(),
-                    raw,
-                },
-            }
-        })
-        .collect()
-}
-
-/// Verifies a callback and decodes it: [`verify`], then [`parse`], then [`events`].
-pub fn handle(request: &WebhookRequest, secret: Option<&SecretString>, param: &str) -> Result<Vec<Event>> {
-    verify(request, secret, param)?;
-    Ok(events(&parse(request)?))
-}
-
-/// A callback body for these `(sms_id, status code)` changes, as SMS.ru writes it (for tests and the
-/// simulator).
-pub fn encode(changes: &[(&str, i32)]) -> String {
-    let mut s = url::form_urlencoded::Serializer::new(String::new());
-    for (i, (id, code)) in changes.iter().enumerate() {
-        s.append_pair(&format!("data[{i}]"), &format!("sms_status\n{id}\n{code}"));
-    }
-    s.finish()
 }
 
 #[cfg(test)]
@@ -187,8 +218,29 @@ mod tests {
         WebhookRequest::post("https://shop.example/hooks/smsru?token=s3cret", body.to_owned())
     }
 
+    /// Verifies and decodes, as [`Webhook::handle`] does, without a runtime.
+    fn handle(r: &WebhookRequest, secret: Option<&SecretString>, param: &str) -> Result<Vec<Event>> {
+        let w = SmsRuWebhook::new(secret.cloned(), param);
+        w.verify(r)?;
+        w.decode(r)
+    }
+
+    fn parse(r: &WebhookRequest) -> Result<Vec<CallbackRecord>> {
+        CallbackRecord::parse(r)
+    }
+
+    #[tokio::test]
+    async fn handled_callbacks_are_answered_100_as_text() {
+        let w = SmsRuWebhook::new(Some(secret("s3cret")), "token");
+        let h = w.handle(&req("data%5B0%5D=sms_status%0A000000-1%0A103")).await.unwrap();
+        assert_eq!(h.events.len(), 1);
+        assert_eq!((h.answer.status, &h.answer.body[..]), (200, &b"100"[..]));
+        assert_eq!(h.answer.content_type, Some("text/plain; charset=utf-8"));
+        assert!(!format!("{w:?}").contains("s3cret"));
+    }
+
     #[test]
-    fn the_reference_body_decodes() {
+    fn the_documented_body_decodes() {
         let r = req("data%5B0%5D=sms_status%0A000000-10000000%0A103");
         let ev = handle(&r, Some(&secret("s3cret")), "token").unwrap();
         match &ev[..] {
@@ -207,7 +259,7 @@ mod tests {
         let body = "data[1]=sms_status%0Aa-2%0A104%0A1700000000&data[0]=sms_status%0Aa-1%0A102&data[2]=callcheck_status%0A123%0A401&x=1";
         let recs = parse(&req(body)).unwrap();
         assert_eq!(recs.iter().map(|r| r.index).collect::<Vec<_>>(), vec![0, 1, 2]);
-        let ev = events(&recs);
+        let ev: Vec<Event> = recs.iter().map(CallbackRecord::event).collect();
         assert!(matches!(&ev[0], Event::Delivery(r) if r.status == DeliveryStatus::Sent));
         match &ev[1] {
             Event::Delivery(r) => {
@@ -259,12 +311,5 @@ mod tests {
         }
         let get = WebhookRequest::get("https://h/?token=s3cret&data[0]=x");
         assert_eq!(parse(&get).unwrap_err().kind(), ErrorKind::InvalidInput);
-    }
-
-    #[test]
-    fn encode_round_trips() {
-        let body = encode(&[("000000-1", 103), ("000000-2", 108)]);
-        let recs = parse(&req(&body)).unwrap();
-        assert_eq!(recs[1].sms_status(), Some(("000000-2", 108)));
     }
 }

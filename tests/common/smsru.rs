@@ -3,14 +3,15 @@
 use std::sync::Arc;
 
 use futures::future::BoxFuture;
+use switchboard::core::simulated::Simulated;
 use switchboard::core::testkit::{Faults, WebhookSink};
-use switchboard::smsru::sim::{SIM_API_ID, Simulator};
-use switchboard::smsru::{CALLBACK_ANSWER, Config, SmsRuTransport};
+use switchboard::smsru::sim::{SIM_API_ID, SIM_WEBHOOK_SECRET, Simulator};
+use switchboard::smsru::{CALLBACK_ANSWER, SmsRuConfig, SmsRuTransport};
 use switchboard::{Dsn, PhoneNumber, Receipt, Recipient, Transport, WebhookRequest};
 
 use super::{Subject, fast_retry, new_pushes, repoint};
 
-const SECRET: &str = "conformance-hook-secret";
+const SECRET: &str = SIM_WEBHOOK_SECRET;
 
 pub struct SmsRu {
     sim: Simulator,
@@ -22,8 +23,7 @@ pub async fn start() -> Arc<dyn Subject> {
     let sim = Simulator::start().await;
     let sink = WebhookSink::answering(200, CALLBACK_ANSWER).await;
     sim.add_callback(&format!("{}/hooks/smsru?token={SECRET}", sink.uri()));
-    let transport =
-        switchboard::transport_from_dsn(&sim.dsn_with_webhook_secret(SECRET)).expect("the smsru sim DSN builds");
+    let transport = switchboard::transport_from_dsn(&sim.dsn()).expect("the smsru sim DSN builds");
     Arc::new(SmsRu { sim, sink, transport })
 }
 
@@ -32,13 +32,13 @@ impl Subject for SmsRu {
         "smsru"
     }
     fn dsn(&self) -> String {
-        self.sim.dsn_with_webhook_secret(SECRET)
+        self.sim.dsn()
     }
     fn transport(&self) -> Arc<dyn Transport> {
         self.transport.clone()
     }
     fn fast_retry_transport(&self) -> Option<Arc<dyn Transport>> {
-        let mut c = Config::from_dsn(&Dsn::parse(&self.dsn()).ok()?).ok()?;
+        let mut c = SmsRuConfig::from_dsn(&Dsn::parse(&self.dsn()).ok()?).ok()?;
         c.retry = fast_retry();
         Some(Arc::new(SmsRuTransport::new(c).ok()?))
     }
@@ -55,12 +55,23 @@ impl Subject for SmsRu {
         Some(repoint(&self.dsn(), &self.sim.uri(), base_url))
     }
     fn accepted_texts(&self) -> Vec<String> {
-        self.sim.messages().into_iter().map(|m| m.text).collect()
+        self.sim.sent().into_iter().map(|m| m.text).collect()
     }
     fn deliver<'a>(&'a self, receipt: &'a Receipt) -> BoxFuture<'a, Vec<WebhookRequest>> {
         Box::pin(async move {
             let before = self.sink.received().await.len();
-            self.sim.deliver(receipt.provider_id()).await;
+            // Each advance moves every message one state on (100 → 101 → 102 → 103).
+            let pending = || {
+                self.sim
+                    .message(receipt.provider_id())
+                    .is_some_and(|m| (100..=102).contains(&m.status_code))
+            };
+            for _ in 0..3 {
+                if !pending() {
+                    break;
+                }
+                self.sim.advance().await;
+            }
             new_pushes(&self.sink, before, 1).await
         })
     }

@@ -3,9 +3,10 @@
 use std::sync::Arc;
 
 use futures::future::BoxFuture;
+use switchboard::core::simulated::Simulated;
 use switchboard::core::testkit::{Faults, WebhookSink};
 use switchboard::twilio::sim::{SIM_AUTH_TOKEN, SIM_FROM, SimError, Simulator};
-use switchboard::twilio::{Config, EMPTY_TWIML, TwilioTransport};
+use switchboard::twilio::{EMPTY_TWIML, MessageStatus, TwilioConfig, TwilioTransport};
 use switchboard::{Dsn, PhoneNumber, Receipt, Recipient, Transport, WebhookRequest};
 
 use super::{Subject, enc, fast_retry, new_pushes, repoint};
@@ -45,7 +46,7 @@ impl Subject for Twilio {
         self.transport.clone()
     }
     fn fast_retry_transport(&self) -> Option<Arc<dyn Transport>> {
-        let mut c = Config::from_dsn(&Dsn::parse(&self.dsn).ok()?).ok()?;
+        let mut c = TwilioConfig::from_dsn(&Dsn::parse(&self.dsn).ok()?).ok()?;
         c.retry = fast_retry();
         c.http = c.http.clone().timeout(super::FAST_TIMEOUT);
         Some(Arc::new(TwilioTransport::new(c).ok()?))
@@ -63,17 +64,23 @@ impl Subject for Twilio {
         Some(repoint(&self.dsn, &self.sim.uri(), base_url))
     }
     fn accepted_texts(&self) -> Vec<String> {
-        self.sim
-            .messages()
-            .into_iter()
-            .filter(|m| m.direction.starts_with("outbound"))
-            .map(|m| m.body)
-            .collect()
+        self.sim.sent().into_iter().map(|m| m.text).collect()
     }
     fn deliver<'a>(&'a self, receipt: &'a Receipt) -> BoxFuture<'a, Vec<WebhookRequest>> {
         Box::pin(async move {
             let before = self.sink.received().await.len();
-            self.sim.deliver(receipt.provider_id()).await;
+            // Each advance moves every message one status on (queued → sending → sent → delivered).
+            let pending = || {
+                self.sim
+                    .message(receipt.provider_id())
+                    .is_some_and(|m| !MessageStatus::parse(&m.status).is_terminal())
+            };
+            for _ in 0..4 {
+                if !pending() {
+                    break;
+                }
+                self.sim.advance().await;
+            }
             new_pushes(&self.sink, before, 3).await
         })
     }
@@ -81,7 +88,7 @@ impl Subject for Twilio {
         Box::pin(async move {
             let before = self.sink.received().await.len();
             self.sim
-                .send_inbound(
+                .receive_inbound(
                     &format!("{}/hooks/twilio/sms", self.sink.uri()),
                     "+14155552671",
                     SIM_FROM,
@@ -92,7 +99,7 @@ impl Subject for Twilio {
         })
     }
     fn queue_provider_rate_limit(&self, secs: u64) -> bool {
-        self.sim.queue_error(SimError::rate_limited(Some(secs)));
+        self.sim.refuse_next(SimError::rate_limited(Some(secs)));
         true
     }
 }

@@ -1,8 +1,9 @@
-//! The Twilio Messages client: create, fetch, list, cancel, redact, delete.
+//! [`TwilioClient`]: create, fetch, list, cancel, redact and delete messages, each through core's
+//! [`Pipeline`].
 //!
 //! Requests go to `{base}/2010-04-01/Accounts/{AccountSid}/Messages[/{Sid}].json` with HTTP Basic auth
-//! (`AccountSid:AuthToken`) and form-encoded PascalCase bodies; the `.json` suffix selects JSON answers.
-//! Failures map through [`super::error::api_error`].
+//! ([`TwilioApi`]) and form-encoded PascalCase bodies; the `.json` suffix selects JSON
+//! answers. Failures map through [`parse_error`](crate::error::parse_error).
 //!
 //! Creating a message has no idempotency key in Twilio's API, so it is retried only when Twilio
 //! certainly did not get it (connection refused, 429, 503); a timeout is returned as `MaybeSent` for
@@ -12,20 +13,19 @@
 
 use std::sync::Arc;
 
-use serde::de::DeserializeOwned;
-use switchboard_core::http::Reply;
-use switchboard_core::{Dispatch, Error, ExposeSecret, Idempotence, Result};
+use switchboard_core::pipeline::Pipeline;
+use switchboard_core::{Dispatch, Error, Idempotence, Result};
 
-use super::SCHEME;
-use super::config::Config;
-use super::error::api_error;
-use super::model::{CreateMessage, ListMessages, MessagePage, MessageResource};
+use crate::SCHEME;
+use crate::api::TwilioApi;
+use crate::config::TwilioConfig;
+use crate::model::{CreateMessage, ListMessages, MessagePage, MessageResource};
 
 /// A Twilio REST client for one account. Cheap to clone.
 #[derive(Debug, Clone)]
-pub struct Client {
-    config: Arc<Config>,
-    http: reqwest::Client,
+pub struct TwilioClient {
+    config: Arc<TwilioConfig>,
+    pipeline: Arc<Pipeline<TwilioApi>>,
 }
 
 /// Message SIDs go into the path, so they must be plain SIDs.
@@ -44,19 +44,20 @@ fn check_sid(sid: &str) -> Result<()> {
     }
 }
 
-impl Client {
+impl TwilioClient {
     /// A client for this configuration.
-    pub fn new(config: Config) -> Result<Client> {
+    pub fn new(config: TwilioConfig) -> Result<TwilioClient> {
         config.validate()?;
-        let http = config.http.build_client().map_err(|e| e.with_provider(SCHEME))?;
-        Ok(Client {
+        let api = TwilioApi::new(config.account_sid.clone(), config.auth_token.clone());
+        let pipeline = Pipeline::new(api, &config.http, config.retry.clone())?;
+        Ok(TwilioClient {
             config: Arc::new(config),
-            http,
+            pipeline: Arc::new(pipeline),
         })
     }
 
     /// The configuration.
-    pub fn config(&self) -> &Config {
+    pub fn config(&self) -> &TwilioConfig {
         &self.config
     }
 
@@ -66,41 +67,6 @@ impl Client {
 
     fn message_url(&self, sid: &str) -> String {
         format!("{}/Messages/{sid}.json", self.config.account_url())
-    }
-
-    fn authed(&self, rb: reqwest::RequestBuilder) -> reqwest::RequestBuilder {
-        rb.basic_auth(&self.config.account_sid, Some(self.config.auth_token.expose_secret()))
-    }
-
-    async fn execute<T: DeserializeOwned>(
-        &self,
-        idempotence: Idempotence,
-        build: impl Fn() -> reqwest::RequestBuilder,
-        maybe_sent_on_garbage: bool,
-    ) -> Result<T> {
-        self.config
-            .retry
-            .run(idempotence, || {
-                let rb = self.authed(build());
-                async move {
-                    let reply = Reply::send(rb, self.config.http.max_body)
-                        .await
-                        .map_err(|e| e.with_provider(SCHEME))?;
-                    if !reply.is_success() {
-                        return Err(api_error(&reply));
-                    }
-                    reply.json::<T>().map_err(|e| {
-                        let e = e.with_provider(SCHEME);
-                        // A 2xx we cannot read, on a create: the message probably exists.
-                        if maybe_sent_on_garbage {
-                            e.with_dispatch(Dispatch::MaybeSent)
-                        } else {
-                            e
-                        }
-                    })
-                }
-            })
-            .await
     }
 
     /// `POST /Messages.json`: creates (sends) a message. The config's sender, Messaging Service,
@@ -123,9 +89,15 @@ impl Client {
         r.validate().map_err(|e| e.with_provider(SCHEME))?;
         let form = r.to_form();
         let url = self.messages_url();
-        let m: MessageResource = self
-            .execute(Idempotence::NotIdempotent, || self.http.post(&url).form(&form), true)
+        let answer = self
+            .pipeline
+            .reply(Idempotence::NotIdempotent, |http| http.post(&url).form(&form))
             .await?;
+        // A 2xx we cannot read, on a create: the message probably exists.
+        let m: MessageResource = self
+            .pipeline
+            .decode(&answer)
+            .map_err(|e| e.with_dispatch(Dispatch::MaybeSent))?;
         // Twilio answered 2xx, so the message exists; without its SID it can be neither looked up nor
         // told apart from a second send.
         if check_sid(&m.sid).is_err() {
@@ -143,8 +115,7 @@ impl Client {
     pub async fn fetch_message(&self, sid: &str) -> Result<MessageResource> {
         check_sid(sid)?;
         let url = self.message_url(sid);
-        self.execute(Idempotence::Idempotent, || self.http.get(&url), false)
-            .await
+        self.pipeline.json(Idempotence::Idempotent, |http| http.get(&url)).await
     }
 
     /// `GET /Messages.json`: the first page of messages matching the filter, newest first.
@@ -152,7 +123,8 @@ impl Client {
         filter.validate().map_err(|e| e.with_provider(SCHEME))?;
         let url = self.messages_url();
         let q = filter.to_query();
-        self.execute(Idempotence::Idempotent, || self.http.get(&url).query(&q), false)
+        self.pipeline
+            .json(Idempotence::Idempotent, |http| http.get(&url).query(&q))
             .await
     }
 
@@ -166,7 +138,8 @@ impl Client {
             return Err(Error::decode("Twilio's next_page_uri is not a path on the API host").with_provider(SCHEME));
         }
         let url = format!("{}{next}", self.config.base_url.trim_end_matches('/'));
-        self.execute(Idempotence::Idempotent, || self.http.get(&url), false)
+        self.pipeline
+            .json(Idempotence::Idempotent, |http| http.get(&url))
             .await
             .map(Some)
     }
@@ -184,7 +157,8 @@ impl Client {
     async fn update(&self, sid: &str, form: [(&str, &str); 1]) -> Result<MessageResource> {
         check_sid(sid)?;
         let url = self.message_url(sid);
-        self.execute(Idempotence::Idempotent, || self.http.post(&url).form(&form), false)
+        self.pipeline
+            .json(Idempotence::Idempotent, |http| http.post(&url).form(&form))
             .await
     }
 
@@ -192,22 +166,10 @@ impl Client {
     pub async fn delete_message(&self, sid: &str) -> Result<()> {
         check_sid(sid)?;
         let url = self.message_url(sid);
-        self.config
-            .retry
-            .run(Idempotence::Idempotent, || {
-                let rb = self.authed(self.http.delete(&url));
-                async move {
-                    let reply = Reply::send(rb, self.config.http.max_body)
-                        .await
-                        .map_err(|e| e.with_provider(SCHEME))?;
-                    if reply.is_success() {
-                        Ok(())
-                    } else {
-                        Err(api_error(&reply))
-                    }
-                }
-            })
+        self.pipeline
+            .reply(Idempotence::Idempotent, |http| http.delete(&url))
             .await
+            .map(|_| ())
     }
 }
 

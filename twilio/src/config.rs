@@ -1,6 +1,6 @@
 //! How a Twilio client is configured.
 //!
-//! From a DSN ([`Config::from_dsn`]):
+//! From a DSN ([`TwilioConfig::from_dsn`]):
 //!
 //! ```text
 //! twilio://ACCOUNT_SID:AUTH_TOKEN@default?from=+15005550006
@@ -17,9 +17,11 @@ use std::fmt;
 
 use serde::Deserialize;
 use switchboard_core::http::HttpOptions;
+use switchboard_core::secret::redact_url;
 use switchboard_core::{Dsn, Error, ExposeSecret, Result, RetryPolicy, SecretString};
 
-use super::SCHEME;
+use crate::SCHEME;
+use crate::error::mask;
 
 /// Twilio's REST API host.
 pub const BASE_URL: &str = "https://api.twilio.com";
@@ -27,14 +29,15 @@ pub const BASE_URL: &str = "https://api.twilio.com";
 /// The API version in every Messages path.
 pub const API_VERSION: &str = "2010-04-01";
 
-/// The longest `ValidityPeriod` Twilio accepts, in seconds (36 000, ten hours; the docs' range is 1 to
-/// 36 000 — **NV** for every account type, so it is checked here only as an upper bound).
+/// The longest `ValidityPeriod` Twilio accepts, in seconds (36 000, ten hours; Twilio's Messages API
+/// reference gives the range 1 to 36 000).
 pub const MAX_VALIDITY_SECONDS: u32 = 36_000;
 
-/// A Twilio client's configuration. `Debug` never shows the auth token.
+/// A Twilio client's configuration. Build it with [`TwilioConfig::builder`] or
+/// [`TwilioConfig::from_dsn`]. `Debug` never shows the auth token, a whole number or a URL's secrets.
 #[derive(Clone, Deserialize)]
 #[non_exhaustive]
-pub struct Config {
+pub struct TwilioConfig {
     /// The Account SID (`AC…`), the Basic-auth user and part of every path.
     pub account_sid: String,
     /// The auth token: the Basic-auth password and the key of webhook signatures.
@@ -71,24 +74,18 @@ fn default_base() -> String {
     BASE_URL.to_owned()
 }
 
-impl fmt::Debug for Config {
+impl fmt::Debug for TwilioConfig {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         let sid: String = self.account_sid.chars().take(6).collect();
-        f.debug_struct("Config")
+        f.debug_struct("TwilioConfig")
             .field("account_sid", &format!("{sid}…"))
             .field("auth_token", &"***")
-            .field("base_url", &self.base_url)
-            .field("from", &self.from.as_deref().map(super::error::mask))
+            .field("base_url", &redact_url(&self.base_url))
+            .field("from", &self.from.as_deref().map(mask))
             .field("messaging_service_sid", &self.messaging_service_sid)
-            .field(
-                "status_callback",
-                &self
-                    .status_callback
-                    .as_deref()
-                    .map(switchboard_core::secret::redact_url),
-            )
+            .field("status_callback", &self.status_callback.as_deref().map(redact_url))
             .field("validity_period", &self.validity_period)
-            .field("webhook_origin", &self.webhook_origin)
+            .field("webhook_origin", &self.webhook_origin.as_deref().map(redact_url))
             .field("http", &self.http)
             .field("retry", &self.retry)
             .finish()
@@ -100,13 +97,14 @@ pub fn is_sid(s: &str, prefix: &str) -> bool {
     s.len() == 34 && s.starts_with(prefix) && s[2..].bytes().all(|b| b.is_ascii_hexdigit())
 }
 
-impl Config {
-    /// A builder with the account's credentials; everything else defaults.
-    pub fn builder(account_sid: impl Into<String>, auth_token: impl Into<String>) -> ConfigBuilder {
-        ConfigBuilder {
-            config: Config {
-                account_sid: account_sid.into(),
-                auth_token: SecretString::from(auth_token.into()),
+impl TwilioConfig {
+    /// A builder; give it the account's credentials ([`TwilioConfigBuilder::credentials`]) and a
+    /// sender, and whatever else differs from the defaults.
+    pub fn builder() -> TwilioConfigBuilder {
+        TwilioConfigBuilder {
+            config: TwilioConfig {
+                account_sid: String::new(),
+                auth_token: SecretString::from(String::new()),
                 base_url: default_base(),
                 from: None,
                 messaging_service_sid: None,
@@ -120,7 +118,7 @@ impl Config {
     }
 
     /// Reads a `twilio://` DSN (see the [module docs](self)). Errors never show the token.
-    pub fn from_dsn(dsn: &Dsn) -> Result<Config> {
+    pub fn from_dsn(dsn: &Dsn) -> Result<TwilioConfig> {
         if dsn.scheme() != SCHEME {
             return Err(Error::config(format!(
                 "a Twilio DSN starts with twilio://, not {}://",
@@ -129,7 +127,7 @@ impl Config {
         }
         let sid = dsn.require_user("the Account SID")?;
         let token = dsn.require_password("the auth token")?;
-        let mut b = Config::builder(sid, token.expose_secret());
+        let mut b = TwilioConfig::builder().credentials(sid, token.expose_secret());
         if !dsn.is_default_host() {
             b = b.base_url(dsn.endpoint_or(BASE_URL)?);
         }
@@ -216,13 +214,20 @@ impl Config {
     }
 }
 
-/// Builds a [`Config`]; [`ConfigBuilder::build`] checks it.
+/// Builds a [`TwilioConfig`]; [`TwilioConfigBuilder::build`] checks it.
 #[derive(Debug, Clone)]
-pub struct ConfigBuilder {
-    config: Config,
+pub struct TwilioConfigBuilder {
+    config: TwilioConfig,
 }
 
-impl ConfigBuilder {
+impl TwilioConfigBuilder {
+    /// The Account SID (`AC…`) and its auth token.
+    pub fn credentials(mut self, account_sid: impl Into<String>, auth_token: impl Into<String>) -> Self {
+        self.config.account_sid = account_sid.into();
+        self.config.auth_token = SecretString::from(auth_token.into());
+        self
+    }
+
     /// The API's base URL.
     pub fn base_url(mut self, url: impl Into<String>) -> Self {
         self.config.base_url = url.into();
@@ -253,7 +258,7 @@ impl ConfigBuilder {
         self
     }
 
-    /// The public origin webhooks are called on (see [`Config::webhook_origin`]).
+    /// The public origin webhooks are called on (see [`TwilioConfig::webhook_origin`]).
     pub fn webhook_origin(mut self, origin: impl Into<String>) -> Self {
         self.config.webhook_origin = Some(origin.into());
         self
@@ -272,7 +277,7 @@ impl ConfigBuilder {
     }
 
     /// Checks and returns the configuration.
-    pub fn build(self) -> Result<Config> {
+    pub fn build(self) -> Result<TwilioConfig> {
         self.config.validate()?;
         Ok(self.config)
     }
@@ -291,7 +296,7 @@ mod tests {
             "twilio://{SID}:tok3n@default?from=%2B15005550006&validity=600"
         ))
         .unwrap();
-        let c = Config::from_dsn(&d).unwrap();
+        let c = TwilioConfig::from_dsn(&d).unwrap();
         assert_eq!(c.base_url, BASE_URL);
         assert_eq!(c.from.as_deref(), Some("+15005550006"));
         assert_eq!(c.validity_period, Some(600));
@@ -308,7 +313,7 @@ mod tests {
             "twilio://{SID}:t@127.0.0.1:9000?messaging_service=MG0123456789abcdef0123456789abcdef"
         ))
         .unwrap();
-        let c = Config::from_dsn(&d).unwrap();
+        let c = TwilioConfig::from_dsn(&d).unwrap();
         assert_eq!(c.base_url, "http://127.0.0.1:9000");
         assert!(c.from.is_none());
     }
@@ -325,10 +330,26 @@ mod tests {
             format!("twilio://{SID}:tok3n@default?from=x&validity=0"),
             format!("smsru://{SID}:tok3n@default?from=x"),
         ] {
-            let e = Dsn::parse(&bad).and_then(|d| Config::from_dsn(&d)).unwrap_err();
+            let e = Dsn::parse(&bad).and_then(|d| TwilioConfig::from_dsn(&d)).unwrap_err();
             assert_eq!(e.kind(), ErrorKind::Config, "{bad}");
             assert!(!e.to_string().contains("tok3n"));
         }
+    }
+
+    #[test]
+    fn the_builder_needs_credentials_and_a_sender() {
+        let e = TwilioConfig::builder().from("+15005550006").build().unwrap_err();
+        assert_eq!(e.kind(), ErrorKind::Config);
+        assert!(
+            TwilioConfig::builder().credentials(SID, "t").build().is_err(),
+            "no sender"
+        );
+        let c = TwilioConfig::builder()
+            .credentials(SID, "t")
+            .from("+15005550006")
+            .build()
+            .unwrap();
+        assert_eq!(c.account_sid, SID);
     }
 
     #[test]

@@ -1,9 +1,17 @@
-//! Twilio's error answers, mapped to switchboard's [`Error`].
+//! Twilio's error answers and [`parse_error`], the one place an answer becomes an [`Error`].
 //!
 //! Twilio answers a failed REST call with `{"code", "message", "more_info", "status"}` and an HTTP
 //! status that mirrors `status` (<https://www.twilio.com/docs/usage/twilios-response>). The HTTP
-//! status gives the kind (core's
-//! [`status_kind`]); the codes below refine it where the status alone would mislead.
+//! status gives the kind (core's [`status_kind`]); the codes of [`KNOWN_CODES`] refine it where the
+//! status alone would mislead.
+//!
+//! | answer | kind | dispatch |
+//! |---|---|---|
+//! | 2xx | none: a success | — |
+//! | 4xx (not 408) | by status, refined by the code (21211 `InvalidInput`, 21610 `Rejected`, 21611 `RateLimited`…) | `NotSent` |
+//! | 429, or code 20429 | `RateLimited`, with `Retry-After` | `NotSent` |
+//! | 408 | core's reading (`Timeout`) | core's reading |
+//! | 5xx | core's reading; a code only makes it `Unavailable` | core's (`500`/`502`/`504` `MaybeSent`, `503` `NotSent`) |
 //!
 //! **Dispatch.** A 4xx from the Messages API means Twilio validated the request and did not create the
 //! message, so it is [`Dispatch::NotSent`]: 429 / 20429 can be failed over or retried, the rest are
@@ -15,8 +23,8 @@
 use switchboard_core::http::{Reply, status_kind};
 use switchboard_core::{Dispatch, Error, ErrorKind};
 
-use super::SCHEME;
-use super::model::ErrorBody;
+use crate::SCHEME;
+use crate::model::ErrorBody;
 
 /// Twilio error codes whose meaning refines the HTTP status, with what they mean for us.
 pub const KNOWN_CODES: &[(i64, ErrorKind, &str)] = &[
@@ -91,8 +99,11 @@ pub fn known_code(code: i64) -> Option<(ErrorKind, &'static str)> {
         .map(|(_, k, m)| (*k, *m))
 }
 
-/// The error for a non-2xx answer from the REST API.
-pub fn api_error(reply: &Reply) -> Error {
+/// The error a REST answer stands for, `None` for a 2xx (see the table in the [module docs](self)).
+pub fn parse_error(reply: &Reply) -> Option<Error> {
+    if reply.is_success() {
+        return None;
+    }
     let body: Option<ErrorBody> = serde_json::from_slice(&reply.body).ok();
     let (mut kind, mut dispatch) = status_kind(reply.status);
     let status = reply.status.as_u16();
@@ -122,17 +133,17 @@ pub fn api_error(reply: &Reply) -> Error {
         e = e.with_provider_code(c);
     }
     match body.as_ref().and_then(|b| b.message.as_deref()) {
-        Some(m) if !m.trim().is_empty() => e = e.with_provider_text(scrub_numbers(m)),
-        _ if !reply.body.is_empty() => e = e.with_provider_text(scrub_numbers(&reply.excerpt())),
+        Some(m) if !m.trim().is_empty() => e = e.with_provider_text(m),
+        _ if !reply.body.is_empty() => e = e.with_provider_text(reply.excerpt()),
         _ => {}
     }
     if let Some(after) = switchboard_core::http::retry_after(&reply.headers) {
         e = e.with_retry_after(after);
     }
-    e
+    Some(e)
 }
 
-pub(crate) use switchboard_core::secret::{mask_middle as mask, scrub_numbers};
+pub(crate) use switchboard_core::secret::mask_middle as mask;
 
 #[cfg(test)]
 mod tests {
@@ -149,11 +160,12 @@ mod tests {
     }
 
     #[test]
-    fn the_reference_error_maps_and_hides_the_number() {
-        let e = api_error(&reply(
+    fn twilios_documented_error_maps_and_hides_the_number() {
+        let e = parse_error(&reply(
             400,
             r#"{"code":21211,"message":"The 'To' number 5551234567 is not a valid phone number.","more_info":"https://www.twilio.com/docs/errors/21211","status":400}"#,
-        ));
+        ))
+        .unwrap();
         assert_eq!((e.kind(), e.dispatch()), (ErrorKind::InvalidInput, Dispatch::NotSent));
         assert_eq!(e.provider_code(), Some("21211"));
         assert_eq!(e.http_status(), Some(400));
@@ -216,7 +228,7 @@ mod tests {
             (403, "nope", ErrorKind::Auth, Dispatch::NotSent),
         ];
         for (s, body, k, d) in cases {
-            let e = api_error(&reply(s, body));
+            let e = parse_error(&reply(s, body)).unwrap();
             assert_eq!((e.kind(), e.dispatch()), (k, d), "{s} {body}");
             assert_eq!(e.provider(), Some("twilio"));
         }
@@ -226,6 +238,10 @@ mod tests {
     fn retry_after_is_kept() {
         let mut r = reply(429, r#"{"code":20429,"message":"Too Many Requests","status":429}"#);
         r.headers.insert("retry-after", "2".parse().unwrap());
-        assert_eq!(api_error(&r).retry_after(), Some(std::time::Duration::from_secs(2)));
+        assert_eq!(
+            parse_error(&r).unwrap().retry_after(),
+            Some(std::time::Duration::from_secs(2))
+        );
+        assert!(parse_error(&reply(201, r#"{"sid":"SM1"}"#)).is_none());
     }
 }

@@ -1,13 +1,14 @@
 //! # Twilio Programmable Messaging
 //!
 //! Send, fetch, list, cancel and redact messages through Twilio's 2010-04-01 REST API; verify and decode
-//! its signed webhooks (status callbacks and incoming messages); [`TwilioTransport`] for the Messenger;
-//! and a simulator (module `sim`, feature `sim`).
+//! its signed webhooks (status callbacks and incoming messages, [`TwilioWebhook`]); [`TwilioTransport`]
+//! for the Messenger, [`register`] for the DSN registry, and a simulator (module `sim`, feature `sim`).
 //!
 //! ```
 //! # #[cfg(feature = "sim")]
 //! # #[tokio::main(flavor = "current_thread")]
 //! # async fn main() -> Result<(), Box<dyn std::error::Error>> {
+//! use switchboard_core::simulated::Simulated;
 //! use switchboard_core::{DeliveryStatus, Event, Message, PhoneNumber, Transport, WebhookRequest};
 //! use switchboard_twilio::{SIGNATURE_HEADER, TwilioTransport, sim::Simulator, webhook};
 //!
@@ -19,7 +20,9 @@
 //! let receipt = twilio.send(&Message::sms(to, "Your order has shipped")).await?;
 //! assert_eq!(receipt.status, DeliveryStatus::Queued);
 //!
-//! sim.deliver(receipt.provider_id()).await; // queued → sending → sent → delivered
+//! for _ in 0..3 {
+//!     sim.advance().await; // queued → sending → sent → delivered
+//! }
 //! assert_eq!(twilio.status(receipt.provider_id()).await?.status, DeliveryStatus::Delivered);
 //!
 //! // A status callback as the host's web framework hands it over: verified, then decoded.
@@ -45,9 +48,10 @@
 //!
 //! ## What maps to what
 //!
-//! * Requests: HTTP Basic `AccountSid:AuthToken`, form-encoded PascalCase fields ([`CreateMessage`]),
-//!   `.json` answers ([`MessageResource`]). Errors `{code, message, more_info, status}` map through
-//!   [`error::api_error`]; 4xx are `NotSent` (no message was created), 429 / 20429 is `RateLimited`
+//! * Requests go through core's request pipeline ([`TwilioClient`]): HTTP Basic `AccountSid:AuthToken`
+//!   ([`TwilioApi`]), form-encoded PascalCase fields ([`CreateMessage`]), `.json` answers
+//!   ([`MessageResource`]). Errors `{code, message, more_info, status}` map through
+//!   [`error::parse_error`]; 4xx are `NotSent` (no message was created), 429 / 20429 is `RateLimited`
 //!   with `Retry-After`. A 2xx to a create that cannot be read, or that has no message SID, is
 //!   `MaybeSent`: Twilio took the request.
 //! * Create options follow Twilio's Messages API reference
@@ -61,32 +65,35 @@
 //!   `num_segments`.
 //! * All 13 statuses map to [`DeliveryStatus`](switchboard_core::DeliveryStatus) in
 //!   [`MessageStatus::delivery_status`]; the raw word is always kept.
-//! * Webhooks ([`webhook`]): `X-Twilio-Signature` is checked exactly as Twilio's libraries do (full
-//!   URL with its raw query, sorted parameters, HMAC-SHA1 with the auth token, base64; the URL with and
-//!   without its port), including the JSON-body variant with `bodySHA256`. Twilio's published test
-//!   vectors are in the tests.
+//! * Webhooks ([`TwilioWebhook`]): `X-Twilio-Signature` is checked exactly as Twilio's libraries do
+//!   (full URL with its raw query, sorted parameters, HMAC-SHA1 with the auth token, base64; the URL
+//!   with and without its port), including the JSON-body variant with `bodySHA256`. Twilio's published
+//!   test vectors are in the tests. Handled webhooks are answered [`EMPTY_TWIML`] as `text/xml`.
 //!
 //! Nothing here logs or prints a whole phone number, the auth token or a message body.
+#![deny(missing_docs)]
 
+pub mod api;
 pub mod client;
 pub mod config;
 pub mod error;
-pub mod list;
 pub mod model;
-pub mod options;
+pub mod provider;
 #[cfg(feature = "sim")]
 pub mod sim;
 pub mod transport;
 pub mod webhook;
 
-pub use client::Client;
-pub use config::{Config, ConfigBuilder};
+pub use api::TwilioApi;
+pub use client::TwilioClient;
+pub use config::{TwilioConfig, TwilioConfigBuilder};
 pub use model::{
     AddressRetention, ContentRetention, CreateMessage, ListMessages, MessagePage, MessageResource, MessageStatus,
     RiskCheck, TrafficType,
 };
+pub use provider::{TwilioProvider, register};
 pub use transport::TwilioTransport;
-pub use webhook::{EMPTY_TWIML, SIGNATURE_HEADER};
+pub use webhook::{EMPTY_TWIML, SIGNATURE_HEADER, TwilioWebhook};
 
 /// The DSN scheme and provider name: `twilio`.
 pub const SCHEME: &str = "twilio";

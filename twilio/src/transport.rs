@@ -4,35 +4,39 @@
 //! order). A message's `from` overrides the configured sender; the configured Messaging Service, status
 //! callback and validity period apply to every message.
 
-use async_trait::async_trait;
+use switchboard_core::secret::scrub_numbers;
 use switchboard_core::{
-    Capabilities, Dsn, Error, Handled, Message, Receipt, Result, StatusReport, Transport, WebhookAnswer, WebhookRequest,
+    Capabilities, Dsn, Error, Handled, Message, PhoneNumber, Receipt, Recipient, Result, StatusReport, Transport,
+    Webhook, WebhookRequest, async_trait,
 };
 
-use super::SCHEME;
-use super::client::Client;
-use super::config::Config;
-use super::model::CreateMessage;
-use super::webhook;
+use crate::SCHEME;
+use crate::client::TwilioClient;
+use crate::config::TwilioConfig;
+use crate::model::CreateMessage;
+use crate::webhook::TwilioWebhook;
 
-/// Twilio as a message transport. Build it from a [`Config`] or a DSN
+/// Twilio as a message transport. Build it from a [`TwilioConfig`] or a DSN
 /// (`twilio://SID:TOKEN@default?from=+1…`).
 #[derive(Debug, Clone)]
 pub struct TwilioTransport {
-    client: Client,
+    client: TwilioClient,
+    webhook: TwilioWebhook,
 }
 
 impl TwilioTransport {
     /// A transport for this configuration.
-    pub fn new(config: Config) -> Result<Self> {
+    pub fn new(config: TwilioConfig) -> Result<Self> {
+        let webhook = TwilioWebhook::from_config(&config);
         Ok(TwilioTransport {
-            client: Client::new(config)?,
+            client: TwilioClient::new(config)?,
+            webhook,
         })
     }
 
     /// A transport from a `twilio://` DSN.
     pub fn from_dsn(dsn: &Dsn) -> Result<Self> {
-        Self::new(Config::from_dsn(dsn)?)
+        Self::new(TwilioConfig::from_dsn(dsn)?)
     }
 
     /// A transport from a DSN string.
@@ -41,8 +45,13 @@ impl TwilioTransport {
     }
 
     /// The underlying REST client (list, cancel, redact, delete).
-    pub fn client(&self) -> &Client {
+    pub fn client(&self) -> &TwilioClient {
         &self.client
+    }
+
+    /// The webhooks' verification and decoding.
+    pub fn webhook(&self) -> &TwilioWebhook {
+        &self.webhook
     }
 
     /// The create request for a message.
@@ -90,7 +99,7 @@ impl Transport for TwilioTransport {
             report = report.with_error_code(code);
         }
         if let Some(text) = m.error_text() {
-            report = report.with_error_message(super::error::scrub_numbers(text));
+            report = report.with_error_message(scrub_numbers(text));
         }
         if let Some(charge) = m.charge() {
             report = report.with_price(charge);
@@ -101,19 +110,13 @@ impl Transport for TwilioTransport {
         if let Some(at) = m.updated_at() {
             report = report.with_at(at);
         }
-        let to =
-            m.to.as_deref()
-                .and_then(|t| switchboard_core::PhoneNumber::parse(t, None).ok());
-        if let Some(to) = to {
-            report = report.with_recipient(switchboard_core::Recipient::Phone(to));
+        if let Some(to) = m.to.as_deref().and_then(|t| PhoneNumber::parse(t, None).ok()) {
+            report = report.with_recipient(Recipient::Phone(to));
         }
         Ok(report.with_raw(serde_json::to_value(&m).unwrap_or_default()))
     }
 
     async fn handle_webhook(&self, request: &WebhookRequest) -> Result<Handled> {
-        let c = self.client.config();
-        let events = webhook::handle(request, &c.auth_token, c.webhook_origin.as_deref())?;
-        // Twilio reads the answer as TwiML; an empty <Response> means "received, no reply".
-        Ok(Handled::new(events, WebhookAnswer::xml(200, webhook::EMPTY_TWIML)))
+        self.webhook.handle(request).await
     }
 }

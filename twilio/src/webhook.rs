@@ -17,26 +17,31 @@
 //! (443/80) added. [`url_variants`] produces the same pair, and a signature over either passes.
 //!
 //! Behind a TLS-terminating proxy the host sees another scheme, host or port than Twilio used; set
-//! [`Config::webhook_origin`](super::Config::webhook_origin) to the public origin.
+//! [`TwilioConfig::webhook_origin`](crate::TwilioConfig::webhook_origin) to the public origin.
 //!
 //! ## What comes in
 //!
 //! * Status callbacks (`MessageStatus` present): an [`Event::Delivery`]. No callback is sent for the
 //!   initial status. Twilio adds parameters without notice; all of them are signed and all are kept
 //!   in the event's `raw`.
-//! * Incoming messages (`SmsStatus=received`, `Body`/`NumMedia`): an [`Event::Inbound`]. Answer
-//!   [`EMPTY_TWIML`] (`text/xml`) to send no reply; status callbacks take any 2xx, empty body.
+//! * Incoming messages (`SmsStatus=received`, `Body`/`NumMedia`): an [`Event::Inbound`].
+//!
+//! [`TwilioWebhook`] answers [`EMPTY_TWIML`] as `text/xml`: Twilio reads the answer to an incoming
+//! message as TwiML, and an empty `<Response>` sends no reply; status callbacks take it as any 2xx.
+
+use std::fmt;
 
 use base64::Engine;
 use serde_json::{Map, Value};
 use switchboard_core::secret::ct_eq;
-use switchboard_core::webhook::{WebhookRequest, hmac_sha1, sha256_hex, unauthenticated};
+use switchboard_core::webhook::{Webhook, WebhookAnswer, WebhookRequest, hmac_sha1, sha256_hex, unauthenticated};
 use switchboard_core::{
     Error, Event, ExposeSecret, InboundMessage, PhoneNumber, Recipient, Result, SecretString, StatusReport,
 };
 
-use super::SCHEME;
-use super::model::MessageStatus;
+use crate::SCHEME;
+use crate::config::TwilioConfig;
+use crate::model::MessageStatus;
 
 /// The header that carries the signature.
 pub const SIGNATURE_HEADER: &str = "X-Twilio-Signature";
@@ -151,79 +156,107 @@ pub fn is_valid_signature(
         .fold(false, |acc, ok| acc | ok)
 }
 
-/// A verified webhook: the parameters that were signed (form fields), or the JSON body.
-///
-/// `Debug` shows the parameter names only: the values hold phone numbers and message text.
-#[derive(Clone, PartialEq)]
-#[non_exhaustive]
-pub enum Verified {
-    /// Form (or query-only) parameters.
-    Params(Vec<(String, String)>),
-    /// A JSON body whose hash matched `bodySHA256`.
-    Json(Value),
+/// Twilio's webhooks for one account: the auth token that signs them, and the public origin they are
+/// called on when the host sits behind a proxy.
+#[derive(Clone)]
+pub struct TwilioWebhook {
+    auth_token: SecretString,
+    origin: Option<String>,
 }
 
-impl std::fmt::Debug for Verified {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        match self {
-            Verified::Params(p) => f
-                .debug_tuple("Params")
-                .field(&p.iter().map(|(k, _)| k.as_str()).collect::<Vec<_>>())
-                .finish(),
-            Verified::Json(v) => f
-                .debug_tuple("Json")
-                .field(&v.as_object().map(|o| o.keys().cloned().collect::<Vec<_>>()))
-                .finish(),
+/// Never shows the auth token.
+impl fmt::Debug for TwilioWebhook {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("TwilioWebhook")
+            .field("auth_token", &"***")
+            .field("origin", &self.origin)
+            .finish()
+    }
+}
+
+impl TwilioWebhook {
+    /// Webhooks signed with `auth_token`, called on `origin` (`https://hooks.example.com`) when that
+    /// differs from what the host sees.
+    pub fn new(auth_token: SecretString, origin: Option<String>) -> Self {
+        TwilioWebhook { auth_token, origin }
+    }
+
+    /// The webhooks of the account `config` describes.
+    pub fn from_config(config: &TwilioConfig) -> Self {
+        Self::new(config.auth_token.clone(), config.webhook_origin.clone())
+    }
+
+    /// The events of a webhook's parameters (form fields, or a JSON body's top-level scalars).
+    pub fn events(params: &[(String, String)]) -> Result<Vec<Event>> {
+        decode(params)
+    }
+}
+
+impl Webhook for TwilioWebhook {
+    /// Checks the signature (and, for a JSON body, its hash).
+    ///
+    /// Errors: `Config` when the token is empty; `Auth` when the header is missing, the signature does
+    /// not match (wrong token, tampered parameters, another URL) or the body does not match its hash;
+    /// `InvalidInput` for an oversized body.
+    fn verify(&self, request: &WebhookRequest) -> Result<()> {
+        let fail = |e: Error| e.with_provider(SCHEME);
+        if self.auth_token.expose_secret().is_empty() {
+            return Err(fail(Error::config(
+                "the Twilio auth token is empty: webhook signatures cannot be checked without it",
+            )));
         }
-    }
-}
-
-/// Verifies a webhook's signature (and body hash) and returns what was signed.
-///
-/// Errors: `Config` when the token is empty; `Auth` when the header is missing, the signature does not
-/// match (wrong token, tampered parameters, another URL) or the body does not match its hash;
-/// `InvalidInput` for an oversized body or a JSON body that does not parse.
-pub fn verify(request: &WebhookRequest, auth_token: &SecretString, origin: Option<&str>) -> Result<Verified> {
-    let fail = |e: Error| e.with_provider(SCHEME);
-    if auth_token.expose_secret().is_empty() {
-        return Err(fail(Error::config(
-            "the Twilio auth token is empty: webhook signatures cannot be checked without it",
-        )));
-    }
-    request.check_size().map_err(fail)?;
-    let presented = request
-        .header(SIGNATURE_HEADER)
-        .filter(|s| !s.trim().is_empty())
-        .ok_or_else(|| {
-            fail(unauthenticated(
-                "the request carries no X-Twilio-Signature: it is not from Twilio",
-            ))
-        })?;
-    let url = public_url(&request.url, origin);
-    let body_hash = request.query_param(BODY_HASH_PARAM);
-    let params = match (&body_hash, &request.method) {
-        (Some(_), _) => Vec::new(),
-        (None, &http::Method::POST) => request.form_pairs().map_err(fail)?,
-        (None, _) => Vec::new(),
-    };
-    if !is_valid_signature(auth_token, &url, &params, presented) {
-        return Err(fail(unauthenticated(
-            "the X-Twilio-Signature does not match (wrong auth token, altered parameters, or the URL differs from \
-             the one Twilio called; behind a proxy, set webhook_origin)",
-        )));
-    }
-    match body_hash {
-        None => Ok(Verified::Params(params)),
-        Some(expected) => {
+        request.check_size().map_err(fail)?;
+        let presented = request
+            .header(SIGNATURE_HEADER)
+            .filter(|s| !s.trim().is_empty())
+            .ok_or_else(|| {
+                fail(unauthenticated(
+                    "the request carries no X-Twilio-Signature: it is not from Twilio",
+                ))
+            })?;
+        let url = public_url(&request.url, self.origin.as_deref());
+        let body_hash = request.query_param(BODY_HASH_PARAM);
+        let params = signed_params(request, body_hash.is_some()).map_err(fail)?;
+        if !is_valid_signature(&self.auth_token, &url, &params, presented) {
+            return Err(fail(unauthenticated(
+                "the X-Twilio-Signature does not match (wrong auth token, altered parameters, or the URL differs \
+                 from the one Twilio called; behind a proxy, set webhook_origin)",
+            )));
+        }
+        if let Some(expected) = body_hash {
             let actual = sha256_hex(&request.body);
             if !ct_eq(actual.as_bytes(), expected.trim().to_ascii_lowercase().as_bytes()) {
                 return Err(fail(unauthenticated(
                     "the body does not match the signed bodySHA256: it was altered",
                 )));
             }
-            let v: Value = request.json().map_err(fail)?;
-            Ok(Verified::Json(v))
         }
+        Ok(())
+    }
+
+    /// Status callbacks become [`Event::Delivery`], incoming messages [`Event::Inbound`]; a JSON body
+    /// (with `bodySHA256`) is read like the form fields. `InvalidInput` for a body that cannot be read.
+    fn decode(&self, request: &WebhookRequest) -> Result<Vec<Event>> {
+        if request.query_param(BODY_HASH_PARAM).is_some() {
+            let v: Value = request.json().map_err(|e| e.with_provider(SCHEME))?;
+            return decode(&json_params(&v)?);
+        }
+        decode(&signed_params(request, false).map_err(|e| e.with_provider(SCHEME))?)
+    }
+
+    /// Empty TwiML, as `text/xml`: "received, no reply".
+    fn answer(&self) -> WebhookAnswer {
+        WebhookAnswer::xml(200, EMPTY_TWIML)
+    }
+}
+
+/// The parameters a signature covers besides the URL: a form `POST`'s fields; nothing for a `GET` or
+/// a JSON body (whose hash is in the URL).
+fn signed_params(request: &WebhookRequest, json_body: bool) -> Result<Vec<(String, String)>> {
+    if !json_body && request.method == http::Method::POST {
+        request.form_pairs()
+    } else {
+        Ok(Vec::new())
     }
 }
 
@@ -270,7 +303,7 @@ fn inbound_message(provider_id: &str, from: &str, to: Option<&str>, text: &str, 
 }
 
 /// Decodes verified parameters into events.
-pub fn decode(params: &[(String, String)]) -> Result<Vec<Event>> {
+fn decode(params: &[(String, String)]) -> Result<Vec<Event>> {
     let get = |name: &str| {
         params
             .iter()
@@ -313,19 +346,22 @@ pub fn decode(params: &[(String, String)]) -> Result<Vec<Event>> {
     }
 }
 
-/// Verifies and decodes a webhook: [`verify`], then [`decode`].
-pub fn handle(request: &WebhookRequest, auth_token: &SecretString, origin: Option<&str>) -> Result<Vec<Event>> {
-    match verify(request, auth_token, origin)? {
-        Verified::Params(p) => decode(&p),
-        Verified::Json(v) => decode(&json_params(&v)?),
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
     use switchboard_core::secret::secret;
     use switchboard_core::{DeliveryStatus, ErrorKind};
+
+    fn verify(r: &WebhookRequest, token: &SecretString, origin: Option<&str>) -> Result<()> {
+        TwilioWebhook::new(token.clone(), origin.map(str::to_owned)).verify(r)
+    }
+
+    /// Verifies and decodes, as [`Webhook::handle`] does, without a runtime.
+    fn handle(r: &WebhookRequest, token: &SecretString, origin: Option<&str>) -> Result<Vec<Event>> {
+        let w = TwilioWebhook::new(token.clone(), origin.map(str::to_owned));
+        w.verify(r)?;
+        w.decode(r)
+    }
 
     fn pairs(p: &[(&str, &str)]) -> Vec<(String, String)> {
         p.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect()
@@ -440,7 +476,11 @@ mod tests {
         let req = WebhookRequest::post(url, body)
             .with_header("content-type", "application/json")
             .with_header(SIGNATURE_HEADER, "hPXmLwIy3Fgqv1i9KPmH/HhQ6zo=");
-        assert!(matches!(verify(&req, &token, None).unwrap(), Verified::Json(_)));
+        verify(&req, &token, None).unwrap();
+        match &handle(&req, &token, None).unwrap()[..] {
+            [Event::Other { raw, .. }] => assert_eq!(raw["Caller"], "+12349013030"),
+            other => panic!("{other:?}"),
+        }
         let tampered = WebhookRequest::post(url, body.replace("3030", "3031"))
             .with_header(SIGNATURE_HEADER, "hPXmLwIy3Fgqv1i9KPmH/HhQ6zo=");
         assert_eq!(verify(&tampered, &token, None).unwrap_err().kind(), ErrorKind::Auth);
@@ -493,6 +533,19 @@ mod tests {
             }
             other => panic!("{other:?}"),
         }
+    }
+
+    #[tokio::test]
+    async fn handled_webhooks_are_answered_empty_twiml_as_xml() {
+        let url = "https://shop.example/hooks/twilio";
+        let p = pairs(&[("MessageSid", "SM1"), ("MessageStatus", "delivered")]);
+        let w = TwilioWebhook::new(secret("tok"), None);
+        let h = w.handle(&signed(url, &p, "tok")).await.unwrap();
+        assert_eq!(h.events.len(), 1);
+        assert_eq!((h.answer.status, &h.answer.body[..]), (200, EMPTY_TWIML.as_bytes()));
+        assert_eq!(h.answer.content_type, Some("text/xml; charset=utf-8"));
+        let shown = format!("{:?}", TwilioWebhook::new(secret("hunter2"), None));
+        assert!(!shown.contains("hunter2"), "{shown}");
     }
 
     #[test]

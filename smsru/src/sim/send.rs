@@ -20,8 +20,10 @@ use serde_json::{Map, Value, json};
 use switchboard_core::Segmentation;
 use switchboard_core::testkit::wiremock::ResponseTemplate;
 
-use super::super::config::MAX_TTL_MINUTES;
-use super::{Format, Params, SimSms, State, digits, money, ok, text_of};
+use super::api::{Format, Params, digits, money, ok, text_of};
+use super::state::{SimSms, State};
+use crate::config::MAX_TTL_MINUTES;
+use crate::model::MAX_RECIPIENTS_PER_REQUEST;
 
 /// The code the simulator answers an `sms/send` whose `ttl` is not 1 to 1440 minutes. SMS.ru
 /// documents the range but not the code it answers outside it; `208` is its code for the other
@@ -113,7 +115,7 @@ pub(super) fn send(st: &mut State, p: &Params, fmt: Format, cost_only: bool) -> 
     if list.len() > 5000 {
         return fmt.error(213);
     }
-    if list.len() > super::super::model::MAX_RECIPIENTS_PER_REQUEST {
+    if list.len() > MAX_RECIPIENTS_PER_REQUEST {
         return fmt.answer(
             json!({"status": "ERROR", "status_code": 207, "status_text": "Указано более 100 номеров в списке получателей"}),
             "207".into(),
@@ -195,8 +197,7 @@ pub(super) fn send(st: &mut State, p: &Params, fmt: Format, cost_only: bool) -> 
         let d = digits(&n);
         let entry = match r {
             Ok(parts) => {
-                st.next_id += 1;
-                let id = format!("{:06}-{:08}", 202_401, st.next_id);
+                let id = st.new_id();
                 let cost = if test { 0 } else { i64::from(parts) * price };
                 st.balance -= cost;
                 st.messages.insert(

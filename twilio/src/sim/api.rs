@@ -1,16 +1,17 @@
-//! The REST surface of the simulator: authentication, routing, the Message resource as JSON, update
-//! and list. The create, with everything it refuses, is in [`super::create`].
+//! The REST surface of the simulator: routing, errors in Twilio's envelope, the Message resource as
+//! JSON, and update. The create, with everything it refuses, is in [`super::create`]; the list in
+//! [`super::list`].
 
-use chrono::{DateTime, NaiveDate, Utc};
+use chrono::Utc;
 use serde_json::{Value, json};
 use switchboard_core::testkit::json_status;
 use switchboard_core::testkit::wiremock::{Request, ResponseTemplate};
 
-use super::super::config::API_VERSION;
-use super::super::list::MAX_PAGE_SIZE;
-use super::create::{INVALID_PARAMETER, create, get};
-use super::{SIM_PRICE_PER_SEGMENT_MICROS, SimError, SimMessage, State};
-use base64::Engine;
+use super::SIM_PRICE_PER_SEGMENT_MICROS;
+use super::create::{INVALID_PARAMETER, create};
+use super::state::{SimError, SimMessage, State};
+use super::{auth, list};
+use crate::config::API_VERSION;
 
 /// The text Twilio gives `error_message` for the delivery errors the simulator produces (the titles
 /// of these codes in Twilio's error dictionary, <https://www.twilio.com/docs/api/errors>).
@@ -46,31 +47,8 @@ fn sim_error(e: &SimError) -> ResponseTemplate {
     }
 }
 
-fn not_found(path: &str) -> ResponseTemplate {
+pub(super) fn not_found(path: &str) -> ResponseTemplate {
     error(404, 20404, format!("The requested resource {path} was not found"))
-}
-
-/// Whether the Basic credentials are the account's.
-fn authenticated(st: &State, req: &Request) -> bool {
-    let Some(v) = req.headers.get("authorization").and_then(|v| v.to_str().ok()) else {
-        return false;
-    };
-    let Some(b64) = v.strip_prefix("Basic ").or_else(|| v.strip_prefix("basic ")) else {
-        return false;
-    };
-    let Ok(raw) = base64::engine::general_purpose::STANDARD.decode(b64.trim()) else {
-        return false;
-    };
-    let Ok(text) = String::from_utf8(raw) else {
-        return false;
-    };
-    match text.split_once(':') {
-        Some((u, p)) => {
-            switchboard_core::secret::ct_eq(u.as_bytes(), st.account_sid.as_bytes())
-                && switchboard_core::secret::ct_eq(p.as_bytes(), st.auth_token.as_bytes())
-        }
-        None => false,
-    }
 }
 
 pub(super) fn handle(st: &mut State, req: &Request) -> ResponseTemplate {
@@ -79,7 +57,7 @@ pub(super) fn handle(st: &mut State, req: &Request) -> ResponseTemplate {
     if segs.first() != Some(&API_VERSION) || segs.get(1) != Some(&"Accounts") {
         return not_found(&path);
     }
-    if !authenticated(st, req) {
+    if !auth::authenticated(st, req) {
         return error(401, 20003, "Authenticate");
     }
     let account = segs.get(2).copied().unwrap_or("");
@@ -95,7 +73,7 @@ pub(super) fn handle(st: &mut State, req: &Request) -> ResponseTemplate {
     match (segs.len(), segs.get(3).copied(), method.as_str()) {
         (3, None, "GET") if segs[2].ends_with(".json") => account_json(st),
         (4, Some("Messages.json"), "POST") => create(st, &form),
-        (4, Some("Messages.json"), "GET") => list(st, req),
+        (4, Some("Messages.json"), "GET") => list::list(st, req),
         (5, Some("Messages"), m) => {
             let Some(sid) = segs[4].strip_suffix(".json") else {
                 return not_found(&path);
@@ -194,142 +172,4 @@ fn update(st: &mut State, sid: &str, form: &[(String, String)], path: &str) -> R
     }
     let m = m.clone();
     json_status(200, &resource(st, &m))
-}
-
-/// A `DateSent` filter value: a GMT day (`YYYY-MM-DD`) or an ISO 8601 date-time.
-enum SentFilter {
-    Day(NaiveDate),
-    At(DateTime<Utc>),
-}
-
-impl SentFilter {
-    fn parse(s: &str) -> Option<SentFilter> {
-        if let Ok(d) = NaiveDate::parse_from_str(s, "%Y-%m-%d") {
-            return Some(SentFilter::Day(d));
-        }
-        DateTime::parse_from_rfc3339(s)
-            .ok()
-            .map(|t| SentFilter::At(t.with_timezone(&Utc)))
-    }
-
-    /// `DateSent=`: sent on that day (or at that instant).
-    fn on(&self, sent: DateTime<Utc>) -> bool {
-        match self {
-            SentFilter::Day(d) => sent.date_naive() == *d,
-            SentFilter::At(t) => sent == *t,
-        }
-    }
-
-    /// `DateSent<`: on or before (the whole day counts, as Twilio's reference words it: "on and before").
-    fn on_or_before(&self, sent: DateTime<Utc>) -> bool {
-        match self {
-            SentFilter::Day(d) => sent.date_naive() <= *d,
-            SentFilter::At(t) => sent <= *t,
-        }
-    }
-
-    /// `DateSent>`: on or after.
-    fn on_or_after(&self, sent: DateTime<Utc>) -> bool {
-        match self {
-            SentFilter::Day(d) => sent.date_naive() >= *d,
-            SentFilter::At(t) => sent >= *t,
-        }
-    }
-}
-
-fn list(st: &State, req: &Request) -> ResponseTemplate {
-    let q: Vec<(String, String)> = req.url.query_pairs().into_owned().collect();
-    let page_size: usize = match get(&q, "PageSize") {
-        None => 50,
-        Some(s) => match s.parse::<u32>() {
-            Ok(n) if (1..=MAX_PAGE_SIZE).contains(&n) => n as usize,
-            _ => {
-                return error(
-                    400,
-                    INVALID_PARAMETER,
-                    format!(
-                        "Invalid PageSize: '{}' is not an integer from 1 to 1000.",
-                        s.escape_debug()
-                    ),
-                );
-            }
-        },
-    };
-    let page: usize = match get(&q, "Page") {
-        None => 0,
-        Some(s) => match s.parse() {
-            Ok(p) => p,
-            Err(_) => return error(400, INVALID_PARAMETER, format!("Invalid Page: '{}'.", s.escape_debug())),
-        },
-    };
-    let mut dates: Vec<(&str, SentFilter)> = Vec::new();
-    for name in ["DateSent", "DateSent<", "DateSent>"] {
-        if let Some(v) = get(&q, name) {
-            match SentFilter::parse(v.trim()) {
-                Some(f) => dates.push((name, f)),
-                None => {
-                    return error(
-                        400,
-                        INVALID_PARAMETER,
-                        format!("Invalid {name}: '{}' is not a date (YYYY-MM-DD).", v.escape_debug()),
-                    );
-                }
-            }
-        }
-    }
-    let matching: Vec<&SimMessage> = st
-        .messages
-        .iter()
-        .rev()
-        .filter(|m| get(&q, "To").is_none_or(|t| m.to == t))
-        .filter(|m| get(&q, "From").is_none_or(|f| m.from.as_deref() == Some(f)))
-        .filter(|m| {
-            dates.iter().all(|(name, f)| {
-                m.date_sent.is_some_and(|s| match *name {
-                    "DateSent<" => f.on_or_before(s),
-                    "DateSent>" => f.on_or_after(s),
-                    _ => f.on(s),
-                })
-            })
-        })
-        .collect();
-    let start = page.saturating_mul(page_size);
-    let items: Vec<Value> = matching
-        .iter()
-        .skip(start)
-        .take(page_size)
-        .map(|m| resource(st, m))
-        .collect();
-    let base = format!("/{API_VERSION}/Accounts/{}/Messages.json", st.account_sid);
-    let mut filters = url::form_urlencoded::Serializer::new(String::new());
-    for name in ["To", "From", "DateSent", "DateSent<", "DateSent>"] {
-        if let Some(v) = get(&q, name) {
-            filters.append_pair(name, v);
-        }
-    }
-    let filters = filters.finish();
-    let page_uri = |p: usize| {
-        let mut s = format!("{base}?PageSize={page_size}&Page={p}");
-        if !filters.is_empty() {
-            s.push('&');
-            s.push_str(&filters);
-        }
-        s
-    };
-    let has_next = matching.len() > start + page_size;
-    let end = (start + items.len()).saturating_sub(1);
-    json_status(
-        200,
-        &json!({
-            "messages": items,
-            "page": page,
-            "page_size": page_size,
-            "start": start,
-            "end": end,
-            "uri": page_uri(page),
-            "first_page_uri": page_uri(0),
-            "next_page_uri": has_next.then(|| page_uri(page + 1)),
-            "previous_page_uri": (page > 0).then(|| page_uri(page - 1)),
-        }),
-    )
 }

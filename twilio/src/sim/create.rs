@@ -35,11 +35,12 @@
 use chrono::{DateTime, Duration, Utc};
 use switchboard_core::testkit::wiremock::ResponseTemplate;
 
-use super::super::config::{MAX_VALIDITY_SECONDS, is_sid};
-use super::super::options::{AddressRetention, ContentRetention, RiskCheck, TrafficType};
-use super::api::{error, resource};
-use super::{SimMessage, State, new_sid, segments};
 use switchboard_core::testkit::json_status;
+
+use super::api::{error, resource};
+use super::state::{SimMessage, State, new_sid, segments};
+use crate::config::{MAX_VALIDITY_SECONDS, is_sid};
+use crate::model::options::{AddressRetention, ContentRetention, RiskCheck, TrafficType};
 
 /// The code of the simulator's answer to a malformed enumerated or typed parameter (see the module
 /// docs: the code Twilio uses there is not established).
@@ -299,7 +300,8 @@ fn checked(st: &State, form: &[(String, String)]) -> Result<SimMessage, Response
         messaging_service_sid: service.map(str::to_owned),
         status: status.to_owned(),
         history: vec![status.to_owned()],
-        status_callback: callback.map(str::to_owned),
+        // Without its own StatusCallback, a message reports to the account's, if it has one.
+        status_callback: callback.map(str::to_owned).or_else(|| st.status_callback.clone()),
         error_code: None,
         direction: "outbound-api".into(),
         num_segments: segments(body),

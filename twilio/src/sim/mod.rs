@@ -1,5 +1,6 @@
 //! A Twilio Messages simulator (feature `sim`), wire-compatible enough for Twilio's own helper
-//! libraries pointed at it.
+//! libraries pointed at it. It speaks the shared simulator vocabulary ([`Simulated`]) and starts from
+//! the registry ([`Factory`]).
 //!
 //! What it models, following Twilio's Messages API reference
 //! (<https://www.twilio.com/docs/messaging/api/message-resource>):
@@ -14,40 +15,46 @@
 //! * Errors as `{code, message, more_info, status}`. A create is refused as Twilio refuses it, with
 //!   Twilio's codes: the table is in the `create` module. An unsubscribed recipient
 //!   ([`Simulator::unsubscribe`]) gets 21610, an unknown SID 20404. Any other error, such as 429 /
-//!   20429 with `Retry-After`, on demand with [`Simulator::queue_error`].
+//!   20429 with `Retry-After`, on demand with [`Simulator::refuse_next`]; HTTP-level faults with
+//!   [`Simulated::fail_next`].
 //! * State: `queued` (or `accepted` with a Messaging Service, `scheduled` with `ScheduleType=fixed`),
 //!   then `sending → sent → delivered`, or `undelivered`/`failed` with an `ErrorCode` for numbers given
-//!   an [`Outcome`]. States move when the test calls [`Simulator::advance`],
-//!   [`Simulator::advance_all`] or [`Simulator::deliver`], or on a timer ([`Simulator::auto_advance`]).
-//!   A message is priced ([`SIM_PRICE_PER_SEGMENT_MICROS`] a segment, USD) once it is sent.
-//! * Every change after the initial status is pushed to the message's `StatusCallback` as a form POST
-//!   signed with `X-Twilio-Signature` (the auth token over the URL and the sorted parameters), and the
-//!   answer is recorded ([`Simulator::pushes`]). [`Simulator::send_inbound`] pushes a signed incoming
-//!   message to a URL, as Twilio does for a number's messaging webhook.
+//!   an [`Outcome`]. Every message moves one status on each [`Simulated::advance`], or on a timer
+//!   ([`Simulator::advance_every`]). A message is priced ([`SIM_PRICE_PER_SEGMENT_MICROS`] a
+//!   segment, USD) once it is sent.
+//! * Every change after the initial status is pushed to the message's `StatusCallback` (or the
+//!   account's, [`SimOptions::webhook_url`]) as a form POST signed with `X-Twilio-Signature`, and
+//!   whether the host answered 2xx is recorded ([`Simulator::acknowledged`]).
+//!   [`Simulator::receive_inbound`] pushes a signed incoming message to a URL, as Twilio does for a
+//!   number's messaging webhook.
 
-use std::collections::{HashMap, HashSet, VecDeque};
 use std::fmt;
-use std::sync::{Arc, Mutex, MutexGuard};
+use std::sync::Arc;
 use std::time::Duration;
 
-use chrono::{DateTime, Utc};
 use switchboard_core::http::HttpOptions;
+use switchboard_core::simulated::{SimFactory, SimOptions, SimRecord, Simulated};
 use switchboard_core::testkit::wiremock::Request;
 use switchboard_core::testkit::{Faults, SimServer};
-use switchboard_core::{MessageId, SecretString, Segmentation};
+use switchboard_core::{Error, PhoneNumber, Recipient, Result, SecretString, WebhookRequest, async_trait};
 
-use super::config::API_VERSION;
-use super::error::mask;
-use super::webhook::{SIGNATURE_HEADER, signature};
+use crate::SCHEME;
 
 mod api;
+mod auth;
 mod create;
+mod list;
+mod push;
+mod state;
 
 pub use create::{INVALID_PARAMETER, MAX_MEDIA};
+pub use state::{Outcome, SimError, SimMessage};
+
+use state::{Shared, status_params};
 
 /// The simulator's Account SID.
 pub const SIM_ACCOUNT_SID: &str = "AC5e1a1e5e1a1e5e1a1e5e1a1e5e1a1e5e";
-/// The simulator's auth token.
+/// The simulator's auth token, which also signs the webhooks it pushes.
 pub const SIM_AUTH_TOKEN: &str = "5e1a1e00000000000000000000c0ffee";
 /// The number the simulated account owns (Twilio's own magic "valid From" test number).
 pub const SIM_FROM: &str = "+15005550006";
@@ -56,522 +63,258 @@ pub const SIM_MESSAGING_SERVICE_SID: &str = "MG5e1a1e5e1a1e5e1a1e5e1a1e5e1a1e5e"
 /// The price of one segment in millionths of a dollar (Twilio shows prices negative, as strings).
 pub const SIM_PRICE_PER_SEGMENT_MICROS: i64 = 7_900;
 
-/// How messages to a number end.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-#[non_exhaustive]
-pub enum Outcome {
-    /// `sent → delivered` (the default).
-    Delivered,
-    /// `sent → undelivered` with this error code (30003 unreachable, 30005 unknown number, 30006 landline…).
-    Undelivered(i64),
-    /// `queued → failed` with this error code (30008 unknown error, 30007 filtered…).
-    Failed(i64),
-}
-
-/// An error the next request receives instead of its answer.
-#[derive(Debug, Clone, PartialEq, Eq)]
-#[non_exhaustive]
-pub struct SimError {
-    /// HTTP status (and the body's `status`).
-    pub status: u16,
-    /// Twilio's error code.
-    pub code: i64,
-    /// The message.
-    pub message: String,
-    /// `Retry-After` in seconds.
-    pub retry_after: Option<u64>,
-}
-
-impl SimError {
-    /// An error with this status, code and message.
-    pub fn new(status: u16, code: i64, message: impl Into<String>) -> Self {
-        SimError {
-            status,
-            code,
-            message: message.into(),
-            retry_after: None,
-        }
-    }
-
-    /// Twilio's 429 / 20429 "Too Many Requests", with `Retry-After`.
-    pub fn rate_limited(retry_after: Option<u64>) -> Self {
-        SimError {
-            retry_after,
-            ..SimError::new(429, 20429, "Too Many Requests")
-        }
-    }
-
-    /// Adds `Retry-After`.
-    pub fn with_retry_after(mut self, secs: u64) -> Self {
-        self.retry_after = Some(secs);
-        self
-    }
-}
-
-/// A message the simulator holds.
-#[derive(Clone, PartialEq)]
-#[non_exhaustive]
-pub struct SimMessage {
-    /// `SM…`/`MM…`.
-    pub sid: String,
-    /// Recipient.
-    pub to: String,
-    /// Sender; `None` until a Messaging Service picks one.
-    pub from: Option<String>,
-    /// Text.
-    pub body: String,
-    /// The Messaging Service it went through.
-    pub messaging_service_sid: Option<String>,
-    /// Current status.
-    pub status: String,
-    /// Every status it had, in order.
-    pub history: Vec<String>,
-    /// Where status callbacks go.
-    pub status_callback: Option<String>,
-    /// Error code of a failed/undelivered message.
-    pub error_code: Option<i64>,
-    /// `outbound-api` or `inbound`.
-    pub direction: String,
-    /// Segments.
-    pub num_segments: u32,
-    /// Media URLs.
-    pub media: Vec<String>,
-    /// Created.
-    pub date_created: DateTime<Utc>,
-    /// Last change.
-    pub date_updated: DateTime<Utc>,
-    /// When it reached `sent`.
-    pub date_sent: Option<DateTime<Utc>>,
-}
-
-impl fmt::Debug for SimMessage {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("SimMessage")
-            .field("sid", &self.sid)
-            .field("to", &mask(&self.to))
-            .field("status", &self.status)
-            .field("history", &self.history)
-            .field("error_code", &self.error_code)
-            .field("direction", &self.direction)
-            .finish_non_exhaustive()
-    }
-}
-
-/// A webhook the simulator pushed, and the host's answer. `Debug` shows parameter names only.
-#[derive(Clone, PartialEq, Eq)]
-#[non_exhaustive]
-pub struct PushedWebhook {
-    /// Where it went.
-    pub url: String,
-    /// The signed form parameters.
-    pub params: Vec<(String, String)>,
-    /// The `X-Twilio-Signature` sent.
-    pub signature: String,
-    /// The host's status; `None` when the connection failed.
-    pub status: Option<u16>,
-    /// The host's answer body.
-    pub answer: String,
-}
-
-impl fmt::Debug for PushedWebhook {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("PushedWebhook")
-            .field("url", &switchboard_core::secret::redact_url(&self.url))
-            .field(
-                "params",
-                &self.params.iter().map(|(k, _)| k.as_str()).collect::<Vec<_>>(),
-            )
-            .field("status", &self.status)
-            .finish_non_exhaustive()
-    }
-}
-
-struct State {
-    account_sid: String,
-    auth_token: String,
-    numbers: Vec<String>,
-    services: Vec<String>,
-    messages: Vec<SimMessage>,
-    outcomes: HashMap<String, Outcome>,
-    unsubscribed: HashSet<String>,
-    errors: VecDeque<SimError>,
-    pushes: Vec<PushedWebhook>,
-}
-
-impl State {
-    fn message_mut(&mut self, sid: &str) -> Option<&mut SimMessage> {
-        self.messages.iter_mut().find(|m| m.sid == sid)
-    }
-
-    fn message(&self, sid: &str) -> Option<&SimMessage> {
-        self.messages.iter().find(|m| m.sid == sid)
-    }
-}
-
-struct Inner {
-    state: Mutex<State>,
-    http: reqwest::Client,
-}
-
-impl Inner {
-    fn lock(&self) -> MutexGuard<'_, State> {
-        self.state.lock().unwrap_or_else(|p| p.into_inner())
-    }
-}
+/// The number [`Simulated::recipient`] names, and the sender of the `"inbound"` trigger.
+const SIM_RECIPIENT: &str = "+14155552671";
 
 /// The Twilio simulator. See the [module docs](self).
 pub struct Simulator {
     server: SimServer,
-    inner: Arc<Inner>,
+    shared: Arc<Shared>,
 }
 
 impl fmt::Debug for Simulator {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("Simulator")
-            .field("uri", &self.uri())
+            .field("uri", &self.server.uri())
             .finish_non_exhaustive()
     }
 }
 
-/// A webhook to push: URL and signed parameters.
-type Push = (String, Vec<(String, String)>);
-
 impl Simulator {
-    fn inner() -> Arc<Inner> {
+    /// Starts on a free loopback port, recording every request.
+    pub async fn start() -> Simulator {
+        let shared = Self::shared();
+        let server = SimServer::start(Self::handler(&shared)).await;
+        Simulator { server, shared }
+    }
+
+    /// Starts with `options`: on the given port (request recording off, for a simulator a person
+    /// points a tool at), with the given URL as the account's status callback.
+    pub async fn start_with(options: SimOptions) -> std::io::Result<Simulator> {
+        let shared = Self::shared();
+        let server = match options.port {
+            Some(port) => SimServer::start_on_port(port, Self::handler(&shared)).await?,
+            None => SimServer::start(Self::handler(&shared)).await,
+        };
+        shared.lock().status_callback = options.webhook_url;
+        Ok(Simulator { server, shared })
+    }
+
+    fn shared() -> Arc<Shared> {
         let http = HttpOptions::default()
             .timeout(Duration::from_secs(5))
             .build_client()
             .unwrap_or_default();
-        Arc::new(Inner {
-            state: Mutex::new(State {
-                account_sid: SIM_ACCOUNT_SID.to_owned(),
-                auth_token: SIM_AUTH_TOKEN.to_owned(),
-                numbers: vec![SIM_FROM.to_owned()],
-                services: vec![SIM_MESSAGING_SERVICE_SID.to_owned()],
-                messages: Vec::new(),
-                outcomes: HashMap::new(),
-                unsubscribed: HashSet::new(),
-                errors: VecDeque::new(),
-                pushes: Vec::new(),
-            }),
-            http,
-        })
+        Arc::new(Shared::new(http))
     }
 
-    fn handler(inner: &Arc<Inner>) -> switchboard_core::testkit::Handler {
-        let inner = inner.clone();
-        Arc::new(move |req: &Request| {
-            let mut st = inner.lock();
-            api::handle(&mut st, req)
-        })
+    fn handler(shared: &Arc<Shared>) -> switchboard_core::testkit::Handler {
+        let shared = shared.clone();
+        Arc::new(move |req: &Request| api::handle(&mut shared.lock(), req))
     }
 
-    fn finish(server: SimServer, inner: Arc<Inner>) -> Simulator {
-        Simulator { server, inner }
+    /// A DSN for `host:port` with this auth token and the account's number as sender.
+    fn dsn_for(host_port: &str, auth_token: &str) -> String {
+        let from = SIM_FROM.trim_start_matches('+');
+        format!("twilio://{SIM_ACCOUNT_SID}:{auth_token}@{host_port}?from=%2B{from}")
     }
 
-    /// Starts on a free loopback port.
-    pub async fn start() -> Simulator {
-        let inner = Self::inner();
-        let server = SimServer::start(Self::handler(&inner)).await;
-        Self::finish(server, inner)
+    fn host_port(&self) -> String {
+        self.server.address().to_string()
     }
 
-    /// Starts on `127.0.0.1:port` (for `switchboard sim twilio --port P`); request recording is off.
-    pub async fn start_on_port(port: u16) -> std::io::Result<Simulator> {
-        let inner = Self::inner();
-        let server = SimServer::start_on_port(port, Self::handler(&inner)).await?;
-        Ok(Self::finish(server, inner))
-    }
-
-    /// The base URL, `http://127.0.0.1:PORT` (the equivalent of `https://api.twilio.com`).
-    pub fn uri(&self) -> String {
-        self.server.uri()
-    }
-
-    /// A DSN for this simulator: the simulated account's credentials and its number as sender.
-    pub fn dsn(&self) -> String {
-        let a = self.server.address();
-        format!(
-            "twilio://{SIM_ACCOUNT_SID}:{SIM_AUTH_TOKEN}@{}:{}?from=%2B{}",
-            a.ip(),
-            a.port(),
-            SIM_FROM.trim_start_matches('+')
-        )
-    }
-
-    /// HTTP-level faults for the next requests.
-    pub fn faults(&self) -> &Faults {
-        self.server.faults()
-    }
-
-    /// Every request received (empty for a simulator started with [`Simulator::start_on_port`]).
+    /// Every request received (empty for a simulator started on a chosen port).
     pub async fn requests(&self) -> Vec<Request> {
         self.server.requests().await
     }
 
     /// The Account SID.
     pub fn account_sid(&self) -> String {
-        self.inner.lock().account_sid.clone()
+        self.shared.lock().account_sid.clone()
     }
 
     /// The auth token, which also signs the webhooks the simulator pushes.
     pub fn auth_token(&self) -> SecretString {
-        SecretString::from(self.inner.lock().auth_token.clone())
+        SecretString::from(self.shared.lock().auth_token.clone())
     }
 
     /// Gives the account another number it may send from.
     pub fn add_number(&self, number: &str) {
-        self.inner.lock().numbers.push(number.to_owned());
+        self.shared.lock().numbers.push(number.to_owned());
     }
 
     /// Messages to `to` end this way.
     pub fn set_outcome(&self, to: &str, outcome: Outcome) {
-        self.inner.lock().outcomes.insert(to.to_owned(), outcome);
+        self.shared.lock().outcomes.insert(to.to_owned(), outcome);
     }
 
     /// The recipient replied STOP: creates to it fail with 21610.
     pub fn unsubscribe(&self, to: &str) {
-        self.inner.lock().unsubscribed.insert(to.to_owned());
+        self.shared.lock().unsubscribed.insert(to.to_owned());
     }
 
-    /// The next authenticated request gets this error.
-    pub fn queue_error(&self, error: SimError) {
-        self.inner.lock().errors.push_back(error);
+    /// The next authenticated request is refused with this error, in Twilio's envelope (with its
+    /// `Retry-After`).
+    pub fn refuse_next(&self, error: SimError) {
+        self.shared.lock().errors.push_back(error);
     }
 
-    /// Every message, oldest first.
-    pub fn messages(&self) -> Vec<SimMessage> {
-        self.inner.lock().messages.clone()
-    }
-
-    /// One message.
+    /// One message (sent or received), with everything the simulator knows about it.
     pub fn message(&self, sid: &str) -> Option<SimMessage> {
-        self.inner.lock().message(sid).cloned()
+        self.shared.lock().message(sid).cloned()
     }
 
-    /// Every webhook pushed so far.
-    pub fn pushes(&self) -> Vec<PushedWebhook> {
-        self.inner.lock().pushes.clone()
+    /// For every webhook in [`Simulated::pushed`], in order: whether the host answered 2xx.
+    pub fn acknowledged(&self) -> Vec<bool> {
+        self.shared.lock().pushed.iter().map(|p| p.acknowledged).collect()
     }
 
-    /// Moves a message one status on and pushes the signed status callback. Returns the new status;
-    /// `None` when the message is unknown or final.
-    pub async fn advance(&self, sid: &str) -> Option<String> {
-        let (status, push) = {
-            let mut st = self.inner.lock();
-            step(&mut st, sid)?
-        };
-        if let Some(p) = push {
-            deliver_push(&self.inner, p).await;
-        }
-        Some(status)
-    }
-
-    /// Moves every message that is not final one status on. Returns how many moved.
-    pub async fn advance_all(&self) -> usize {
-        advance_all(&self.inner).await
-    }
-
-    /// Moves a message to its final status, pushing every change. Returns the final status.
-    pub async fn deliver(&self, sid: &str) -> Option<String> {
-        let mut last = None;
-        while let Some(s) = self.advance(sid).await {
-            last = Some(s);
-        }
-        last
-    }
-
-    /// Advances every message every `every`, until the simulator is dropped. Needs a Tokio runtime.
-    pub fn auto_advance(&self, every: Duration) -> tokio::task::JoinHandle<()> {
-        switchboard_core::testkit::every(Arc::downgrade(&self.inner), every, |inner: Arc<Inner>| async move {
-            advance_all(&inner).await;
+    /// Advances every message every `period`, until the simulator is dropped. Needs a Tokio runtime.
+    pub fn advance_every(&self, period: Duration) -> tokio::task::JoinHandle<()> {
+        switchboard_core::testkit::every(Arc::downgrade(&self.shared), period, |shared: Arc<Shared>| async move {
+            advance(&shared).await;
         })
     }
 
     /// Pushes a signed incoming SMS to `url`, as Twilio calls a number's messaging webhook, and keeps it
     /// as an inbound message. Returns the message SID and the host's HTTP status (`None` when the
     /// connection failed).
-    pub async fn send_inbound(&self, url: &str, from: &str, to: &str, body: &str) -> (String, Option<u16>) {
-        let (sid, push) = {
-            let mut st = self.inner.lock();
-            let sid = new_sid("SM");
-            let now = Utc::now();
-            let segments = segments(body);
-            st.messages.push(SimMessage {
-                sid: sid.clone(),
-                to: to.to_owned(),
-                from: Some(from.to_owned()),
-                body: body.to_owned(),
-                messaging_service_sid: None,
-                status: "received".into(),
-                history: vec!["received".into()],
-                status_callback: None,
-                error_code: None,
-                direction: "inbound".into(),
-                num_segments: segments,
-                media: Vec::new(),
-                date_created: now,
-                date_updated: now,
-                date_sent: Some(now),
-            });
-            let params = vec![
-                ("AccountSid".to_owned(), st.account_sid.clone()),
-                ("ApiVersion".to_owned(), API_VERSION.to_owned()),
-                ("Body".to_owned(), body.to_owned()),
-                ("From".to_owned(), from.to_owned()),
-                ("MessageSid".to_owned(), sid.clone()),
-                ("NumMedia".to_owned(), "0".to_owned()),
-                ("NumSegments".to_owned(), segments.to_string()),
-                ("SmsMessageSid".to_owned(), sid.clone()),
-                ("SmsSid".to_owned(), sid.clone()),
-                ("SmsStatus".to_owned(), "received".to_owned()),
-                ("To".to_owned(), to.to_owned()),
-            ];
-            (sid, (url.to_owned(), params))
-        };
-        let status = deliver_push(&self.inner, push).await;
+    pub async fn receive_inbound(&self, url: &str, from: &str, to: &str, body: &str) -> (String, Option<u16>) {
+        let (sid, params) = self.shared.lock().receive(from, to, body);
+        let (_, status) = push::push(&self.shared, (url.to_owned(), params)).await;
         (sid, status)
     }
 }
 
-fn new_sid(prefix: &str) -> String {
-    format!("{prefix}{}", MessageId::random().as_str())
+/// Moves every message one status on and pushes the status callbacks.
+async fn advance(shared: &Shared) {
+    let pushes = shared.lock().step_all();
+    push::push_all(shared, pushes).await;
 }
 
-fn segments(body: &str) -> u32 {
-    u32::try_from(Segmentation::of(body).segments).unwrap_or(u32::MAX)
-}
+#[async_trait]
+impl Simulated for Simulator {
+    fn provider(&self) -> &'static str {
+        SCHEME
+    }
 
-/// Moves one message one status on; returns the new status and the callback to push, if any.
-fn step(st: &mut State, sid: &str) -> Option<(String, Option<Push>)> {
-    let account = st.account_sid.clone();
-    let pool_number = st.numbers.first().cloned();
-    let outcome = {
-        let m = st.message(sid)?;
-        st.outcomes.get(&m.to).copied().unwrap_or(Outcome::Delivered)
-    };
-    let m = st.message_mut(sid)?;
-    if m.direction != "outbound-api" {
-        return None;
+    fn uri(&self) -> String {
+        self.server.uri()
     }
-    let (next, error) = match (m.status.as_str(), outcome) {
-        ("scheduled", _) => ("queued", None),
-        ("accepted", _) => ("queued", None),
-        ("queued", Outcome::Failed(code)) => ("failed", Some(code)),
-        ("queued", _) => ("sending", None),
-        ("sending", _) => ("sent", None),
-        ("sent", Outcome::Undelivered(code)) => ("undelivered", Some(code)),
-        ("sent", _) => ("delivered", None),
-        _ => return None,
-    };
-    let now = Utc::now();
-    m.status = next.to_owned();
-    m.history.push(next.to_owned());
-    m.error_code = error;
-    m.date_updated = now;
-    if next == "queued" && m.from.is_none() {
-        // A Messaging Service picks the sender from its pool when the message leaves `accepted`.
-        m.from = pool_number;
-    }
-    if next == "sent" {
-        m.date_sent = Some(now);
-    }
-    let push = m.status_callback.clone().map(|url| {
-        let mut p = vec![
-            ("AccountSid".to_owned(), account),
-            ("ApiVersion".to_owned(), API_VERSION.to_owned()),
-            ("From".to_owned(), m.from.clone().unwrap_or_default()),
-            ("MessageSid".to_owned(), m.sid.clone()),
-            ("MessageStatus".to_owned(), next.to_owned()),
-            ("SmsSid".to_owned(), m.sid.clone()),
-            ("SmsStatus".to_owned(), next.to_owned()),
-            ("To".to_owned(), m.to.clone()),
-        ];
-        if let Some(ms) = &m.messaging_service_sid {
-            p.push(("MessagingServiceSid".to_owned(), ms.clone()));
-        }
-        if let Some(code) = error {
-            p.push(("ErrorCode".to_owned(), code.to_string()));
-        }
-        (url, p)
-    });
-    Some((next.to_owned(), push))
-}
 
-async fn advance_all(inner: &Arc<Inner>) -> usize {
-    let pushes: Vec<Option<Push>> = {
-        let mut st = inner.lock();
-        let sids: Vec<String> = st.messages.iter().map(|m| m.sid.clone()).collect();
-        sids.iter()
-            .filter_map(|sid| step(&mut st, sid).map(|(_, p)| p))
+    /// `twilio://SID:TOKEN@127.0.0.1:PORT?from=%2B15005550006`: the auth token is also the webhook
+    /// secret, since it signs the webhooks.
+    fn dsn(&self) -> String {
+        Self::dsn_for(&self.host_port(), SIM_AUTH_TOKEN)
+    }
+
+    fn faults(&self) -> &Faults {
+        self.server.faults()
+    }
+
+    /// Every message the account sent, oldest first; the status is Twilio's word (`"delivered"`).
+    fn sent(&self) -> Vec<SimRecord> {
+        let st = self.shared.lock();
+        st.messages
+            .iter()
+            .filter(|m| m.is_outbound())
+            .map(|m| SimRecord::new(&m.sid, &m.to, &m.body, &m.status))
             .collect()
-    };
-    let n = pushes.len();
-    for p in pushes.into_iter().flatten() {
-        deliver_push(inner, p).await;
     }
-    n
+
+    async fn advance(&self) {
+        advance(&self.shared).await;
+    }
+
+    fn pushed(&self) -> Vec<WebhookRequest> {
+        self.shared.lock().pushed.iter().map(|p| p.request.clone()).collect()
+    }
+
+    fn triggers(&self) -> &'static [&'static str] {
+        &["delivered", "failed", "inbound"]
+    }
+
+    /// Pushes one signed webhook to `url`: a status callback `delivered`, or `failed` with error code
+    /// 30008, about the newest message the account sent (or a SID it never gave out), without
+    /// changing it; or, for `"inbound"`, an incoming SMS to the account's number, which the simulator
+    /// keeps.
+    async fn trigger(&self, event: &str, url: &str) -> Result<WebhookRequest> {
+        let (status, error) = match event {
+            "delivered" => ("delivered", None),
+            "failed" => ("failed", Some(30008)),
+            "inbound" => {
+                let (_, params) = self
+                    .shared
+                    .lock()
+                    .receive(SIM_RECIPIENT, SIM_FROM, "Hello from the simulator");
+                return Ok(push::push(&self.shared, (url.to_owned(), params)).await.0);
+            }
+            other => {
+                return Err(Error::unsupported(format!(
+                    "the Twilio simulator cannot push a '{}' event; it knows: {}",
+                    other.escape_debug(),
+                    self.triggers().join(", ")
+                )));
+            }
+        };
+        let params = {
+            let st = self.shared.lock();
+            let mut m = match st.messages.iter().rev().find(|m| m.is_outbound()) {
+                Some(m) => m.clone(),
+                None => SimMessage::stand_in(SIM_FROM, SIM_RECIPIENT),
+            };
+            m.status = status.to_owned();
+            status_params(&st.account_sid, &m, error)
+        };
+        Ok(push::push(&self.shared, (url.to_owned(), params)).await.0)
+    }
+
+    fn recipient(&self) -> Option<Recipient> {
+        PhoneNumber::parse(SIM_RECIPIENT, None).ok().map(Recipient::Phone)
+    }
+
+    fn dsn_with_bad_credentials(&self) -> Option<String> {
+        Some(Self::dsn_for(&self.host_port(), "00000000000000000000000000000bad"))
+    }
+
+    fn dsn_at(&self, base_url: &str) -> Option<String> {
+        let host_port = base_url
+            .trim_start_matches("http://")
+            .trim_start_matches("https://")
+            .trim_end_matches('/');
+        Some(Self::dsn_for(host_port, SIM_AUTH_TOKEN))
+    }
 }
 
-/// Signs and posts a webhook, and records it with the host's answer.
-async fn deliver_push(inner: &Arc<Inner>, (url, params): Push) -> Option<u16> {
-    let token = SecretString::from(inner.lock().auth_token.clone());
-    let sig = signature(&token, &url, &params);
-    let body = url::form_urlencoded::Serializer::new(String::new())
-        .extend_pairs(&params)
-        .finish();
-    let sent = inner
-        .http
-        .post(&url)
-        .header("content-type", "application/x-www-form-urlencoded; charset=utf-8")
-        .header(SIGNATURE_HEADER, &sig)
-        .header("i-twilio-idempotency-token", MessageId::random().as_str())
-        .header("user-agent", "TwilioProxy/1.1")
-        .body(body)
-        .send()
-        .await;
-    let (status, answer) = match sent {
-        Ok(r) => {
-            let s = r.status().as_u16();
-            (Some(s), r.text().await.unwrap_or_default())
-        }
-        Err(_) => (None, String::new()),
-    };
-    inner.lock().pushes.push(PushedWebhook {
-        url,
-        params,
-        signature: sig,
-        status,
-        answer,
-    });
-    status
+/// Starts Twilio simulators for the registry ([`crate::TwilioProvider`]).
+#[derive(Debug, Clone, Copy)]
+pub struct Factory;
+
+#[async_trait]
+impl SimFactory for Factory {
+    async fn start(&self, options: SimOptions) -> Result<Arc<dyn Simulated>> {
+        let sim = Simulator::start_with(options)
+            .await
+            .map_err(|e| Error::config(format!("the Twilio simulator cannot listen: {e}")).with_source(e))?;
+        Ok(Arc::new(sim))
+    }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use state::State;
 
     #[test]
     fn the_simulated_sids_are_well_formed() {
-        use super::super::config::is_sid;
+        use crate::config::is_sid;
         assert!(is_sid(SIM_ACCOUNT_SID, "AC") && is_sid(SIM_MESSAGING_SERVICE_SID, "MG"));
     }
 
     #[test]
     fn price_format() {
-        let st = State {
-            account_sid: SIM_ACCOUNT_SID.into(),
-            auth_token: SIM_AUTH_TOKEN.into(),
-            numbers: vec![],
-            services: vec![],
-            messages: vec![],
-            outcomes: HashMap::new(),
-            unsubscribed: HashSet::new(),
-            errors: VecDeque::new(),
-            pushes: vec![],
-        };
-        let now = Utc::now();
+        let st = State::new();
+        let now = chrono::Utc::now();
         let m = SimMessage {
             sid: "SM1".into(),
             to: "+1".into(),

@@ -1,24 +1,16 @@
 //! SMS.ru's documented contract against the client and the simulator: the status report's price, what
 //! an answer the client cannot use means, and every refusal the simulator shares with SMS.ru.
-#![cfg(feature = "sim")]
 
 use std::time::Duration;
 
 use serde_json::Value;
+use switchboard_core::simulated::Simulated;
 use switchboard_core::testkit::Fault;
-use switchboard_core::{DeliveryStatus, Dispatch, Dsn, ErrorKind, Message, PhoneNumber, RetryPolicy, Transport};
+use switchboard_core::{DeliveryStatus, Dispatch, ErrorKind, Message, RetryPolicy, Transport};
 use switchboard_smsru::sim::{SIM_API_ID, Simulator, TTL_REFUSAL_CODE, TTL_REFUSAL_TEXT};
-use switchboard_smsru::{Client, Config, SendRequest, SmsRuTransport};
+use switchboard_smsru::{SendRequest, SmsRuClient, SmsRuTransport};
 
-fn n(s: &str) -> PhoneNumber {
-    s.parse().expect("test number")
-}
-
-fn config(sim: &Simulator) -> Config {
-    let mut c = Config::from_dsn(&Dsn::parse(&sim.dsn()).unwrap()).unwrap();
-    c.retry = RetryPolicy::never();
-    c
-}
+use super::{config, n, settle};
 
 /// A raw `json=1` call, as a client that checks nothing would make it.
 async fn raw(sim: &Simulator, method: &str, form: &[(&str, &str)]) -> Value {
@@ -53,7 +45,7 @@ async fn numbers_not_written_as_sms_ru_documents_them_are_refused_per_number() {
     let v = raw(&sim, "sms/send", &[("to[+79255070602]", "a"), ("to[74993221627]", "b")]).await;
     assert_eq!(v["sms"]["79255070602"]["status_code"], 202, "{v}");
     assert_eq!(v["sms"]["74993221627"]["status_code"], 100, "{v}");
-    assert_eq!(sim.messages().len(), 1);
+    assert_eq!(sim.sent().len(), 1);
     // The stop-list takes numbers in the same form only.
     let v = raw(
         &sim,
@@ -95,7 +87,7 @@ async fn ttl_outside_1_to_1440_minutes_and_private_ips_are_refused() {
             "ip={ip}"
         );
     }
-    assert!(sim.messages().is_empty(), "no refused request queued a message");
+    assert!(sim.sent().is_empty(), "no refused request queued a message");
     for (ttl, ip) in [("1", "8.8.8.8"), ("1440", "2a00:1450:4010:c05::8a")] {
         let v = raw(
             &sim,
@@ -107,7 +99,7 @@ async fn ttl_outside_1_to_1440_minutes_and_private_ips_are_refused() {
     }
 
     // The client checks the range itself and sends nothing out of it.
-    let c = Client::new(config(&sim)).unwrap();
+    let c = SmsRuClient::new(config(&sim)).unwrap();
     let before = sim.requests().await.len();
     let e = c
         .send(&SendRequest::single(n("+79255070602"), "x").ttl_minutes(1441))
@@ -178,7 +170,7 @@ async fn a_status_report_carries_the_cost_and_sms_rus_words_for_a_failure() {
     sim.set_outcome("74993221627", 104);
     let t = SmsRuTransport::new(config(&sim)).unwrap();
     let ok = t.send(&Message::sms(n("+79255070602"), "x")).await.unwrap();
-    sim.deliver(ok.provider_id()).await;
+    settle(&sim).await;
     let rep = t.status(ok.provider_id()).await.unwrap();
     assert_eq!(rep.status, DeliveryStatus::Delivered);
     let price = rep.price.expect("SMS.ru says what it cost");
@@ -186,7 +178,7 @@ async fn a_status_report_carries_the_cost_and_sms_rus_words_for_a_failure() {
     assert_eq!((rep.error_code, rep.error_message), (None, None));
 
     let late = t.send(&Message::sms(n("+74993221627"), "x")).await.unwrap();
-    sim.deliver(late.provider_id()).await;
+    settle(&sim).await;
     let rep = t.status(late.provider_id()).await.unwrap();
     assert_eq!(
         (rep.status, rep.error_code.as_deref()),

@@ -13,8 +13,8 @@ use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
 use switchboard_core::{Error, Result};
 
-use super::error::mask;
-use super::model::MessageResource;
+use super::MessageResource;
+use crate::error::mask;
 
 /// The most messages one page holds (Twilio's `PageSize` maximum).
 pub const MAX_PAGE_SIZE: u32 = 1000;

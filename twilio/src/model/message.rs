@@ -1,21 +1,17 @@
-//! Twilio Messages API types as the wire has them: the form fields of a create (PascalCase), the
-//! Message resource (snake_case JSON), list pages and the error body.
-//!
-//! Field quirks kept as they are: `num_segments`, `num_media` and `price` are strings; dates are RFC
-//! 2822 strings (`Tue, 26 Jul 2016 12:50:07 +0000`), parsed on demand. Unknown fields land in `extra`.
-//! `Debug` masks numbers and leaves the body out.
+//! The Message resource: its status, the create request (PascalCase form fields) and the resource
+//! Twilio answers (snake_case JSON).
 
 use std::fmt;
 
 use chrono::{DateTime, Utc};
-use serde::de::Deserializer;
 use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
 use switchboard_core::{DeliveryStatus, Error, Price, Result};
 
-use super::error::mask;
-pub use super::list::{ListMessages, MessagePage};
-pub use super::options::{AddressRetention, ContentRetention, RiskCheck, TrafficType};
+use super::options::{AddressRetention, ContentRetention, RiskCheck, TrafficType};
+use super::{de_opt_i64, de_opt_string};
+use crate::config::MAX_VALIDITY_SECONDS;
+use crate::error::mask;
 
 /// Every value of Twilio's `MessageEnumStatus`, plus what Twilio may add later.
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
@@ -315,7 +311,7 @@ impl CreateMessage {
         }
         if self
             .validity_period
-            .is_some_and(|v| !(1..=super::config::MAX_VALIDITY_SECONDS).contains(&v))
+            .is_some_and(|v| !(1..=MAX_VALIDITY_SECONDS).contains(&v))
         {
             return Err(Error::invalid_input(
                 "a Twilio ValidityPeriod is 1 to 36000 seconds (error 21624 otherwise)",
@@ -391,24 +387,6 @@ impl fmt::Debug for CreateMessage {
             .field("fallback_from", &self.fallback_from.as_deref().map(mask))
             .finish_non_exhaustive()
     }
-}
-
-/// A string, or a number written as one (Twilio writes counts as strings, but not everywhere).
-fn de_opt_string<'de, D: Deserializer<'de>>(d: D) -> std::result::Result<Option<String>, D::Error> {
-    Ok(match Value::deserialize(d)? {
-        Value::Null => None,
-        Value::String(s) => Some(s),
-        other => Some(other.to_string()),
-    })
-}
-
-/// An integer, or one written as a string.
-fn de_opt_i64<'de, D: Deserializer<'de>>(d: D) -> std::result::Result<Option<i64>, D::Error> {
-    Ok(match Value::deserialize(d)? {
-        Value::Number(n) => n.as_i64(),
-        Value::String(s) => s.trim().parse().ok(),
-        _ => None,
-    })
 }
 
 /// Twilio's Message resource.
@@ -550,39 +528,6 @@ impl fmt::Debug for MessageResource {
     }
 }
 
-/// Twilio's error body.
-#[derive(Clone, PartialEq, Default, Deserialize, Serialize)]
-#[non_exhaustive]
-pub struct ErrorBody {
-    /// Twilio's error code (`21211`).
-    #[serde(default, deserialize_with = "de_opt_i64")]
-    pub code: Option<i64>,
-    /// What went wrong.
-    #[serde(default)]
-    pub message: Option<String>,
-    /// A link to the error's page.
-    #[serde(default)]
-    pub more_info: Option<String>,
-    /// The HTTP status, repeated.
-    #[serde(default, deserialize_with = "de_opt_i64")]
-    pub status: Option<i64>,
-    /// Anything else.
-    #[serde(flatten)]
-    pub extra: Map<String, Value>,
-}
-
-/// Twilio's messages quote the numbers they refuse; `Debug` masks them.
-impl fmt::Debug for ErrorBody {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("ErrorBody")
-            .field("code", &self.code)
-            .field("message", &self.message.as_deref().map(super::error::scrub_numbers))
-            .field("more_info", &self.more_info)
-            .field("status", &self.status)
-            .finish_non_exhaustive()
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -624,7 +569,7 @@ mod tests {
     }
 
     #[test]
-    fn resource_from_the_reference() {
+    fn resource_from_twilios_example() {
         let body = r#"{"sid":"SM0123456789abcdef0123456789abcdef","account_sid":"AC0123456789abcdef0123456789abcdef",
             "messaging_service_sid":null,"to":"+447111111111","from":"+15005550006","body":"Test Message",
             "status":"queued","num_segments":"1","num_media":"0","direction":"outbound-api","api_version":"2010-04-01",

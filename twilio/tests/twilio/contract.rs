@@ -1,37 +1,23 @@
 //! Twilio's published Messages API contract, checked against the client and the simulator: the
 //! status report's typed fields, the create options and list filters, what a 2xx that cannot be
 //! used means, and every refusal the simulator must share with Twilio.
-#![cfg(feature = "sim")]
 
 use chrono::{Duration as Days, Utc};
+use switchboard_core::simulated::Simulated;
 use switchboard_core::testkit::Fault;
-use switchboard_core::{DeliveryStatus, Dispatch, Dsn, ErrorKind, Message, PhoneNumber, RetryPolicy, Transport};
+use switchboard_core::{DeliveryStatus, Dispatch, ErrorKind, Message, RetryPolicy, Transport};
 use switchboard_twilio::sim::{
     INVALID_PARAMETER, Outcome, SIM_ACCOUNT_SID, SIM_AUTH_TOKEN, SIM_FROM, SIM_MESSAGING_SERVICE_SID, Simulator,
 };
 use switchboard_twilio::{
-    AddressRetention, Client, Config, ContentRetention, CreateMessage, ListMessages, RiskCheck, TrafficType,
+    AddressRetention, ContentRetention, CreateMessage, ListMessages, RiskCheck, TrafficType, TwilioClient,
     TwilioTransport,
 };
 
-const TO: &str = "+14155552671";
+use super::{TO, config, form_of, n, settle};
 
 /// A raw create's form fields.
 type Form = Vec<(&'static str, String)>;
-
-fn n(s: &str) -> PhoneNumber {
-    s.parse().expect("test number")
-}
-
-fn config(sim: &Simulator) -> Config {
-    let mut c = Config::from_dsn(&Dsn::parse(&sim.dsn()).unwrap()).unwrap();
-    c.retry = RetryPolicy::never();
-    c
-}
-
-fn form_of(req: &switchboard_core::testkit::wiremock::Request) -> Vec<(String, String)> {
-    url::form_urlencoded::parse(&req.body).into_owned().collect()
-}
 
 /// POSTs a raw create, as a client that does not check anything would, and returns (HTTP status,
 /// Twilio error code).
@@ -87,7 +73,7 @@ async fn a_status_report_carries_the_error_text_the_price_and_the_segments() {
         (Some(2), None, None)
     );
 
-    sim.deliver(queued.provider_id()).await;
+    settle(&sim).await;
     let rep = t.status(queued.provider_id()).await.unwrap();
     assert_eq!(rep.status, DeliveryStatus::Delivered);
     let price = rep.price.expect("a sent message is priced");
@@ -100,7 +86,7 @@ async fn a_status_report_carries_the_error_text_the_price_and_the_segments() {
     assert_eq!((rep.segments, rep.error_message), (Some(2), None));
 
     let und = t.send(&Message::sms(n("+14155550001"), "b")).await.unwrap();
-    sim.deliver(und.provider_id()).await;
+    settle(&sim).await;
     let rep = t.status(und.provider_id()).await.unwrap();
     assert_eq!(
         (rep.status, rep.error_code.as_deref(), rep.error_message.as_deref()),
@@ -119,7 +105,7 @@ async fn a_status_report_carries_the_error_text_the_price_and_the_segments() {
 #[tokio::test]
 async fn the_typed_create_options_reach_twilio_and_are_accepted() {
     let sim = Simulator::start().await;
-    let c = Client::new(config(&sim)).unwrap();
+    let c = TwilioClient::new(config(&sim)).unwrap();
     let m = c
         .create_message(
             &CreateMessage::new(TO)
@@ -297,7 +283,7 @@ async fn the_simulator_refuses_what_twilio_refuses() {
     for (what, form, code) in &cases {
         assert_eq!(raw_create(&sim, form).await, (400, Some(*code)), "{what}");
     }
-    assert!(sim.messages().is_empty(), "no refused request created a message");
+    assert!(sim.sent().is_empty(), "no refused request created a message");
 
     // What Twilio takes: every documented value, a schedule inside the window, and parameters it does
     // not know (ignored, as Twilio's warning 20001 says).
@@ -319,8 +305,8 @@ async fn the_simulator_refuses_what_twilio_refuses() {
     for form in &accepted {
         assert_eq!(raw_create(&sim, form).await, (201, None), "{form:?}");
     }
-    assert_eq!(sim.messages().len(), accepted.len());
-    assert_eq!(sim.messages()[3].status, "scheduled");
+    assert_eq!(sim.sent().len(), accepted.len());
+    assert_eq!(sim.sent()[3].status, "scheduled");
 
     // Listing: PageSize 1–1000 and DateSent values that are dates.
     for q in [
@@ -350,9 +336,9 @@ async fn the_simulator_refuses_what_twilio_refuses() {
 #[tokio::test]
 async fn messages_are_listed_by_sent_date_ranges() {
     let sim = Simulator::start().await;
-    let c = Client::new(config(&sim)).unwrap();
+    let c = TwilioClient::new(config(&sim)).unwrap();
     let sent = c.create_message(&CreateMessage::new(TO).body("a")).await.unwrap();
-    sim.deliver(&sent.sid).await;
+    settle(&sim).await;
     let unsent = c.create_message(&CreateMessage::new(TO).body("b")).await.unwrap();
     let today = Utc::now().date_naive();
     let sids = |p: &switchboard_twilio::MessagePage| p.messages.iter().map(|m| m.sid.clone()).collect::<Vec<_>>();
