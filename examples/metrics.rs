@@ -10,6 +10,7 @@
 //! fails over, then prints every `switchboard_*` series.
 
 use metrics_exporter_prometheus::PrometheusBuilder;
+use switchboard::core::simulated::Simulated;
 use switchboard::{Message, Messenger, PhoneNumber, Route, transport_from_dsn};
 
 #[tokio::main]
