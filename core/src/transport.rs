@@ -207,6 +207,13 @@ pub trait Transport: Send + Sync + std::fmt::Debug {
         let _ = store;
     }
 
+    /// What sending `message` would cost, where the provider can tell before sending (SMS.ru's
+    /// `sms/cost`); `None` when it cannot. Nothing is sent. Used by dry runs.
+    async fn estimate_cost(&self, message: &Message) -> Result<Option<crate::price::Price>> {
+        let _ = message;
+        Ok(None)
+    }
+
     /// Looks up where a sent message is now, by the provider id a [`Receipt`] carries
     /// ([`Receipt::provider_id`]).
     async fn status(&self, provider_id: &str) -> Result<StatusReport> {

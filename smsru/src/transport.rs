@@ -186,6 +186,29 @@ impl Transport for SmsRuTransport {
             .collect()
     }
 
+    /// `sms/cost` for the message's number and text: nothing is sent or charged.
+    async fn estimate_cost(&self, message: &Message) -> Result<Option<switchboard_core::Price>> {
+        let Some(to) = message.to.phone() else {
+            return Ok(None);
+        };
+        let mut request = SendRequest::single(to.clone(), message.text.clone());
+        if let Some(from) = &message.from {
+            request = request.from(from);
+        }
+        let reply = self.client.cost(&request).await?;
+        let total = reply
+            .total_cost
+            .as_ref()
+            .or_else(|| reply.cost_for(to).and_then(|c| c.cost.as_ref()));
+        match total {
+            // SMS.ru prices in roubles.
+            Some(amount) => switchboard_core::Price::new(amount.as_str(), "RUB")
+                .map(Some)
+                .map_err(|e| e.with_provider(SCHEME)),
+            None => Ok(None),
+        }
+    }
+
     async fn status(&self, provider_id: &str) -> Result<StatusReport> {
         let reply = self.client.status(&[provider_id]).await?;
         let entry = reply
