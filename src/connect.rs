@@ -21,6 +21,12 @@ pub fn registry() -> &'static Registry {
         #[allow(unused_mut)] // empty when no provider feature is on
         let mut r = Registry::new();
         // Providers register here as they move to the registry (the match in `legacy_transport` goes).
+        #[cfg(feature = "email")]
+        switchboard_email::register(&mut r);
+        #[cfg(feature = "fcm")]
+        switchboard_fcm::register(&mut r);
+        #[cfg(feature = "telegram")]
+        switchboard_telegram::register(&mut r);
         r
     })
 }
@@ -55,12 +61,6 @@ pub fn known_schemes() -> Vec<&'static str> {
     s.push(switchboard_smsru::SCHEME);
     #[cfg(feature = "twilio")]
     s.push(switchboard_twilio::SCHEME);
-    #[cfg(feature = "email")]
-    s.extend([switchboard_email::SCHEME, "smtps"]);
-    #[cfg(feature = "fcm")]
-    s.push(switchboard_fcm::SCHEME);
-    #[cfg(feature = "telegram")]
-    s.push(switchboard_telegram::SCHEME);
     s.sort_unstable();
     s.dedup();
     s
@@ -84,12 +84,6 @@ fn legacy_transport(dsn: &Dsn) -> Result<Arc<dyn Transport>> {
         switchboard_smsru::SCHEME => Ok(Arc::new(switchboard_smsru::SmsRuTransport::from_dsn(dsn)?)),
         #[cfg(feature = "twilio")]
         switchboard_twilio::SCHEME => Ok(Arc::new(switchboard_twilio::TwilioTransport::from_dsn(dsn)?)),
-        #[cfg(feature = "email")]
-        switchboard_email::SCHEME | "smtps" => Ok(Arc::new(switchboard_email::EmailTransport::from_dsn(dsn)?)),
-        #[cfg(feature = "fcm")]
-        switchboard_fcm::SCHEME => Ok(Arc::new(switchboard_fcm::FcmTransport::from_dsn(dsn)?)),
-        #[cfg(feature = "telegram")]
-        switchboard_telegram::SCHEME => Ok(Arc::new(switchboard_telegram::TelegramTransport::from_dsn(dsn)?)),
         other => Err(Error::config(format!(
             "unknown DSN scheme '{other}'; this build knows: {}",
             known_schemes().join(", ")
