@@ -17,7 +17,7 @@ use std::io::{self, BufRead, BufWriter, Write};
 use std::process::ExitCode;
 use std::time::Duration;
 
-use switchboard::core::simulated::SimOptions;
+use switchboard::core::simulated::{SimOptions, Simulated};
 use switchboard::{ErrorKind, Message, Messenger, PhoneNumber, Recipient, Region, Segmentation};
 
 const USAGE: &str = "\

@@ -13,6 +13,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use common::{Subject, count_accepted, http_subjects, journal_matches, journal_shape};
+use switchboard::core::simulated::Simulated;
 use switchboard::core::testkit::{ConnectionFault, Fault, connection_fault};
 use switchboard::{Dispatch, ErrorKind, MemoryJournal, Messenger, Transport};
 
@@ -479,11 +480,7 @@ async fn fcm_tokens_refresh_once_per_revocation_under_load() {
         burst(&m, &to, &format!("round {round}"), 64).await;
         assert_eq!(fcm.sim.token_requests(), 1 + round, "one token request per revocation");
     }
-    assert_eq!(
-        switchboard::core::simulated::Simulated::sent(&fcm.sim).len(),
-        4 * 64,
-        "every push landed exactly once"
-    );
+    assert_eq!(fcm.sim.sent().len(), 4 * 64, "every push landed exactly once");
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

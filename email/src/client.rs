@@ -4,7 +4,7 @@
 //! `AsyncSmtpTransport`, for one reason: to know how far it got when it fails. lettre's transport
 //! reports a dropped connection the same way whether it happened at `RCPT` (nothing sent) or after
 //! the final dot (maybe accepted), and the whole difference between a safe retry and a duplicate
-//! email is that distinction (see [`error`](crate::error)). The stage is tracked as the conversation
+//! email is that distinction (see [`error`]). The stage is tracked as the conversation
 //! moves, so even when the whole-send timeout cancels it mid-step, the error says whether the
 //! message can have landed.
 //!

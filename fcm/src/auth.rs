@@ -7,7 +7,7 @@
 //!
 //! It is exchanged at the token URI with `grant_type=urn:ietf:params:oauth:grant-type:jwt-bearer`,
 //! through core's request pipeline like every other call ([`TokenEndpoint`] is its `Api`; errors map
-//! in [`parse_token_error`](crate::error::parse_token_error)). The access token is kept in core's
+//! in [`parse_token_error`]). The access token is kept in core's
 //! [`TokenCache`] until shortly before it expires, and refreshed by one task while the others wait for
 //! it ([`TokenSource::token`]), so a burst of sends makes one token request.
 //!

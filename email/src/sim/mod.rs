@@ -2,7 +2,7 @@
 //!
 //! SMTP is not HTTP, and an SMTP relay does nothing after it took a message that a client could
 //! observe (no status lookup, no callbacks; bounces come back later as mail). So the simulator is the
-//! outbox a client in memory mode sends into: [`Simulator::dsn`] names a process-wide outbox
+//! outbox a client in memory mode sends into: [`Simulated::dsn`] names a process-wide outbox
 //! (`smtp://localhost?mode=memory&outbox=NAME&from=…`), every client built from that DSN — directly,
 //! through the provider registry or a Messenger — sends into it, and [`Simulated::sent`] reads it.
 //!
@@ -34,7 +34,7 @@ use crate::SCHEME;
 use crate::error::{self, Stage};
 use crate::outbox::{Outbox, SentEmail};
 
-/// The sender [`Simulator::dsn`] configures, for messages that name none.
+/// The sender [`Simulated::dsn`] configures, for messages that name none.
 pub const SIM_FROM: &str = "Switchboard Sim <sim@switchboard.example>";
 
 /// The recipient the conformance suite writes to.
@@ -74,28 +74,9 @@ impl Simulator {
         Ok(Self::start().await)
     }
 
-    /// Where messages go: `memory://` and the outbox's name (no network).
-    pub fn uri(&self) -> String {
-        format!("memory://{}", self.name)
-    }
-
-    /// `smtp://localhost?mode=memory&outbox=NAME&from=…`: a DSN whose clients send into this outbox.
-    pub fn dsn(&self) -> String {
-        // The name is letters, digits and '-'; the sender is SIM_FROM, percent-encoded.
-        format!(
-            "smtp://localhost?mode=memory&outbox={}&from=Switchboard%20Sim%20%3Csim%40switchboard.example%3E",
-            self.name
-        )
-    }
-
     /// The outbox, with every message as it would have gone on the wire.
     pub fn outbox(&self) -> &Outbox {
         &self.outbox
-    }
-
-    /// The fault queue: the next sends into the outbox take these instead (see the module docs).
-    pub fn faults(&self) -> &Faults {
-        self.outbox.faults()
     }
 }
 
@@ -116,16 +97,23 @@ impl Simulated for Simulator {
         SCHEME
     }
 
+    /// Where messages go: `memory://` and the outbox's name (no network).
     fn uri(&self) -> String {
-        Simulator::uri(self)
+        format!("memory://{}", self.name)
     }
 
+    /// `smtp://localhost?mode=memory&outbox=NAME&from=…`: a DSN whose clients send into this outbox.
     fn dsn(&self) -> String {
-        Simulator::dsn(self)
+        // The name is letters, digits and '-'; the sender is SIM_FROM, percent-encoded.
+        format!(
+            "smtp://localhost?mode=memory&outbox={}&from=Switchboard%20Sim%20%3Csim%40switchboard.example%3E",
+            self.name
+        )
     }
 
+    /// The fault queue: the next sends into the outbox take these instead (see the module docs).
     fn faults(&self) -> &Faults {
-        Simulator::faults(self)
+        self.outbox.faults()
     }
 
     /// One record per message kept: its `Message-ID`, its envelope recipients (Bcc included), the

@@ -28,7 +28,7 @@
 //! * `POST /fcm/send`, the legacy API shut down in 2024: 404.
 //!
 //! The simulator writes its own service-account key file (a throwaway RSA key made once per
-//! process) so [`Simulator::dsn`] works as is, and a second one naming an account it does not know
+//! process) so [`Simulated::dsn`] works as is, and a second one naming an account it does not know
 //! (for [`Simulated::dsn_with_bad_credentials`]); both are removed when the simulator is dropped.
 //!
 //! It is driven like every simulator, through [`Simulated`]: [`Simulated::sent`] lists the messages
@@ -151,30 +151,14 @@ impl Simulator {
         sim
     }
 
-    /// The base URL (FCM and the token endpoint share it).
-    pub fn uri(&self) -> String {
-        self.server.uri()
-    }
-
     /// The token endpoint, `{uri}/token`.
     pub fn token_uri(&self) -> String {
         format!("{}/token", self.uri())
     }
 
-    /// `fcm://switchboard-sim@127.0.0.1:PORT?credentials=/tmp/…json`, the simulator's own key file.
-    pub fn dsn(&self) -> String {
-        let addr = self.server.address();
-        dsn_for(&format!("{}:{}", addr.ip(), addr.port()), &self.credentials_path)
-    }
-
     /// Where the key file is.
     pub fn credentials_path(&self) -> &std::path::Path {
         &self.credentials_path
-    }
-
-    /// The fault queue (applies to the token endpoint and sends alike).
-    pub fn faults(&self) -> &Faults {
-        self.server.faults()
     }
 
     /// The service-account key file's JSON, pointing its `token_uri` at the simulator.
@@ -313,16 +297,20 @@ impl Simulated for Simulator {
         SCHEME
     }
 
+    /// The base URL (FCM and the token endpoint share it).
     fn uri(&self) -> String {
-        Simulator::uri(self)
+        self.server.uri()
     }
 
+    /// `fcm://switchboard-sim@127.0.0.1:PORT?credentials=/tmp/…json`, the simulator's own key file.
     fn dsn(&self) -> String {
-        Simulator::dsn(self)
+        let addr = self.server.address();
+        dsn_for(&format!("{}:{}", addr.ip(), addr.port()), &self.credentials_path)
     }
 
+    /// The fault queue (applies to the token endpoint and sends alike).
     fn faults(&self) -> &Faults {
-        Simulator::faults(self)
+        self.server.faults()
     }
 
     /// One record per message accepted for delivery: its name, its target (token, topic or

@@ -26,7 +26,7 @@
 //!
 //! Deliberate differences: plain `http://` webhooks are accepted on loopback hosts (so tests need no
 //! TLS), `getUpdates` answers at once instead of holding the long poll, and flood limits are not
-//! enforced by counting (queue a [`SimError::flood`] instead) — so [`Simulator::dsn`] turns the
+//! enforced by counting (queue a [`SimError::flood`] instead) — so [`Simulated::dsn`] turns the
 //! client's own limiter off. Texts of errors Telegram does not publish follow the usual Bot API
 //! wording.
 //!
@@ -34,7 +34,7 @@
 //! whole record of one chat's with [`Simulator::sent_to`]), [`Simulated::fail_next`],
 //! [`Simulated::advance`] (redeliver pending updates), [`Simulated::pushed`] (every webhook request
 //! made), and [`Simulated::trigger`] with `"inbound"` (a user writes to the bot) or `"command"` (a
-//! user sends `/start`), pushed to any URL with the secret token [`Simulator::dsn`] configures.
+//! user sends `/start`), pushed to any URL with the secret token [`Simulated::dsn`] configures.
 //!
 //! Files: `state` (chats, messages, updates, the webhook), `api` (routes, the token check, envelopes),
 //! `send` (`sendMessage`), `webhooks` (`setWebhook`, `getWebhookInfo`, `getUpdates`), `push` (updates
@@ -71,7 +71,7 @@ pub const SIM_BOT_USERNAME: &str = "SwitchboardSimBot";
 pub const SIM_BOT_ID: i64 = 7_000_000_001;
 /// A private chat that exists from the start (the user "Ana" started the bot).
 pub const SIM_CHAT_ID: i64 = 100_200_300;
-/// The webhook secret [`Simulator::dsn`] configures.
+/// The webhook secret [`Simulated::dsn`] configures.
 pub const SIM_WEBHOOK_SECRET: &str = "sim-webhook-secret_0123456789";
 /// The member who writes in simulated groups.
 pub const SIM_GROUP_MEMBER_ID: i64 = 555_000_111;
@@ -125,17 +125,6 @@ impl Simulator {
         Ok(Simulator { server, inner })
     }
 
-    /// The base URL (in place of `https://api.telegram.org`).
-    pub fn uri(&self) -> String {
-        self.server.uri()
-    }
-
-    /// `telegram://TOKEN@127.0.0.1:PORT?chat_id=…&webhook_secret=…&bot_username=…&rate_limit=false`.
-    pub fn dsn(&self) -> String {
-        let a = self.server.address();
-        dsn_for(SIM_TOKEN, &format!("{}:{}", a.ip(), a.port()))
-    }
-
     /// A client config for the simulator: its token, webhook secret and default chat, no retries and
     /// no rate limits (tests see every answer at once).
     pub fn config(&self) -> TelegramConfig {
@@ -148,11 +137,6 @@ impl Simulator {
             .retry(switchboard_core::RetryPolicy::never())
             .build()
             .expect("the simulator's config is valid")
-    }
-
-    /// The fault queue.
-    pub fn faults(&self) -> &Faults {
-        self.server.faults()
     }
 
     /// Every request received, faulted ones included (empty for a simulator started on a chosen
@@ -326,16 +310,20 @@ impl Simulated for Simulator {
         SCHEME
     }
 
+    /// The base URL (in place of `https://api.telegram.org`).
     fn uri(&self) -> String {
-        Simulator::uri(self)
+        self.server.uri()
     }
 
+    /// `telegram://TOKEN@127.0.0.1:PORT?chat_id=…&webhook_secret=…&bot_username=…&rate_limit=false`.
     fn dsn(&self) -> String {
-        Simulator::dsn(self)
+        let a = self.server.address();
+        dsn_for(SIM_TOKEN, &format!("{}:{}", a.ip(), a.port()))
     }
 
+    /// The fault queue.
     fn faults(&self) -> &Faults {
-        Simulator::faults(self)
+        self.server.faults()
     }
 
     /// One record per message the bot sent: `chat_id:message_id` (the receipt's provider id), the

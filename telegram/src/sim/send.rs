@@ -10,7 +10,7 @@
 //! `message_thread_id` needs a forum ("message thread not found"). A parameter the Bot API does not
 //! know is ignored, as the Bot API does; scalars for text parameters are read as their text. The
 //! error texts follow the usual Bot API wording; where Telegram does not publish one it is the
-//! simulator's (**NV**).
+//! simulator's.
 
 use serde_json::{Map, Value, json};
 use switchboard_core::testkit::wiremock::ResponseTemplate;

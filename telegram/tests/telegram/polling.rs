@@ -5,6 +5,7 @@ use std::time::Duration;
 
 use serde_json::{Value, json};
 use switchboard_core::MemoryCursorStore;
+use switchboard_core::simulated::Simulated;
 use switchboard_core::testkit::Fault;
 use switchboard_telegram::sim::{SIM_BOT_USERNAME, SIM_CHAT_ID, SIM_TOKEN, Simulator};
 use switchboard_telegram::{TelegramClient, UpdatePoller};
