@@ -18,6 +18,7 @@ use std::collections::HashMap;
 use std::sync::Arc;
 use std::time::Duration;
 
+use switchboard::core::simulated::Simulated;
 use switchboard::core::testkit::{ConnectionFault, WebhookSink, connection_fault};
 use switchboard::payments::{CreatePayment, CreateRefund, Currency, IdempotencyKey, Money, PaymentWebhooks};
 use switchboard::{

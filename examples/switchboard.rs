@@ -426,15 +426,15 @@ async fn sim(args: &[String]) -> Result<ExitCode, Fail> {
             (s.dsn(), s.uri(), Box::new((s, ticker)))
         }
         "fcm" => {
-            let s = switchboard::fcm::sim::Simulator::start_on_port(port)
+            let s = switchboard::fcm::sim::Simulator::start_with(SimOptions::default().port(port))
                 .await
-                .map_err(bind)?;
+                .map_err(|e| Config(e.to_string()))?;
             (s.dsn(), s.uri(), Box::new(s))
         }
         "telegram" => {
-            let s = switchboard::telegram::sim::Simulator::start_on_port(port)
+            let s = switchboard::telegram::sim::Simulator::start_with(SimOptions::default().port(port))
                 .await
-                .map_err(bind)?;
+                .map_err(|e| Config(e.to_string()))?;
             (s.dsn(), s.uri(), Box::new(s))
         }
         "telecmi" => {

@@ -31,6 +31,12 @@ pub fn registry() -> &'static Registry {
         switchboard_smsru::register(&mut r);
         #[cfg(feature = "twilio")]
         switchboard_twilio::register(&mut r);
+        #[cfg(feature = "email")]
+        switchboard_email::register(&mut r);
+        #[cfg(feature = "fcm")]
+        switchboard_fcm::register(&mut r);
+        #[cfg(feature = "telegram")]
+        switchboard_telegram::register(&mut r);
         r
     })
 }
@@ -57,12 +63,6 @@ pub fn known_schemes() -> Vec<&'static str> {
     let mut s: Vec<&'static str> = registry().schemes();
     #[cfg(feature = "dinstar")]
     s.push(switchboard_dinstar::SCHEME);
-    #[cfg(feature = "email")]
-    s.extend([switchboard_email::SCHEME, "smtps"]);
-    #[cfg(feature = "fcm")]
-    s.push(switchboard_fcm::SCHEME);
-    #[cfg(feature = "telegram")]
-    s.push(switchboard_telegram::SCHEME);
     s.sort_unstable();
     s.dedup();
     s
@@ -78,12 +78,6 @@ fn legacy_transport(dsn: &Dsn) -> Result<Arc<dyn Transport>> {
     match dsn.scheme() {
         #[cfg(feature = "dinstar")]
         switchboard_dinstar::SCHEME => Ok(Arc::new(switchboard_dinstar::DinstarTransport::from_dsn(dsn)?)),
-        #[cfg(feature = "email")]
-        switchboard_email::SCHEME | "smtps" => Ok(Arc::new(switchboard_email::EmailTransport::from_dsn(dsn)?)),
-        #[cfg(feature = "fcm")]
-        switchboard_fcm::SCHEME => Ok(Arc::new(switchboard_fcm::FcmTransport::from_dsn(dsn)?)),
-        #[cfg(feature = "telegram")]
-        switchboard_telegram::SCHEME => Ok(Arc::new(switchboard_telegram::TelegramTransport::from_dsn(dsn)?)),
         other => Err(Error::config(format!(
             "unknown DSN scheme '{other}'; this build knows: {}",
             known_schemes().join(", ")

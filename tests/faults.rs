@@ -13,6 +13,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use common::{Subject, count_accepted, http_subjects, journal_matches, journal_shape};
+use switchboard::core::simulated::Simulated;
 use switchboard::core::testkit::{ConnectionFault, Fault, connection_fault};
 use switchboard::{Dispatch, ErrorKind, MemoryJournal, Messenger, Transport};
 

@@ -589,6 +589,7 @@ async fn email_memory_never_shows_secrets() {
 
 #[tokio::test]
 async fn fcm_never_shows_secrets() {
+    use switchboard::core::simulated::Simulated;
     use switchboard::fcm::sim::Simulator;
     let mut p = Probe::start();
     let sim = Simulator::start().await;
@@ -623,6 +624,7 @@ async fn fcm_never_shows_secrets() {
 
 #[tokio::test]
 async fn telegram_never_shows_secrets() {
+    use switchboard::core::simulated::Simulated;
     use switchboard::telegram::sim::{SIM_CHAT_ID, SIM_TOKEN, SIM_WEBHOOK_SECRET, Simulator};
     use switchboard::telegram::webhook::SECRET_HEADER;
     let mut p = Probe::start();

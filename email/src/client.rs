@@ -1,4 +1,4 @@
-//! The [`Mailer`]: sends over SMTP (or into the offline outbox / files).
+//! The [`EmailClient`]: sends over SMTP (or into the offline outbox / files).
 //!
 //! The SMTP conversation is driven here on lettre's `AsyncSmtpConnection` rather than through
 //! `AsyncSmtpTransport`, for one reason: to know how far it got when it fails. lettre's transport
@@ -24,10 +24,11 @@ use lettre::transport::smtp::extension::{ClientId, Extension, MailBodyParameter,
 use lettre::transport::smtp::response::Response;
 use switchboard_core::{Dispatch, Error, ErrorKind, ExposeSecret, Idempotence, Result};
 
-use super::SCHEME;
-use super::config::{Config, Mode, Security};
-use super::error::{self, Stage};
-use super::model::{Email, Outbox, SentEmail};
+use crate::SCHEME;
+use crate::config::{EmailConfig, Mode, Security};
+use crate::error::{self, Stage};
+use crate::model::Email;
+use crate::outbox::{Outbox, SentEmail};
 
 /// What the server said when it took a message.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -46,14 +47,16 @@ struct Idle {
     since: Instant,
 }
 
-/// Sends email. Cheap to clone; clones share the connection pool and the outbox.
+/// Sends email: one `pub async fn` per thing a mail client does ([`EmailClient::send`],
+/// [`EmailClient::send_mime`], [`EmailClient::test_connection`]). Cheap to clone; clones share the
+/// connection pool and the outbox.
 #[derive(Clone)]
-pub struct Mailer {
+pub struct EmailClient {
     inner: Arc<Inner>,
 }
 
 struct Inner {
-    config: Config,
+    config: EmailConfig,
     tls: Option<TlsParameters>,
     hello: ClientId,
     credentials: Option<Credentials>,
@@ -61,9 +64,9 @@ struct Inner {
     outbox: Option<Outbox>,
 }
 
-impl std::fmt::Debug for Mailer {
+impl std::fmt::Debug for EmailClient {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("Mailer")
+        f.debug_struct("EmailClient")
             .field("config", &self.inner.config)
             .finish_non_exhaustive()
     }
@@ -81,9 +84,9 @@ impl Progress {
     }
 }
 
-impl Mailer {
-    /// A mailer for this configuration.
-    pub fn new(config: Config) -> Result<Self> {
+impl EmailClient {
+    /// A client for this configuration.
+    pub fn new(config: EmailConfig) -> Result<Self> {
         config.validate()?;
         let tls = match (&config.mode, config.security) {
             (Mode::Smtp, Security::Tls | Security::StartTls | Security::Opportunistic) => Some(
@@ -109,8 +112,11 @@ impl Mailer {
             )),
             _ => None,
         };
-        let outbox = (config.mode == Mode::Memory).then(|| Outbox::new(config.memory_capacity));
-        Ok(Mailer {
+        let outbox = (config.mode == Mode::Memory).then(|| match &config.outbox {
+            Some(name) => Outbox::named_with_capacity(name, config.memory_capacity),
+            None => Outbox::new(config.memory_capacity),
+        });
+        Ok(EmailClient {
             inner: Arc::new(Inner {
                 config,
                 tls,
@@ -123,7 +129,7 @@ impl Mailer {
     }
 
     /// The configuration.
-    pub fn config(&self) -> &Config {
+    pub fn config(&self) -> &EmailConfig {
         &self.inner.config
     }
 
@@ -150,7 +156,8 @@ impl Mailer {
         match &self.inner.config.mode {
             Mode::Memory => {
                 if let Some(o) = &self.inner.outbox {
-                    o.push(sent_email(&message_id, &envelope, raw));
+                    o.take_in(sent_email(&message_id, &envelope, raw), self.inner.config.timeout)
+                        .await?;
                 }
                 Ok(Accepted {
                     message_id,
@@ -188,7 +195,7 @@ impl Mailer {
                     .inner
                     .config
                     .retry
-                    .run(Idempotence::NotIdempotent, || self.smtp_once(&envelope, &raw))
+                    .run(Idempotence::NotIdempotent, || self.attempt(&envelope, &raw))
                     .await?;
                 Ok(Accepted {
                     message_id,
@@ -214,8 +221,9 @@ impl Mailer {
         Ok(())
     }
 
-    /// One attempt, under the whole-send timeout.
-    async fn smtp_once(&self, envelope: &Envelope, raw: &[u8]) -> Result<Response> {
+    /// One attempt at the SMTP conversation, under the whole-send timeout; the retry policy decides
+    /// whether there is another.
+    async fn attempt(&self, envelope: &Envelope, raw: &[u8]) -> Result<Response> {
         let progress = Progress(AtomicU8::new(Stage::Connect as u8));
         let timeout = self.inner.config.timeout;
         match tokio::time::timeout(timeout, self.deliver(envelope, raw, &progress)).await {
@@ -275,7 +283,7 @@ impl Mailer {
             None,
         )
         .await
-        .map_err(|e| error::from_smtp(e, Stage::Connect))?;
+        .map_err(|e| error::parse_error(e, Stage::Connect))?;
         progress.set(Stage::Session);
         let starttls = match c.security {
             Security::StartTls => true,
@@ -285,12 +293,12 @@ impl Mailer {
         if starttls && let Some(tls) = self.inner.tls.clone() {
             conn.starttls(tls, &self.inner.hello)
                 .await
-                .map_err(|e| error::from_smtp(e, Stage::Session))?;
+                .map_err(|e| error::parse_error(e, Stage::Session))?;
         }
         if let Some(creds) = &self.inner.credentials {
             conn.auth(&[Mechanism::Plain, Mechanism::Login], creds)
                 .await
-                .map_err(|e| error::from_smtp(e, Stage::Session))?;
+                .map_err(|e| error::parse_error(e, Stage::Session))?;
         }
         Ok(conn)
     }
@@ -324,7 +332,7 @@ impl Mailer {
             }
             params.push(MailParameter::Body(MailBodyParameter::EightBitMime));
         }
-        let at = |s| move |e| error::from_smtp(e, s);
+        let at = |s| move |e| error::parse_error(e, s);
         conn.command(Mail::new(envelope.from().cloned(), params))
             .await
             .map_err(at(Stage::Envelope))?;
@@ -373,12 +381,12 @@ fn discard(mut conn: AsyncSmtpConnection) {
 }
 
 fn sent_email(message_id: &str, envelope: &Envelope, raw: Bytes) -> SentEmail {
-    SentEmail {
-        message_id: message_id.to_owned(),
-        envelope_from: envelope.from().map(|a| a.to_string()),
-        envelope_to: envelope.to().iter().map(|a| a.to_string()).collect(),
+    SentEmail::new(
+        message_id,
+        envelope.from().map(|a| a.to_string()),
+        envelope.to().iter().map(|a| a.to_string()).collect(),
         raw,
-    }
+    )
 }
 
 /// A Message-ID made safe as a file name.

@@ -1,6 +1,6 @@
-//! How the mailer is configured: the SMTP server and its security, or an offline mode.
+//! How the email client is configured: the SMTP server and its security, or an offline mode.
 //!
-//! From a DSN ([`Config::from_dsn`]):
+//! From a DSN ([`EmailConfig::from_dsn`]):
 //!
 //! ```text
 //! smtp://USER:PASS@smtp.example.com?from=Shop%20<noreply@shop.example>     STARTTLS required, port 587
@@ -11,6 +11,7 @@
 //!     [&hello=client.example.com]          [&accept_invalid_certs=true]   (self-signed relay; dangerous)
 //!     [&insecure_auth=true]                allow credentials over tls=none to a host that is not loopback
 //! smtp://localhost?mode=memory&from=…      no network: messages are kept in an in-process outbox
+//! smtp://localhost?mode=memory&outbox=NAME&from=…   …in the process-wide outbox NAME (`Outbox::named`)
 //! smtp://localhost?mode=file&dir=/tmp/mail&from=…   no network: each message is written as an .eml file
 //! ```
 //!
@@ -25,7 +26,7 @@ use std::time::Duration;
 
 use switchboard_core::{Dsn, Error, ExposeSecret, Result, RetryPolicy, SecretString};
 
-use super::SCHEME;
+use crate::SCHEME;
 
 /// The SMTP submission port with STARTTLS (RFC 6409).
 pub const SUBMISSION_PORT: u16 = 587;
@@ -50,16 +51,17 @@ pub enum Security {
 pub enum Mode {
     /// To the SMTP server.
     Smtp,
-    /// Into an in-process [`Outbox`](super::model::Outbox) (quickstarts, tests, dry runs).
+    /// Into an in-process [`Outbox`](crate::Outbox) (quickstarts, tests, dry runs): the client's
+    /// own, or the process-wide one named by [`EmailConfig::outbox`].
     Memory,
     /// Into `<dir>/<message-id>.eml` files.
     File(PathBuf),
 }
 
-/// The mailer's configuration. `Debug` never shows the password.
+/// The email client's configuration. `Debug` never shows the password.
 #[derive(Clone)]
 #[non_exhaustive]
-pub struct Config {
+pub struct EmailConfig {
     /// Where messages go.
     pub mode: Mode,
     /// The SMTP server.
@@ -91,14 +93,17 @@ pub struct Config {
     pub insecure_auth: bool,
     /// Messages the memory outbox keeps (oldest dropped first).
     pub memory_capacity: usize,
+    /// In memory mode, the name of the process-wide outbox messages go to ([`Outbox::named`](crate::Outbox::named)),
+    /// so that code holding only the DSN and code reading the outbox meet; `None`: the client's own.
+    pub outbox: Option<String>,
     /// Retry policy: a send is repeated only when the server certainly did not take the message
     /// (connection refused, a 4xx reply, a timeout before the message body was sent).
     pub retry: RetryPolicy,
 }
 
-impl fmt::Debug for Config {
+impl fmt::Debug for EmailConfig {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("Config")
+        f.debug_struct("EmailConfig")
             .field("mode", &self.mode)
             .field("host", &self.host)
             .field("port", &self.port)
@@ -112,6 +117,7 @@ impl fmt::Debug for Config {
             .field("pool_max_idle", &self.pool_max_idle)
             .field("danger_accept_invalid_certs", &self.danger_accept_invalid_certs)
             .field("insecure_auth", &self.insecure_auth)
+            .field("outbox", &self.outbox)
             .finish_non_exhaustive()
     }
 }
@@ -122,11 +128,11 @@ pub(crate) fn is_loopback(host: &str) -> bool {
     h.eq_ignore_ascii_case("localhost") || h.parse::<std::net::IpAddr>().is_ok_and(|a| a.is_loopback())
 }
 
-impl Config {
+impl EmailConfig {
     /// An SMTP server with STARTTLS on port 587.
-    pub fn builder(host: impl Into<String>) -> ConfigBuilder {
-        ConfigBuilder {
-            config: Config {
+    pub fn builder(host: impl Into<String>) -> EmailConfigBuilder {
+        EmailConfigBuilder {
+            config: EmailConfig {
                 mode: Mode::Smtp,
                 host: host.into(),
                 port: SUBMISSION_PORT,
@@ -142,19 +148,20 @@ impl Config {
                 danger_accept_invalid_certs: false,
                 insecure_auth: false,
                 memory_capacity: 1000,
+                outbox: None,
                 retry: RetryPolicy::default(),
             },
         }
     }
 
     /// The offline in-memory mode.
-    pub fn memory() -> ConfigBuilder {
+    pub fn memory() -> EmailConfigBuilder {
         Self::builder("localhost").mode(Mode::Memory)
     }
 
     /// Reads an `smtp://` or `smtps://` DSN (see the [module docs](self)). Errors never show the
     /// password.
-    pub fn from_dsn(dsn: &Dsn) -> Result<Config> {
+    pub fn from_dsn(dsn: &Dsn) -> Result<EmailConfig> {
         let implicit = match dsn.scheme() {
             "smtp" => false,
             "smtps" => true,
@@ -187,7 +194,7 @@ impl Config {
                 ));
             }
         };
-        let mut b = Config::builder(dsn.host()).security(security);
+        let mut b = EmailConfig::builder(dsn.host()).security(security);
         b = b.port(dsn.port().unwrap_or(if security == Security::Tls {
             SUBMISSIONS_PORT
         } else {
@@ -205,6 +212,9 @@ impl Config {
         };
         if let Some(f) = dsn.option("from").filter(|f| !f.is_empty()) {
             b = b.from(f);
+        }
+        if let Some(o) = dsn.option("outbox").filter(|o| !o.is_empty()) {
+            b = b.outbox(o);
         }
         if let Some(h) = dsn.option("hello").filter(|h| !h.is_empty()) {
             b = b.hello_name(h);
@@ -255,13 +265,13 @@ impl Config {
     }
 }
 
-/// Builds a [`Config`].
+/// Builds an [`EmailConfig`]: the only way to make one.
 #[derive(Debug, Clone)]
-pub struct ConfigBuilder {
-    config: Config,
+pub struct EmailConfigBuilder {
+    config: EmailConfig,
 }
 
-impl ConfigBuilder {
+impl EmailConfigBuilder {
     /// Sets where messages go.
     pub fn mode(mut self, mode: Mode) -> Self {
         self.config.mode = mode;
@@ -329,6 +339,12 @@ impl ConfigBuilder {
         self
     }
 
+    /// In memory mode, sends into the process-wide outbox `name` ([`Outbox::named`](crate::Outbox::named)).
+    pub fn outbox(mut self, name: impl Into<String>) -> Self {
+        self.config.outbox = Some(name.into());
+        self
+    }
+
     /// Sets the retry policy.
     pub fn retry(mut self, retry: RetryPolicy) -> Self {
         self.config.retry = retry;
@@ -336,7 +352,7 @@ impl ConfigBuilder {
     }
 
     /// Checks and returns the config.
-    pub fn build(self) -> Result<Config> {
+    pub fn build(self) -> Result<EmailConfig> {
         self.config.validate()?;
         Ok(self.config)
     }
@@ -346,8 +362,8 @@ impl ConfigBuilder {
 mod tests {
     use super::*;
 
-    fn cfg(s: &str) -> Result<Config> {
-        Config::from_dsn(&Dsn::parse(s)?)
+    fn cfg(s: &str) -> Result<EmailConfig> {
+        EmailConfig::from_dsn(&Dsn::parse(s)?)
     }
 
     #[test]
@@ -365,6 +381,8 @@ mod tests {
         assert_eq!((c.port, c.security), (1025, Security::None));
         let c = cfg("smtp://localhost?mode=memory&from=a@b.example").unwrap();
         assert_eq!(c.mode, Mode::Memory);
+        let c = cfg("smtp://localhost?mode=memory&outbox=tests-1").unwrap();
+        assert_eq!((c.mode.clone(), c.outbox.as_deref()), (Mode::Memory, Some("tests-1")));
         let c = cfg("smtp://localhost?mode=file&dir=/tmp/mail").unwrap();
         assert_eq!(c.mode, Mode::File("/tmp/mail".into()));
         assert!(cfg("smtp://localhost?mode=file").is_err());

@@ -20,7 +20,7 @@
 
 use switchboard_core::{Dispatch, Error, ErrorKind};
 
-use super::SCHEME;
+use crate::SCHEME;
 
 /// How far an SMTP conversation got.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
@@ -83,27 +83,15 @@ pub fn reply_kind(code: u16) -> ErrorKind {
     }
 }
 
-/// Maps a lettre SMTP error raised at `stage`.
-pub fn from_smtp(err: lettre::transport::smtp::Error, stage: Stage) -> Error {
+/// The one mapping of SMTP failures: a lettre SMTP error raised at `stage` (a negative reply, a
+/// dropped connection, a TLS or capability failure) as an [`Error`] whose dispatch fact follows the
+/// rules in the [module docs](self).
+pub fn parse_error(err: lettre::transport::smtp::Error, stage: Stage) -> Error {
     if let Some(code) = err.status() {
-        let code = u16::from(code);
         let text = std::error::Error::source(&err)
             .map(|s| s.to_string())
             .unwrap_or_default();
-        let what = match reply_kind(code) {
-            ErrorKind::Auth => "the SMTP server refused the credentials",
-            ErrorKind::Unavailable => "the SMTP server refused the message for now (temporary)",
-            ErrorKind::InvalidInput => "the SMTP server refused the message's size",
-            _ => "the SMTP server refused the message",
-        };
-        let mut e = Error::new(reply_kind(code), format!("{what} while {}", stage.as_str()))
-            .with_dispatch(Dispatch::NotSent)
-            .with_provider(SCHEME)
-            .with_provider_code(code);
-        if !text.is_empty() {
-            e = e.with_provider_text(text);
-        }
-        return e.with_source(err);
+        return refusal(u16::from(code), &text, stage).with_source(err);
     }
     let (kind, what) = if err.is_timeout() {
         (ErrorKind::Timeout, "the SMTP server did not answer in time")
@@ -130,6 +118,21 @@ pub fn from_smtp(err: lettre::transport::smtp::Error, stage: Stage) -> Error {
         })
         .with_provider(SCHEME)
         .with_source(err)
+}
+
+/// A negative reply `code` (with its text) at `stage`: the server refused, so nothing was accepted.
+pub(crate) fn refusal(code: u16, text: &str, stage: Stage) -> Error {
+    let what = match reply_kind(code) {
+        ErrorKind::Auth => "the SMTP server refused the credentials",
+        ErrorKind::Unavailable => "the SMTP server refused the message for now (temporary)",
+        ErrorKind::InvalidInput => "the SMTP server refused the message's size",
+        _ => "the SMTP server refused the message",
+    };
+    let e = Error::new(reply_kind(code), format!("{what} while {}", stage.as_str()))
+        .with_dispatch(Dispatch::NotSent)
+        .with_provider(SCHEME)
+        .with_provider_code(code);
+    if text.is_empty() { e } else { e.with_provider_text(text) }
 }
 
 /// The error for the whole-send timeout firing at `stage`.

@@ -4,16 +4,19 @@
 //! implicit TLS (465) or plain text for a local relay, with AUTH; a whole-send timeout (lettre's own
 //! covers only connecting); SMTP replies mapped to errors whose dispatch fact says whether the message
 //! can have been accepted; tiny `{{name}}` [`Template`]s; and two offline modes for quickstarts and
-//! tests: an in-memory [`Outbox`] and `.eml` files.
+//! tests: an in-memory [`Outbox`] (the simulator) and `.eml` files.
 //!
 //! ```
+//! # #[cfg(feature = "sim")]
 //! # #[tokio::main(flavor = "current_thread")]
 //! # async fn main() -> Result<(), Box<dyn std::error::Error>> {
+//! use switchboard_core::simulated::Simulated;
 //! use switchboard_core::{Attachment, Message, Recipient, Transport};
-//! use switchboard_email::EmailTransport;
+//! use switchboard_email::{EmailTransport, sim::Simulator};
 //!
+//! let sim = Simulator::start().await;
 //! // In production: "smtp://USER:PASS@smtp.example.com?from=Shop%20<noreply@shop.example>"
-//! let mail = EmailTransport::from_dsn_str("smtp://localhost?mode=memory&from=Shop%20<noreply@shop.example>")?;
+//! let mail = EmailTransport::from_dsn_str(&sim.dsn())?;
 //!
 //! let msg = Message::email(Recipient::email("ana@example.al")?, "Счёт №72", "Your invoice is attached.")
 //!     .with_html("<p>Your invoice is <b>attached</b>.</p>")
@@ -24,36 +27,49 @@
 //!     });
 //! let receipt = mail.send(&msg).await?;
 //!
-//! let sent = &mail.outbox().unwrap().messages()[0];
-//! assert_eq!(sent.message_id, receipt.provider_id());
-//! assert!(sent.raw_text().contains("multipart/alternative"));
+//! let sent = &sim.sent()[0];
+//! assert_eq!(sent.id, receipt.provider_id());
+//! assert!(sent.text.contains("multipart/alternative"));
 //! # Ok(())
 //! # }
+//! # #[cfg(not(feature = "sim"))]
+//! # fn main() {}
 //! ```
 //!
 //! ## What maps to what
 //!
-//! * [`Config`] from `smtp://` (STARTTLS required), `smtps://` (implicit TLS), `tls=none` (local),
-//!   `mode=memory` / `mode=file`. Credentials are never sent without TLS to a remote host.
+//! * [`EmailConfig`] from `smtp://` (STARTTLS required), `smtps://` (implicit TLS), `tls=none`
+//!   (local), `mode=memory` (optionally `outbox=NAME`, a process-wide outbox) / `mode=file`.
+//!   Credentials are never sent without TLS to a remote host.
 //! * Errors ([`error`]): a negative reply at any stage is `NotSent` (4xx temporary, 5xx final; 535 is
 //!   `Auth`); a dropped connection or timeout before the message body is `NotSent`, after it
 //!   `MaybeSent`.
-//! * [`EmailTransport`] for the Messenger; [`Mailer`] for Cc/Bcc/Reply-To and lettre messages.
+//! * [`EmailTransport`] for the Messenger; [`EmailClient`] for Cc/Bcc/Reply-To and lettre messages;
+//!   [`register`] for the provider registry (`smtp` and `smtps`).
 //!
-//! There is no HTTP simulator for SMTP: the memory mode is what the quickstart and host tests use,
-//! and this crate's own tests talk to a real SMTP server (the `mailin` state machine, which the tests
-//! start in process on loopback).
+//! SMTP is not HTTP, so there is no request pipeline here: the client drives the SMTP conversation
+//! itself to know how far it got. The simulator (module `sim`, feature `sim`) is the memory mode's
+//! outbox; this crate's own tests also talk to a real SMTP server (the `mailin` state machine, which
+//! the tests start in process on loopback).
+//!
+//! Nothing here logs or prints a password; `Debug` of a message shows counts, not addresses.
 
 pub mod client;
 pub mod config;
 pub mod error;
 pub mod model;
+pub mod outbox;
+pub mod provider;
+#[cfg(feature = "sim")]
+pub mod sim;
 pub mod template;
 pub mod transport;
 
-pub use client::{Accepted, Mailer};
-pub use config::{Config, ConfigBuilder, Mode, Security};
-pub use model::{Email, Outbox, SentEmail};
+pub use client::{Accepted, EmailClient};
+pub use config::{EmailConfig, EmailConfigBuilder, Mode, Security};
+pub use model::Email;
+pub use outbox::{Outbox, SentEmail};
+pub use provider::{EmailProvider, register};
 pub use template::{Rendered, Template};
 pub use transport::EmailTransport;
 

@@ -1,5 +1,5 @@
-//! What is mailed: [`Email`] (addresses, subject, plain and HTML alternatives, attachments), the
-//! MIME message it becomes, and what the offline modes keep ([`SentEmail`], [`Outbox`]).
+//! What is mailed: [`Email`] (addresses, subject, plain and HTML alternatives, attachments) and the
+//! MIME message it becomes.
 //!
 //! The MIME shape is the one mail clients expect: `multipart/mixed` (only when there are
 //! attachments) around `multipart/alternative` (only when there is HTML) of `text/plain` and
@@ -8,22 +8,20 @@
 //! derived from switchboard's message id, so a retried send carries the same id and receivers can
 //! tell it is one message.
 
-use std::collections::VecDeque;
 use std::fmt;
-use std::sync::{Arc, Mutex};
 
 use bytes::Bytes;
 use lettre::message::header::ContentType;
 use lettre::message::{Attachment as MimeAttachment, Mailbox, MultiPart, SinglePart};
 use switchboard_core::{Attachment, Error, Result};
 
-use super::SCHEME;
+use crate::SCHEME;
 
 /// One email to one or more recipients.
 #[derive(Clone, Default)]
 #[non_exhaustive]
 pub struct Email {
-    /// `From`; the mailer's default when `None`.
+    /// `From`; the client's default when `None`.
     pub from: Option<String>,
     /// `To` recipients (`name@domain` or `Name <name@domain>`).
     pub to: Vec<String>,
@@ -203,117 +201,6 @@ pub fn message_id_for(id: &switchboard_core::MessageId, from: &str) -> String {
     format!("{local}@{domain}")
 }
 
-/// A message the memory or file mode took, as it would have gone on the wire.
-#[derive(Clone, PartialEq, Eq)]
-#[non_exhaustive]
-pub struct SentEmail {
-    /// The `Message-ID`, without brackets.
-    pub message_id: String,
-    /// `MAIL FROM`.
-    pub envelope_from: Option<String>,
-    /// `RCPT TO`, Bcc included.
-    pub envelope_to: Vec<String>,
-    /// The whole formatted message (headers and MIME body, CRLF line ends).
-    pub raw: Bytes,
-}
-
-impl fmt::Debug for SentEmail {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("SentEmail")
-            .field("message_id", &self.message_id)
-            .field("recipients", &self.envelope_to.len())
-            .field("bytes", &self.raw.len())
-            .finish()
-    }
-}
-
-impl SentEmail {
-    /// The (unfolded, still encoded) value of the first header called `name`.
-    pub fn header(&self, name: &str) -> Option<String> {
-        let text = String::from_utf8_lossy(&self.raw);
-        let head = text.split("\r\n\r\n").next().unwrap_or("");
-        let mut found: Option<String> = None;
-        for line in head.split("\r\n") {
-            if let Some(v) = found.as_mut() {
-                if line.starts_with([' ', '\t']) {
-                    v.push_str(line);
-                    continue;
-                }
-                break;
-            }
-            if let Some((n, v)) = line.split_once(':')
-                && n.eq_ignore_ascii_case(name)
-            {
-                found = Some(v.trim_start().to_owned());
-            }
-        }
-        found
-    }
-
-    /// The raw message as text (it is 7-bit).
-    pub fn raw_text(&self) -> String {
-        String::from_utf8_lossy(&self.raw).into_owned()
-    }
-}
-
-/// The memory mode's outbox: the last messages "sent", oldest dropped past its capacity.
-#[derive(Clone)]
-pub struct Outbox {
-    inner: Arc<Mutex<VecDeque<SentEmail>>>,
-    capacity: usize,
-}
-
-impl fmt::Debug for Outbox {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("Outbox")
-            .field("len", &self.len())
-            .field("capacity", &self.capacity)
-            .finish()
-    }
-}
-
-impl Outbox {
-    pub(crate) fn new(capacity: usize) -> Self {
-        Outbox {
-            inner: Arc::new(Mutex::new(VecDeque::new())),
-            capacity: capacity.max(1),
-        }
-    }
-
-    pub(crate) fn push(&self, m: SentEmail) {
-        let mut q = self.inner.lock().unwrap_or_else(|p| p.into_inner());
-        if q.len() >= self.capacity {
-            q.pop_front();
-        }
-        q.push_back(m);
-    }
-
-    /// Every message kept, oldest first.
-    pub fn messages(&self) -> Vec<SentEmail> {
-        self.inner
-            .lock()
-            .map(|q| q.iter().cloned().collect())
-            .unwrap_or_default()
-    }
-
-    /// How many messages are kept.
-    pub fn len(&self) -> usize {
-        self.inner.lock().map(|q| q.len()).unwrap_or(0)
-    }
-
-    /// Whether it is empty.
-    pub fn is_empty(&self) -> bool {
-        self.len() == 0
-    }
-
-    /// Forgets every message.
-    pub fn clear(&self) {
-        if let Ok(mut q) = self.inner.lock() {
-            q.clear();
-        }
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -380,18 +267,5 @@ mod tests {
         };
         let raw = String::from_utf8(m.to_mime(Some("s@shop.example")).unwrap().formatted()).unwrap();
         assert!(raw.contains("Message-ID: <x1@shop.example>"), "{raw}");
-    }
-
-    #[test]
-    fn headers_unfold() {
-        let s = SentEmail {
-            message_id: "x".into(),
-            envelope_from: None,
-            envelope_to: vec![],
-            raw: Bytes::from_static(b"Subject: a\r\n b\r\nTo: c@d\r\n\r\nTo: body"),
-        };
-        assert_eq!(s.header("subject").as_deref(), Some("a b"));
-        assert_eq!(s.header("To").as_deref(), Some("c@d"));
-        assert_eq!(s.header("From"), None);
     }
 }

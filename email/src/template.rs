@@ -23,7 +23,7 @@ use std::collections::BTreeMap;
 
 use switchboard_core::{Error, Message, Recipient, Result};
 
-use super::SCHEME;
+use crate::SCHEME;
 
 /// A subject, a plain-text body and an optional HTML body, each with `{{name}}` placeholders.
 #[derive(Debug, Clone, PartialEq, Eq)]

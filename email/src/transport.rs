@@ -2,39 +2,40 @@
 //!
 //! * `Recipient::Email` only. The message's `from` overrides the configured default; `subject`,
 //!   `text` (the plain part), `html` (the alternative) and `attachments` map one to one. `data` is
-//!   not interpreted: render a [`Template`](super::Template) into the message first.
+//!   not interpreted: render a [`Template`](crate::Template) into the message first.
 //! * The `Message-ID` is made from the switchboard message id (`<id@sender-domain>`), and is the
 //!   receipt's provider id, so a retried or failed-over send is recognisable downstream.
 //! * An accepted message has status `Sent`: the relay took responsibility. SMTP has no status lookup
 //!   and no push, so `status` and `handle_webhook` are unsupported. Bounces arrive later as mail.
-//! * In memory mode ([`Mode::Memory`](super::Mode)), [`EmailTransport::outbox`] shows what "went out".
+//! * In memory mode ([`Mode::Memory`](crate::Mode)), [`EmailTransport::outbox`] shows what "went out".
 
 use async_trait::async_trait;
 use switchboard_core::{Capabilities, DeliveryStatus, Dsn, Error, Message, Receipt, Recipient, Result, Transport};
 
-use super::SCHEME;
-use super::client::Mailer;
-use super::config::{Config, Mode};
-use super::model::{Email, Outbox, message_id_for};
+use crate::SCHEME;
+use crate::client::EmailClient;
+use crate::config::{EmailConfig, Mode};
+use crate::model::{Email, message_id_for};
+use crate::outbox::Outbox;
 
-/// SMTP email as a message transport. Build it from a [`Config`] or a DSN
+/// SMTP email as a message transport. Build it from an [`EmailConfig`] or a DSN
 /// (`smtp://USER:PASS@smtp.example.com?from=…`, `smtps://…`, `smtp://localhost?mode=memory`).
 #[derive(Debug, Clone)]
 pub struct EmailTransport {
-    mailer: Mailer,
+    client: EmailClient,
 }
 
 impl EmailTransport {
     /// A transport for this configuration.
-    pub fn new(config: Config) -> Result<Self> {
+    pub fn new(config: EmailConfig) -> Result<Self> {
         Ok(EmailTransport {
-            mailer: Mailer::new(config)?,
+            client: EmailClient::new(config)?,
         })
     }
 
     /// A transport from an `smtp://` / `smtps://` DSN.
     pub fn from_dsn(dsn: &Dsn) -> Result<Self> {
-        Self::new(Config::from_dsn(dsn)?)
+        Self::new(EmailConfig::from_dsn(dsn)?)
     }
 
     /// A transport from a DSN string.
@@ -42,14 +43,14 @@ impl EmailTransport {
         Self::from_dsn(&Dsn::parse(dsn)?)
     }
 
-    /// The mailer (send full [`Email`]s with Cc, Bcc, Reply-To).
-    pub fn mailer(&self) -> &Mailer {
-        &self.mailer
+    /// The client (send full [`Email`]s with Cc, Bcc, Reply-To).
+    pub fn client(&self) -> &EmailClient {
+        &self.client
     }
 
     /// The outbox, in memory mode.
     pub fn outbox(&self) -> Option<&Outbox> {
-        self.mailer.outbox()
+        self.client.outbox()
     }
 
     /// The [`Email`] a switchboard message becomes.
@@ -60,7 +61,7 @@ impl EmailTransport {
                     .with_provider(SCHEME),
             );
         };
-        let from = message.from.clone().or_else(|| self.mailer.config().from.clone());
+        let from = message.from.clone().or_else(|| self.client.config().from.clone());
         let message_id = from.as_deref().map(|f| message_id_for(&message.id, f));
         Ok(Email {
             from,
@@ -87,8 +88,8 @@ impl Transport for EmailTransport {
 
     async fn send(&self, message: &Message) -> Result<Receipt> {
         let email = self.email_for(message)?;
-        let accepted = self.mailer.send(&email).await?;
-        let mode = match self.mailer.config().mode {
+        let accepted = self.client.send(&email).await?;
+        let mode = match self.client.config().mode {
             Mode::Smtp => "smtp",
             Mode::Memory => "memory",
             Mode::File(_) => "file",

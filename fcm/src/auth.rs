@@ -5,9 +5,11 @@
 //! account's email), `scope`, `aud` (the token URI), `iat` and `exp = iat + 3600`. There is no `sub`:
 //! Google's libraries add one only for domain-wide delegation, which FCM does not use.
 //!
-//! It is exchanged at the token URI with `grant_type=urn:ietf:params:oauth:grant-type:jwt-bearer`.
-//! The access token is cached until shortly before it expires, and refreshed by one task while the
-//! others wait for it ([`TokenSource::token`]), so a burst of sends makes one token request.
+//! It is exchanged at the token URI with `grant_type=urn:ietf:params:oauth:grant-type:jwt-bearer`,
+//! through core's request pipeline like every other call ([`TokenEndpoint`] is its `Api`; errors map
+//! in [`parse_token_error`]). The access token is kept in core's
+//! [`TokenCache`] until shortly before it expires, and refreshed by one task while the others wait for
+//! it ([`TokenSource::token`]), so a burst of sends makes one token request.
 //!
 //! Why RS256 is done with `ring` directly: rustls already uses it for TLS (see `switchboard_core::http`),
 //! so signing adds no crate to the build, and its RSA is constant-time. `jsonwebtoken`
@@ -26,12 +28,14 @@ use ring::signature::{RSA_PKCS1_SHA256, RsaKeyPair};
 use serde::{Deserialize, Serialize};
 use switchboard_core::clock::TokioClock;
 use switchboard_core::http::{HttpOptions, Reply};
+use switchboard_core::pipeline::{Api, Authorized, Pipeline};
 use switchboard_core::token::{AccessToken, Grant, TokenCache};
-use switchboard_core::{Dispatch, Error, ErrorKind, ExposeSecret, Idempotence, Result, RetryPolicy, SecretString};
+use switchboard_core::{Dispatch, Error, ExposeSecret, Idempotence, Result, RetryPolicy, SecretString};
 
-use super::SCHEME;
-use super::config::ServiceAccount;
-use super::model::{OAuthError, TokenResponse};
+use crate::SCHEME;
+use crate::config::ServiceAccount;
+use crate::error::parse_token_error;
+use crate::model::TokenResponse;
 
 /// The OAuth grant type of a JWT bearer assertion (RFC 7523).
 pub const JWT_BEARER_GRANT: &str = "urn:ietf:params:oauth:grant-type:jwt-bearer";
@@ -185,14 +189,32 @@ pub fn pem_encode(label: &str, der: &[u8]) -> String {
     out
 }
 
+/// Google's OAuth token endpoint as the request pipeline sees it. The request carries its credential
+/// (the signed assertion) in its form, so there is nothing to add to it.
+#[derive(Debug)]
+pub struct TokenEndpoint;
+
+#[switchboard_core::async_trait]
+impl Api for TokenEndpoint {
+    fn provider(&self) -> &'static str {
+        SCHEME
+    }
+
+    async fn authorize(&self, request: reqwest::RequestBuilder) -> Result<Authorized> {
+        Ok(Authorized::new(request))
+    }
+
+    fn parse_error(&self, reply: &Reply) -> Option<Error> {
+        parse_token_error(reply)
+    }
+}
+
 /// Hands out access tokens for one service account, cached and refreshed by one task at a time.
 pub struct TokenSource {
     account: ServiceAccount,
     key: SigningKey,
     scope: String,
-    http: reqwest::Client,
-    max_body: usize,
-    retry: RetryPolicy,
+    endpoint: Pipeline<TokenEndpoint>,
     cache: TokenCache,
 }
 
@@ -200,7 +222,10 @@ impl fmt::Debug for TokenSource {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("TokenSource")
             .field("client_email", &self.account.client_email)
-            .field("token_uri", &self.account.token_uri)
+            .field(
+                "token_uri",
+                &switchboard_core::secret::redact_url(&self.account.token_uri),
+            )
             .field("scope", &self.scope)
             .field("cache", &self.cache.state())
             .finish()
@@ -215,9 +240,7 @@ impl TokenSource {
             account,
             key,
             scope: scope.to_owned(),
-            http: http.build_client()?,
-            max_body: http.max_body,
-            retry,
+            endpoint: Pipeline::new(TokenEndpoint, http, retry)?,
             cache: TokenCache::new(Arc::new(TokioClock), REFRESH_MARGIN),
         }))
     }
@@ -234,11 +257,7 @@ impl TokenSource {
     pub async fn access(&self) -> Result<AccessToken> {
         self.cache
             .get(|_| async {
-                let answer = self
-                    .retry
-                    .run(Idempotence::Idempotent, || self.fetch())
-                    .await
-                    .map_err(|e| e.with_dispatch(Dispatch::NotSent))?;
+                let answer = self.fetch().await.map_err(|e| e.with_dispatch(Dispatch::NotSent))?;
                 Ok(Grant {
                     access_token: answer.access_token,
                     refresh_token: None,
@@ -248,9 +267,10 @@ impl TokenSource {
             .await
     }
 
-    /// Forgets `token` if it is still the cached one (FCM refused it), so the next call fetches anew.
-    pub fn invalidate(&self, token: &AccessToken) {
-        self.cache.invalidate(token.generation);
+    /// Forgets the token of `generation` if it is still the cached one (FCM refused it), so the next
+    /// call fetches anew; a newer token another task already fetched is kept.
+    pub fn invalidate(&self, generation: u64) {
+        self.cache.invalidate(generation);
     }
 
     /// The signed assertion for now.
@@ -259,53 +279,25 @@ impl TokenSource {
         self.key.sign(&claims)
     }
 
+    /// One token request (retried by the pipeline on any temporary failure: asking again for a token
+    /// changes nothing at Google).
     async fn fetch(&self) -> Result<TokenResponse> {
         let assertion = self.assertion()?;
         let form = [
             ("grant_type", JWT_BEARER_GRANT),
             ("assertion", assertion.expose_secret()),
         ];
-        let reply = Reply::send(self.http.post(&self.account.token_uri).form(&form), self.max_body)
-            .await
-            .map_err(|e| e.with_provider(SCHEME).with_message("the OAuth token request failed"))?;
-        if reply.is_success() {
-            let t: TokenResponse = reply.json().map_err(|e| e.with_provider(SCHEME))?;
-            if t.access_token.expose_secret().is_empty() {
-                return Err(Error::decode("the OAuth token answer has an empty access_token").with_provider(SCHEME));
-            }
-            return Ok(t);
+        let t: TokenResponse = self
+            .endpoint
+            .json(Idempotence::Idempotent, |http| {
+                http.post(&self.account.token_uri).form(&form)
+            })
+            .await?;
+        if t.access_token.expose_secret().is_empty() {
+            return Err(Error::decode("the OAuth token answer has an empty access_token").with_provider(SCHEME));
         }
-        Err(oauth_error(&reply))
+        Ok(t)
     }
-}
-
-/// Maps an OAuth error answer (RFC 6749 §5.2) to an [`Error`].
-pub(crate) fn oauth_error(reply: &Reply) -> Error {
-    let base = reply.status_error().with_provider(SCHEME);
-    let Ok(e) = reply.json::<OAuthError>() else {
-        return base.with_message("the OAuth token endpoint refused the assertion");
-    };
-    let kind = match e.error.as_str() {
-        "invalid_grant" | "invalid_client" | "unauthorized_client" | "access_denied" => ErrorKind::Auth,
-        "invalid_scope" | "unsupported_grant_type" | "invalid_request" => ErrorKind::Config,
-        "temporarily_unavailable" | "server_error" => ErrorKind::Unavailable,
-        _ => base.kind(),
-    };
-    let text = e.error_description.clone().unwrap_or_else(|| e.error.clone());
-    let hint = match kind {
-        ErrorKind::Auth => "check the service-account key (revoked or deleted?) and the server's clock",
-        ErrorKind::Config => "the token request is malformed for this service account",
-        _ => "the OAuth token endpoint failed",
-    };
-    Error::new(
-        kind,
-        format!("Google refused the service-account assertion ({}): {hint}", e.error),
-    )
-    .with_dispatch(base.dispatch())
-    .with_provider(SCHEME)
-    .with_provider_code(&e.error)
-    .with_provider_text(text)
-    .with_http_status(reply.status.as_u16())
 }
 
 #[cfg(test)]
@@ -314,6 +306,7 @@ mod tests {
     use aws_lc_rs::encoding::AsDer;
     use aws_lc_rs::rsa::KeySize;
     use aws_lc_rs::signature::{KeyPair, RSA_PKCS1_2048_8192_SHA256, UnparsedPublicKey};
+    use switchboard_core::ErrorKind;
 
     #[test]
     fn refresh_schedule() {
@@ -344,7 +337,7 @@ mod tests {
         )
         .unwrap();
         let key = SigningKey::from_service_account(&sa).unwrap();
-        let claims = JwtClaims::for_account(&sa, super::super::config::FCM_SCOPE, 1_700_000_000);
+        let claims = JwtClaims::for_account(&sa, crate::config::FCM_SCOPE, 1_700_000_000);
         let jwt = key.sign(&claims).unwrap();
         let parts: Vec<&str> = jwt.expose_secret().split('.').collect();
         assert_eq!(parts.len(), 3);

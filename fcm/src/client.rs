@@ -1,15 +1,16 @@
-//! The FCM HTTP v1 client: `messages:send` with a cached service-account token.
+//! The FCM HTTP v1 client: `messages:send` through core's request pipeline, with a cached
+//! service-account token ([`FcmApi`]).
 
 use std::sync::Arc;
 
-use switchboard_core::http::Reply;
-use switchboard_core::{Dispatch, Error, ErrorKind, ExposeSecret, Idempotence, Result, SecretString};
+use switchboard_core::pipeline::Pipeline;
+use switchboard_core::{Dispatch, Error, Idempotence, Result, SecretString};
 
-use super::SCHEME;
-use super::auth::TokenSource;
-use super::config::Config;
-use super::error;
-use super::model::{FcmMessage, SendRequest, SendResponse};
+use crate::SCHEME;
+use crate::api::FcmApi;
+use crate::auth::TokenSource;
+use crate::config::FcmConfig;
+use crate::model::{FcmMessage, SendRequest, SendResponse};
 
 /// Whether `name` is a message's resource name, `projects/{project}/messages/{message_id}`.
 fn names_a_message(name: &str) -> bool {
@@ -18,22 +19,22 @@ fn names_a_message(name: &str) -> bool {
         .is_some_and(|(project, id)| !project.is_empty() && !id.trim().is_empty())
 }
 
-/// An FCM client. Cheap to clone; clones share the HTTP pool and the token cache.
+/// An FCM client: one `pub async fn` per API operation. Cheap to clone; clones share the HTTP pool
+/// and the token cache.
 #[derive(Debug, Clone)]
-pub struct Client {
+pub struct FcmClient {
     inner: Arc<Inner>,
 }
 
 #[derive(Debug)]
 struct Inner {
-    config: Config,
-    http: reqwest::Client,
-    tokens: Arc<TokenSource>,
+    config: FcmConfig,
+    pipeline: Pipeline<FcmApi>,
 }
 
-impl Client {
+impl FcmClient {
     /// A client for this configuration. The private key is parsed here, so a bad key fails now.
-    pub fn new(config: Config) -> Result<Self> {
+    pub fn new(config: FcmConfig) -> Result<Self> {
         config.validate()?;
         let tokens = TokenSource::new(
             config.service_account.clone(),
@@ -41,23 +42,20 @@ impl Client {
             &config.http,
             config.retry.clone(),
         )?;
-        Ok(Client {
-            inner: Arc::new(Inner {
-                http: config.http.build_client()?,
-                config,
-                tokens,
-            }),
+        let pipeline = Pipeline::new(FcmApi::new(tokens), &config.http, config.retry.clone())?;
+        Ok(FcmClient {
+            inner: Arc::new(Inner { config, pipeline }),
         })
     }
 
     /// The configuration.
-    pub fn config(&self) -> &Config {
+    pub fn config(&self) -> &FcmConfig {
         &self.inner.config
     }
 
     /// A valid OAuth access token for the service account (cached; see [`TokenSource::token`]).
     pub async fn access_token(&self) -> Result<SecretString> {
-        self.inner.tokens.token().await
+        self.inner.pipeline.api().tokens().token().await
     }
 
     /// Sends one message (`POST /v1/projects/{id}/messages:send`); a dry run when the config says
@@ -90,55 +88,30 @@ impl Client {
                 .with_provider(SCHEME)
         })?;
         let body = bytes::Bytes::from(body);
-        self.inner
-            .config
-            .retry
-            .run(Idempotence::NotIdempotent, || self.send_once(body.clone()))
-            .await
-    }
-
-    async fn send_once(&self, body: bytes::Bytes) -> Result<SendResponse> {
-        let mut refreshed = false;
-        loop {
-            let token = self.inner.tokens.access().await?;
-            let request = self
-                .inner
-                .http
-                .post(self.inner.config.send_url())
-                .bearer_auth(token.secret.expose_secret())
-                .header(http::header::CONTENT_TYPE, "application/json")
-                .body(body.clone());
-            let reply = Reply::send(request, self.inner.config.http.max_body)
-                .await
-                .map_err(|e| e.with_provider(SCHEME))?;
-            if reply.is_success() {
-                let r: SendResponse = reply.json().map_err(|e| {
-                    // FCM took the message; only its answer is unreadable.
-                    e.with_provider(SCHEME).with_dispatch(Dispatch::MaybeSent)
-                })?;
-                if !names_a_message(&r.name) {
-                    // A 200 without `projects/{id}/messages/{message_id}`: the push may be on its way,
-                    // but nothing identifies it.
-                    return Err(Error::decode(
-                        "FCM accepted the message but its answer does not name it (projects/…/messages/…)",
-                    )
-                    .with_provider(SCHEME)
-                    .with_dispatch(Dispatch::MaybeSent));
-                }
-                return Ok(r);
-            }
-            let err = error::from_reply(&reply);
-            // A token FCM does not accept (revoked, expired early): the request was refused before
-            // anything was sent, so fetching a new token and sending once more cannot duplicate.
-            let token_refused = err.kind() == ErrorKind::Auth && err.provider_code() == Some("UNAUTHENTICATED");
-            if token_refused && !refreshed {
-                tracing::debug!(provider = SCHEME, "access token refused; fetching a new one");
-                self.inner.tokens.invalidate(&token);
-                refreshed = true;
-                continue;
-            }
-            return Err(err);
+        let url = self.inner.config.send_url();
+        let pipeline = &self.inner.pipeline;
+        let reply = pipeline
+            .reply(Idempotence::NotIdempotent, |http| {
+                http.post(&url)
+                    .header(http::header::CONTENT_TYPE, "application/json")
+                    .body(body.clone())
+            })
+            .await?;
+        // A 200 whose body is not FCM's answer may come from something in between (a proxy, a
+        // captive portal) as well as from FCM: the push may or may not be on its way.
+        let r: SendResponse = pipeline
+            .decode(&reply)
+            .map_err(|e| e.with_dispatch(Dispatch::MaybeSent))?;
+        if !names_a_message(&r.name) {
+            // A 200 without `projects/{id}/messages/{message_id}`: the push may be on its way, but
+            // nothing identifies it.
+            return Err(Error::decode(
+                "FCM accepted the message but its answer does not name it (projects/…/messages/…)",
+            )
+            .with_provider(SCHEME)
+            .with_dispatch(Dispatch::MaybeSent));
         }
+        Ok(r)
     }
 }
 

@@ -1,6 +1,6 @@
 //! How an FCM client is configured: the service account and where to send.
 //!
-//! From a DSN ([`Config::from_dsn`]):
+//! From a DSN ([`FcmConfig::from_dsn`]):
 //!
 //! ```text
 //! fcm://PROJECT_ID@default?credentials=/etc/app/service-account.json
@@ -22,10 +22,11 @@ use std::time::Duration;
 
 use serde::{Deserialize, Serialize};
 use switchboard_core::http::HttpOptions;
+use switchboard_core::secret::redact_url;
 use switchboard_core::{Dsn, Error, ExposeSecret, Result, RetryPolicy, SecretString};
 
-use super::SCHEME;
-use super::model::AndroidPriority;
+use crate::SCHEME;
+use crate::model::AndroidPriority;
 
 /// FCM's public API.
 pub const BASE_URL: &str = "https://fcm.googleapis.com";
@@ -168,9 +169,9 @@ fn check_http_url(raw: &str, what: &str) -> Result<()> {
 }
 
 /// An FCM client's configuration. `Debug` never shows the private key.
-#[derive(Clone, Debug)]
+#[derive(Clone)]
 #[non_exhaustive]
-pub struct Config {
+pub struct FcmConfig {
     /// The Firebase project messages are sent for (`projects/{project_id}/messages:send`).
     pub project_id: String,
     /// The service account that signs the token requests.
@@ -194,11 +195,28 @@ pub struct Config {
     pub retry: RetryPolicy,
 }
 
-impl Config {
+impl fmt::Debug for FcmConfig {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("FcmConfig")
+            .field("project_id", &self.project_id)
+            .field("service_account", &self.service_account)
+            .field("base_url", &redact_url(&self.base_url))
+            .field("scope", &self.scope)
+            .field("validate_only", &self.validate_only)
+            .field("android_priority", &self.android_priority)
+            .field("ttl", &self.ttl)
+            .field("concurrency", &self.concurrency)
+            .field("http", &self.http)
+            .field("retry", &self.retry)
+            .finish()
+    }
+}
+
+impl FcmConfig {
     /// A config for this service account; the project is the account's own unless set.
-    pub fn builder(service_account: ServiceAccount) -> ConfigBuilder {
-        ConfigBuilder {
-            config: Config {
+    pub fn builder(service_account: ServiceAccount) -> FcmConfigBuilder {
+        FcmConfigBuilder {
+            config: FcmConfig {
                 project_id: service_account.project_id.clone().unwrap_or_default(),
                 service_account,
                 base_url: BASE_URL.to_owned(),
@@ -214,7 +232,7 @@ impl Config {
     }
 
     /// Reads an `fcm://` DSN (see the [module docs](self)). The key file is read here.
-    pub fn from_dsn(dsn: &Dsn) -> Result<Config> {
+    pub fn from_dsn(dsn: &Dsn) -> Result<FcmConfig> {
         if dsn.scheme() != SCHEME {
             return Err(Error::config(format!(
                 "an FCM DSN starts with fcm://, not {}://",
@@ -234,7 +252,7 @@ impl Config {
                 })?,
         };
         let sa = ServiceAccount::from_file(&path)?;
-        let mut b = Config::builder(sa);
+        let mut b = FcmConfig::builder(sa);
         if let Some(p) = dsn.user().filter(|p| !p.is_empty()) {
             b = b.project_id(p);
         }
@@ -278,7 +296,7 @@ impl Config {
         }
         check_http_url(&self.base_url, "base URL")?;
         if let Some(ttl) = self.ttl
-            && ttl > super::model::MAX_TTL
+            && ttl > crate::model::MAX_TTL
         {
             return Err(Error::config("the FCM ttl is longer than the 4 weeks FCM allows").with_provider(SCHEME));
         }
@@ -298,13 +316,13 @@ impl Config {
     }
 }
 
-/// Builds a [`Config`].
+/// Builds an [`FcmConfig`]: the only way to make one.
 #[derive(Debug, Clone)]
-pub struct ConfigBuilder {
-    config: Config,
+pub struct FcmConfigBuilder {
+    config: FcmConfig,
 }
 
-impl ConfigBuilder {
+impl FcmConfigBuilder {
     /// Sets the project messages are sent for.
     pub fn project_id(mut self, project_id: impl Into<String>) -> Self {
         self.config.project_id = project_id.into();
@@ -360,7 +378,7 @@ impl ConfigBuilder {
     }
 
     /// Checks and returns the config.
-    pub fn build(self) -> Result<Config> {
+    pub fn build(self) -> Result<FcmConfig> {
         self.config.validate()?;
         Ok(self.config)
     }
@@ -386,7 +404,7 @@ mod tests {
     #[test]
     fn debug_never_shows_the_key() {
         let sa = ServiceAccount::from_json(&sa_json(GOOGLE_TOKEN_URI)).unwrap();
-        let c = Config::builder(sa).build().unwrap();
+        let c = FcmConfig::builder(sa).build().unwrap();
         let d = format!("{c:?}");
         assert!(!d.contains("TOPSECRET"), "{d}");
         assert!(d.contains("sender@demo-proj"));
@@ -427,16 +445,16 @@ mod tests {
             path.display()
         ))
         .unwrap();
-        let c = Config::from_dsn(&dsn).unwrap();
+        let c = FcmConfig::from_dsn(&dsn).unwrap();
         assert_eq!(c.project_id, "other-proj");
         assert!(c.validate_only);
         assert_eq!(c.android_priority, Some(AndroidPriority::High));
         assert_eq!(c.ttl, Some(Duration::from_secs(60)));
         let dsn = Dsn::parse(&format!("fcm://default?credentials={}", path.display())).unwrap();
-        assert_eq!(Config::from_dsn(&dsn).unwrap().project_id, "demo-proj");
+        assert_eq!(FcmConfig::from_dsn(&dsn).unwrap().project_id, "demo-proj");
         let missing = Dsn::parse("fcm://p@default?credentials=/nonexistent/sa.json").unwrap();
         assert_eq!(
-            Config::from_dsn(&missing).unwrap_err().kind(),
+            FcmConfig::from_dsn(&missing).unwrap_err().kind(),
             switchboard_core::ErrorKind::Config
         );
         let _ = std::fs::remove_dir_all(&dir);

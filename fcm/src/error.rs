@@ -1,4 +1,5 @@
-//! FCM's error codes → switchboard [`Error`]s, and what a host should do about each.
+//! FCM's error codes → switchboard [`Error`]s, and what a host should do about each:
+//! [`parse_error`] for `messages:send`, [`parse_token_error`] for Google's OAuth token endpoint.
 //!
 //! | FCM `errorCode` | HTTP | kind | dispatch | the host should |
 //! |---|---|---|---|---|
@@ -13,15 +14,25 @@
 //!
 //! Without an FCM code the canonical `status` decides (`UNAUTHENTICATED`, `PERMISSION_DENIED`…). The
 //! provider code is the FCM `errorCode` when there is one, else the canonical status. The whole
-//! decoded error is the source ([`ApiError`], reach it with [`api_error`]).
+//! decoded error is the source ([`ApiError`], reach it with [`ApiError::of`]). A 2xx is never an
+//! error here, whatever its body: whether it names the message is the client's question.
+//!
+//! The token endpoint answers OAuth errors (RFC 6749 §5.2):
+//!
+//! | OAuth `error` | kind |
+//! |---|---|
+//! | `invalid_grant`, `invalid_client`, `unauthorized_client`, `access_denied` | `Auth` |
+//! | `invalid_scope`, `unsupported_grant_type`, `invalid_request` | `Config` |
+//! | `temporarily_unavailable`, `server_error` | `Unavailable` |
+//! | others | by HTTP status |
 
 use std::fmt;
 
 use switchboard_core::http::{Reply, retry_after};
 use switchboard_core::{Dispatch, Error, ErrorKind};
 
-use super::SCHEME;
-use super::model::ErrorEnvelope;
+use crate::SCHEME;
+use crate::model::{ErrorEnvelope, OAuthError};
 
 /// Google's error, decoded: the source of every FCM API [`Error`].
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -51,9 +62,11 @@ impl fmt::Display for ApiError {
 
 impl std::error::Error for ApiError {}
 
-/// The decoded FCM error behind an [`Error`], if it came from FCM's API.
-pub fn api_error(e: &Error) -> Option<&ApiError> {
-    std::error::Error::source(e)?.downcast_ref::<ApiError>()
+impl ApiError {
+    /// The decoded FCM error behind an [`Error`], if it came from FCM's API.
+    pub fn of(e: &Error) -> Option<&ApiError> {
+        std::error::Error::source(e)?.downcast_ref::<ApiError>()
+    }
 }
 
 /// Whether FCM said the registration token is no longer valid (`UNREGISTERED`): the app was
@@ -71,7 +84,7 @@ pub fn is_invalid_token(e: &Error) -> bool {
     }
     match e.provider_code() {
         Some("UNREGISTERED" | "SENDER_ID_MISMATCH") => true,
-        Some("INVALID_ARGUMENT") => api_error(e).is_some_and(|a| {
+        Some("INVALID_ARGUMENT") => ApiError::of(e).is_some_and(|a| {
             a.field_violations.iter().any(|(f, _)| f == "message.token")
                 || a.message.contains("not a valid FCM registration token")
         }),
@@ -79,13 +92,17 @@ pub fn is_invalid_token(e: &Error) -> bool {
     }
 }
 
-/// The error for a non-2xx answer of `messages:send`.
-pub fn from_reply(reply: &Reply) -> Error {
+/// The error a `messages:send` answer stands for: `None` for a 2xx, otherwise the mapping in the
+/// [module docs](self), with the kind, the dispatch fact and `Retry-After`.
+pub fn parse_error(reply: &Reply) -> Option<Error> {
+    if reply.is_success() {
+        return None;
+    }
     let Ok(env) = reply.json::<ErrorEnvelope>() else {
-        return reply.status_error().with_provider(SCHEME).with_message(format!(
+        return Some(reply.status_error().with_provider(SCHEME).with_message(format!(
             "FCM answered HTTP {} without its error envelope",
             reply.status.as_u16()
-        ));
+        )));
     };
     let body = env.error;
     let api = ApiError {
@@ -137,7 +154,43 @@ pub fn from_reply(reply: &Reply) -> Error {
     if let Some(after) = retry_after(&reply.headers) {
         e = e.with_retry_after(after);
     }
-    e.with_source(api)
+    Some(e.with_source(api))
+}
+
+/// The error a token endpoint answer stands for: `None` for a 2xx, otherwise the OAuth error mapped
+/// as the [module docs](self) say. Always `NotSent` for the message the token was for: no message
+/// goes out without a token.
+pub fn parse_token_error(reply: &Reply) -> Option<Error> {
+    if reply.is_success() {
+        return None;
+    }
+    let base = reply.status_error().with_provider(SCHEME);
+    let Ok(e) = reply.json::<OAuthError>() else {
+        return Some(base.with_message("the OAuth token endpoint refused the assertion"));
+    };
+    let kind = match e.error.as_str() {
+        "invalid_grant" | "invalid_client" | "unauthorized_client" | "access_denied" => ErrorKind::Auth,
+        "invalid_scope" | "unsupported_grant_type" | "invalid_request" => ErrorKind::Config,
+        "temporarily_unavailable" | "server_error" => ErrorKind::Unavailable,
+        _ => base.kind(),
+    };
+    let text = e.error_description.clone().unwrap_or_else(|| e.error.clone());
+    let hint = match kind {
+        ErrorKind::Auth => "check the service-account key (revoked or deleted?) and the server's clock",
+        ErrorKind::Config => "the token request is malformed for this service account",
+        _ => "the OAuth token endpoint failed",
+    };
+    Some(
+        Error::new(
+            kind,
+            format!("Google refused the service-account assertion ({}): {hint}", e.error),
+        )
+        .with_dispatch(base.dispatch())
+        .with_provider(SCHEME)
+        .with_provider_code(&e.error)
+        .with_provider_text(text)
+        .with_http_status(reply.status.as_u16()),
+    )
 }
 
 fn invalid_text(api: &ApiError) -> String {
@@ -258,28 +311,28 @@ mod tests {
             ),
         ];
         for (http, canonical, code, kind, dispatch) in cases {
-            let e = from_reply(&reply(http, canonical, Some(code), None));
+            let e = parse_error(&reply(http, canonical, Some(code), None)).unwrap();
             assert_eq!((e.kind(), e.dispatch()), (kind, dispatch), "{code}");
             assert_eq!(e.provider_code(), Some(code));
             assert_eq!(e.provider(), Some("fcm"));
-            assert_eq!(api_error(&e).unwrap().http_status, http);
+            assert_eq!(ApiError::of(&e).unwrap().http_status, http);
         }
-        let e = from_reply(&reply(404, "NOT_FOUND", Some("UNREGISTERED"), None));
+        let e = parse_error(&reply(404, "NOT_FOUND", Some("UNREGISTERED"), None)).unwrap();
         assert!(is_unregistered(&e) && is_invalid_token(&e));
-        let e = from_reply(&reply(400, "INVALID_ARGUMENT", Some("INVALID_ARGUMENT"), None));
+        let e = parse_error(&reply(400, "INVALID_ARGUMENT", Some("INVALID_ARGUMENT"), None)).unwrap();
         assert!(!is_unregistered(&e) && !is_invalid_token(&e));
     }
 
     #[test]
     fn retry_after_is_kept() {
-        let e = from_reply(&reply(429, "RESOURCE_EXHAUSTED", Some("QUOTA_EXCEEDED"), Some("30")));
+        let e = parse_error(&reply(429, "RESOURCE_EXHAUSTED", Some("QUOTA_EXCEEDED"), Some("30"))).unwrap();
         assert_eq!(e.retry_after(), Some(std::time::Duration::from_secs(30)));
         assert!(e.is_safe_to_retry(false));
     }
 
     #[test]
     fn no_fcm_code_uses_the_canonical_status_and_garbage_is_safe() {
-        let e = from_reply(&reply(401, "UNAUTHENTICATED", None, None));
+        let e = parse_error(&reply(401, "UNAUTHENTICATED", None, None)).unwrap();
         assert_eq!(
             (e.kind(), e.provider_code()),
             (ErrorKind::Auth, Some("UNAUTHENTICATED"))
@@ -289,7 +342,33 @@ mod tests {
             headers: HeaderMap::new(),
             body: Bytes::from_static(b"<html>502</html>"),
         };
-        let e = from_reply(&garbage);
+        let e = parse_error(&garbage).unwrap();
         assert_eq!((e.kind(), e.dispatch()), (ErrorKind::Unavailable, Dispatch::MaybeSent));
+    }
+
+    #[test]
+    fn a_2xx_is_never_an_error_and_token_errors_map() {
+        let ok = Reply {
+            status: StatusCode::OK,
+            headers: HeaderMap::new(),
+            body: Bytes::from(r#"{"error":{"code":400,"status":"INVALID_ARGUMENT"}}"#),
+        };
+        assert!(parse_error(&ok).is_none() && parse_token_error(&ok).is_none());
+        for (error, kind) in [
+            ("invalid_grant", ErrorKind::Auth),
+            ("invalid_scope", ErrorKind::Config),
+            ("server_error", ErrorKind::Unavailable),
+        ] {
+            let r = Reply {
+                status: StatusCode::BAD_REQUEST,
+                headers: HeaderMap::new(),
+                body: Bytes::from(serde_json::json!({"error": error, "error_description": "d"}).to_string()),
+            };
+            let e = parse_token_error(&r).unwrap();
+            assert_eq!(
+                (e.kind(), e.provider_code(), e.provider_text()),
+                (kind, Some(error), Some("d"))
+            );
+        }
     }
 }

@@ -14,7 +14,7 @@ use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
 use switchboard_core::{Error, Result};
 
-use super::SCHEME;
+use crate::SCHEME;
 
 /// The longest Android TTL FCM accepts: 4 weeks.
 pub const MAX_TTL: Duration = Duration::from_secs(2_419_200);

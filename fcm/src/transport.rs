@@ -5,7 +5,7 @@
 //! * The message's subject is the notification title and its text the body; with neither, the
 //!   message is data-only. `data` goes as FCM data (strings). HTML and attachments do not apply.
 //! * The configured Android priority and TTL apply to every message.
-//! * `send_many` sends concurrently (`Config::concurrency` in flight), answers in order: FCM retired
+//! * `send_many` sends concurrently (`FcmConfig::concurrency` in flight), answers in order: FCM retired
 //!   its batch endpoint in 2024, and its own Admin SDKs do the same.
 //! * FCM has no per-message status lookup and pushes nothing back, so `status` and `handle_webhook`
 //!   are unsupported.
@@ -14,29 +14,29 @@ use async_trait::async_trait;
 use futures::StreamExt;
 use switchboard_core::{Capabilities, Dsn, Error, Message, Receipt, Recipient, Result, Transport};
 
-use super::SCHEME;
-use super::client::Client;
-use super::config::Config;
-use super::model::{AndroidConfig, FcmMessage, Notification, format_duration};
+use crate::SCHEME;
+use crate::client::FcmClient;
+use crate::config::FcmConfig;
+use crate::model::{AndroidConfig, FcmMessage, Notification, format_duration};
 
-/// FCM as a message transport. Build it from a [`Config`] or a DSN
+/// FCM as a message transport. Build it from an [`FcmConfig`] or a DSN
 /// (`fcm://PROJECT_ID@default?credentials=/path/service-account.json`).
 #[derive(Debug, Clone)]
 pub struct FcmTransport {
-    client: Client,
+    client: FcmClient,
 }
 
 impl FcmTransport {
     /// A transport for this configuration.
-    pub fn new(config: Config) -> Result<Self> {
+    pub fn new(config: FcmConfig) -> Result<Self> {
         Ok(FcmTransport {
-            client: Client::new(config)?,
+            client: FcmClient::new(config)?,
         })
     }
 
     /// A transport from an `fcm://` DSN.
     pub fn from_dsn(dsn: &Dsn) -> Result<Self> {
-        Self::new(Config::from_dsn(dsn)?)
+        Self::new(FcmConfig::from_dsn(dsn)?)
     }
 
     /// A transport from a DSN string.
@@ -45,7 +45,7 @@ impl FcmTransport {
     }
 
     /// The underlying client (send full [`FcmMessage`]s with platform blocks).
-    pub fn client(&self) -> &Client {
+    pub fn client(&self) -> &FcmClient {
         &self.client
     }
 

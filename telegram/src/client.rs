@@ -1,4 +1,5 @@
-//! The Bot API client: one method per call this crate needs, and [`Client::call`] for the rest.
+//! The Bot API client: one method per call this crate needs, and [`TelegramClient::call`] for the
+//! rest, all through core's request pipeline ([`TelegramApi`]).
 //!
 //! Every call is a JSON `POST` to `/bot<token>/<method>`. That URL holds the token, so it is never
 //! logged and never reaches an error (core's reqwest error mapping strips it).
@@ -8,38 +9,39 @@ use std::time::Duration;
 
 use serde::Serialize;
 use serde::de::DeserializeOwned;
-use switchboard_core::http::Reply;
+use switchboard_core::pipeline::Pipeline;
 use switchboard_core::{Dispatch, Error, ExposeSecret, Idempotence, Result};
 
-use super::SCHEME;
-use super::config::{Config, is_valid_secret_token};
-use super::error;
-use super::limits::Limiter;
-use super::model::{
+use crate::SCHEME;
+use crate::api::TelegramApi;
+use crate::config::{TelegramConfig, is_valid_secret_token};
+use crate::limits::Limiter;
+use crate::model::{
     ApiResponse, DeleteWebhook, GetUpdates, SendMessage, SetWebhook, TgMessage, Update, User, WebhookInfo,
 };
-use super::text::{MAX_TEXT_UTF16, visible_len};
+use crate::text::{MAX_TEXT_UTF16, visible_len};
 
-/// A Bot API client. Cheap to clone; clones share the HTTP pool and the rate limiter.
+/// A Bot API client: one `pub async fn` per method. Cheap to clone; clones share the HTTP pool and
+/// the rate limiter.
 #[derive(Debug, Clone)]
-pub struct Client {
+pub struct TelegramClient {
     inner: Arc<Inner>,
 }
 
 #[derive(Debug)]
 struct Inner {
-    config: Config,
-    http: reqwest::Client,
+    config: TelegramConfig,
+    pipeline: Pipeline<TelegramApi>,
     limiter: Option<Limiter>,
 }
 
-impl Client {
+impl TelegramClient {
     /// A client for this configuration.
-    pub fn new(config: Config) -> Result<Self> {
+    pub fn new(config: TelegramConfig) -> Result<Self> {
         config.validate()?;
-        Ok(Client {
+        Ok(TelegramClient {
             inner: Arc::new(Inner {
-                http: config.http.build_client()?,
+                pipeline: Pipeline::new(TelegramApi, &config.http, config.retry.clone())?,
                 limiter: config.rate_limits.clone().map(Limiter::new),
                 config,
             }),
@@ -47,7 +49,7 @@ impl Client {
     }
 
     /// The configuration.
-    pub fn config(&self) -> &Config {
+    pub fn config(&self) -> &TelegramConfig {
         &self.inner.config
     }
 
@@ -75,46 +77,36 @@ impl Client {
         T: DeserializeOwned,
     {
         let body = serde_json::to_vec(params).map_err(|e| {
-            Error::invalid_input(format!("{method}: the parameters cannot be serialised")).with_source(e)
+            Error::invalid_input(format!("{method}: the parameters cannot be serialised"))
+                .with_provider(SCHEME)
+                .with_source(e)
         })?;
         let body = bytes::Bytes::from(body);
-        self.inner
-            .config
-            .retry
-            .run(idempotence, || self.call_once(method, body.clone(), timeout))
+        // Holds the token: used for the request only.
+        let url = self.inner.config.method_url(method);
+        let in_method = |e: Error| {
+            let message = format!("{method}: {}", e.message());
+            e.with_message(message)
+        };
+        let pipeline = &self.inner.pipeline;
+        let reply = pipeline
+            .reply(idempotence, |http| {
+                let request = http
+                    .post(&url)
+                    .header(http::header::CONTENT_TYPE, "application/json")
+                    .body(body.clone());
+                match timeout {
+                    Some(t) => request.timeout(t),
+                    None => request,
+                }
+            })
             .await
-    }
-
-    async fn call_once<T: DeserializeOwned>(
-        &self,
-        method: &str,
-        body: bytes::Bytes,
-        timeout: Option<Duration>,
-    ) -> Result<T> {
-        let mut request = self
-            .inner
-            .http
-            .post(self.inner.config.method_url(method))
-            .header(http::header::CONTENT_TYPE, "application/json")
-            .body(body);
-        if let Some(t) = timeout {
-            request = request.timeout(t);
-        }
-        let reply = Reply::send(request, self.inner.config.http.max_body)
-            .await
-            .map_err(|e| e.with_provider(SCHEME))?;
-        if !reply.is_success() {
-            return Err(error::from_reply(method, &reply));
-        }
-        let env: ApiResponse<T> = reply.json().map_err(|e| {
-            // Telegram acted on the call; only its answer is unreadable.
-            e.with_provider(SCHEME).with_dispatch(Dispatch::MaybeSent)
-        })?;
-        if !env.ok {
-            // Telegram answers a refusal with the HTTP status of its `error_code`; a 2xx that says
-            // `ok: false` contradicts itself, so whether the call was acted on is unknown.
-            return Err(error::from_reply(method, &reply).with_dispatch(Dispatch::MaybeSent));
-        }
+            .map_err(in_method)?;
+        // Telegram acted on the call; only its answer is unreadable (or it came from something in
+        // between that answers 2xx), so whether it did what was asked is unknown.
+        let env: ApiResponse<T> = pipeline
+            .decode(&reply)
+            .map_err(|e| in_method(e.with_dispatch(Dispatch::MaybeSent)))?;
         env.result.ok_or_else(|| {
             Error::decode(format!("{method}: the answer says ok but has no result"))
                 .with_provider(SCHEME)
@@ -160,7 +152,7 @@ impl Client {
         self.call("setWebhook", webhook, Idempotence::Idempotent).await
     }
 
-    /// `setWebhook` with the configured `webhook_secret`, which [`crate::webhook`] then
+    /// `setWebhook` with the configured `webhook_secret`, which [`TelegramWebhook`](crate::TelegramWebhook) then
     /// checks on every update. Refuses to run without one.
     pub async fn set_webhook_url(&self, url: &str) -> Result<bool> {
         let secret = self.inner.config.webhook_secret.clone().ok_or_else(|| {
@@ -184,7 +176,7 @@ impl Client {
     }
 
     /// `getUpdates`. The HTTP timeout is stretched past the long-poll `timeout`. Prefer
-    /// [`UpdatePoller`](super::poller::UpdatePoller), which keeps the offset right.
+    /// [`UpdatePoller`](crate::poller::UpdatePoller), which keeps the offset right.
     pub async fn get_updates(&self, params: &GetUpdates) -> Result<Vec<Update>> {
         let poll = Duration::from_secs(u64::from(params.timeout.unwrap_or(0)));
         let http = self.inner.config.http.timeout.max(poll + Duration::from_secs(10));

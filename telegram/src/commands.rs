@@ -12,7 +12,7 @@ use std::sync::Arc;
 
 use switchboard_core::Result;
 
-use super::model::{TgMessage, Update, User};
+use crate::model::{TgMessage, Update, User};
 
 /// The longest command name Telegram allows.
 pub const MAX_COMMAND_LEN: usize = 32;

@@ -1,6 +1,6 @@
 //! How a Telegram bot client is configured.
 //!
-//! From a DSN ([`Config::from_dsn`]):
+//! From a DSN ([`TelegramConfig::from_dsn`]):
 //!
 //! ```text
 //! telegram://BOT_TOKEN@default?chat_id=-1001234567890
@@ -19,11 +19,12 @@ use std::fmt;
 use std::time::Duration;
 
 use switchboard_core::http::HttpOptions;
+use switchboard_core::secret::redact_url;
 use switchboard_core::{Dsn, Error, ExposeSecret, Result, RetryPolicy, SecretString};
 
-use super::SCHEME;
-use super::model::ChatId;
-use super::text::ParseMode;
+use crate::SCHEME;
+use crate::model::ChatId;
+use crate::text::ParseMode;
 
 /// The Bot API's public host.
 pub const BASE_URL: &str = "https://api.telegram.org";
@@ -75,7 +76,7 @@ impl RateLimits {
 /// A bot client's configuration. `Debug` never shows the token or the webhook secret.
 #[derive(Clone)]
 #[non_exhaustive]
-pub struct Config {
+pub struct TelegramConfig {
     /// The bot token from @BotFather.
     pub token: SecretString,
     /// The Bot API's base URL.
@@ -97,11 +98,11 @@ pub struct Config {
     pub retry: RetryPolicy,
 }
 
-impl fmt::Debug for Config {
+impl fmt::Debug for TelegramConfig {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("Config")
+        f.debug_struct("TelegramConfig")
             .field("token", &format!("{}:***", bot_id(&self.token)))
-            .field("base_url", &self.base_url)
+            .field("base_url", &redact_url(&self.base_url))
             .field("default_chat_id", &self.default_chat_id)
             .field("parse_mode", &self.parse_mode)
             .field("webhook_secret", &self.webhook_secret.as_ref().map(|_| "***"))
@@ -130,11 +131,11 @@ pub fn is_valid_secret_token(s: &str) -> bool {
     (1..=256).contains(&s.len()) && s.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'_' || b == b'-')
 }
 
-impl Config {
+impl TelegramConfig {
     /// A builder for this bot token.
-    pub fn builder(token: impl Into<String>) -> ConfigBuilder {
-        ConfigBuilder {
-            config: Config {
+    pub fn builder(token: impl Into<String>) -> TelegramConfigBuilder {
+        TelegramConfigBuilder {
+            config: TelegramConfig {
                 token: SecretString::from(token.into()),
                 base_url: BASE_URL.to_owned(),
                 default_chat_id: None,
@@ -149,7 +150,7 @@ impl Config {
     }
 
     /// Reads a `telegram://` DSN (see the [module docs](self)). Errors never show the token.
-    pub fn from_dsn(dsn: &Dsn) -> Result<Config> {
+    pub fn from_dsn(dsn: &Dsn) -> Result<TelegramConfig> {
         if dsn.scheme() != SCHEME {
             return Err(Error::config(format!(
                 "a Telegram DSN starts with telegram://, not {}://",
@@ -158,7 +159,7 @@ impl Config {
         }
         let id = dsn.require_user("the bot token (123456:ABC…)")?;
         let rest = dsn.require_password("the bot token's secret part (after the ':')")?;
-        let mut b = Config::builder(format!("{id}:{}", rest.expose_secret()));
+        let mut b = TelegramConfig::builder(format!("{id}:{}", rest.expose_secret()));
         if !dsn.is_default_host() {
             b = b.base_url(dsn.endpoint_or(BASE_URL)?);
         }
@@ -245,13 +246,13 @@ impl Config {
     }
 }
 
-/// Builds a [`Config`].
+/// Builds a [`TelegramConfig`]: the only way to make one.
 #[derive(Debug, Clone)]
-pub struct ConfigBuilder {
-    config: Config,
+pub struct TelegramConfigBuilder {
+    config: TelegramConfig,
 }
 
-impl ConfigBuilder {
+impl TelegramConfigBuilder {
     /// Sets the Bot API base URL (a simulator, a local Bot API server).
     pub fn base_url(mut self, url: impl Into<String>) -> Self {
         self.config.base_url = url.into();
@@ -302,7 +303,7 @@ impl ConfigBuilder {
     }
 
     /// Checks and returns the config.
-    pub fn build(self) -> Result<Config> {
+    pub fn build(self) -> Result<TelegramConfig> {
         self.config.validate()?;
         Ok(self.config)
     }
@@ -320,7 +321,7 @@ mod tests {
             "telegram://{TOKEN}@default?chat_id=-1001234&webhook_secret=s3cr3t_X&parse_mode=html&bot_username=@ShopBot"
         ))
         .unwrap();
-        let c = Config::from_dsn(&d).unwrap();
+        let c = TelegramConfig::from_dsn(&d).unwrap();
         assert_eq!(c.token.expose_secret(), TOKEN);
         assert_eq!(c.default_chat_id, Some(ChatId::Id(-1001234)));
         assert_eq!(c.parse_mode, Some(ParseMode::Html));
@@ -339,15 +340,17 @@ mod tests {
             format!("telegram://{TOKEN}@default?chat_id=nobody"),
             "telegram://abc:AAHdqTcvCH1vGWJxfSeofSAs0K5PALDsaw@default".to_owned(),
         ] {
-            let e = Config::from_dsn(&Dsn::parse(&bad).unwrap()).unwrap_err();
+            let e = TelegramConfig::from_dsn(&Dsn::parse(&bad).unwrap()).unwrap_err();
             assert!(!e.to_string().contains("AAHdqTcv"), "{e}");
         }
     }
 
     #[test]
     fn local_hosts_and_limits() {
-        let c = Config::from_dsn(&Dsn::parse(&format!("telegram://{TOKEN}@127.0.0.1:8081?rate_limit=false")).unwrap())
-            .unwrap();
+        let c = TelegramConfig::from_dsn(
+            &Dsn::parse(&format!("telegram://{TOKEN}@127.0.0.1:8081?rate_limit=false")).unwrap(),
+        )
+        .unwrap();
         assert_eq!(c.base_url, "http://127.0.0.1:8081");
         assert!(c.rate_limits.is_none());
         assert!(c.method_url("getMe").ends_with("/getMe"));

@@ -14,9 +14,10 @@
 //!
 //! 4xx answers are `NotSent`: Telegram refused the call, no message exists. An `ok: false` that comes
 //! with a 2xx status contradicts itself (Telegram sends a refusal with the HTTP status of its
-//! `error_code`), so the client reports it `MaybeSent`. The error code and the
-//! description are the provider code and text; the whole decoded error is the source ([`ApiError`]).
-//! Nothing here ever contains the URL, which holds the bot token.
+//! `error_code`), so it is `MaybeSent`. The error code and the description are the provider code and
+//! text; the whole decoded error is the source ([`ApiError`], reach it with [`ApiError::of`]). The
+//! client puts the method's name in front of the message. Nothing here ever contains the URL, which
+//! holds the bot token.
 
 use std::fmt;
 
@@ -24,15 +25,13 @@ use http::StatusCode;
 use switchboard_core::http::{Reply, retry_after, status_kind};
 use switchboard_core::{Dispatch, Error, ErrorKind};
 
-use super::SCHEME;
-use super::model::{ApiResponse, ResponseParameters};
+use crate::SCHEME;
+use crate::model::{ApiResponse, ResponseParameters};
 
 /// A Bot API error, decoded: the source of every Telegram API [`Error`].
 #[derive(Debug, Clone, PartialEq)]
 #[non_exhaustive]
 pub struct ApiError {
-    /// The method called.
-    pub method: String,
     /// `error_code`.
     pub error_code: i64,
     /// `description`.
@@ -43,24 +42,22 @@ pub struct ApiError {
 
 impl fmt::Display for ApiError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(
-            f,
-            "{} failed with {}: {}",
-            self.method, self.error_code, self.description
-        )
+        write!(f, "the Bot API answered {}: {}", self.error_code, self.description)
     }
 }
 
 impl std::error::Error for ApiError {}
 
-/// The decoded Bot API error behind an [`Error`], if there is one.
-pub fn api_error(e: &Error) -> Option<&ApiError> {
-    std::error::Error::source(e)?.downcast_ref::<ApiError>()
+impl ApiError {
+    /// The decoded Bot API error behind an [`Error`], if there is one.
+    pub fn of(e: &Error) -> Option<&ApiError> {
+        std::error::Error::source(e)?.downcast_ref::<ApiError>()
+    }
 }
 
 /// The supergroup a group became, when Telegram refused a send for that reason.
 pub fn migrated_to(e: &Error) -> Option<i64> {
-    api_error(e)?.parameters.migrate_to_chat_id
+    ApiError::of(e)?.parameters.migrate_to_chat_id
 }
 
 /// Whether the user blocked the bot (or the bot was removed from the chat): stop sending there.
@@ -68,56 +65,59 @@ pub fn is_blocked(e: &Error) -> bool {
     e.provider() == Some(SCHEME) && e.provider_code() == Some("403")
 }
 
-/// The error for an answer with `ok: false` (or a non-2xx status without the envelope).
-pub(crate) fn from_reply(method: &str, reply: &Reply) -> Error {
+/// The error an answer stands for: `None` for a 2xx that does not say `ok: false`; otherwise the
+/// mapping in the [module docs](self), with the kind, the dispatch fact and the flood wait.
+pub fn parse_error(reply: &Reply) -> Option<Error> {
     let env = reply.json::<ApiResponse<serde_json::Value>>().ok().filter(|e| !e.ok);
     let Some(env) = env else {
-        return reply.status_error().with_provider(SCHEME).with_message(format!(
-            "{method}: HTTP {} without the Bot API envelope",
-            reply.status.as_u16()
-        ));
+        if reply.is_success() {
+            return None;
+        }
+        return Some(
+            reply
+                .status_error()
+                .with_provider(SCHEME)
+                .with_message(format!("HTTP {} without the Bot API envelope", reply.status.as_u16())),
+        );
     };
     let code = env.error_code.unwrap_or(i64::from(reply.status.as_u16()));
     let description = env.description.unwrap_or_default();
     let parameters = env.parameters.unwrap_or_default();
     let lower = description.to_ascii_lowercase();
-    let (kind, what): (ErrorKind, String) = match code {
+    let (kind, what): (ErrorKind, &str) = match code {
         429 => (
             ErrorKind::RateLimited,
-            format!("{method}: flood control; Telegram asks to wait before sending again"),
+            "flood control; Telegram asks to wait before sending again",
         ),
         400 if parameters.migrate_to_chat_id.is_some() => (
             ErrorKind::Rejected,
-            format!("{method}: the group became a supergroup; send to its new chat id"),
+            "the group became a supergroup; send to its new chat id",
         ),
         400 if lower.contains("chat not found") => (
             ErrorKind::NotFound,
-            format!("{method}: the chat does not exist, or the user has not started the bot"),
+            "the chat does not exist, or the user has not started the bot",
         ),
-        400 => (
-            ErrorKind::InvalidInput,
-            format!("{method}: Telegram refused the request"),
-        ),
-        401 => (
-            ErrorKind::Auth,
-            format!("{method}: the bot token is wrong or was revoked"),
-        ),
+        400 => (ErrorKind::InvalidInput, "Telegram refused the request"),
+        401 => (ErrorKind::Auth, "the bot token is wrong or was revoked"),
         403 => (
             ErrorKind::Rejected,
-            format!("{method}: the bot may not write there (blocked by the user, or removed from the chat)"),
+            "the bot may not write there (blocked by the user, or removed from the chat)",
         ),
         404 => (
             ErrorKind::Auth,
-            format!("{method}: the bot token is malformed or the method does not exist"),
+            "the bot token is malformed or the method does not exist",
         ),
         409 => (
             ErrorKind::Rejected,
-            format!("{method}: conflict (a webhook is set, or another getUpdates poller runs)"),
+            "conflict (a webhook is set, or another getUpdates poller runs)",
         ),
-        c if c >= 500 => (ErrorKind::Unavailable, format!("{method}: Telegram had a server error")),
-        _ => (ErrorKind::Rejected, format!("{method}: Telegram refused the request")),
+        c if c >= 500 => (ErrorKind::Unavailable, "Telegram had a server error"),
+        _ => (ErrorKind::Rejected, "Telegram refused the request"),
     };
-    let dispatch = if code >= 500 {
+    let dispatch = if reply.is_success() {
+        // A refusal in the body of a success: the status and the body disagree.
+        Dispatch::MaybeSent
+    } else if code >= 500 {
         StatusCode::from_u16(code as u16)
             .map(|s| status_kind(s).1)
             .unwrap_or(Dispatch::MaybeSent)
@@ -139,12 +139,11 @@ pub(crate) fn from_reply(method: &str, reply: &Reply) -> Error {
     if let Some(w) = wait {
         e = e.with_retry_after(w);
     }
-    e.with_source(ApiError {
-        method: method.to_owned(),
+    Some(e.with_source(ApiError {
         error_code: code,
         description,
         parameters,
-    })
+    }))
 }
 
 #[cfg(test)]
@@ -200,10 +199,7 @@ mod tests {
             (502, "Bad Gateway", ErrorKind::Unavailable, Dispatch::MaybeSent),
         ];
         for (code, desc, kind, dispatch) in cases {
-            let e = from_reply(
-                "sendMessage",
-                &reply(code, json!({"ok":false,"error_code":code,"description":desc})),
-            );
+            let e = parse_error(&reply(code, json!({"ok":false,"error_code":code,"description":desc}))).unwrap();
             assert_eq!((e.kind(), e.dispatch()), (kind, dispatch), "{desc}");
             assert_eq!(e.provider_code(), Some(code.to_string().as_str()));
             assert_eq!(e.provider_text(), Some(desc));
@@ -212,35 +208,49 @@ mod tests {
 
     #[test]
     fn flood_and_migration_parameters() {
-        let e = from_reply(
-            "sendMessage",
-            &reply(
+        let e = parse_error(&reply(
                 429,
                 json!({"ok":false,"error_code":429,"description":"Too Many Requests: retry after 35","parameters":{"retry_after":35}}),
             ),
-        );
+        )
+        .unwrap();
         assert_eq!((e.kind(), e.dispatch()), (ErrorKind::RateLimited, Dispatch::NotSent));
         assert_eq!(e.retry_after(), Some(std::time::Duration::from_secs(35)));
-        let e = from_reply(
-            "sendMessage",
-            &reply(
+        let e = parse_error(&reply(
                 400,
                 json!({"ok":false,"error_code":400,"description":"Bad Request: group chat was upgraded to a supergroup chat","parameters":{"migrate_to_chat_id":-1001}}),
             ),
-        );
+        )
+        .unwrap();
         assert_eq!(migrated_to(&e), Some(-1001));
         assert_eq!(e.kind(), ErrorKind::Rejected);
     }
 
     #[test]
     fn garbage_is_safe() {
-        let e = from_reply("getMe", &reply(502, json!("<html>")));
+        let e = parse_error(&reply(502, json!("<html>"))).unwrap();
         assert_eq!(e.kind(), ErrorKind::Unavailable);
         let r = Reply {
             status: StatusCode::BAD_GATEWAY,
             headers: HeaderMap::new(),
             body: Bytes::from_static(b"<html>bad gateway</html>"),
         };
-        assert_eq!(from_reply("getMe", &r).dispatch(), Dispatch::MaybeSent);
+        assert_eq!(parse_error(&r).unwrap().dispatch(), Dispatch::MaybeSent);
+    }
+
+    #[test]
+    fn a_2xx_is_an_error_only_when_it_says_ok_false() {
+        assert!(parse_error(&reply(200, json!({"ok":true,"result":true}))).is_none());
+        assert!(
+            parse_error(&reply(200, json!("not the envelope"))).is_none(),
+            "a decoding question"
+        );
+        let e = parse_error(&reply(
+            200,
+            json!({"ok":false,"error_code":400,"description":"Bad Request: chat not found"}),
+        ))
+        .unwrap();
+        assert_eq!((e.kind(), e.dispatch()), (ErrorKind::NotFound, Dispatch::MaybeSent));
+        assert_eq!(ApiError::of(&e).map(|a| a.error_code), Some(400));
     }
 }

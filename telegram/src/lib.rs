@@ -9,6 +9,7 @@
 //! # #[cfg(feature = "sim")]
 //! # #[tokio::main(flavor = "current_thread")]
 //! # async fn main() -> Result<(), Box<dyn std::error::Error>> {
+//! use switchboard_core::simulated::Simulated;
 //! use switchboard_core::testkit::WebhookSink;
 //! use switchboard_core::{Event, Message, Transport};
 //! use switchboard_telegram::{CommandRouter, TelegramTransport, escape_html, sim::Simulator};
@@ -25,6 +26,7 @@
 //!
 //! let html = format!("Order <b>#72</b> for {} has shipped", escape_html("Ana & Co <ltd>"));
 //! bot.send(&Message::chat("", "plain fallback").with_html(html)).await?; // "" = the DSN's chat_id
+//! assert_eq!(sim.sent()[0].text, "Order <b>#72</b> for Ana &amp; Co &lt;ltd&gt; has shipped");
 //!
 //! bot.client().set_webhook_url(&format!("{}/tg", hooks.uri())).await?; // with the DSN's secret
 //! sim.user_sends(100_200_300, "/start ref_42").await;
@@ -43,20 +45,25 @@
 //!
 //! ## What maps to what
 //!
-//! * Calls are JSON POSTs to `/bot<token>/<method>` ([`Client`]); the token is in the path, so no
-//!   URL is ever logged or put in an error. `{ok:false, error_code, description, parameters}` maps
-//!   through [`error`]: 429 is `RateLimited` with `parameters.retry_after`, 403 "blocked by the user"
-//!   is `Rejected` ([`is_blocked`]), a migrated group carries its new id ([`migrated_to`]).
+//! * Calls are JSON POSTs to `/bot<token>/<method>` ([`TelegramClient`]) through core's request
+//!   pipeline ([`TelegramApi`]); the token is in the path, so no URL is ever logged or put in an
+//!   error. `{ok:false, error_code, description, parameters}` maps through [`error`]: 429 is
+//!   `RateLimited` with `parameters.retry_after`, 403 "blocked by the user" is `Rejected`
+//!   ([`is_blocked`]), a migrated group carries its new id ([`migrated_to`]).
 //! * Text ([`text`]): the limit is 4096 UTF-16 code units after entity parsing; [`escape_html`] and
 //!   [`escape_markdown_v2`] make untrusted text safe to embed.
 //! * Rate limits ([`RateLimits`]): one message a second per chat, 20 a minute per group, 30 a second
 //!   in all, by default; sends wait for a permit.
-//! * Webhooks ([`webhook`]): `X-Telegram-Bot-Api-Secret-Token` compared in constant time, refused
-//!   without a configured secret; updates become `Event::Inbound` (new text messages) or
-//!   `Event::Other`.
+//! * Webhooks ([`TelegramWebhook`], core's `Webhook`): `X-Telegram-Bot-Api-Secret-Token` compared
+//!   in constant time, refused without a configured secret; updates become `Event::Inbound` (new
+//!   text messages) or `Event::Other`, answered 200. [`TelegramTransport`]'s `handle_webhook` also
+//!   routes commands.
 //! * Polling ([`UpdatePoller`]): offsets acknowledged only when the next batch is asked for, and kept
 //!   in the host's `CursorStore`.
+//! * [`register`] for the provider registry (`telegram`); the simulator is module `sim` (feature
+//!   `sim`).
 
+pub mod api;
 pub mod client;
 pub mod commands;
 pub mod config;
@@ -64,21 +71,24 @@ pub mod error;
 mod limits;
 pub mod model;
 pub mod poller;
+pub mod provider;
 #[cfg(feature = "sim")]
 pub mod sim;
 pub mod text;
 pub mod transport;
 pub mod webhook;
 
-pub use client::Client;
+pub use api::TelegramApi;
+pub use client::TelegramClient;
 pub use commands::{Command, CommandContext, CommandRouter, Routed};
-pub use config::{Config, ConfigBuilder, RateLimits};
-pub use error::{ApiError, api_error, is_blocked, migrated_to};
+pub use config::{RateLimits, TelegramConfig, TelegramConfigBuilder};
+pub use error::{ApiError, is_blocked, migrated_to};
 pub use model::{ChatId, SendMessage, SetWebhook, TgMessage, Update, User, WebhookInfo};
 pub use poller::UpdatePoller;
+pub use provider::{TelegramProvider, register};
 pub use text::{ParseMode, escape_html, escape_markdown_v2, escape_markdown_v2_code, escape_markdown_v2_url};
 pub use transport::TelegramTransport;
-pub use webhook::SECRET_HEADER;
+pub use webhook::{SECRET_HEADER, TelegramWebhook};
 
 /// The DSN scheme and provider name: `telegram`.
 pub const SCHEME: &str = "telegram";

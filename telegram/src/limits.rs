@@ -12,8 +12,8 @@ use std::time::{Duration, Instant};
 
 use switchboard_core::{RateLimiter, TokenBucket};
 
-use super::config::RateLimits;
-use super::model::ChatId;
+use crate::config::RateLimits;
+use crate::model::ChatId;
 
 /// Chats tracked before idle ones are forgotten.
 pub const MAX_TRACKED_CHATS: usize = 10_000;

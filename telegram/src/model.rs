@@ -8,7 +8,7 @@ use std::fmt;
 use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
 
-use super::text::ParseMode;
+use crate::text::ParseMode;
 
 type Extra = Map<String, Value>;
 

@@ -13,13 +13,13 @@ use std::time::Duration;
 
 use switchboard_core::{CursorStore, Result};
 
-use super::client::Client;
-use super::model::{GetUpdates, Update};
+use crate::client::TelegramClient;
+use crate::model::{GetUpdates, Update};
 
 /// Long-polls `getUpdates`. See the [module docs](self).
 #[derive(Debug)]
 pub struct UpdatePoller {
-    client: Client,
+    client: TelegramClient,
     /// The offset of the next request: every update below it was handed out.
     offset: Option<i64>,
     /// Whether `offset` has been given to Telegram (and the cursor store) yet.
@@ -33,7 +33,7 @@ pub struct UpdatePoller {
 
 impl UpdatePoller {
     /// A poller with a 30-second long poll and batches of up to 100.
-    pub fn new(client: Client) -> Self {
+    pub fn new(client: TelegramClient) -> Self {
         UpdatePoller {
             client,
             offset: None,

@@ -4,39 +4,42 @@
 //!   default chat. A message with an `html` part is sent as HTML (Telegram's subset); otherwise the
 //!   text goes with the configured parse mode. Subjects and attachments do not apply.
 //! * The provider id is `chat_id:message_id` (message ids are unique only within a chat).
-//! * Webhooks: verified by the secret token, decoded, commands routed to the
-//!   [`CommandRouter`] if one is set, and returned as events (`Event::Inbound` for new text messages).
+//! * Webhooks ([`TelegramWebhook`]): verified by the secret token, decoded, commands routed to the
+//!   [`CommandRouter`] if one is set, and returned as events (`Event::Inbound` for new text messages)
+//!   with the answer Telegram expects (200, empty).
 //!   A failing command handler is logged and does not fail the webhook, so Telegram does not
 //!   redeliver the update and run every other handler again; handlers own their errors.
 
 use async_trait::async_trait;
 use switchboard_core::{
-    Capabilities, Dsn, Error, Handled, Message, Receipt, Recipient, Result, Transport, WebhookAnswer, WebhookRequest,
+    Capabilities, Dsn, Error, Handled, Message, Receipt, Recipient, Result, Transport, Webhook, WebhookRequest,
 };
 use tokio::sync::OnceCell;
 
-use super::SCHEME;
-use super::client::Client;
-use super::commands::{Command, CommandRouter, Routed};
-use super::config::Config;
-use super::model::{ChatId, SendMessage};
-use super::text::ParseMode;
-use super::webhook;
+use crate::SCHEME;
+use crate::client::TelegramClient;
+use crate::commands::{Command, CommandRouter, Routed};
+use crate::config::TelegramConfig;
+use crate::model::{ChatId, SendMessage};
+use crate::text::ParseMode;
+use crate::webhook::TelegramWebhook;
 
-/// A Telegram bot as a message transport. Build it from a [`Config`] or a DSN
+/// A Telegram bot as a message transport. Build it from a [`TelegramConfig`] or a DSN
 /// (`telegram://TOKEN@default?chat_id=…&webhook_secret=…`).
 #[derive(Debug)]
 pub struct TelegramTransport {
-    client: Client,
+    client: TelegramClient,
+    webhook: TelegramWebhook,
     commands: Option<CommandRouter>,
     username: OnceCell<Option<String>>,
 }
 
 impl TelegramTransport {
     /// A transport for this configuration.
-    pub fn new(config: Config) -> Result<Self> {
+    pub fn new(config: TelegramConfig) -> Result<Self> {
         Ok(TelegramTransport {
-            client: Client::new(config)?,
+            webhook: TelegramWebhook::from_config(&config),
+            client: TelegramClient::new(config)?,
             commands: None,
             username: OnceCell::new(),
         })
@@ -44,7 +47,7 @@ impl TelegramTransport {
 
     /// A transport from a `telegram://` DSN.
     pub fn from_dsn(dsn: &Dsn) -> Result<Self> {
-        Self::new(Config::from_dsn(dsn)?)
+        Self::new(TelegramConfig::from_dsn(dsn)?)
     }
 
     /// A transport from a DSN string.
@@ -59,8 +62,13 @@ impl TelegramTransport {
     }
 
     /// The Bot API client (webhook set-up, polling, any other method).
-    pub fn client(&self) -> &Client {
+    pub fn client(&self) -> &TelegramClient {
         &self.client
+    }
+
+    /// The webhook: its secret check and decoding, without command routing.
+    pub fn webhook(&self) -> &TelegramWebhook {
+        &self.webhook
     }
 
     /// The bot's username: the configured one, or `getMe`'s, asked once. `None` if neither is known
@@ -132,7 +140,7 @@ impl Transport for TelegramTransport {
     }
 
     async fn handle_webhook(&self, request: &WebhookRequest) -> Result<Handled> {
-        let update = webhook::handle(request, self.client.config().webhook_secret.as_ref())?;
+        let update = self.webhook.verified_update(request)?;
         if let Some(router) = &self.commands {
             // The username matters only for `/cmd@name`; do not ask getMe for anything else.
             let mentioned = update
@@ -146,6 +154,6 @@ impl Transport for TelegramTransport {
                 Err(e) => tracing::warn!(provider = SCHEME, error = %e, "a command handler failed"),
             }
         }
-        Ok(Handled::new(webhook::events(&update), WebhookAnswer::ok()))
+        Ok(Handled::new(TelegramWebhook::events(&update), self.webhook.answer()))
     }
 }

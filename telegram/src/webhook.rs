@@ -1,78 +1,127 @@
-//! Updates Telegram pushes to the host's webhook: verified, decoded, turned into events.
+//! Updates Telegram pushes to the host's webhook: [`TelegramWebhook`] verifies them, decodes them and
+//! turns them into events.
 //!
 //! Telegram does not sign updates; it sends back, in `X-Telegram-Bot-Api-Secret-Token`, the static
-//! `secret_token` given to `setWebhook`. [`verify`] compares it in constant time and refuses to run
-//! without a configured secret, so an unprotected webhook cannot be deployed by accident. Answer a
-//! failed check with 403 (and a good update with 200 quickly: Telegram redelivers until it gets 2xx).
+//! `secret_token` given to `setWebhook` (<https://core.telegram.org/bots/api#setwebhook>).
+//! [`Webhook::verify`] compares it in constant time and refuses to run without a configured secret,
+//! so an unprotected webhook cannot be deployed by accident. A failed check is an `Auth` error, which
+//! the host answers 401 ([`WebhookAnswer::for_error`](switchboard_core::WebhookAnswer::for_error)); a good update is answered 200 with an empty
+//! body, quickly: Telegram redelivers until it gets a 2xx.
 //!
-//! Events ([`events`]): a new text message or channel post becomes `Event::Inbound` (provider id
-//! `chat_id:message_id`, the key to deduplicate redeliveries on; `from` the sender's user id, `to`
-//! the chat id); every other update (edits, callback queries, membership changes…) becomes
-//! `Event::Other` with the update kept whole.
+//! Events ([`TelegramWebhook::events`]): a new text message or channel post becomes `Event::Inbound`
+//! (provider id `chat_id:message_id`, the key to deduplicate redeliveries on; `from` the sender's user
+//! id, `to` the chat id); every other update (edits, callback queries, membership changes…) becomes
+//! `Event::Other` with the update kept whole. Commands are routed by the transport
+//! ([`TelegramTransport`](crate::TelegramTransport)), which reads the update with
+//! [`TelegramWebhook::verified_update`].
 
 use chrono::{TimeZone, Utc};
 use switchboard_core::secret::secret_eq;
 use switchboard_core::webhook::unauthenticated;
-use switchboard_core::{Error, Event, InboundMessage, Result, SecretString, WebhookRequest};
+use switchboard_core::{Error, Event, ExposeSecret, InboundMessage, Result, SecretString, Webhook, WebhookRequest};
 
-use super::SCHEME;
-use super::model::Update;
+use crate::SCHEME;
+use crate::config::TelegramConfig;
+use crate::model::Update;
 
 /// The header carrying the webhook's secret token.
 pub const SECRET_HEADER: &str = "X-Telegram-Bot-Api-Secret-Token";
 
-/// Checks the secret token header against `secret` in constant time.
-///
-/// No configured secret is a `Config` error; a missing or wrong header is `Auth`.
-pub fn verify(request: &WebhookRequest, secret: Option<&SecretString>) -> Result<()> {
-    use switchboard_core::ExposeSecret;
-    let secret = secret.filter(|s| !s.expose_secret().is_empty()).ok_or_else(|| {
-        Error::config("Telegram webhooks need a secret token (webhook_secret); refusing to accept unverified updates")
-            .with_provider(SCHEME)
-    })?;
-    match request.header(SECRET_HEADER) {
-        None => Err(unauthenticated("the update carries no X-Telegram-Bot-Api-Secret-Token").with_provider(SCHEME)),
-        Some(v) if secret_eq(v, secret) => Ok(()),
-        Some(_) => Err(unauthenticated("the update's secret token is wrong").with_provider(SCHEME)),
+/// A bot's webhook: the secret token it checks. See the [module docs](self).
+#[derive(Clone)]
+pub struct TelegramWebhook {
+    secret: Option<SecretString>,
+}
+
+/// Never shows the secret.
+impl std::fmt::Debug for TelegramWebhook {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("TelegramWebhook")
+            .field("secret", &self.secret.as_ref().map(|_| "***"))
+            .finish()
     }
 }
 
-/// Decodes the update in the body. Anything else is `InvalidInput`.
-pub fn decode(request: &WebhookRequest) -> Result<Update> {
-    if request.method != http::Method::POST {
-        return Err(Error::invalid_input("Telegram posts updates; this request is not a POST").with_provider(SCHEME));
+impl TelegramWebhook {
+    /// A webhook checking `secret` (the `secret_token` given to `setWebhook`); without one, every
+    /// update is refused with a `Config` error.
+    pub fn new(secret: Option<SecretString>) -> Self {
+        TelegramWebhook { secret }
     }
-    request.json::<Update>().map_err(|e| e.with_provider(SCHEME))
-}
 
-/// Verifies and decodes one pushed update.
-pub fn handle(request: &WebhookRequest, secret: Option<&SecretString>) -> Result<Update> {
-    verify(request, secret)?;
-    decode(request)
-}
+    /// The webhook of a configured bot (its `webhook_secret`).
+    pub fn from_config(config: &TelegramConfig) -> Self {
+        Self::new(config.webhook_secret.clone())
+    }
 
-/// The events an update stands for.
-pub fn events(update: &Update) -> Vec<Event> {
-    let raw = serde_json::to_value(update).unwrap_or_default();
-    match update.new_message() {
-        Some(m) if m.text.is_some() => {
-            let from = m.from.as_ref().map_or(m.chat.id, |u| u.id);
-            let mut inbound = InboundMessage::new(
-                format!("{}:{}", m.chat.id, m.message_id),
-                from.to_string(),
-                m.text.clone().unwrap_or_default(),
-            )
-            .with_to(m.chat.id.to_string())
-            .with_raw(raw);
-            if let Some(at) = Utc.timestamp_opt(m.date, 0).single().filter(|_| m.date > 0) {
-                inbound = inbound.with_received_at(at);
-            }
-            vec![Event::Inbound(inbound)]
+    /// Verifies the request and reads the update in it.
+    pub fn verified_update(&self, request: &WebhookRequest) -> Result<Update> {
+        self.verify(request)?;
+        Self::parse_update(request)
+    }
+
+    /// Reads the update in a request's body, without verifying it. Anything but a POST of an update
+    /// is `InvalidInput`.
+    pub fn parse_update(request: &WebhookRequest) -> Result<Update> {
+        if request.method != http::Method::POST {
+            return Err(
+                Error::invalid_input("Telegram posts updates; this request is not a POST").with_provider(SCHEME),
+            );
         }
-        _ => vec![Event::Other {
-            kind: update.kind().to_owned(),
-            raw,
-        }],
+        request.json::<Update>().map_err(|e| e.with_provider(SCHEME))
+    }
+
+    /// The events an update stands for.
+    pub fn events(update: &Update) -> Vec<Event> {
+        let raw = serde_json::to_value(update).unwrap_or_default();
+        match update.new_message() {
+            Some(m) if m.text.is_some() => {
+                let from = m.from.as_ref().map_or(m.chat.id, |u| u.id);
+                let mut inbound = InboundMessage::new(
+                    format!("{}:{}", m.chat.id, m.message_id),
+                    from.to_string(),
+                    m.text.clone().unwrap_or_default(),
+                )
+                .with_to(m.chat.id.to_string())
+                .with_raw(raw);
+                if let Some(at) = Utc.timestamp_opt(m.date, 0).single().filter(|_| m.date > 0) {
+                    inbound = inbound.with_received_at(at);
+                }
+                vec![Event::Inbound(inbound)]
+            }
+            _ => vec![Event::Other {
+                kind: update.kind().to_owned(),
+                raw,
+            }],
+        }
+    }
+}
+
+#[switchboard_core::async_trait]
+impl Webhook for TelegramWebhook {
+    /// Checks the secret token header against the configured secret in constant time. No configured
+    /// secret is a `Config` error; a missing or wrong header is `Auth`.
+    fn verify(&self, request: &WebhookRequest) -> Result<()> {
+        let secret = self
+            .secret
+            .as_ref()
+            .filter(|s| !s.expose_secret().is_empty())
+            .ok_or_else(|| {
+                Error::config(
+                    "Telegram webhooks need a secret token (webhook_secret); refusing to accept unverified updates",
+                )
+                .with_provider(SCHEME)
+            })?;
+        match request.header(SECRET_HEADER) {
+            None => Err(unauthenticated("the update carries no X-Telegram-Bot-Api-Secret-Token").with_provider(SCHEME)),
+            Some(v) if secret_eq(v, secret) => Ok(()),
+            Some(_) => Err(unauthenticated("the update's secret token is wrong").with_provider(SCHEME)),
+        }
+    }
+
+    /// The update's events ([`TelegramWebhook::events`]).
+    fn decode(&self, request: &WebhookRequest) -> Result<Vec<Event>> {
+        Ok(Self::events(&Self::parse_update(request)?))
     }
 }
 
@@ -84,6 +133,10 @@ mod tests {
 
     fn req(body: &str) -> WebhookRequest {
         WebhookRequest::post("https://bot.example/tg", body.to_owned())
+    }
+
+    fn handle(r: &WebhookRequest, s: Option<&SecretString>) -> Result<Update> {
+        TelegramWebhook::new(s.cloned()).verified_update(r)
     }
 
     #[test]
@@ -125,7 +178,9 @@ mod tests {
                 "chat":{"id":-100,"type":"group"},"date":1700000000,"text":"hello"}}"#,
         )
         .unwrap();
-        let Event::Inbound(m) = &events(&u)[0] else { panic!() };
+        let Event::Inbound(m) = &TelegramWebhook::events(&u)[0] else {
+            panic!()
+        };
         assert_eq!(
             (m.provider_id.as_str(), m.from.as_str(), m.to.as_deref()),
             ("-100:2", "77", Some("-100"))
@@ -133,7 +188,7 @@ mod tests {
         assert_eq!(m.text, "hello");
         assert!(m.received_at.is_some());
         let u: Update = serde_json::from_str(r#"{"update_id":9,"callback_query":{"id":"q","data":"buy"}}"#).unwrap();
-        let Event::Other { kind, raw } = &events(&u)[0] else {
+        let Event::Other { kind, raw } = &TelegramWebhook::events(&u)[0] else {
             panic!()
         };
         assert_eq!(

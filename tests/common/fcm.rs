@@ -3,9 +3,10 @@
 use std::sync::Arc;
 
 use futures::future::BoxFuture;
+use switchboard::core::simulated::Simulated;
 use switchboard::core::testkit::Faults;
 use switchboard::fcm::sim::{SimError, Simulator};
-use switchboard::fcm::{Config, FcmTransport};
+use switchboard::fcm::{FcmConfig, FcmTransport};
 use switchboard::{Dsn, Message, Receipt, Recipient, Transport, WebhookRequest};
 
 use super::{Subject, enc, fast_retry, repoint};
@@ -59,7 +60,7 @@ impl Subject for Fcm {
         self.transport.clone()
     }
     fn fast_retry_transport(&self) -> Option<Arc<dyn Transport>> {
-        let mut c = Config::from_dsn(&Dsn::parse(&self.dsn()).ok()?).ok()?;
+        let mut c = FcmConfig::from_dsn(&Dsn::parse(&self.dsn()).ok()?).ok()?;
         c.retry = fast_retry();
         Some(Arc::new(FcmTransport::new(c).ok()?))
     }
@@ -82,11 +83,7 @@ impl Subject for Fcm {
         Some(repoint(&self.sim.dsn(), &self.sim.uri(), base_url))
     }
     fn accepted_texts(&self) -> Vec<String> {
-        self.sim
-            .sent()
-            .iter()
-            .filter_map(|p| p.body().map(str::to_owned))
-            .collect()
+        self.sim.sent().into_iter().map(|p| p.text).collect()
     }
     fn deliver<'a>(&'a self, _receipt: &'a Receipt) -> BoxFuture<'a, Vec<WebhookRequest>> {
         Box::pin(async { Vec::new() })

@@ -4,9 +4,10 @@
 use std::sync::Arc;
 
 use futures::future::BoxFuture;
+use switchboard::core::simulated::Simulated;
 use switchboard::core::testkit::{Faults, WebhookSink};
 use switchboard::telegram::sim::{SIM_CHAT_ID, SIM_TOKEN, SimError, Simulator};
-use switchboard::telegram::{Config, TelegramTransport};
+use switchboard::telegram::{TelegramConfig, TelegramTransport};
 use switchboard::{Dsn, Message, Receipt, Recipient, Transport, WebhookRequest};
 
 use super::{Subject, fast_retry, new_pushes, repoint};
@@ -42,7 +43,7 @@ impl Subject for Telegram {
         self.transport.clone()
     }
     fn fast_retry_transport(&self) -> Option<Arc<dyn Transport>> {
-        let mut c = Config::from_dsn(&Dsn::parse(&self.dsn()).ok()?).ok()?;
+        let mut c = TelegramConfig::from_dsn(&Dsn::parse(&self.dsn()).ok()?).ok()?;
         c.retry = fast_retry();
         Some(Arc::new(TelegramTransport::new(c).ok()?))
     }
@@ -66,7 +67,7 @@ impl Subject for Telegram {
         Some(repoint(&self.sim.dsn(), &self.sim.uri(), base_url))
     }
     fn accepted_texts(&self) -> Vec<String> {
-        self.sim.sent().into_iter().map(|s| s.raw_text).collect()
+        self.sim.sent().into_iter().map(|s| s.text).collect()
     }
     fn deliver<'a>(&'a self, _receipt: &'a Receipt) -> BoxFuture<'a, Vec<WebhookRequest>> {
         Box::pin(async { Vec::new() })

@@ -113,7 +113,9 @@ impl Faults {
         self.queue.lock().map(|q| q.len()).unwrap_or(0)
     }
 
-    fn take(&self) -> Option<Fault> {
+    /// Takes the next fault off the queue, for a simulator that is not served by [`SimServer`] (the
+    /// email simulator's in-memory outbox) and answers faults its own way.
+    pub fn take(&self) -> Option<Fault> {
         self.queue.lock().ok().and_then(|mut q| q.pop_front())
     }
 

@@ -1,4 +1,4 @@
-//! A real SMTP server for switchboard-notify's email tests, in process on a free loopback port.
+//! A real SMTP server for switchboard-email's tests, in process on a free loopback port.
 //!
 //! The SMTP protocol is mailin's (<https://docs.rs/mailin>): its command parser and session state
 //! machine decide every reply, and a small tokio loop here feeds it the client's lines. Every message

@@ -14,8 +14,9 @@
 use serde_json::Value;
 use switchboard_core::testkit::wiremock::ResponseTemplate;
 
-use super::super::model::{MAX_PAYLOAD_BYTES, MAX_TOPIC_PAYLOAD_BYTES, is_reserved_key, parse_duration};
-use super::{State, fcm_detail, google_error, invalid_argument};
+use super::api::{fcm_detail, google_error, invalid_argument};
+use super::state::State;
+use crate::model::{MAX_PAYLOAD_BYTES, MAX_TOPIC_PAYLOAD_BYTES, is_reserved_key, parse_duration};
 
 /// A protobuf field type, as far as the JSON check needs it.
 enum Ty {

@@ -10,13 +10,14 @@
 //! `message_thread_id` needs a forum ("message thread not found"). A parameter the Bot API does not
 //! know is ignored, as the Bot API does; scalars for text parameters are read as their text. The
 //! error texts follow the usual Bot API wording; where Telegram does not publish one it is the
-//! simulator's (**NV**).
+//! simulator's.
 
 use serde_json::{Map, Value, json};
 use switchboard_core::testkit::wiremock::ResponseTemplate;
 
-use super::super::text::{MAX_TEXT_UTF16, ParseMode, utf16_len, visible_text};
-use super::{SimError, SimSent, State, fail, fail_with, get_i64, get_str, now, ok};
+use super::api::{fail, fail_with, get_i64, get_str, ok};
+use super::state::{SimError, SimSent, State, now};
+use crate::text::{MAX_TEXT_UTF16, ParseMode, utf16_len, visible_text};
 
 /// A text parameter; a number or boolean reads as its JSON text, as the Bot API reads it.
 fn text_param(p: &Map<String, Value>, k: &str) -> Option<String> {

@@ -4,8 +4,9 @@
 use serde_json::{Map, Value, json};
 use switchboard_core::testkit::wiremock::ResponseTemplate;
 
-use super::super::config::is_valid_secret_token;
-use super::{State, Webhook, fail, get_bool, get_i64, get_str, get_string_list, ok, ok_described, update_kind};
+use super::api::{fail, get_bool, get_i64, get_str, get_string_list, ok, ok_described};
+use super::state::{HookTarget, State, update_kind};
+use crate::config::is_valid_secret_token;
 
 pub(super) fn set_webhook(s: &mut State, p: &Map<String, Value>) -> ResponseTemplate {
     let Some(url) = get_str(p, "url") else {
@@ -72,7 +73,7 @@ pub(super) fn set_webhook(s: &mut State, p: &Map<String, Value>) -> ResponseTemp
         s.pending.clear();
     }
     let same = s.webhook.as_ref().is_some_and(|w| w.url == url && w.secret == secret);
-    s.webhook = Some(Webhook {
+    s.webhook = Some(HookTarget {
         url: url.to_owned(),
         secret,
         max_connections,

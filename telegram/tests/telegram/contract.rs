@@ -1,14 +1,14 @@
 //! The Bot API's published contract against the client and the simulator: what a 2xx the client cannot
 //! use means, and the `sendMessage` refusals the simulator shares with the Bot API.
-#![cfg(feature = "sim")]
 
 use std::time::Duration;
 
 use serde_json::{Value, json};
+use switchboard_core::simulated::Simulated;
 use switchboard_core::testkit::Fault;
 use switchboard_core::{Dispatch, ErrorKind, Message, RetryPolicy, Transport};
 use switchboard_telegram::sim::{SIM_CHAT_ID, SIM_TOKEN, Simulator};
-use switchboard_telegram::{Client, SendMessage, TelegramTransport};
+use switchboard_telegram::{SendMessage, TelegramClient, TelegramTransport};
 
 async fn raw_send(sim: &Simulator, token: &str, body: &Value) -> (u16, Value) {
     let r = reqwest::Client::new()
@@ -172,7 +172,7 @@ async fn the_simulator_refuses_what_the_bot_api_refuses() {
     assert!(sim.sent().iter().any(|m| m.text == "72"));
 
     // A keyboard the client builds is one the Bot API takes.
-    let c = Client::new(sim.config()).unwrap();
+    let c = TelegramClient::new(sim.config()).unwrap();
     c.send_message(
         &SendMessage::new(SIM_CHAT_ID, "Pay now?")
             .reply_markup(json!({"inline_keyboard": [[{"text": "Pay", "callback_data": "pay:72"}]]})),

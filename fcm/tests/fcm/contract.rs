@@ -1,15 +1,15 @@
 //! FCM's published HTTP v1 contract against the client and the simulator: what a 200 the client
 //! cannot use means, and the refusals the simulator shares with FCM (protobuf JSON strictness,
 //! reserved data keys, links and labels, missing credentials).
-#![cfg(feature = "sim")]
 
 use std::time::Duration;
 
 use serde_json::{Value, json};
+use switchboard_core::simulated::Simulated;
 use switchboard_core::testkit::Fault;
 use switchboard_core::{Dispatch, ErrorKind, ExposeSecret, Message, Recipient, RetryPolicy, Transport};
 use switchboard_fcm::sim::Simulator;
-use switchboard_fcm::{Client, Config, FcmMessage, FcmTransport};
+use switchboard_fcm::{FcmClient, FcmConfig, FcmMessage, FcmTransport};
 
 /// Sends a raw body to `messages:send` with a valid token, as a client that checks nothing would.
 async fn raw_send(sim: &Simulator, token: Option<&str>, body: &Value) -> (u16, Value) {
@@ -26,7 +26,7 @@ async fn raw_send(sim: &Simulator, token: Option<&str>, body: &Value) -> (u16, V
 #[tokio::test]
 async fn a_200_the_client_cannot_use_is_never_not_sent() {
     let sim = Simulator::start().await;
-    let config = Config::builder(sim.service_account())
+    let config = FcmConfig::builder(sim.service_account())
         .base_url(sim.uri())
         .retry(
             RetryPolicy::default()
@@ -67,7 +67,7 @@ async fn a_200_the_client_cannot_use_is_never_not_sent() {
 #[tokio::test]
 async fn the_simulator_refuses_what_fcm_refuses() {
     let sim = Simulator::start().await;
-    let client = Client::new(sim.config()).unwrap();
+    let client = FcmClient::new(sim.config()).unwrap();
     let token = client.access_token().await.unwrap();
     let token = token.expose_secret();
     let device = sim.register_device();
@@ -227,7 +227,7 @@ async fn the_simulator_refuses_what_fcm_refuses() {
 #[tokio::test]
 async fn the_client_refuses_reserved_keys_before_sending() {
     let sim = Simulator::start().await;
-    let client = Client::new(sim.config()).unwrap();
+    let client = FcmClient::new(sim.config()).unwrap();
     let device = sim.register_device();
     for key in ["message_type", "gcm.notification.title", "google.sent_time", "from"] {
         let e = client
