@@ -1,7 +1,7 @@
 //! Take a payment and a refund through each provider's simulator, and verify the webhooks they send.
 //!
 //! ```sh
-//! cargo run -p switchboard-payments --example take_payment --features sim
+//! cargo run --example take_payment
 //! ```
 //!
 //! Against real accounts the code is the same; only the DSN changes:
@@ -10,12 +10,20 @@
 use std::sync::Arc;
 use std::time::Duration;
 
-use switchboard_core::testkit::WebhookSink;
-use switchboard_core::{Dsn, Result};
-use switchboard_payments::{
+use switchboard::Result;
+use switchboard::core::simulated::Simulated;
+use switchboard::core::testkit::WebhookSink;
+use switchboard::payments::{
     CreatePayment, CreateRefund, Currency, IdempotencyKey, Money, PaymentGateway, WebhookObject, WebhookOutcome,
-    from_dsn, stripe, yookassa,
 };
+use switchboard::{stripe, yookassa};
+
+/// The payment gateway a DSN connects to.
+fn gateway(dsn: &str) -> Result<Arc<dyn PaymentGateway>> {
+    let conn = switchboard::connect(dsn)?;
+    switchboard::payments::gateway(&conn)
+        .ok_or_else(|| switchboard::Error::config(format!("a {} DSN is not a payment provider", conn.provider())))
+}
 
 /// Creates a payment, has the customer pay it, refunds part of it, and returns its id.
 async fn take_and_refund(
@@ -91,11 +99,11 @@ async fn verify_webhooks(
         }
     }
     // A forged delivery is refused.
-    let forged = switchboard_core::WebhookRequest::post("https://shop.example/hook", r#"{"type":"notification"}"#)
+    let forged = switchboard::WebhookRequest::post("https://shop.example/hook", r#"{"type":"notification"}"#)
         .with_remote_addr(
             "203.0.113.9"
                 .parse()
-                .map_err(|_| switchboard_core::Error::invalid_input("ip"))?,
+                .map_err(|_| switchboard::Error::invalid_input("ip"))?,
         );
     match gateway.handle_webhook(&forged).await {
         Err(e) => println!("[{provider}] forged webhook refused: {e}"),
@@ -108,15 +116,15 @@ async fn verify_webhooks(
 async fn main() -> Result<()> {
     let sink = WebhookSink::start().await;
 
-    let yk = yookassa::Simulator::start().await;
+    let yk = yookassa::sim::Simulator::start().await;
     yk.set_webhook_url(format!("{}/yookassa", sink.uri()));
-    let yookassa = from_dsn(&Dsn::parse(&yk.dsn())?)?;
+    let yookassa = gateway(&yk.dsn())?;
     take_and_refund(&yookassa, Money::parse("1000.00", Currency::RUB)?, |id| yk.pay(id)).await?;
     verify_webhooks(&yookassa, &sink, "/yookassa", 2).await?;
 
-    let st = stripe::Simulator::start().await;
+    let st = stripe::sim::Simulator::start().await;
     st.set_webhook_url(format!("{}/stripe", sink.uri()));
-    let stripe = from_dsn(&Dsn::parse(&st.dsn())?)?;
+    let stripe = gateway(&st.dsn())?;
     take_and_refund(&stripe, Money::parse("19.99", Currency::USD)?, |id| st.pay(id)).await?;
     // payment_intent.succeeded, checkout.session.completed, refund.created, charge.refunded
     verify_webhooks(&stripe, &sink, "/stripe", 2 + 4).await?;

@@ -21,6 +21,10 @@ pub fn registry() -> &'static Registry {
         #[allow(unused_mut)] // empty when no provider feature is on
         let mut r = Registry::new();
         // Providers register here as they move to the registry (the match in `legacy_transport` goes).
+        #[cfg(feature = "yookassa")]
+        switchboard_yookassa::register(&mut r);
+        #[cfg(feature = "stripe")]
+        switchboard_stripe::register(&mut r);
         r
     })
 }

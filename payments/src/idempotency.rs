@@ -95,14 +95,12 @@ impl fmt::Debug for IdempotencyKey {
 }
 
 /// The caller's key, or a fresh one.
-#[cfg_attr(not(any(feature = "yookassa", feature = "stripe")), allow(dead_code))]
-pub(crate) fn or_random(key: Option<&IdempotencyKey>) -> IdempotencyKey {
+pub fn or_random(key: Option<&IdempotencyKey>) -> IdempotencyKey {
     key.cloned().unwrap_or_else(IdempotencyKey::random)
 }
 
 /// Adds the key to an error that may have left, so the caller can repeat safely with it.
-#[cfg_attr(not(any(feature = "yookassa", feature = "stripe")), allow(dead_code))]
-pub(crate) fn note_key(err: Error, key: &IdempotencyKey) -> Error {
+pub fn note_key(err: Error, key: &IdempotencyKey) -> Error {
     // Only where the request may have been acted on, or repeating is the advice.
     if err.dispatch() != switchboard_core::Dispatch::MaybeSent && !err.is_retryable() {
         return err;

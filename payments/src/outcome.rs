@@ -51,7 +51,7 @@ fn answer_kind(err: &Error) -> ErrorKind {
 ///
 /// The error is `Sent` and says not to repeat the change under a new key: look the object up, or repeat
 /// with the same key, which both providers answer with the stored result without acting again.
-pub(crate) fn acted_but_unusable(
+pub fn acted_but_unusable(
     err: Error,
     provider: &'static str,
     done: &str,
@@ -77,13 +77,13 @@ pub(crate) fn acted_but_unusable(
 
 /// The `id` of an answer that did not decode as the type expected, when it is JSON with one: what to
 /// look up instead of repeating the operation.
-pub(crate) fn answer_id(reply: &Reply) -> Option<String> {
+pub fn answer_id(reply: &Reply) -> Option<String> {
     let v: serde_json::Value = serde_json::from_slice(&reply.body).ok()?;
     v.get("id")?.as_str().map(str::to_owned)
 }
 
 /// A lookup the provider answered (2xx) whose answer could not be used: `Sent`, a `Decode` error.
-pub(crate) fn read_but_unusable(err: Error, provider: &'static str, what: &str) -> Error {
+pub fn read_but_unusable(err: Error, provider: &'static str, what: &str) -> Error {
     let msg = format!(
         "{what} was answered, but the answer could not be used ({})",
         err.message()
@@ -94,7 +94,7 @@ pub(crate) fn read_but_unusable(err: Error, provider: &'static str, what: &str) 
 
 /// A failure of a step taken before an operation's POST: the POST never left, so the operation is
 /// `NotSent` (an error that already says so is returned as it is).
-pub(crate) fn nothing_sent(err: Error, step: &str) -> Error {
+pub fn nothing_sent(err: Error, step: &str) -> Error {
     if err.dispatch() == Dispatch::NotSent {
         return err;
     }

@@ -1,46 +1,51 @@
 //! The Stripe client: one method per operation, form-encoded requests, JSON answers.
 //!
-//! Every POST carries an `Idempotency-Key` and every call runs under the configured retry policy as an
-//! idempotent operation (Stripe answers a repeated key with the saved first answer). When Stripe says
-//! `Stripe-Should-Retry: false` — as it does for a 500 it has saved under the key, which a repeat would
-//! only replay — the error is returned at once.
+//! Every POST carries an `Idempotency-Key` and every call goes through the request pipeline as an
+//! idempotent operation (Stripe answers a repeated key with the saved first answer); the key is made
+//! once per call, so every retry carries the same one. When Stripe says `Stripe-Should-Retry: false` —
+//! as it does for a 500 it has saved under the key, which a repeat would only replay — the error is
+//! returned at once.
 //!
 //! Every request carries the configured `Stripe-Version` ([`DEFAULT_STRIPE_VERSION`] unless set), so
 //! the shapes read here do not depend on the account's default version.
 //!
-//! [`DEFAULT_STRIPE_VERSION`]: super::config::DEFAULT_STRIPE_VERSION
+//! [`DEFAULT_STRIPE_VERSION`]: crate::config::DEFAULT_STRIPE_VERSION
 
-use http::Method;
+use std::sync::Arc;
+
 use serde::de::DeserializeOwned;
 use switchboard_core::http::Reply;
-use switchboard_core::{Dsn, Error, ExposeSecret, Idempotence, Result};
+use switchboard_core::pipeline::Pipeline;
+use switchboard_core::{Dsn, Error, ErrorKind, Idempotence, Result};
+use switchboard_payments::IdempotencyKey;
+use switchboard_payments::gateway::check_id;
+use switchboard_payments::idempotency::note_key;
+use switchboard_payments::outcome::{acted_but_unusable, answer_id, read_but_unusable};
 
-use super::SCHEME;
-use super::config::Config;
-use super::error::{from_reply, should_retry};
-use super::form::Form;
-use super::model::{
+use crate::SCHEME;
+use crate::api::StripeApi;
+use crate::config::StripeConfig;
+use crate::error::parse_error;
+use crate::form::Form;
+use crate::model::{
     Charge, CheckoutSession, CheckoutSessionCreate, Event, List, PaymentIntent, PaymentIntentCreate, Refund,
     RefundCreate,
 };
-use crate::gateway::check_id;
-use crate::idempotency::{IdempotencyKey, note_key};
-use crate::outcome::{acted_but_unusable, answer_id, read_but_unusable};
 
 /// The header Stripe reads the idempotency key from.
 pub const IDEMPOTENCY_KEY_HEADER: &str = "Idempotency-Key";
 
 /// A Stripe client for one account. Cheap to clone (the connection pool is shared).
 #[derive(Clone)]
-pub struct Client {
-    config: Config,
-    http: reqwest::Client,
+pub struct StripeClient {
+    config: StripeConfig,
+    pipeline: Arc<Pipeline<StripeApi>>,
 }
 
-impl std::fmt::Debug for Client {
+impl std::fmt::Debug for StripeClient {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("stripe::Client")
-            .field("endpoint", &self.config.endpoint)
+        f.debug_struct("StripeClient")
+            .field("endpoint", &switchboard_core::secret::redact_url(&self.config.endpoint))
             .finish_non_exhaustive()
     }
 }
@@ -86,21 +91,24 @@ impl RefundList {
     }
 }
 
-impl Client {
+impl StripeClient {
     /// A client for this configuration.
-    pub fn new(config: Config) -> Result<Client> {
+    pub fn new(config: StripeConfig) -> Result<StripeClient> {
         config.validate()?;
-        let http = config.http_options().build_client()?;
-        Ok(Client { config, http })
+        let pipeline = Pipeline::new(StripeApi::new(&config), &config.http_options(), config.retry.clone())?;
+        Ok(StripeClient {
+            config,
+            pipeline: Arc::new(pipeline),
+        })
     }
 
     /// A client from a `stripe://` DSN.
-    pub fn from_dsn(dsn: &Dsn) -> Result<Client> {
-        Client::new(Config::from_dsn(dsn)?)
+    pub fn from_dsn(dsn: &Dsn) -> Result<StripeClient> {
+        StripeClient::new(StripeConfig::from_dsn(dsn)?)
     }
 
     /// The configuration.
-    pub fn config(&self) -> &Config {
+    pub fn config(&self) -> &StripeConfig {
         &self.config
     }
 
@@ -218,77 +226,62 @@ impl Client {
     }
 
     async fn get<T: DeserializeOwned>(&self, path: &str, query: &[(&'static str, String)]) -> Result<T> {
-        self.call(Method::GET, path, query, None, None).await
+        let url = self.url(path);
+        tracing::debug!(provider = SCHEME, method = "GET", path, "request");
+        let reply = self
+            .send(|http| {
+                let rb = http.get(&url);
+                if query.is_empty() { rb } else { rb.query(query) }
+            })
+            .await
+            .inspect_err(|e| tracing::debug!(provider = SCHEME, path, error = %e, "request failed"))?;
+        // Stripe answered; an answer that does not decode changes nothing, so the error says so and
+        // never "not sent".
+        self.pipeline
+            .decode(&reply)
+            .map_err(|e| read_but_unusable(e, SCHEME, &format!("Stripe's GET {path}")))
     }
 
     async fn post<T: DeserializeOwned>(&self, path: &str, form: &Form, key: &IdempotencyKey) -> Result<T> {
-        self.call(Method::POST, path, &[], Some(form.encode()), Some(key))
+        let url = self.url(path);
+        let body = form.encode();
+        tracing::debug!(provider = SCHEME, method = "POST", path, key = key.as_str(), "request");
+        let reply = self
+            .send(|http| {
+                http.post(&url)
+                    .header(IDEMPOTENCY_KEY_HEADER, key.as_str())
+                    .header(http::header::CONTENT_TYPE, "application/x-www-form-urlencoded")
+                    .body(body.clone())
+            })
             .await
+            .map_err(|e| too_large_after_acting(e, path, key))
             .map_err(|e| note_key(e, key))
+            .inspect_err(|e| tracing::debug!(provider = SCHEME, path, error = %e, "request failed"))?;
+        // Stripe acted; an answer that does not decode changes nothing, so the error says so and never
+        // "not sent".
+        self.pipeline.decode(&reply).map_err(|e| {
+            let done = format!("Stripe carried out POST {path} (HTTP {})", reply.status.as_u16());
+            acted_but_unusable(e, SCHEME, &done, answer_id(&reply).as_deref(), Some(key))
+        })
     }
 
-    async fn call<T: DeserializeOwned>(
-        &self,
-        method: Method,
-        path: &str,
-        query: &[(&'static str, String)],
-        body: Option<String>,
-        key: Option<&IdempotencyKey>,
-    ) -> Result<T> {
-        let url = format!("{}{path}", self.config.endpoint);
-        let max_body = switchboard_core::http::DEFAULT_MAX_BODY;
-        tracing::debug!(provider = SCHEME, %method, path, key = key.map(IdempotencyKey::as_str), "request");
-        // Outer Err: may be retried by the policy. Inner Err: Stripe said not to retry; return as is.
-        let outcome: Result<Result<T>> = self
-            .config
-            .retry
-            .run(Idempotence::Idempotent, || async {
-                let mut rb = self
-                    .http
-                    .request(method.clone(), &url)
-                    .bearer_auth(self.config.secret_key.expose_secret())
-                    .header(http::header::ACCEPT, "application/json");
-                if let Some(v) = &self.config.stripe_version {
-                    rb = rb.header("Stripe-Version", v.as_str());
-                }
-                if !query.is_empty() {
-                    rb = rb.query(query);
-                }
-                if let Some(k) = key {
-                    rb = rb.header(IDEMPOTENCY_KEY_HEADER, k.as_str());
-                }
-                if let Some(b) = &body {
-                    rb = rb
-                        .header(http::header::CONTENT_TYPE, "application/x-www-form-urlencoded")
-                        .body(b.clone());
-                }
-                let reply = Reply::send(rb, max_body)
-                    .await
-                    .map_err(|e| too_large_after_acting(e.with_provider(SCHEME), &method, path, key))?;
-                if reply.is_success() {
-                    // Stripe acted (a POST) or answered (a GET); an answer that does not decode changes
-                    // neither, so the error says so and never "not sent".
-                    return Ok(reply.json::<T>().map_err(|e| {
-                        let e = e.with_provider(SCHEME);
-                        let done = format!("Stripe carried out {method} {path} (HTTP {})", reply.status.as_u16());
-                        match key {
-                            Some(k) => acted_but_unusable(e, SCHEME, &done, answer_id(&reply).as_deref(), Some(k)),
-                            None => read_but_unusable(e, SCHEME, &format!("Stripe's {method} {path}")),
-                        }
-                    }));
-                }
-                let err = from_reply(&reply);
-                match should_retry(&reply) {
-                    Some(false) => Ok(Err(err)),
-                    _ => Err(err),
-                }
-            })
-            .await;
-        let result = outcome.and_then(|r| r);
-        if let Err(e) = &result {
-            tracing::debug!(provider = SCHEME, path, error = %e, "request failed");
+    /// One call through the pipeline, as an idempotent operation (a read, or a POST whose every
+    /// attempt carries the same key). An answer Stripe marked final (`Stripe-Should-Retry: false`)
+    /// comes back from the pipeline unretried and is read here with the same
+    /// [`parse_error`](crate::error::parse_error).
+    async fn send<F>(&self, build: F) -> Result<Reply>
+    where
+        F: Fn(&reqwest::Client) -> reqwest::RequestBuilder + Send + Sync,
+    {
+        let reply = self.pipeline.reply(Idempotence::Idempotent, build).await?;
+        match parse_error(&reply) {
+            Some(e) => Err(e),
+            None => Ok(reply),
         }
-        result
+    }
+
+    fn url(&self, path: &str) -> String {
+        format!("{}{path}", self.config.endpoint)
     }
 }
 
@@ -309,11 +302,11 @@ pub(crate) fn wrong_state(what: String) -> Error {
 
 /// A 2xx answer to a POST that could not even be read (larger than the body cap): Stripe acted, so
 /// the error says so, as for an answer that does not decode.
-fn too_large_after_acting(e: Error, method: &Method, path: &str, key: Option<&IdempotencyKey>) -> Error {
-    match (key, e.http_status()) {
-        (Some(k), Some(s)) if (200..300).contains(&s) && e.kind() == switchboard_core::ErrorKind::Decode => {
-            let done = format!("Stripe carried out {method} {path} (HTTP {s})");
-            acted_but_unusable(e, SCHEME, &done, None, Some(k))
+fn too_large_after_acting(e: Error, path: &str, key: &IdempotencyKey) -> Error {
+    match e.http_status() {
+        Some(s) if (200..300).contains(&s) && e.kind() == ErrorKind::Decode => {
+            let done = format!("Stripe carried out POST {path} (HTTP {s})");
+            acted_but_unusable(e, SCHEME, &done, None, Some(key))
         }
         _ => e,
     }

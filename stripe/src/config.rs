@@ -1,4 +1,4 @@
-//! Stripe configuration, from code or from a DSN.
+//! Stripe configuration: from a DSN, or with [`StripeConfig::builder`].
 //!
 //! ```text
 //! stripe://SK@default?webhook_secret=whsec_...
@@ -16,13 +16,15 @@
 //! | `timeout` | whole-request timeout in seconds (default 80, as Stripe's libraries) |
 //! | `retries` | attempts in all for one call, the first included (default 3) |
 
+use std::fmt;
 use std::time::Duration;
 
 use serde::Deserialize;
 use switchboard_core::http::HttpOptions;
+use switchboard_core::secret::redact_url;
 use switchboard_core::{Dsn, Error, ExposeSecret, Result, RetryPolicy, SecretString};
 
-use super::SCHEME;
+use crate::SCHEME;
 
 /// The public API's base URL (paths add `/v1/…`).
 pub const PUBLIC_API: &str = "https://api.stripe.com";
@@ -46,10 +48,11 @@ pub const DEFAULT_STRIPE_VERSION: &str = "2026-08-26.dahlia";
 /// The `stripe_version` DSN value that sends no `Stripe-Version`, so the account's default applies.
 pub const ACCOUNT_VERSION: &str = "account";
 
-/// How to reach one Stripe account. `Debug` never shows a key or secret.
-#[derive(Debug, Clone, Deserialize)]
+/// How to reach one Stripe account. Build it with [`StripeConfig::builder`] or
+/// [`StripeConfig::from_dsn`]. `Debug` never shows a key or secret.
+#[derive(Clone, Deserialize)]
 #[non_exhaustive]
-pub struct Config {
+pub struct StripeConfig {
     /// The secret API key.
     pub secret_key: SecretString,
     /// The API base URL, without `/v1`.
@@ -59,19 +62,33 @@ pub struct Config {
     #[serde(default)]
     pub webhook_secrets: Vec<SecretString>,
     /// How old a signature's timestamp may be.
-    #[serde(default = "default_tolerance", with = "crate::serde_secs")]
+    #[serde(default = "default_tolerance", with = "switchboard_core::serde_util::duration_secs")]
     pub webhook_tolerance: Duration,
     /// The `Stripe-Version` header ([`DEFAULT_STRIPE_VERSION`] unless set); `None` sends none, so the
     /// account's default version applies.
     #[serde(default = "default_version")]
     pub stripe_version: Option<String>,
     /// Whole-request timeout.
-    #[serde(default = "default_timeout", with = "crate::serde_secs")]
+    #[serde(default = "default_timeout", with = "switchboard_core::serde_util::duration_secs")]
     pub timeout: Duration,
     /// How calls are retried (every POST carries an `Idempotency-Key`, so repeats are safe; Stripe's
     /// `Stripe-Should-Retry: false` is obeyed).
     #[serde(skip, default = "RetryPolicy::default")]
     pub retry: RetryPolicy,
+}
+
+impl fmt::Debug for StripeConfig {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("StripeConfig")
+            .field("secret_key", &self.secret_key)
+            .field("endpoint", &redact_url(&self.endpoint))
+            .field("webhook_secrets", &self.webhook_secrets)
+            .field("webhook_tolerance", &self.webhook_tolerance)
+            .field("stripe_version", &self.stripe_version)
+            .field("timeout", &self.timeout)
+            .field("retry", &self.retry)
+            .finish()
+    }
 }
 
 fn default_endpoint() -> String {
@@ -90,22 +107,26 @@ fn default_timeout() -> Duration {
     Duration::from_secs(80)
 }
 
-impl Config {
-    /// A configuration for the public API with no webhook secret (webhooks are then refused).
-    pub fn new(secret_key: impl Into<String>) -> Config {
-        Config {
-            secret_key: SecretString::from(secret_key.into()),
-            endpoint: default_endpoint(),
-            webhook_secrets: Vec::new(),
-            webhook_tolerance: DEFAULT_TOLERANCE,
-            stripe_version: default_version(),
-            timeout: default_timeout(),
-            retry: RetryPolicy::default(),
+impl StripeConfig {
+    /// A builder: set the secret key, and whatever else differs from the defaults (the public API, no
+    /// webhook secret — webhooks are then refused —, a 300 s tolerance, [`DEFAULT_STRIPE_VERSION`],
+    /// 80 s, three attempts).
+    pub fn builder() -> StripeConfigBuilder {
+        StripeConfigBuilder {
+            config: StripeConfig {
+                secret_key: SecretString::from(String::new()),
+                endpoint: default_endpoint(),
+                webhook_secrets: Vec::new(),
+                webhook_tolerance: DEFAULT_TOLERANCE,
+                stripe_version: default_version(),
+                timeout: default_timeout(),
+                retry: RetryPolicy::default(),
+            },
         }
     }
 
     /// Reads a `stripe://SK@host?options` DSN (see the [module docs](self)).
-    pub fn from_dsn(dsn: &Dsn) -> Result<Config> {
+    pub fn from_dsn(dsn: &Dsn) -> Result<StripeConfig> {
         if dsn.scheme() != SCHEME {
             return Err(Error::config(format!(
                 "a Stripe DSN starts with '{SCHEME}://', not '{}://'",
@@ -117,77 +138,36 @@ impl Config {
             (None, Some(p)) if !p.expose_secret().is_empty() => p.expose_secret().to_owned(),
             _ => return Err(Error::config("stripe DSN needs the secret key before the '@'")),
         };
-        let mut cfg = Config::new(key);
-        cfg.endpoint = dsn.endpoint_or(PUBLIC_API)?;
+        let mut b = StripeConfig::builder()
+            .secret_key(key)
+            .endpoint(dsn.endpoint_or(PUBLIC_API)?);
         for (k, v) in dsn.options() {
             if k == "webhook_secret" {
                 for s in v.split(',').map(str::trim).filter(|s| !s.is_empty()) {
-                    cfg.webhook_secrets.push(SecretString::from(s.to_owned()));
+                    b = b.webhook_secret(s);
                 }
             }
         }
         if let Some(secs) = dsn.option_parse::<u64>("webhook_tolerance")? {
-            cfg.webhook_tolerance = Duration::from_secs(secs);
+            b = b.webhook_tolerance(Duration::from_secs(secs));
         }
         match dsn.option("stripe_version").map(str::trim) {
             None | Some("") => {}
-            Some(v) if v.eq_ignore_ascii_case(ACCOUNT_VERSION) => cfg.stripe_version = None,
-            Some(v) => cfg.stripe_version = Some(v.to_owned()),
+            Some(v) if v.eq_ignore_ascii_case(ACCOUNT_VERSION) => b = b.account_default_version(),
+            Some(v) => b = b.stripe_version(v),
         }
         if let Some(secs) = dsn.option_parse::<u64>("timeout")? {
-            cfg.timeout = Duration::from_secs(secs.max(1));
+            b = b.timeout(Duration::from_secs(secs.max(1)));
         }
         if let Some(n) = dsn.option_parse::<usize>("retries")? {
-            cfg.retry = cfg.retry.with_max_attempts(n);
+            let retry = b.config.retry.clone().with_max_attempts(n);
+            b = b.retry(retry);
         }
-        cfg.validate()?;
-        Ok(cfg)
+        b.build()
     }
 
-    /// Sets the API base URL (a simulator, a proxy).
-    pub fn endpoint(mut self, url: impl Into<String>) -> Self {
-        self.endpoint = url.into().trim_end_matches('/').to_owned();
-        self
-    }
-
-    /// Adds a webhook signing secret (call twice while rotating).
-    pub fn webhook_secret(mut self, secret: impl Into<String>) -> Self {
-        self.webhook_secrets.push(SecretString::from(secret.into()));
-        self
-    }
-
-    /// Sets the signature tolerance.
-    pub fn webhook_tolerance(mut self, tolerance: Duration) -> Self {
-        self.webhook_tolerance = tolerance;
-        self
-    }
-
-    /// Sets the `Stripe-Version` header.
-    pub fn stripe_version(mut self, version: impl Into<String>) -> Self {
-        self.stripe_version = Some(version.into());
-        self
-    }
-
-    /// Sends no `Stripe-Version`: Stripe answers in the account's default version (shapes then depend
-    /// on the account; see [`DEFAULT_STRIPE_VERSION`]).
-    pub fn account_default_version(mut self) -> Self {
-        self.stripe_version = None;
-        self
-    }
-
-    /// Sets the whole-request timeout.
-    pub fn timeout(mut self, timeout: Duration) -> Self {
-        self.timeout = timeout;
-        self
-    }
-
-    /// Sets the retry policy.
-    pub fn retry(mut self, retry: RetryPolicy) -> Self {
-        self.retry = retry;
-        self
-    }
-
-    /// Checks the configuration.
+    /// Checks the configuration (the builder and [`StripeConfig::from_dsn`] do; a configuration read
+    /// with serde is checked when a client is made from it).
     pub fn validate(&self) -> Result<()> {
         let key = self.secret_key.expose_secret();
         if key.is_empty() {
@@ -218,6 +198,76 @@ impl Config {
 
     pub(crate) fn http_options(&self) -> HttpOptions {
         HttpOptions::default().timeout(self.timeout)
+    }
+}
+
+/// Builds a [`StripeConfig`]; [`StripeConfigBuilder::build`] checks it.
+#[derive(Clone)]
+pub struct StripeConfigBuilder {
+    config: StripeConfig,
+}
+
+impl fmt::Debug for StripeConfigBuilder {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_tuple("StripeConfigBuilder").field(&self.config).finish()
+    }
+}
+
+impl StripeConfigBuilder {
+    /// Sets the secret API key (`sk_…`, or a restricted `rk_…`).
+    pub fn secret_key(mut self, secret_key: impl Into<String>) -> Self {
+        self.config.secret_key = SecretString::from(secret_key.into());
+        self
+    }
+
+    /// Sets the API base URL (a simulator, a proxy).
+    pub fn endpoint(mut self, url: impl Into<String>) -> Self {
+        self.config.endpoint = url.into().trim_end_matches('/').to_owned();
+        self
+    }
+
+    /// Adds a webhook signing secret (call twice while rotating).
+    pub fn webhook_secret(mut self, secret: impl Into<String>) -> Self {
+        self.config.webhook_secrets.push(SecretString::from(secret.into()));
+        self
+    }
+
+    /// Sets the signature tolerance.
+    pub fn webhook_tolerance(mut self, tolerance: Duration) -> Self {
+        self.config.webhook_tolerance = tolerance;
+        self
+    }
+
+    /// Sets the `Stripe-Version` header.
+    pub fn stripe_version(mut self, version: impl Into<String>) -> Self {
+        self.config.stripe_version = Some(version.into());
+        self
+    }
+
+    /// Sends no `Stripe-Version`: Stripe answers in the account's default version (shapes then depend
+    /// on the account; see [`DEFAULT_STRIPE_VERSION`]).
+    pub fn account_default_version(mut self) -> Self {
+        self.config.stripe_version = None;
+        self
+    }
+
+    /// Sets the whole-request timeout.
+    pub fn timeout(mut self, timeout: Duration) -> Self {
+        self.config.timeout = timeout;
+        self
+    }
+
+    /// Sets the retry policy.
+    pub fn retry(mut self, retry: RetryPolicy) -> Self {
+        self.config.retry = retry;
+        self
+    }
+
+    /// The configuration, checked: a secret (not publishable) key, non-empty webhook secrets, a
+    /// well-formed API version and an endpoint that is a URL.
+    pub fn build(self) -> Result<StripeConfig> {
+        self.config.validate()?;
+        Ok(self.config)
     }
 }
 

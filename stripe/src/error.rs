@@ -14,12 +14,22 @@
 //! | 503 | | Unavailable | NotSent |
 //!
 //! The provider code is the decline code when there is one, else the error code, else the type.
+//!
+//! `Stripe-Should-Retry` (docs.stripe.com/error-low-level, "Idempotency" and "Retries") is Stripe's
+//! own word on repeating: `false` comes with a 500 it saved under the idempotency key, which a repeat
+//! would only replay, so such an answer is final ([`should_retry`]; the client does not retry it).
 
 use switchboard_core::http::{Reply, retry_after, status_kind};
 use switchboard_core::{Dispatch, Error, ErrorKind};
 
-use super::SCHEME;
-use super::model::ErrorEnvelope;
+use crate::SCHEME;
+use crate::model::ErrorEnvelope;
+
+/// The error an answer stands for, or `None` for a success (2xx) to decode. See the
+/// [module docs](self) for the table.
+pub fn parse_error(reply: &Reply) -> Option<Error> {
+    (!reply.is_success()).then(|| refusal(reply))
+}
 
 /// What Stripe's `Stripe-Should-Retry` header said, when it said anything.
 pub fn should_retry(reply: &Reply) -> Option<bool> {
@@ -48,7 +58,7 @@ pub fn stripe_status_kind(status: u16, error_type: &str) -> (ErrorKind, Dispatch
 }
 
 /// The error a non-2xx answer stands for.
-pub fn from_reply(reply: &Reply) -> Error {
+fn refusal(reply: &Reply) -> Error {
     let env: Option<ErrorEnvelope> = serde_json::from_slice(&reply.body).ok();
     let Some(env) = env else {
         return reply.status_error().with_provider(SCHEME);

@@ -13,22 +13,20 @@ use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 use serde_json::Value;
 use switchboard_core::{Dsn, Error, Result, WebhookRequest};
+use switchboard_payments::idempotency::or_random;
+use switchboard_payments::outcome::{acted_but_unusable, nothing_sent, read_but_unusable};
+use switchboard_payments::{
+    CaptureMode, CreatePayment, CreateRefund, EventStore, IdempotencyKey, Money, Payment, PaymentGateway,
+    PaymentStatus, Refund, WebhookOutcome,
+};
 
-use super::SCHEME;
-use super::client::{Client, RefundList, wrong_state};
-use super::config::Config;
-use super::model::{
+use crate::SCHEME;
+use crate::client::{RefundList, StripeClient, wrong_state};
+use crate::config::StripeConfig;
+use crate::model::{
     self, CheckoutSession, CheckoutSessionCreate, Expandable, PaymentIntent, PaymentIntentCreate, RefundCreate,
 };
-use super::webhook::{SignatureVerifier, parse_event};
-use crate::dedupe::{EventStore, MemoryEventStore};
-use crate::gateway::{
-    CaptureMode, CreatePayment, CreateRefund, Payment, PaymentGateway, PaymentStatus, PaymentWebhook, Refund,
-    RefundStatus, WebhookObject, WebhookOutcome, dedupe_key,
-};
-use crate::idempotency::{IdempotencyKey, or_random};
-use crate::money::Money;
-use crate::outcome::{acted_but_unusable, nothing_sent, read_but_unusable};
+use crate::webhook::StripeWebhook;
 
 const EXPAND_INTENT: &[&str] = &["latest_charge"];
 const EXPAND_SESSION: &[&str] = &["payment_intent", "payment_intent.latest_charge"];
@@ -38,47 +36,46 @@ const MAX_PAGES: usize = 50;
 
 /// Stripe behind the [`PaymentGateway`] trait. Cheap to clone.
 #[derive(Debug, Clone)]
-pub struct Gateway {
-    client: Client,
-    verifier: Option<SignatureVerifier>,
-    events: Arc<dyn EventStore>,
+pub struct StripeGateway {
+    client: StripeClient,
+    webhook: StripeWebhook,
 }
 
-impl Gateway {
+impl StripeGateway {
     /// A gateway for this configuration, deduplicating webhooks in memory. Without a webhook secret
     /// the gateway works, and [`PaymentGateway::handle_webhook`] refuses every webhook.
-    pub fn new(config: Config) -> Result<Gateway> {
-        let verifier = if config.webhook_secrets.is_empty() {
-            None
-        } else {
-            Some(SignatureVerifier::new(config.webhook_secrets.clone())?.with_tolerance(config.webhook_tolerance))
-        };
-        Ok(Gateway {
-            client: Client::new(config)?,
-            verifier,
-            events: Arc::new(MemoryEventStore::new()),
+    pub fn new(config: StripeConfig) -> Result<StripeGateway> {
+        let webhook = StripeWebhook::new(&config)?;
+        Ok(StripeGateway {
+            client: StripeClient::new(config)?,
+            webhook,
         })
     }
 
     /// A gateway from a `stripe://` DSN.
-    pub fn from_dsn(dsn: &Dsn) -> Result<Gateway> {
-        Gateway::new(Config::from_dsn(dsn)?)
+    pub fn from_dsn(dsn: &Dsn) -> Result<StripeGateway> {
+        StripeGateway::new(StripeConfig::from_dsn(dsn)?)
     }
 
     /// Keeps the record of handled webhooks in the host's store.
     pub fn with_event_store(mut self, store: Arc<dyn EventStore>) -> Self {
-        self.events = store;
+        self.webhook = self.webhook.with_event_store(store);
         self
     }
 
     /// The wire-level client, for operations the trait does not cover.
-    pub fn client(&self) -> &Client {
+    pub fn client(&self) -> &StripeClient {
         &self.client
+    }
+
+    /// The webhooks' verifier (what [`PaymentGateway::handle_webhook`] uses).
+    pub fn webhook(&self) -> &StripeWebhook {
+        &self.webhook
     }
 
     /// The event store.
     pub fn event_store(&self) -> &Arc<dyn EventStore> {
-        &self.events
+        self.webhook.event_store()
     }
 
     /// The session and the PaymentIntent behind a `cs_…` id; an error when the customer has not paid.
@@ -142,7 +139,7 @@ fn money(amount: i64, currency: &str) -> Result<Money> {
 
 /// Removes every `client_secret` from a JSON value, so raw copies kept for logs and storage do not
 /// carry one.
-pub(crate) fn strip_client_secrets(v: &mut Value) {
+pub fn strip_client_secrets(v: &mut Value) {
     match v {
         Value::Object(m) => {
             m.remove("client_secret");
@@ -170,23 +167,17 @@ pub fn normalise_intent(pi: &PaymentIntent) -> Result<Payment> {
         .map(str::to_owned);
     let mut raw = serde_json::to_value(pi)?;
     strip_client_secrets(&mut raw);
-    Ok(Payment {
-        provider: SCHEME,
-        id: pi.id.clone(),
-        intent_id: None,
-        status,
-        raw_status: pi.status.clone(),
-        amount: money(pi.amount, &pi.currency)?,
-        captured: (pi.amount_received > 0)
-            .then(|| money(pi.amount_received, &pi.currency))
-            .transpose()?,
-        refunded,
-        confirmation_url,
-        client_secret: pi.client_secret.clone(),
-        metadata: pi.metadata.clone(),
-        created_at: unix(pi.created),
-        raw,
-    })
+    let amount = money(pi.amount, &pi.currency)?;
+    let mut out = Payment::new(SCHEME, pi.id.clone(), status, pi.status.clone(), amount, raw);
+    out.captured = (pi.amount_received > 0)
+        .then(|| money(pi.amount_received, &pi.currency))
+        .transpose()?;
+    out.refunded = refunded;
+    out.confirmation_url = confirmation_url;
+    out.client_secret = pi.client_secret.clone();
+    out.metadata = pi.metadata.clone();
+    out.created_at = unix(pi.created);
+    Ok(out)
 }
 
 /// A Checkout Session, normalised; with its PaymentIntent when it was expanded (or given).
@@ -234,42 +225,36 @@ fn normalise_session_or(s: &CheckoutSession, intent: Option<&PaymentIntent>, ask
             None,
         ),
     };
-    Ok(Payment {
-        provider: SCHEME,
-        id: s.id.clone(),
-        intent_id: s.payment_intent.as_ref().map(|p| p.id().to_owned()),
-        status,
-        raw_status,
-        amount: money(total, &currency)?,
-        captured,
-        refunded,
-        confirmation_url: if open { s.url.clone() } else { None },
-        client_secret: None,
-        metadata: s.metadata.clone(),
-        created_at: unix(s.created),
-        raw,
-    })
+    let mut out = Payment::new(SCHEME, s.id.clone(), status, raw_status, money(total, &currency)?, raw);
+    out.intent_id = s.payment_intent.as_ref().map(|p| p.id().to_owned());
+    out.captured = captured;
+    out.refunded = refunded;
+    out.confirmation_url = if open { s.url.clone() } else { None };
+    out.metadata = s.metadata.clone();
+    out.created_at = unix(s.created);
+    Ok(out)
 }
 
 /// A Refund, normalised.
 pub fn normalise_refund(r: &model::Refund) -> Result<Refund> {
     let mut raw = serde_json::to_value(r)?;
     strip_client_secrets(&mut raw);
+    let payment_id = r
+        .payment_intent
+        .clone()
+        .or_else(|| r.charge.clone())
+        .unwrap_or_default();
     let status = r.status.clone().unwrap_or_default();
-    Ok(Refund {
-        provider: SCHEME,
-        id: r.id.clone(),
-        payment_id: r
-            .payment_intent
-            .clone()
-            .or_else(|| r.charge.clone())
-            .unwrap_or_default(),
-        status: RefundStatus::from_word(&status),
-        raw_status: status,
-        amount: money(r.amount, &r.currency)?,
-        created_at: unix(r.created),
+    let mut out = Refund::new(
+        SCHEME,
+        r.id.clone(),
+        payment_id,
+        status,
+        money(r.amount, &r.currency)?,
         raw,
-    })
+    );
+    out.created_at = unix(r.created);
+    Ok(out)
 }
 
 fn stripe_amount(m: Money, against: &str) -> Result<i64> {
@@ -284,7 +269,7 @@ fn stripe_amount(m: Money, against: &str) -> Result<i64> {
 }
 
 #[async_trait]
-impl PaymentGateway for Gateway {
+impl PaymentGateway for StripeGateway {
     fn provider(&self) -> &'static str {
         SCHEME
     }
@@ -492,58 +477,6 @@ impl PaymentGateway for Gateway {
     }
 
     async fn handle_webhook(&self, request: &WebhookRequest) -> Result<WebhookOutcome> {
-        let Some(verifier) = &self.verifier else {
-            return Err(Error::config(
-                "no Stripe webhook secret is configured (webhook_secret=whsec_…); webhooks are refused without one",
-            )
-            .with_provider(SCHEME));
-        };
-        verifier.verify(request)?;
-        let event = parse_event(&request.body)?;
-        let object = &event.data.object;
-        let kind = object.get("object").and_then(Value::as_str).unwrap_or("").to_owned();
-        let malformed = |e: serde_json::Error| {
-            Error::invalid_input(format!("the event's {kind} object is not what Stripe sends ({e})"))
-                .with_provider(SCHEME)
-        };
-        // A signed object this crate cannot normalise (an unknown currency) is, like one that does not
-        // decode, a malformed body for the host: `InvalidInput`.
-        let unusable = |e: Error| {
-            Error::invalid_input(format!("the event's {kind} object cannot be used ({})", e.message()))
-                .with_provider(SCHEME)
-                .with_source(e)
-        };
-        let object = match kind.as_str() {
-            "payment_intent" => {
-                let pi: PaymentIntent = serde_json::from_value(object.clone()).map_err(malformed)?;
-                WebhookObject::Payment(Box::new(normalise_intent(&pi).map_err(unusable)?))
-            }
-            "checkout.session" => {
-                let s: CheckoutSession = serde_json::from_value(object.clone()).map_err(malformed)?;
-                WebhookObject::Payment(Box::new(normalise_session(&s, None).map_err(unusable)?))
-            }
-            "refund" => {
-                let r: model::Refund = serde_json::from_value(object.clone()).map_err(malformed)?;
-                WebhookObject::Refund(normalise_refund(&r).map_err(unusable)?)
-            }
-            _ => {
-                let mut raw = object.clone();
-                strip_client_secrets(&mut raw);
-                WebhookObject::Other { kind, raw }
-            }
-        };
-        if !self.events.claim(&dedupe_key(SCHEME, &event.id)).await? {
-            return Ok(WebhookOutcome::Duplicate { event_id: event.id });
-        }
-        let mut raw: Value = serde_json::from_slice(&request.body)?;
-        strip_client_secrets(&mut raw);
-        Ok(WebhookOutcome::Event(Box::new(PaymentWebhook {
-            provider: SCHEME,
-            event_id: event.id,
-            event_type: event.kind,
-            claimed_event_type: None,
-            object,
-            raw,
-        })))
+        self.webhook.outcome(request).await
     }
 }

@@ -9,9 +9,9 @@ use std::collections::BTreeMap;
 use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
 use switchboard_core::{Result, SecretString};
+use switchboard_payments::Money;
 
-use super::form::Form;
-use crate::money::Money;
+use crate::form::Form;
 
 /// A Stripe enum on the wire: the documented words as variants, and any word Stripe adds later kept
 /// as `Other` (Stripe's enums are open: new values appear on old API versions too), so a new value
@@ -313,7 +313,7 @@ pub struct PaymentIntent {
     #[serde(default)]
     pub description: Option<String>,
     /// Your metadata.
-    #[serde(default, deserialize_with = "crate::serde_null::deserialize")]
+    #[serde(default, deserialize_with = "switchboard_core::serde_util::null_as_default")]
     pub metadata: BTreeMap<String, String>,
     /// The latest charge (id, or the object with `expand[]=latest_charge`). Present from API version
     /// 2022-11-15 on; older versions answer a `charges` list instead (kept in `extra`), which is why the
@@ -414,7 +414,7 @@ pub struct CheckoutSession {
     #[serde(default)]
     pub payment_intent: Option<Expandable<PaymentIntent>>,
     /// Your metadata (`null` in Stripe's reference reads as empty).
-    #[serde(default, deserialize_with = "crate::serde_null::deserialize")]
+    #[serde(default, deserialize_with = "switchboard_core::serde_util::null_as_default")]
     pub metadata: BTreeMap<String, String>,
     /// Your reference.
     #[serde(default)]
@@ -462,7 +462,7 @@ pub struct Refund {
     #[serde(default)]
     pub created: Option<i64>,
     /// Your metadata (`null` in Stripe's reference reads as empty).
-    #[serde(default, deserialize_with = "crate::serde_null::deserialize")]
+    #[serde(default, deserialize_with = "switchboard_core::serde_util::null_as_default")]
     pub metadata: BTreeMap<String, String>,
     /// Everything else.
     #[serde(flatten)]

@@ -14,16 +14,25 @@
 //!
 //! Every failure is an `Auth` error: no header, a malformed header, no matching signature, too old.
 //! None of them show the secret, the signatures or the body.
+//!
+//! [`StripeWebhook`] is the core [`Webhook`]: it verifies with [`SignatureVerifier`], normalises the
+//! event's object into a payment or refund, and recognises a redelivery by its event id through the
+//! [`EventStore`].
 
+use std::sync::Arc;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
+use serde_json::Value;
 use switchboard_core::secret::ct_eq;
 use switchboard_core::webhook::{hmac_sha256, unauthenticated};
-use switchboard_core::{Error, ExposeSecret, Result, SecretString, WebhookRequest};
+use switchboard_core::{Error, ExposeSecret, Handled, Result, SecretString, Webhook, WebhookRequest};
+use switchboard_payments::gateway::dedupe_key;
+use switchboard_payments::{EventStore, MemoryEventStore, PaymentWebhook, WebhookObject, WebhookOutcome};
 
-use super::SCHEME;
-use super::config::DEFAULT_TOLERANCE;
-use super::model::Event;
+use crate::SCHEME;
+use crate::config::{DEFAULT_TOLERANCE, StripeConfig};
+use crate::gateway::{normalise_intent, normalise_refund, normalise_session, strip_client_secrets};
+use crate::model::{self, CheckoutSession, Event, PaymentIntent};
 
 /// The header Stripe signs webhooks in.
 pub const SIGNATURE_HEADER: &str = "Stripe-Signature";
@@ -190,6 +199,119 @@ impl SignatureVerifier {
     }
 }
 
+/// Stripe's webhooks, verified, normalised and deduplicated. See the [module docs](self).
+///
+/// Without a webhook secret configured, every webhook is refused with a `Config` error: verification
+/// does not run without one.
+#[derive(Debug, Clone)]
+pub struct StripeWebhook {
+    verifier: Option<SignatureVerifier>,
+    events: Arc<dyn EventStore>,
+}
+
+impl StripeWebhook {
+    /// Webhooks signed with the configuration's secrets (and its tolerance), deduplicated in memory.
+    pub fn new(config: &StripeConfig) -> Result<Self> {
+        let verifier = if config.webhook_secrets.is_empty() {
+            None
+        } else {
+            Some(SignatureVerifier::new(config.webhook_secrets.clone())?.with_tolerance(config.webhook_tolerance))
+        };
+        Ok(StripeWebhook {
+            verifier,
+            events: Arc::new(MemoryEventStore::new()),
+        })
+    }
+
+    /// Keeps the record of handled events in the host's store.
+    pub fn with_event_store(mut self, store: Arc<dyn EventStore>) -> Self {
+        self.events = store;
+        self
+    }
+
+    /// The event store.
+    pub fn event_store(&self) -> &Arc<dyn EventStore> {
+        &self.events
+    }
+
+    /// Verifies and normalises an event, without deduplicating it.
+    pub fn event(&self, request: &WebhookRequest) -> Result<PaymentWebhook> {
+        self.verify(request)?;
+        let event = parse_event(&request.body)?;
+        let object = &event.data.object;
+        let kind = object.get("object").and_then(Value::as_str).unwrap_or("").to_owned();
+        let malformed = |e: serde_json::Error| {
+            Error::invalid_input(format!("the event's {kind} object is not what Stripe sends ({e})"))
+                .with_provider(SCHEME)
+        };
+        // A signed object this crate cannot normalise (an unknown currency) is, like one that does not
+        // decode, a malformed body for the host: `InvalidInput`.
+        let unusable = |e: Error| {
+            Error::invalid_input(format!("the event's {kind} object cannot be used ({})", e.message()))
+                .with_provider(SCHEME)
+                .with_source(e)
+        };
+        let object = match kind.as_str() {
+            "payment_intent" => {
+                let pi: PaymentIntent = serde_json::from_value(object.clone()).map_err(malformed)?;
+                WebhookObject::Payment(Box::new(normalise_intent(&pi).map_err(unusable)?))
+            }
+            "checkout.session" => {
+                let s: CheckoutSession = serde_json::from_value(object.clone()).map_err(malformed)?;
+                WebhookObject::Payment(Box::new(normalise_session(&s, None).map_err(unusable)?))
+            }
+            "refund" => {
+                let r: model::Refund = serde_json::from_value(object.clone()).map_err(malformed)?;
+                WebhookObject::Refund(normalise_refund(&r).map_err(unusable)?)
+            }
+            _ => {
+                let mut raw = object.clone();
+                strip_client_secrets(&mut raw);
+                WebhookObject::Other { kind, raw }
+            }
+        };
+        let mut raw: Value = serde_json::from_slice(&request.body)?;
+        strip_client_secrets(&mut raw);
+        Ok(PaymentWebhook::new(SCHEME, event.id, event.kind, object, raw))
+    }
+
+    /// Verifies and normalises an event, and reports a redelivery of an event already taken as
+    /// [`WebhookOutcome::Duplicate`] (what
+    /// [`PaymentGateway::handle_webhook`](switchboard_payments::PaymentGateway::handle_webhook) answers).
+    pub async fn outcome(&self, request: &WebhookRequest) -> Result<WebhookOutcome> {
+        let event = self.event(request)?;
+        if !self.events.claim(&dedupe_key(SCHEME, &event.event_id)).await? {
+            return Ok(WebhookOutcome::Duplicate {
+                event_id: event.event_id,
+            });
+        }
+        Ok(WebhookOutcome::Event(Box::new(event)))
+    }
+}
+
+#[async_trait::async_trait]
+impl Webhook for StripeWebhook {
+    /// The `Stripe-Signature` check; a `Config` error when no webhook secret is configured.
+    fn verify(&self, request: &WebhookRequest) -> Result<()> {
+        match &self.verifier {
+            Some(v) => v.verify(request),
+            None => Err(Error::config(
+                "no Stripe webhook secret is configured (webhook_secret=whsec_…); webhooks are refused without one",
+            )
+            .with_provider(SCHEME)),
+        }
+    }
+
+    /// The event as one core payment event (no deduplication: [`Webhook::handle`] does that).
+    fn decode(&self, request: &WebhookRequest) -> Result<Vec<switchboard_core::Event>> {
+        Ok(vec![self.event(request)?.to_event()?])
+    }
+
+    async fn handle(&self, request: &WebhookRequest) -> Result<Handled> {
+        self.outcome(request).await?.into_handled()
+    }
+}
+
 /// Decodes an event body (after verification).
 pub fn parse_event(body: &[u8]) -> Result<Event> {
     serde_json::from_slice(body).map_err(|e| {
@@ -204,8 +326,9 @@ mod tests {
     use super::*;
 
     #[test]
-    fn reference_vector() {
-        // notify-payments-erp-apis.md §6.7, self-computed there with Python's hmac.
+    fn known_signature() {
+        // Computed independently with Python's hmac module:
+        // hmac.new(b"whsec_test_secret", b'1700000000.{"id":"evt_1","object":"event"}', sha256).hexdigest()
         assert_eq!(
             compute_signature(
                 "whsec_test_secret",

@@ -1,58 +1,63 @@
 //! The YooKassa API v3 client: one method per operation, wire types in and out.
 //!
-//! Every POST carries an `Idempotence-Key`, and every call runs under the configured
-//! [`RetryPolicy`](switchboard_core::RetryPolicy) as an idempotent operation: GETs are reads, and a
-//! POST repeated with its key is answered with the first result. That is exactly what YooKassa asks
-//! for when it answers HTTP 500 ("no definite answer"): repeat with the same key.
+//! Every POST carries an `Idempotence-Key`, and every call goes through the request pipeline as an
+//! idempotent operation: GETs are reads, and a POST repeated with its key is answered with the first
+//! result. That is exactly what YooKassa asks for when it answers HTTP 500 ("no definite answer"):
+//! repeat with the same key. The key is made once per call, so every retry carries the same one.
 
 use http::Method;
 use serde::Serialize;
 use serde::de::DeserializeOwned;
 use switchboard_core::http::Reply;
-use switchboard_core::{Dsn, Error, ExposeSecret, Idempotence, Result};
+use switchboard_core::pipeline::Pipeline;
+use switchboard_core::{Dsn, Error, ErrorKind, Idempotence, Result};
+use switchboard_payments::IdempotencyKey;
+use switchboard_payments::gateway::check_id;
+use switchboard_payments::idempotency::note_key;
+use switchboard_payments::outcome::{acted_but_unusable, answer_id, read_but_unusable};
 
-use super::SCHEME;
-use super::config::Config;
-use super::error::{from_reply, processing};
-use super::model::{CaptureRequest, CreatePaymentRequest, CreateRefundRequest, List, ListQuery, Payment, Refund};
-use crate::gateway::check_id;
-use crate::idempotency::{IdempotencyKey, note_key};
-use crate::outcome::{acted_but_unusable, answer_id, read_but_unusable};
+use crate::SCHEME;
+use crate::api::YooKassaApi;
+use crate::config::YooKassaConfig;
+use crate::model::{CaptureRequest, CreatePaymentRequest, CreateRefundRequest, List, ListQuery, Payment, Refund};
 
 /// The header YooKassa reads the idempotency key from.
 pub const IDEMPOTENCE_KEY_HEADER: &str = "Idempotence-Key";
 
 /// A YooKassa client for one shop. Cheap to clone (the connection pool is shared).
 #[derive(Clone)]
-pub struct Client {
-    config: Config,
-    http: reqwest::Client,
+pub struct YooKassaClient {
+    config: YooKassaConfig,
+    pipeline: std::sync::Arc<Pipeline<YooKassaApi>>,
 }
 
-impl std::fmt::Debug for Client {
+impl std::fmt::Debug for YooKassaClient {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("yookassa::Client")
+        f.debug_struct("YooKassaClient")
             .field("shop_id", &self.config.shop_id)
-            .field("endpoint", &self.config.endpoint)
+            .field("endpoint", &switchboard_core::secret::redact_url(&self.config.endpoint))
             .finish_non_exhaustive()
     }
 }
 
-impl Client {
+impl YooKassaClient {
     /// A client for this configuration.
-    pub fn new(config: Config) -> Result<Client> {
+    pub fn new(config: YooKassaConfig) -> Result<YooKassaClient> {
         config.validate()?;
-        let http = config.http_options().build_client()?;
-        Ok(Client { config, http })
+        let pipeline = Pipeline::new(YooKassaApi::new(&config), &config.http_options(), config.retry.clone())?;
+        Ok(YooKassaClient {
+            config,
+            pipeline: std::sync::Arc::new(pipeline),
+        })
     }
 
     /// A client from a `yookassa://` DSN.
-    pub fn from_dsn(dsn: &Dsn) -> Result<Client> {
-        Client::new(Config::from_dsn(dsn)?)
+    pub fn from_dsn(dsn: &Dsn) -> Result<YooKassaClient> {
+        YooKassaClient::new(YooKassaConfig::from_dsn(dsn)?)
     }
 
     /// The configuration.
-    pub fn config(&self) -> &Config {
+    pub fn config(&self) -> &YooKassaConfig {
         &self.config
     }
 
@@ -108,86 +113,66 @@ impl Client {
     }
 
     async fn get<T: DeserializeOwned>(&self, path: &str, query: &[(&'static str, String)]) -> Result<T> {
-        self.call(Method::GET, path, query, None, None).await
+        let url = self.url(path);
+        tracing::debug!(provider = SCHEME, method = "GET", path, "request");
+        let reply = self
+            .pipeline
+            .reply(Idempotence::Idempotent, |http| {
+                let rb = http.get(&url);
+                if query.is_empty() { rb } else { rb.query(query) }
+            })
+            .await
+            .inspect_err(|e| tracing::debug!(provider = SCHEME, path, error = %e, "request failed"))?;
+        // YooKassa answered; an answer that does not decode changes nothing, so the error says so and
+        // never "not sent".
+        self.pipeline
+            .decode(&reply)
+            .map_err(|e| read_but_unusable(e, SCHEME, &format!("YooKassa's GET {path}")))
     }
 
     async fn post<T: DeserializeOwned, B: Serialize>(&self, path: &str, body: &B, key: &IdempotencyKey) -> Result<T> {
         let body = serde_json::to_vec(body)
             .map_err(|e| Error::invalid_input("the request could not be encoded as JSON").with_source(e))?;
-        self.call(Method::POST, path, &[], Some(body), Some(key))
+        let url = self.url(path);
+        tracing::debug!(provider = SCHEME, method = "POST", path, key = key.as_str(), "request");
+        // Every attempt carries the same key, which makes a repeat answer the first result: the
+        // whole call is idempotent.
+        let reply = self
+            .pipeline
+            .reply(Idempotence::Idempotent, |http| {
+                http.post(&url)
+                    .header(IDEMPOTENCE_KEY_HEADER, key.as_str())
+                    .header(http::header::CONTENT_TYPE, "application/json")
+                    .body(body.clone())
+            })
             .await
+            .map_err(|e| too_large_after_acting(e, path, key))
             .map_err(|e| note_key(e, key))
+            .inspect_err(|e| tracing::debug!(provider = SCHEME, path, error = %e, "request failed"))?;
+        // YooKassa acted; an answer that does not decode changes nothing, so the error says so and
+        // never "not sent". It is the final answer: repeating would get the same stored answer.
+        self.pipeline.decode(&reply).map_err(|e| {
+            let done = done(&Method::POST, path, &reply);
+            acted_but_unusable(e, SCHEME, &done, answer_id(&reply).as_deref(), Some(key))
+        })
     }
 
-    async fn call<T: DeserializeOwned>(
-        &self,
-        method: Method,
-        path: &str,
-        query: &[(&'static str, String)],
-        body: Option<Vec<u8>>,
-        key: Option<&IdempotencyKey>,
-    ) -> Result<T> {
-        let url = format!("{}{path}", self.config.endpoint);
-        let max_body = switchboard_core::http::DEFAULT_MAX_BODY;
-        tracing::debug!(provider = SCHEME, %method, path, key = key.map(IdempotencyKey::as_str), "request");
-        // Reads are safe to repeat; every POST carries its key, which makes the repeat answer the
-        // first result. So the whole call is idempotent.
-        let result = self
-            .config
-            .retry
-            .run(Idempotence::Idempotent, || async {
-                let mut rb = self
-                    .http
-                    .request(method.clone(), &url)
-                    .basic_auth(&self.config.shop_id, Some(self.config.secret_key.expose_secret()))
-                    .header(http::header::ACCEPT, "application/json");
-                if !query.is_empty() {
-                    rb = rb.query(query);
-                }
-                if let Some(k) = key {
-                    rb = rb.header(IDEMPOTENCE_KEY_HEADER, k.as_str());
-                }
-                if let Some(b) = &body {
-                    rb = rb
-                        .header(http::header::CONTENT_TYPE, "application/json")
-                        .body(b.clone());
-                }
-                let reply = Reply::send(rb, max_body)
-                    .await
-                    .map_err(|e| too_large_after_acting(e.with_provider(SCHEME), &method, path, key))?;
-                if !reply.is_success() {
-                    return Err(from_reply(&reply));
-                }
-                if let Some(e) = processing(&reply) {
-                    return Err(e);
-                }
-                // YooKassa acted (a POST) or answered (a GET); an answer that does not decode changes
-                // neither, so the error says so and never "not sent". It is returned as the final
-                // answer: repeating would get the same stored answer.
-                reply.json::<T>().map_err(|e| {
-                    let e = e.with_provider(SCHEME);
-                    let done = format!("YooKassa carried out {method} {path} (HTTP {})", reply.status.as_u16());
-                    match key {
-                        Some(k) => acted_but_unusable(e, SCHEME, &done, answer_id(&reply).as_deref(), Some(k)),
-                        None => read_but_unusable(e, SCHEME, &format!("YooKassa's {method} {path}")),
-                    }
-                })
-            })
-            .await;
-        if let Err(e) = &result {
-            tracing::debug!(provider = SCHEME, path, error = %e, "request failed");
-        }
-        result
+    fn url(&self, path: &str) -> String {
+        format!("{}{path}", self.config.endpoint)
     }
+}
+
+fn done(method: &Method, path: &str, reply: &Reply) -> String {
+    format!("YooKassa carried out {method} {path} (HTTP {})", reply.status.as_u16())
 }
 
 /// A 2xx answer to a POST that could not even be read (larger than the body cap): YooKassa acted, so
 /// the error says so, as for an answer that does not decode.
-fn too_large_after_acting(e: Error, method: &Method, path: &str, key: Option<&IdempotencyKey>) -> Error {
-    match (key, e.http_status()) {
-        (Some(k), Some(s)) if (200..300).contains(&s) && e.kind() == switchboard_core::ErrorKind::Decode => {
-            let done = format!("YooKassa carried out {method} {path} (HTTP {s})");
-            acted_but_unusable(e, SCHEME, &done, None, Some(k))
+fn too_large_after_acting(e: Error, path: &str, key: &IdempotencyKey) -> Error {
+    match e.http_status() {
+        Some(s) if (200..300).contains(&s) && e.kind() == ErrorKind::Decode => {
+            let done = format!("YooKassa carried out POST {path} (HTTP {s})");
+            acted_but_unusable(e, SCHEME, &done, None, Some(key))
         }
         _ => e,
     }

@@ -10,17 +10,30 @@
 //! | 429 | `too_many_requests` | RateLimited | NotSent | refused before acting |
 //! | 500 | `internal_server_error` | Unavailable | MaybeSent | "no definite answer": repeat with the same key |
 //!
+//! | 202 | `processing` | Unavailable | MaybeSent | accepted, not finished: repeat with the same key after `retry_after` |
+//!
 //! Anything else falls back to core's mapping of the HTTP status.
 //!
-//! An HTTP 202 `{"type":"processing","retry_after":…}` ("accepted, not finished; repeat later") is
-//! described by YooKassa's docs but not established in the reference [?]: it is read as Unavailable +
-//! MaybeSent with its `retry_after` (milliseconds), so the call is repeated with the same key.
+//! The HTTP 202 `{"type":"processing","retry_after":…}` is how YooKassa's API reference ("Processing
+//! of requests", yookassa.ru/developers/using-api/interaction-format) says a request is still being
+//! worked on: it is read as Unavailable + MaybeSent with its `retry_after` (milliseconds), so the call
+//! is repeated with the same key, which answers the result once there is one.
 
 use switchboard_core::http::{Reply, retry_after};
 use switchboard_core::{Dispatch, Error, ErrorKind};
 
-use super::SCHEME;
-use super::model::ErrorBody;
+use crate::SCHEME;
+use crate::model::ErrorBody;
+
+/// The error an answer stands for, or `None` for a success to decode: every non-2xx answer, and the
+/// 2xx "still processing" answer. See the [module docs](self) for the table.
+pub fn parse_error(reply: &Reply) -> Option<Error> {
+    if reply.is_success() {
+        processing(reply)
+    } else {
+        Some(refusal(reply))
+    }
+}
 
 /// The kind and dispatch fact of a YooKassa error code, or `None` for a code not in the table.
 pub fn code_kind(code: &str) -> Option<(ErrorKind, Dispatch)> {
@@ -37,7 +50,7 @@ pub fn code_kind(code: &str) -> Option<(ErrorKind, Dispatch)> {
 }
 
 /// The error a non-2xx answer stands for.
-pub fn from_reply(reply: &Reply) -> Error {
+fn refusal(reply: &Reply) -> Error {
     let body: Option<ErrorBody> = serde_json::from_slice(&reply.body).ok();
     let Some(body) = body.filter(|b| b.code.is_some()) else {
         return reply.status_error().with_provider(SCHEME);
@@ -73,7 +86,7 @@ pub fn from_reply(reply: &Reply) -> Error {
 
 /// YooKassa's "still processing" answer (HTTP 202 with `"type":"processing"`) as a retryable error;
 /// `None` for any other answer.
-pub fn processing(reply: &Reply) -> Option<Error> {
+fn processing(reply: &Reply) -> Option<Error> {
     if reply.status.as_u16() != 202 {
         return None;
     }

@@ -7,20 +7,18 @@ use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 use serde_json::Value;
 use switchboard_core::{Dsn, Error, Result, WebhookRequest};
-
-use super::SCHEME;
-use super::client::Client;
-use super::config::Config;
-use super::model::{self, Amount, CaptureRequest, ConfirmationRequest, CreatePaymentRequest, CreateRefundRequest};
-use super::webhook::{Fetched, NotificationVerifier};
-use crate::dedupe::{EventStore, MemoryEventStore};
-use crate::gateway::{
-    CaptureMode, CreatePayment, CreateRefund, Payment, PaymentGateway, PaymentStatus, PaymentWebhook, Refund,
-    RefundStatus, WebhookObject, WebhookOutcome, dedupe_key,
+use switchboard_payments::idempotency::or_random;
+use switchboard_payments::outcome::{acted_but_unusable, nothing_sent, read_but_unusable};
+use switchboard_payments::{
+    CaptureMode, CreatePayment, CreateRefund, EventStore, IdempotencyKey, Money, Payment, PaymentGateway,
+    PaymentStatus, Refund, WebhookOutcome,
 };
-use crate::idempotency::{IdempotencyKey, or_random};
-use crate::money::Money;
-use crate::outcome::{acted_but_unusable, nothing_sent, read_but_unusable};
+
+use crate::SCHEME;
+use crate::client::YooKassaClient;
+use crate::config::YooKassaConfig;
+use crate::model::{self, Amount, CaptureRequest, ConfirmationRequest, CreatePaymentRequest, CreateRefundRequest};
+use crate::webhook::YooKassaWebhook;
 
 /// The longest description YooKassa takes.
 const MAX_DESCRIPTION: usize = 128;
@@ -30,42 +28,45 @@ const MAX_PAGES: usize = 50;
 
 /// YooKassa behind the [`PaymentGateway`] trait. Cheap to clone.
 #[derive(Debug, Clone)]
-pub struct Gateway {
-    client: Client,
-    verifier: NotificationVerifier,
-    events: Arc<dyn EventStore>,
+pub struct YooKassaGateway {
+    client: YooKassaClient,
+    webhook: YooKassaWebhook,
 }
 
-impl Gateway {
+impl YooKassaGateway {
     /// A gateway for this configuration, deduplicating webhooks in memory.
-    pub fn new(config: Config) -> Result<Gateway> {
-        let verifier = NotificationVerifier::new(config.allow_list()?);
-        Ok(Gateway {
-            client: Client::new(config)?,
-            verifier,
-            events: Arc::new(MemoryEventStore::new()),
+    pub fn new(config: YooKassaConfig) -> Result<YooKassaGateway> {
+        let client = YooKassaClient::new(config)?;
+        Ok(YooKassaGateway {
+            webhook: YooKassaWebhook::new(client.clone())?,
+            client,
         })
     }
 
     /// A gateway from a `yookassa://` DSN.
-    pub fn from_dsn(dsn: &Dsn) -> Result<Gateway> {
-        Gateway::new(Config::from_dsn(dsn)?)
+    pub fn from_dsn(dsn: &Dsn) -> Result<YooKassaGateway> {
+        YooKassaGateway::new(YooKassaConfig::from_dsn(dsn)?)
     }
 
     /// Keeps the record of handled webhooks in the host's store.
     pub fn with_event_store(mut self, store: Arc<dyn EventStore>) -> Self {
-        self.events = store;
+        self.webhook = self.webhook.with_event_store(store);
         self
     }
 
     /// The wire-level client, for operations the trait does not cover.
-    pub fn client(&self) -> &Client {
+    pub fn client(&self) -> &YooKassaClient {
         &self.client
+    }
+
+    /// The notifications' verifier (what [`PaymentGateway::handle_webhook`] uses).
+    pub fn webhook(&self) -> &YooKassaWebhook {
+        &self.webhook
     }
 
     /// The event store.
     pub fn event_store(&self) -> &Arc<dyn EventStore> {
-        &self.events
+        self.webhook.event_store()
     }
 
     /// What a payment has not refunded yet, read from YooKassa.
@@ -122,39 +123,39 @@ pub fn normalise_payment(p: &model::Payment) -> Result<Payment> {
         .transpose()
         .map_err(|e| e.with_provider(SCHEME))?;
     let status = payment_status(&p.status);
-    Ok(Payment {
-        provider: SCHEME,
-        id: p.id.clone(),
-        intent_id: None,
+    let mut out = Payment::new(
+        SCHEME,
+        p.id.clone(),
         status,
-        raw_status: p.status.clone(),
+        p.status.clone(),
         amount,
-        captured: (status == PaymentStatus::Succeeded).then_some(amount),
-        refunded,
-        confirmation_url: p.confirmation.as_ref().and_then(|c| c.confirmation_url.clone()),
-        client_secret: None,
-        metadata: metadata(&p.metadata),
-        created_at: parse_time(p.created_at.as_ref()),
-        raw: serde_json::to_value(p)?,
-    })
+        serde_json::to_value(p)?,
+    );
+    out.captured = (status == PaymentStatus::Succeeded).then_some(amount);
+    out.refunded = refunded;
+    out.confirmation_url = p.confirmation.as_ref().and_then(|c| c.confirmation_url.clone());
+    out.metadata = metadata(&p.metadata);
+    out.created_at = parse_time(p.created_at.as_ref());
+    Ok(out)
 }
 
 /// A YooKassa refund, normalised.
 pub fn normalise_refund(r: &model::Refund) -> Result<Refund> {
-    Ok(Refund {
-        provider: SCHEME,
-        id: r.id.clone(),
-        payment_id: r.payment_id.clone(),
-        status: RefundStatus::from_word(&r.status),
-        raw_status: r.status.clone(),
-        amount: r.amount.to_money().map_err(|e| e.with_provider(SCHEME))?,
-        created_at: parse_time(r.created_at.as_ref()),
-        raw: serde_json::to_value(r)?,
-    })
+    let amount = r.amount.to_money().map_err(|e| e.with_provider(SCHEME))?;
+    let mut out = Refund::new(
+        SCHEME,
+        r.id.clone(),
+        r.payment_id.clone(),
+        r.status.clone(),
+        amount,
+        serde_json::to_value(r)?,
+    );
+    out.created_at = parse_time(r.created_at.as_ref());
+    Ok(out)
 }
 
 #[async_trait]
-impl PaymentGateway for Gateway {
+impl PaymentGateway for YooKassaGateway {
     fn provider(&self) -> &'static str {
         SCHEME
     }
@@ -269,38 +270,6 @@ impl PaymentGateway for Gateway {
     }
 
     async fn handle_webhook(&self, request: &WebhookRequest) -> Result<WebhookOutcome> {
-        let v = self.verifier.verify(&self.client, request).await?;
-        let event_type = v.trusted_event();
-        let claimed_event_type = (v.claimed.event != event_type).then(|| v.claimed.event.clone());
-        if let Some(claimed) = &claimed_event_type {
-            tracing::info!(
-                provider = SCHEME,
-                claimed = claimed.as_str(),
-                fetched = event_type.as_str(),
-                "notification's state differs from the fetched one; trusting the fetched state"
-            );
-        }
-        // YooKassa sends no event id. "<trusted event>:<object id>" names the state change itself, so
-        // repeats of it are recognised and a forged "succeeded" cannot shadow the real one later.
-        let event_id = format!("{event_type}:{}", v.object_id());
-        let object = match &v.fetched {
-            Fetched::Payment(p) => WebhookObject::Payment(Box::new(normalise_payment(p)?)),
-            Fetched::Refund(r) => WebhookObject::Refund(normalise_refund(r)?),
-            Fetched::Unverified(raw) => WebhookObject::Other {
-                kind: v.claimed.event.split('.').next().unwrap_or("").to_owned(),
-                raw: raw.clone(),
-            },
-        };
-        if !self.events.claim(&dedupe_key(SCHEME, &event_id)).await? {
-            return Ok(WebhookOutcome::Duplicate { event_id });
-        }
-        Ok(WebhookOutcome::Event(Box::new(PaymentWebhook {
-            provider: SCHEME,
-            event_id,
-            event_type,
-            claimed_event_type,
-            object,
-            raw: serde_json::to_value(&v.claimed)?,
-        })))
+        self.webhook.outcome(request).await
     }
 }

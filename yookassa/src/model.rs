@@ -10,7 +10,7 @@ use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
 use switchboard_core::{Error, Result};
 
-use crate::money::Money;
+use switchboard_payments::Money;
 
 /// An amount on the wire: a decimal string and an ISO 4217 code.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -285,7 +285,7 @@ pub struct Payment {
     #[serde(
         default,
         skip_serializing_if = "Map::is_empty",
-        deserialize_with = "crate::serde_null::deserialize"
+        deserialize_with = "switchboard_core::serde_util::null_as_default"
     )]
     pub metadata: Map<String, Value>,
     /// ISO 8601 creation time.
@@ -330,7 +330,7 @@ pub struct Refund {
     #[serde(
         default,
         skip_serializing_if = "Map::is_empty",
-        deserialize_with = "crate::serde_null::deserialize"
+        deserialize_with = "switchboard_core::serde_util::null_as_default"
     )]
     pub metadata: Map<String, Value>,
     /// Everything else.

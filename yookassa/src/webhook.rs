@@ -9,22 +9,30 @@
 //! 2. the object is fetched again from the API (`GET /v3/payments/{id}` or `/v3/refunds/{id}`) and
 //!    only the fetched state is believed. A forged or stale body can at most make us look a payment up.
 //!
-//! Answer `200` to every notification you accepted, duplicates included; anything else makes YooKassa
-//! deliver it again.
+//! [`YooKassaWebhook::handle`] does both, recognises a repeated delivery through the
+//! [`EventStore`], and answers `200` to every notification it accepted, duplicates included; anything
+//! else makes YooKassa deliver it again.
+
+use std::sync::Arc;
 
 use switchboard_core::webhook::{IpAllowList, unauthenticated};
-use switchboard_core::{Error, ErrorKind, Result, WebhookRequest};
+use switchboard_core::{Error, ErrorKind, Event, Handled, Result, Webhook, WebhookRequest};
+use switchboard_payments::gateway::dedupe_key;
+use switchboard_payments::{EventStore, MemoryEventStore, PaymentWebhook, WebhookObject, WebhookOutcome};
 
-use super::SCHEME;
-use super::client::Client;
-use super::model::{Notification, Payment, Refund};
+use crate::SCHEME;
+use crate::client::YooKassaClient;
+use crate::gateway::{normalise_payment, normalise_refund};
+use crate::model::{Notification, Payment, Refund};
 
-/// The networks YooKassa sends notifications from.
+/// The networks YooKassa sends notifications from (YooKassa's "Notifications" page,
+/// yookassa.ru/developers/using-api/webhooks, "IP authentication").
 ///
-/// Two versions circulate [?]: recent public copies list `2a02:5180::/32`, an older official SDK lists
-/// four /64s inside it. The /32 covers both; the IPv4 ranges agree. This is the one place the default
-/// is set; replace it with [`Config::notification_ips`](super::Config::notification_ips) or the DSN's
-/// `notify_ips` when YooKassa publishes a new list.
+/// The IPv6 range is given in two forms: recent copies of that page list `2a02:5180::/32`, an older
+/// official SDK four /64s inside it. The /32 covers both; the IPv4 ranges agree. This is the one place
+/// the default is set; replace it with
+/// [`YooKassaConfigBuilder::notification_ips`](crate::YooKassaConfigBuilder::notification_ips) or the
+/// DSN's `notify_ips` when YooKassa publishes a new list.
 pub const PUBLISHED_NOTIFICATION_IPS: &[&str] = &[
     "185.71.76.0/27",
     "185.71.77.0/27",
@@ -78,43 +86,54 @@ impl VerifiedNotification {
     }
 }
 
-/// Checks and confirms notifications. See the [module docs](self).
+/// YooKassa's notifications, checked, confirmed and deduplicated. See the [module docs](self).
+///
+/// * [`Webhook::verify`]: a POST from an allowed address (with the IP check off, nothing is refused
+///   here: the re-fetch in [`Webhook::handle`] is then the only proof).
+/// * [`Webhook::decode`]: the event the notification *claims*, without re-fetching; only for payouts
+///   and other objects the client cannot fetch is that all there is. Hosts use `handle`.
+/// * [`Webhook::handle`]: verify, re-fetch, deduplicate, and answer `200`.
 #[derive(Debug, Clone)]
-pub struct NotificationVerifier {
+pub struct YooKassaWebhook {
+    client: YooKassaClient,
     allow: Option<IpAllowList>,
+    events: Arc<dyn EventStore>,
 }
 
-impl NotificationVerifier {
-    /// A verifier that accepts notifications from `allow` only; `None` skips the IP check (the re-fetch
-    /// still authenticates).
-    pub fn new(allow: Option<IpAllowList>) -> Self {
-        NotificationVerifier { allow }
+impl YooKassaWebhook {
+    /// Notifications of the shop `client` reaches, from the addresses its configuration allows,
+    /// deduplicated in memory.
+    pub fn new(client: YooKassaClient) -> Result<Self> {
+        let allow = client.config().allow_list()?;
+        Ok(YooKassaWebhook {
+            client,
+            allow,
+            events: Arc::new(MemoryEventStore::new()),
+        })
     }
 
-    /// A verifier with [`PUBLISHED_NOTIFICATION_IPS`].
-    pub fn published() -> Self {
-        // The published list is a constant that parses; an empty list would refuse everything.
-        NotificationVerifier {
-            allow: Some(IpAllowList::parse(PUBLISHED_NOTIFICATION_IPS.iter().copied()).unwrap_or_default()),
-        }
+    /// Keeps the record of handled notifications in the host's store.
+    pub fn with_event_store(mut self, store: Arc<dyn EventStore>) -> Self {
+        self.events = store;
+        self
     }
 
-    /// Checks the source address and decodes the body, without fetching anything.
+    /// The event store.
+    pub fn event_store(&self) -> &Arc<dyn EventStore> {
+        &self.events
+    }
+
+    /// Checks the method and the source address and decodes the body, without fetching anything.
     pub fn check(&self, request: &WebhookRequest) -> Result<Notification> {
-        if request.method != http::Method::POST {
-            return Err(Error::invalid_input("a YooKassa notification is a POST").with_provider(SCHEME));
-        }
-        if let Some(allow) = &self.allow {
-            allow.verify(request).map_err(|e| e.with_provider(SCHEME))?;
-        }
+        self.verify(request)?;
         parse_notification(request)
     }
 
-    /// Checks the source address, decodes the body and re-fetches the object through `client`.
+    /// Checks the source address, decodes the body and re-fetches the object.
     ///
     /// An object id the shop does not know is an `Auth` error (a forged notification). A failure to
     /// fetch is returned as is: answer YooKassa with an error and it will deliver again.
-    pub async fn verify(&self, client: &Client, request: &WebhookRequest) -> Result<VerifiedNotification> {
+    pub async fn confirm(&self, request: &WebhookRequest) -> Result<VerifiedNotification> {
         let claimed = self.check(request)?;
         let object_id = claimed
             .object
@@ -129,12 +148,74 @@ impl NotificationVerifier {
                 e
             }
         };
+        let client = &self.client;
         let fetched = match claimed.event.split_once('.').map(|(o, _)| o) {
             Some("payment") => Fetched::Payment(Box::new(client.get_payment(&object_id).await.map_err(forged)?)),
             Some("refund") => Fetched::Refund(Box::new(client.get_refund(&object_id).await.map_err(forged)?)),
             _ => Fetched::Unverified(claimed.object.clone()),
         };
         Ok(VerifiedNotification { claimed, fetched })
+    }
+
+    /// Confirms a notification and reports a repeated delivery of the same state change as
+    /// [`WebhookOutcome::Duplicate`] (what [`PaymentGateway::handle_webhook`](switchboard_payments::PaymentGateway::handle_webhook)
+    /// answers).
+    pub async fn outcome(&self, request: &WebhookRequest) -> Result<WebhookOutcome> {
+        let v = self.confirm(request).await?;
+        let event_type = v.trusted_event();
+        let claimed_event_type = (v.claimed.event != event_type).then(|| v.claimed.event.clone());
+        if let Some(claimed) = &claimed_event_type {
+            tracing::info!(
+                provider = SCHEME,
+                claimed = claimed.as_str(),
+                fetched = event_type.as_str(),
+                "notification's state differs from the fetched one; trusting the fetched state"
+            );
+        }
+        // YooKassa sends no event id. "<trusted event>:<object id>" names the state change itself, so
+        // repeats of it are recognised and a forged "succeeded" cannot shadow the real one later.
+        let event_id = format!("{event_type}:{}", v.object_id());
+        let object = match &v.fetched {
+            Fetched::Payment(p) => WebhookObject::Payment(Box::new(normalise_payment(p)?)),
+            Fetched::Refund(r) => WebhookObject::Refund(normalise_refund(r)?),
+            Fetched::Unverified(raw) => WebhookObject::Other {
+                kind: v.claimed.event.split('.').next().unwrap_or("").to_owned(),
+                raw: raw.clone(),
+            },
+        };
+        if !self.events.claim(&dedupe_key(SCHEME, &event_id)).await? {
+            return Ok(WebhookOutcome::Duplicate { event_id });
+        }
+        let mut event = PaymentWebhook::new(SCHEME, event_id, event_type, object, serde_json::to_value(&v.claimed)?);
+        event.claimed_event_type = claimed_event_type;
+        Ok(WebhookOutcome::Event(Box::new(event)))
+    }
+}
+
+#[async_trait::async_trait]
+impl Webhook for YooKassaWebhook {
+    fn verify(&self, request: &WebhookRequest) -> Result<()> {
+        if request.method != http::Method::POST {
+            return Err(Error::invalid_input("a YooKassa notification is a POST").with_provider(SCHEME));
+        }
+        if let Some(allow) = &self.allow {
+            allow.verify(request).map_err(|e| e.with_provider(SCHEME))?;
+        }
+        Ok(())
+    }
+
+    /// The event the notification claims, unconfirmed (see the type's docs).
+    fn decode(&self, request: &WebhookRequest) -> Result<Vec<Event>> {
+        let n = parse_notification(request)?;
+        let id = n.object.get("id").and_then(|v| v.as_str()).unwrap_or("").to_owned();
+        let status = n.object.get("status").and_then(|v| v.as_str()).unwrap_or("").to_owned();
+        let event = switchboard_core::PaymentEvent::new(n.event.clone(), id.clone(), status, n.object.clone())
+            .with_event_id(format!("{}:{id}", n.event));
+        Ok(vec![Event::Payment(event)])
+    }
+
+    async fn handle(&self, request: &WebhookRequest) -> Result<Handled> {
+        self.outcome(request).await?.into_handled()
     }
 }
 
@@ -159,9 +240,8 @@ mod tests {
     use super::*;
 
     #[test]
-    fn published_list_parses_and_matches_the_reference() {
-        let v = NotificationVerifier::published();
-        let allow = v.allow.unwrap();
+    fn the_published_list_parses_and_holds_yookassas_ranges() {
+        let allow = IpAllowList::parse(PUBLISHED_NOTIFICATION_IPS.iter().copied()).unwrap();
         for ip in [
             "185.71.76.1",
             "185.71.77.31",

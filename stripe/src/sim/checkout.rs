@@ -3,13 +3,13 @@
 
 use serde_json::{Value, json};
 
-use super::State;
 use super::objects::{Session, before};
 use super::params::{
     Answer, SESSION_CREATE, check, check_amount, currency_param, email_param, enum_param, expand_list, int_param,
     invalid, metadata_param, missing, no_such, str_param, url_param,
 };
-use crate::simkit::{alnum, now_unix};
+use super::state::State;
+use switchboard_payments::simkit::{alnum, now_unix};
 
 const CHECKOUT_LOCALES: &[&str] = &[
     "auto", "bg", "cs", "da", "de", "el", "en", "en-GB", "es", "es-419", "et", "fi", "fil", "fr", "fr-CA", "hr", "hu",
@@ -270,7 +270,7 @@ impl State {
         let paid = self.intent(&pi_id).is_some_and(|p| p.status == "succeeded");
         if let Some(x) = self.sessions.iter_mut().find(|x| x.id == id) {
             x.status = "complete";
-            // A held (manual-capture) payment is not paid yet [?].
+            // A held (manual-capture) payment is not paid yet: its money is only authorised.
             x.payment_status = if paid { "paid" } else { "unpaid" };
             // What the customer typed on the page.
             x.customer_details = Some(json!({

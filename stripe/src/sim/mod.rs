@@ -31,7 +31,8 @@
 //!   `payment_intent`, `charge` (and of the fields that are always `null` here);
 //! * every object with every field Stripe's reference lists as always present (see `objects`);
 //! * signed webhooks (`Stripe-Signature: t=…,v1=…`, one `v1` per active secret during
-//!   [rotation](Simulator::rotate_webhook_secret)) pushed to [`Simulator::set_webhook_url`];
+//!   [rotation](Simulator::rotate_webhook_secret)) pushed to [`Simulator::set_webhook_url`], and one
+//!   event of a named kind on demand with [`Simulated::trigger`];
 //! * [`Simulator::alter_next_answer`] / [`Simulator::alter_next_lookup`]: the next POST / GET is carried
 //!   out, and its answer carries the fields you give (`currency: null`, `metadata: null`), as some
 //!   accounts and versions answer.
@@ -39,56 +40,35 @@
 //! Not modelled: customers, prices and products (use `price_data`), asynchronous methods,
 //! `mode=setup|subscription`, embedded Checkout, payment methods other than cards, the expansions of
 //! fields that hold objects the simulator does not have (`payment_method`, `line_items`).
+//!
+//! It speaks the shared simulator vocabulary ([`Simulated`]): [`Simulated::sent`] lists the
+//! PaymentIntents and Checkout Sessions, [`Simulated::advance`] does what each customer has left to do
+//! (pays, authenticates), [`Simulated::pushed`] is every webhook sent.
 
+mod api;
+mod auth;
 mod checkout;
+mod drive;
 mod objects;
-mod ops;
+mod pages;
 mod params;
+mod state;
 
 use std::sync::{Arc, Mutex};
 
-use serde_json::{Map, Value};
-use switchboard_core::testkit::wiremock::{Request, ResponseTemplate};
-use switchboard_core::testkit::{Faults, SimServer};
-use switchboard_core::{Error, ErrorKind, Result};
+use serde_json::Value;
+use switchboard_core::simulated::{SimFactory, SimOptions, SimRecord, Simulated};
+use switchboard_core::testkit::wiremock::Request;
+use switchboard_core::testkit::{Fault, Faults, SimServer};
+use switchboard_core::{Error, ErrorKind, Result, WebhookRequest};
+use switchboard_payments::Money;
+use switchboard_payments::simkit::{IdempotencyStore, Pusher, SimStats, start_server};
 
-use self::objects::{Charge, Intent, Session, SimRefund};
-use self::ops::{CHARGE_EXPANDS, INTENT_EXPANDS, REFUND_EXPANDS, SESSION_EXPANDS};
-use self::params::{
-    Answer, PI_CONFIRM, REFUND_LIST, RETRIEVE, SESSION_EXPIRE, check, check_expand, err, expand_list, invalid, no_such,
-    str_param, unrecognized_url, url_param,
-};
-use super::config::{Config, DEFAULT_STRIPE_VERSION, is_version};
-use super::form;
-pub use crate::simkit::{Delivery, SimStats};
-use crate::simkit::{IdemCheck, IdempotencyStore, Pusher, alnum, basic_credentials, bearer, header};
-
-struct State {
-    secret_key: String,
-    webhook_secrets: Vec<String>,
-    base: String,
-    intents: Vec<Intent>,
-    charges: Vec<Charge>,
-    sessions: Vec<Session>,
-    refunds: Vec<SimRefund>,
-    events: Vec<Value>,
-    idem: IdempotencyStore,
-    webhook_url: Option<String>,
-    pusher: Pusher,
-    fail_after_processing: usize,
-    stats: SimStats,
-    /// The request being handled (for events' `request` field).
-    current_request: Option<(String, Option<String>)>,
-    /// The account's default API version: what a request without `Stripe-Version` gets, and what
-    /// events are rendered in.
-    account_version: String,
-    /// The version the request being answered asked for (or the account's).
-    request_version: String,
-    /// Fields to set in the next successful answer to a POST.
-    alter_next: Option<Map<String, Value>>,
-    /// Fields to set in the next successful answer to a GET.
-    alter_lookup: Option<Map<String, Value>>,
-}
+use self::drive::TRIGGER_NAMES;
+use self::params::err;
+use self::state::State;
+use crate::SCHEME;
+use crate::config::{DEFAULT_STRIPE_VERSION, StripeConfig, StripeConfigBuilder};
 
 /// The Stripe simulator. See the [module docs](self).
 pub struct Simulator {
@@ -100,355 +80,19 @@ pub struct Simulator {
 impl std::fmt::Debug for Simulator {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("stripe::Simulator")
-            .field("uri", &self.uri())
+            .field("uri", &self.server.uri())
             .finish_non_exhaustive()
     }
 }
 
-fn respond((status, body): Answer, request_id: &str, version: &str) -> ResponseTemplate {
-    ResponseTemplate::new(status)
-        .insert_header("request-id", request_id)
-        .insert_header("stripe-version", version)
-        .set_body_raw(body.to_string(), "application/json")
-}
+/// Starts Stripe simulators for the registry (`switchboard sim stripe`, the conformance suite).
+#[derive(Debug)]
+pub struct Factory;
 
-fn auth_error(st: &State, headers: &http::HeaderMap) -> Option<Answer> {
-    let presented = bearer(headers).or_else(|| basic_credentials(headers).map(|(u, _)| u));
-    match presented {
-        None => Some(err(
-            401,
-            "invalid_request_error",
-            None,
-            "You did not provide an API key. You need to provide your API key in the Authorization header, using Bearer auth (e.g. 'Authorization: Bearer YOUR_SECRET_KEY').",
-            None,
-        )),
-        Some(k) if k == st.secret_key => None,
-        Some(k) => {
-            let tail: String = k.chars().rev().take(4).collect::<Vec<_>>().into_iter().rev().collect();
-            Some(err(
-                401,
-                "invalid_request_error",
-                None,
-                &format!(
-                    "Invalid API Key provided: {}****{tail}",
-                    k.chars().take(8).collect::<String>()
-                ),
-                None,
-            ))
-        }
-    }
-}
-
-/// The version a request is answered in: its `Stripe-Version`, or the account's. A malformed version,
-/// or one dated after today, does not exist and is refused as Stripe refuses it.
-fn request_version(st: &State, headers: &http::HeaderMap) -> std::result::Result<String, Answer> {
-    let Some(v) = header(headers, "stripe-version").map(str::trim) else {
-        return Ok(st.account_version.clone());
-    };
-    let today = chrono::Utc::now().format("%Y-%m-%d").to_string();
-    if is_version(v) && v.get(..10).is_some_and(|d| d <= today.as_str()) {
-        Ok(v.to_owned())
-    } else {
-        Err(invalid(
-            None,
-            &format!("Invalid Stripe API version: {}", v.chars().take(40).collect::<String>()),
-            None,
-        ))
-    }
-}
-
-/// Sets the given top-level fields in an answer.
-fn alter(body: &mut Value, fields: Map<String, Value>) {
-    if let Some(m) = body.as_object_mut() {
-        m.extend(fields);
-    }
-}
-
-/// A page of the simulated site (the hosted Checkout page, 3-D Secure, receipts), when `path` is one.
-fn page(st: &mut State, path: &str) -> Option<ResponseTemplate> {
-    // The hosted Checkout page: the customer pays with a test card and goes to success_url.
-    if let Some(id) = path.strip_prefix("/c/pay/") {
-        let success = st.sessions.iter().find(|s| s.id == id).map(|s| s.success_url.clone());
-        st.current_request = None;
-        st.request_version = st.account_version.clone();
-        let (status, _) = st.pay_session(id, "pm_card_visa");
-        return Some(match (status, success) {
-            (200, Some(url)) => {
-                ResponseTemplate::new(303).insert_header("location", url.replace("{CHECKOUT_SESSION_ID}", id).as_str())
-            }
-            _ => ResponseTemplate::new(200).set_body_string("This Checkout Session is no longer available."),
-        });
-    }
-    // The 3-D Secure page behind `next_action`: the customer authenticates and goes to return_url.
-    if let Some(id) = path.strip_prefix("/3ds/") {
-        let ret = st.intent(id).and_then(|p| p.return_url.clone());
-        let secret = st.intent(id).map(|p| p.client_secret.clone()).unwrap_or_default();
-        st.current_request = None;
-        st.request_version = st.account_version.clone();
-        let (status, _) = st.authenticate(id);
-        return Some(match (status, ret) {
-            (200 | 402, Some(url)) => {
-                let sep = if url.contains('?') { '&' } else { '?' };
-                let outcome = if status == 200 { "succeeded" } else { "failed" };
-                let to = format!(
-                    "{url}{sep}payment_intent={id}&payment_intent_client_secret={secret}&redirect_status={outcome}"
-                );
-                ResponseTemplate::new(302).insert_header("location", to.as_str())
-            }
-            (200 | 402, None) => ResponseTemplate::new(200).set_body_string("Authentication complete."),
-            _ => ResponseTemplate::new(200).set_body_string("There is nothing to authenticate."),
-        });
-    }
-    if path.starts_with("/receipts/") {
-        return Some(ResponseTemplate::new(200).set_body_string("Receipt (Stripe simulator)"));
-    }
-    None
-}
-
-fn get(st: &State, segs: &[&str], params: &Value) -> Answer {
-    let expand = expand_list(params);
-    let expandable = |allowed: &[&str]| check(params, &RETRIEVE).and_then(|()| check_expand(&expand, allowed));
-    let v = &st.request_version;
-    match segs {
-        ["payment_intents", id] => match (expandable(INTENT_EXPANDS), st.intent(id)) {
-            (Err(a), _) => a,
-            (_, Some(i)) => (200, i.to_json(st, &expand, v)),
-            (_, None) => no_such("payment_intent", id, "intent"),
-        },
-        ["checkout", "sessions", id] => match (expandable(SESSION_EXPANDS), st.sessions.iter().find(|s| s.id == *id)) {
-            (Err(a), _) => a,
-            (_, Some(s)) => (200, s.to_json(st, &expand, v)),
-            (_, None) => no_such("checkout.session", id, "session"),
-        },
-        ["charges", id] => match (expandable(CHARGE_EXPANDS), st.charges.iter().find(|c| c.id == *id)) {
-            (Err(a), _) => a,
-            (_, Some(c)) => (200, c.to_json(st, &expand)),
-            (_, None) => no_such("charge", id, "charge"),
-        },
-        ["refunds"] => {
-            let data: Vec<String> = REFUND_EXPANDS.iter().map(|e| format!("data.{e}")).collect();
-            let data: Vec<&str> = data.iter().map(String::as_str).collect();
-            match check(params, &REFUND_LIST).and_then(|()| check_expand(&expand, &data)) {
-                Err(a) => a,
-                Ok(()) => st.list_refunds(params),
-            }
-        }
-        ["refunds", id] => match (expandable(REFUND_EXPANDS), st.refunds.iter().find(|r| r.id == *id)) {
-            (Err(a), _) => a,
-            (_, Some(r)) => (200, r.to_json(st, &expand)),
-            (_, None) => no_such("refund", id, "id"),
-        },
-        ["events", id] => match (
-            expandable(&[]),
-            st.events
-                .iter()
-                .find(|e| e.get("id").and_then(Value::as_str) == Some(*id)),
-        ) {
-            (Err(a), _) => a,
-            (_, Some(e)) => (200, e.clone()),
-            (_, None) => no_such("event", id, "id"),
-        },
-        _ => unrecognized_url("GET", &format!("/v1/{}", segs.join("/"))),
-    }
-}
-
-fn post(st: &mut State, segs: &[&str], params: &Value) -> Answer {
-    let expand = expand_list(params);
-    match segs {
-        ["payment_intents"] => match check_expand(&expand, INTENT_EXPANDS) {
-            Err(a) => a,
-            Ok(()) => st.create_intent(params),
-        },
-        ["payment_intents", id, "confirm"] => {
-            match check(params, &PI_CONFIRM)
-                .and_then(|()| check_expand(&expand, INTENT_EXPANDS))
-                .and_then(|()| url_param(params, "return_url"))
-            {
-                Err(a) => a,
-                Ok(ret) => st.confirm(id, str_param(params, "payment_method"), ret, &expand),
-            }
-        }
-        ["payment_intents", id, "capture"] => match check_expand(&expand, INTENT_EXPANDS) {
-            Err(a) => a,
-            Ok(()) => st.capture(id, params),
-        },
-        ["payment_intents", id, "cancel"] => match check_expand(&expand, INTENT_EXPANDS) {
-            Err(a) => a,
-            Ok(()) => st.cancel(id, params),
-        },
-        ["checkout", "sessions"] => match check_expand(&expand, SESSION_EXPANDS) {
-            Err(a) => a,
-            Ok(()) => st.create_session(params),
-        },
-        ["checkout", "sessions", id, "expire"] => {
-            match check(params, &SESSION_EXPIRE).and_then(|()| check_expand(&expand, SESSION_EXPANDS)) {
-                Err(a) => a,
-                Ok(()) => match st.expire_session(id) {
-                    (200, _) => (200, st.session_json(id, &expand)),
-                    refused => refused,
-                },
-            }
-        }
-        ["refunds"] => match check_expand(&expand, REFUND_EXPANDS) {
-            Err(a) => a,
-            Ok(()) => st.create_refund(params),
-        },
-        _ => unrecognized_url("POST", &format!("/v1/{}", segs.join("/"))),
-    }
-}
-
-fn handle(state: &Mutex<State>, req: &Request) -> ResponseTemplate {
-    let Ok(mut st) = state.lock() else {
-        return ResponseTemplate::new(500);
-    };
-    st.stats.requests += 1;
-    let request_id = format!("req_{}", alnum(14));
-    let path = req.url.path().to_owned();
-    if let Some(page) = page(&mut st, &path) {
-        return page;
-    }
-    let account = st.account_version.clone();
-    if !path.starts_with("/v1/") {
-        return respond(unrecognized_url(req.method.as_str(), &path), &request_id, &account);
-    }
-    if let Some(a) = auth_error(&st, &req.headers) {
-        return respond(a, &request_id, &account);
-    }
-    let version = match request_version(&st, &req.headers) {
-        Ok(v) => v,
-        Err(a) => return respond(a, &request_id, &account),
-    };
-    st.request_version = version.clone();
-    let segs: Vec<String> = path
-        .trim_start_matches("/v1/")
-        .trim_end_matches('/')
-        .split('/')
-        .map(str::to_owned)
-        .collect();
-    let segs: Vec<&str> = segs.iter().map(String::as_str).collect();
-    match req.method.as_str() {
-        "GET" => {
-            let answer = match form::decode(req.url.query().unwrap_or("").as_bytes()) {
-                Err(m) => invalid(None, &m, None),
-                Ok(params) => get(&st, &segs, &params),
-            };
-            let answer = match (answer, st.alter_lookup.take()) {
-                ((200, mut body), Some(fields)) => {
-                    alter(&mut body, fields);
-                    (200, body)
-                }
-                (a, fields) => {
-                    st.alter_lookup = fields;
-                    a
-                }
-            };
-            respond(answer, &request_id, &version)
-        }
-        "POST" => {
-            // Stripe reads form-encoded bodies only.
-            let form_body = header(&req.headers, "content-type")
-                .is_none_or(|c| c.trim_start().starts_with("application/x-www-form-urlencoded"));
-            if !form_body && !req.body.is_empty() {
-                return respond(
-                    invalid(
-                        None,
-                        "Invalid request (check that your POST content type is application/x-www-form-urlencoded). If you have any questions, we can help at https://support.stripe.com/.",
-                        None,
-                    ),
-                    &request_id,
-                    &version,
-                );
-            }
-            let params = match form::decode(&req.body) {
-                Ok(p) => p,
-                Err(m) => return respond(invalid(None, &m, None), &request_id, &version),
-            };
-            let key = header(&req.headers, "idempotency-key").map(str::to_owned);
-            if let Some(k) = &key {
-                if k.is_empty() || k.len() > 255 {
-                    return respond(
-                        invalid(
-                            None,
-                            "Idempotency-Key must be 1 to 255 characters.",
-                            Some("Idempotency-Key"),
-                        ),
-                        &request_id,
-                        &version,
-                    );
-                }
-                match st.idem.check(k, &path, &params) {
-                    IdemCheck::Replay(s) => {
-                        st.stats.replays += 1;
-                        let mut t = ResponseTemplate::new(s.status)
-                            .insert_header("request-id", request_id.as_str())
-                            .insert_header("stripe-version", version.as_str())
-                            .insert_header("idempotent-replayed", "true")
-                            .set_body_raw(s.body, "application/json");
-                        if s.status >= 500 {
-                            t = t.insert_header("stripe-should-retry", "false");
-                        }
-                        return t;
-                    }
-                    IdemCheck::Conflict => {
-                        st.stats.conflicts += 1;
-                        return respond(
-                            err(
-                                400,
-                                "idempotency_error",
-                                None,
-                                &format!(
-                                    "Keys for idempotent requests can only be used with the same parameters they were first used with. Try using a key other than '{k}' if you meant to execute a different request."
-                                ),
-                                None,
-                            ),
-                            &request_id,
-                            &version,
-                        );
-                    }
-                    IdemCheck::New => {}
-                }
-            }
-            st.current_request = Some((request_id.clone(), key.clone()));
-            let answer = post(&mut st, &segs, &params);
-            st.current_request = None;
-            // Stripe saves the answer once execution began (success, decline, server error); a request
-            // refused by validation is not saved.
-            let executed = matches!(answer.0, 200 | 402);
-            let answer = if executed && st.fail_after_processing > 0 {
-                st.fail_after_processing -= 1;
-                err(
-                    500,
-                    "api_error",
-                    None,
-                    "An unknown error occurred while processing your request (simulated).",
-                    None,
-                )
-            } else {
-                answer
-            };
-            let answer = match (answer, st.alter_next.take()) {
-                ((200, mut body), Some(fields)) => {
-                    alter(&mut body, fields);
-                    (200, body)
-                }
-                (a, fields) => {
-                    st.alter_next = fields;
-                    a
-                }
-            };
-            if let Some(k) = &key
-                && (executed || answer.0 >= 500)
-            {
-                st.idem.store(k, &path, params, answer.0, answer.1.to_string());
-            }
-            let t = respond(answer.clone(), &request_id, &version);
-            if answer.0 >= 500 {
-                t.insert_header("stripe-should-retry", "false")
-            } else {
-                t
-            }
-        }
-        m => respond(unrecognized_url(m, &path), &request_id, &version),
+#[async_trait::async_trait]
+impl SimFactory for Factory {
+    async fn start(&self, options: SimOptions) -> Result<Arc<dyn Simulated>> {
+        Ok(Arc::new(Simulator::start_with(options).await?))
     }
 }
 
@@ -483,7 +127,7 @@ impl Simulator {
 
     fn handler(state: &Arc<Mutex<State>>) -> switchboard_core::testkit::Handler {
         let s = state.clone();
-        Arc::new(move |req: &Request| handle(&s, req))
+        Arc::new(move |req: &Request| api::handle(&s, req))
     }
 
     fn finish(server: SimServer, state: Arc<Mutex<State>>) -> Simulator {
@@ -500,45 +144,38 @@ impl Simulator {
         Self::finish(server, state)
     }
 
-    /// Starts a simulator on `127.0.0.1:port` (for `switchboard sim stripe --port P`).
-    pub async fn start_on_port(port: u16) -> std::io::Result<Simulator> {
+    /// Starts a simulator as `options` say: on `options.port` (for `switchboard sim stripe --port P`;
+    /// requests are then not recorded), sending webhooks to `options.webhook_url`.
+    pub async fn start_with(options: SimOptions) -> Result<Simulator> {
         let state = Self::state();
-        let server = SimServer::start_on_port(port, Self::handler(&state)).await?;
-        Ok(Self::finish(server, state))
+        let server = start_server(&options, Self::handler(&state)).await?;
+        let sim = Self::finish(server, state);
+        if let Some(url) = options.webhook_url {
+            sim.set_webhook_url(url);
+        }
+        Ok(sim)
     }
 
-    /// The base URL, `http://127.0.0.1:PORT`.
-    pub fn uri(&self) -> String {
-        self.server.uri()
-    }
-
-    /// A DSN pointing at the simulator with the valid key and the current webhook secret(s).
-    pub fn dsn(&self) -> String {
-        let a = self.server.address();
-        let secrets = self.webhook_secrets().join(",");
-        format!(
-            "stripe://{}@{}:{}?webhook_secret={secrets}",
-            Self::SECRET_KEY,
-            a.ip(),
-            a.port()
-        )
-    }
-
-    /// A [`Config`] for the simulator (as [`Simulator::dsn`]).
-    pub fn config(&self) -> Config {
-        let mut c = Config::new(Self::SECRET_KEY).endpoint(self.uri());
+    /// A configuration builder for the simulator (as [`Simulated::dsn`]: the key and the current
+    /// webhook secrets), to change the retry policy, the timeout or the API version before building.
+    pub fn config_builder(&self) -> StripeConfigBuilder {
+        let mut c = StripeConfig::builder()
+            .secret_key(Self::SECRET_KEY)
+            .endpoint(self.server.uri());
         for s in self.webhook_secrets() {
             c = c.webhook_secret(s);
         }
         c
     }
 
-    /// The fault queue (answers the next requests get instead of the normal one).
-    pub fn faults(&self) -> &Faults {
-        self.server.faults()
+    fn dsn_with(&self, host_port: &str, secret_key: &str) -> String {
+        format!(
+            "stripe://{secret_key}@{host_port}?webhook_secret={}",
+            self.webhook_secrets().join(",")
+        )
     }
 
-    /// Every request received (empty for [`Simulator::start_on_port`], which does not record).
+    /// Every request received (empty for a simulator started on a chosen port, which does not record).
     pub async fn requests(&self) -> Vec<Request> {
         self.server.requests().await
     }
@@ -569,11 +206,6 @@ impl Simulator {
             let n = st.webhook_secrets.len();
             st.webhook_secrets.drain(..n.saturating_sub(1));
         }
-    }
-
-    /// What webhooks were delivered so far.
-    pub fn deliveries(&self) -> Vec<Delivery> {
-        self.state.lock().map(|s| s.pusher.deliveries()).unwrap_or_default()
     }
 
     /// Every event created so far, oldest first.
@@ -723,6 +355,123 @@ impl Simulator {
             .lock()
             .map_err(|_| Error::new(ErrorKind::Unavailable, "the simulator's state is poisoned"))?;
         f(&mut st)
+    }
+}
+
+/// An amount as Stripe's integer and currency, written for people (`"19.99 USD"`).
+fn shown(amount: i64, currency: &str) -> String {
+    match Money::from_stripe_amount(amount, currency) {
+        Ok(m) => format!("{} {}", m.to_decimal_string(), m.currency().code()),
+        Err(_) => format!("{amount} {currency}"),
+    }
+}
+
+#[async_trait::async_trait]
+impl Simulated for Simulator {
+    fn provider(&self) -> &'static str {
+        SCHEME
+    }
+
+    fn uri(&self) -> String {
+        self.server.uri()
+    }
+
+    /// The account's key and the current webhook secret(s).
+    fn dsn(&self) -> String {
+        self.dsn_with(&self.server.address().to_string(), Self::SECRET_KEY)
+    }
+
+    fn faults(&self) -> &Faults {
+        self.server.faults()
+    }
+
+    /// One record per Checkout Session and per PaymentIntent made outside Checkout, in that order:
+    /// its id, its amount (`"19.99 USD"`) as `to`, its description as `text`, and its status.
+    fn sent(&self) -> Vec<SimRecord> {
+        let Ok(st) = self.state.lock() else {
+            return Vec::new();
+        };
+        let behind_sessions: Vec<&str> = st.sessions.iter().filter_map(|s| s.payment_intent.as_deref()).collect();
+        let sessions = st.sessions.iter().map(|s| {
+            SimRecord::new(
+                s.id.clone(),
+                shown(s.amount_total, &s.currency),
+                s.pi_description.clone().unwrap_or_default(),
+                s.status,
+            )
+        });
+        let intents = st
+            .intents
+            .iter()
+            .filter(|i| !behind_sessions.contains(&i.id.as_str()))
+            .map(|i| {
+                SimRecord::new(
+                    i.id.clone(),
+                    shown(i.amount, &i.currency),
+                    i.description.clone().unwrap_or_default(),
+                    i.status,
+                )
+            });
+        sessions.chain(intents).collect()
+    }
+
+    /// Every customer does what is left to do: open Checkout Sessions are paid, PaymentIntents waiting
+    /// for a payment method are confirmed with `pm_card_visa`, 3-D Secure is completed; the events are
+    /// sent as usual.
+    async fn advance(&self) {
+        if let Ok(mut st) = self.state.lock() {
+            st.advance();
+        }
+    }
+
+    fn pushed(&self) -> Vec<WebhookRequest> {
+        self.state.lock().map(|s| s.pusher.pushed()).unwrap_or_default()
+    }
+
+    fn triggers(&self) -> &'static [&'static str] {
+        TRIGGER_NAMES
+    }
+
+    /// Makes the real objects behind `event` (`payment.succeeded` is a PaymentIntent paid by card,
+    /// sent as Stripe's `payment_intent.succeeded`; `refund.succeeded` is `refund.created`, …) and
+    /// pushes that one event to `url`, signed with the secrets of [`Simulated::dsn`].
+    async fn trigger(&self, event: &str, url: &str) -> Result<WebhookRequest> {
+        let (body, headers, pusher) = {
+            let mut st = self
+                .state
+                .lock()
+                .map_err(|_| Error::new(ErrorKind::Unavailable, "the simulator's state is poisoned"))?;
+            let body = st.stage(event)?.to_string();
+            let headers = st.signed_headers(&body);
+            (body, headers, st.pusher.clone())
+        };
+        Ok(pusher.push_now(url, headers, body).await)
+    }
+
+    fn dsn_with_bad_credentials(&self) -> Option<String> {
+        Some(self.dsn_with(
+            &self.server.address().to_string(),
+            "sk_test_51WrongSimulatorKey0000000000",
+        ))
+    }
+
+    fn dsn_at(&self, base_url: &str) -> Option<String> {
+        let host_port = base_url.split_once("://").map_or(base_url, |(_, rest)| rest);
+        Some(self.dsn_with(host_port.trim_end_matches('/'), Self::SECRET_KEY))
+    }
+
+    /// Stripe's `429 rate_limit` error envelope (the fault kinds carry no header, so no
+    /// `Retry-After` comes with it).
+    fn rate_limit_fault(&self, retry_after_secs: u64) -> Option<Fault> {
+        let _ = retry_after_secs;
+        let (_, body) = err(
+            429,
+            "invalid_request_error",
+            Some("rate_limit"),
+            "Too many requests hit the API too quickly. We recommend an exponential backoff of your requests.",
+            None,
+        );
+        Some(Fault::StatusJson(429, body.to_string()))
     }
 }
 

@@ -9,7 +9,7 @@
 
 use serde_json::{Map, Value, json};
 
-use super::State;
+use super::state::State;
 
 /// Whether `version` (`2026-08-26.dahlia`) is older than the day `date` (`2022-11-15`).
 pub(super) fn before(version: &str, date: &str) -> bool {

@@ -9,7 +9,7 @@
 
 use serde_json::{Map, Value, json};
 
-use crate::money::Currency;
+use switchboard_payments::Currency;
 
 /// An API answer: status and JSON.
 pub(super) type Answer = (u16, Value);

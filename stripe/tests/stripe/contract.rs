@@ -2,31 +2,16 @@
 //! API reference lists as always present, `Stripe-Version`, `next_action`, declines, failed refunds,
 //! Checkout's customer details, and the requests Stripe refuses.
 
-use std::time::Duration;
-
 use serde_json::{Value, json};
-use switchboard_core::{Dsn, ErrorKind, RetryPolicy};
-use switchboard_payments::stripe::config::DEFAULT_STRIPE_VERSION;
-use switchboard_payments::stripe::model::{CancellationReason, NextActionKind, RefundFailureReason, TaxExempt};
-use switchboard_payments::stripe::{Config, Gateway, Simulator};
-use switchboard_payments::{
-    CreatePayment, CreateRefund, Currency, IdempotencyKey, Money, PaymentGateway, PaymentStatus, RefundStatus,
-};
+use switchboard_core::simulated::Simulated;
+use switchboard_core::{Dsn, ErrorKind};
+use switchboard_payments::{CreatePayment, CreateRefund, IdempotencyKey, PaymentGateway, PaymentStatus, RefundStatus};
+use switchboard_stripe::config::DEFAULT_STRIPE_VERSION;
+use switchboard_stripe::model::{CancellationReason, NextActionKind, RefundFailureReason, TaxExempt};
+use switchboard_stripe::sim::Simulator;
+use switchboard_stripe::{StripeConfig, StripeGateway};
 
-fn fast() -> RetryPolicy {
-    RetryPolicy::default()
-        .with_max_attempts(3)
-        .with_delays(Duration::from_millis(1), Duration::from_millis(5))
-        .with_jitter(false)
-}
-
-fn gateway(sim: &Simulator) -> Gateway {
-    Gateway::new(sim.config().retry(fast())).unwrap()
-}
-
-fn usd(s: &str) -> Money {
-    Money::parse(s, Currency::USD).unwrap()
-}
+use crate::{config, gateway, usd};
 
 fn card(amount: &str) -> CreatePayment {
     CreatePayment::new(usd(amount)).payment_method("pm_card_visa")
@@ -311,7 +296,7 @@ async fn a_stripe_version_is_sent_so_latest_charge_works_on_accounts_pinned_to_o
             .all(|r| r.headers["stripe-version"] == DEFAULT_STRIPE_VERSION)
     );
 
-    let account = Gateway::new(sim.config().retry(fast()).account_default_version()).unwrap();
+    let account = StripeGateway::new(config(&sim).account_default_version().build().unwrap()).unwrap();
     let old = account.get_payment(&p.id).await.unwrap();
     assert_eq!(old.refunded, None, "no latest_charge in the account's old version");
     assert!(old.raw["charges"]["data"].is_array());
@@ -325,7 +310,7 @@ async fn a_stripe_version_is_sent_so_latest_charge_works_on_accounts_pinned_to_o
     );
 
     // The DSN takes a version, or `account` for none; a version must look like one.
-    let dsn = |q: &str| Config::from_dsn(&Dsn::parse(&format!("stripe://sk_test_x@default?{q}")).unwrap());
+    let dsn = |q: &str| StripeConfig::from_dsn(&Dsn::parse(&format!("stripe://sk_test_x@default?{q}")).unwrap());
     assert_eq!(
         dsn("a=b").unwrap().stripe_version.as_deref(),
         Some(DEFAULT_STRIPE_VERSION)

@@ -1,63 +1,18 @@
-//! The Stripe client and gateway against the Stripe simulator.
+//! Payments and refunds through the gateway: cards, holds, Checkout, idempotency keys, retries, faults.
 
 use std::time::Duration;
 
 use serde_json::json;
-use switchboard_core::testkit::{ConnectionFault, Fault, WebhookSink, connection_fault};
-use switchboard_core::{Dispatch, Dsn, ErrorKind, RetryPolicy, WebhookRequest};
-use switchboard_payments::stripe::client::RefundList;
-use switchboard_payments::stripe::model::{PaymentIntentCreate, RefundCreate};
-use switchboard_payments::stripe::webhook::signature_header;
-use switchboard_payments::stripe::{Client, Config, Gateway, Simulator, form};
-use switchboard_payments::{
-    CreatePayment, CreateRefund, Currency, IdempotencyKey, Money, PaymentGateway, PaymentStatus, RefundStatus,
-    WebhookObject, WebhookOutcome,
-};
+use switchboard_core::simulated::Simulated;
+use switchboard_core::testkit::{ConnectionFault, Fault, connection_fault};
+use switchboard_core::{Dispatch, ErrorKind, RetryPolicy};
+use switchboard_payments::{CreatePayment, CreateRefund, Currency, Money, PaymentGateway, PaymentStatus, RefundStatus};
+use switchboard_stripe::client::RefundList;
+use switchboard_stripe::model::RefundCreate;
+use switchboard_stripe::sim::Simulator;
+use switchboard_stripe::{StripeConfig, StripeGateway, form};
 
-fn fast() -> RetryPolicy {
-    RetryPolicy::default()
-        .with_max_attempts(3)
-        .with_delays(Duration::from_millis(1), Duration::from_millis(5))
-        .with_jitter(false)
-}
-
-fn config(sim: &Simulator) -> Config {
-    sim.config().retry(fast()).timeout(Duration::from_secs(5))
-}
-
-fn gateway(sim: &Simulator) -> Gateway {
-    Gateway::new(config(sim)).unwrap()
-}
-
-fn client(sim: &Simulator) -> Client {
-    Client::new(config(sim)).unwrap()
-}
-
-fn usd(s: &str) -> Money {
-    Money::parse(s, Currency::USD).unwrap()
-}
-
-fn key(s: &str) -> IdempotencyKey {
-    IdempotencyKey::new(s).unwrap()
-}
-
-fn card(amount: &str) -> CreatePayment {
-    CreatePayment::new(usd(amount))
-        .payment_method("pm_card_visa")
-        .description("Order 72")
-        .metadata("order_id", "72")
-}
-
-fn intent(amount: &str) -> PaymentIntentCreate {
-    let mut p = PaymentIntentCreate::new(usd(amount)).unwrap();
-    p.payment_method = Some("pm_card_visa".into());
-    p.confirm = Some(true);
-    // Automatic payment methods are on by default (API versions from 2023-08-16), so a confirmation
-    // without a return URL must rule out redirects, as Stripe requires.
-    p.automatic_payment_methods = Some(true);
-    p.allow_redirects = Some("never".into());
-    p
-}
+use crate::{card, client, config, fast, gateway, intent, key, usd};
 
 #[tokio::test]
 async fn charge_a_card_and_refund_part_then_the_rest() {
@@ -362,7 +317,7 @@ async fn idempotent_replay_and_key_conflict() {
 #[tokio::test]
 async fn a_timeout_then_a_retry_with_the_same_key_charges_once() {
     let sim = Simulator::start().await;
-    let gw = Gateway::new(config(&sim).timeout(Duration::from_millis(250))).unwrap();
+    let gw = StripeGateway::new(config(&sim).timeout(Duration::from_millis(250)).build().unwrap()).unwrap();
     sim.faults().push(Fault::Delay(Duration::from_millis(800)));
     let p = gw
         .create_payment(&card("20").idempotency_key(key("order-t")))
@@ -420,7 +375,15 @@ async fn a_saved_500_is_not_retried_and_replays_as_stripe_does() {
 #[tokio::test]
 async fn auth_and_request_errors() {
     let sim = Simulator::start().await;
-    let wrong = Gateway::new(Config::new("sk_test_wrongkey1234").endpoint(sim.uri()).retry(fast())).unwrap();
+    let wrong = StripeGateway::new(
+        StripeConfig::builder()
+            .secret_key("sk_test_wrongkey1234")
+            .endpoint(sim.uri())
+            .retry(fast())
+            .build()
+            .unwrap(),
+    )
+    .unwrap();
     let e = wrong.get_payment("pi_123").await.unwrap_err();
     assert_eq!((e.kind(), e.dispatch()), (ErrorKind::Auth, Dispatch::NotSent));
     assert!(e.provider_text().unwrap().contains("****1234"));
@@ -464,11 +427,18 @@ async fn auth_and_request_errors() {
         ErrorKind::Decode
     );
     let url = connection_fault(ConnectionFault::Refused).await.unwrap();
-    let e = Gateway::new(Config::new("sk_test_x").endpoint(url).retry(RetryPolicy::never()))
-        .unwrap()
-        .create_payment(&card("1"))
-        .await
-        .unwrap_err();
+    let e = StripeGateway::new(
+        StripeConfig::builder()
+            .secret_key("sk_test_x")
+            .endpoint(url)
+            .retry(RetryPolicy::never())
+            .build()
+            .unwrap(),
+    )
+    .unwrap()
+    .create_payment(&card("1"))
+    .await
+    .unwrap_err();
     assert_eq!((e.kind(), e.dispatch()), (ErrorKind::Transport, Dispatch::NotSent));
 }
 
@@ -492,286 +462,4 @@ async fn refund_lists_page_newest_first() {
     let second = c.list_refunds(&q).await.unwrap();
     assert_eq!(second.data[0].id, ids[2]);
     assert_eq!(gateway(&sim).list_refunds(&pi.id).await.unwrap().len(), 5);
-}
-
-#[tokio::test]
-async fn signed_webhooks_from_the_simulator_are_verified_and_deduplicated() {
-    let sim = Simulator::start().await;
-    let sink = WebhookSink::start().await;
-    sim.set_webhook_url(format!("{}/stripe", sink.uri()));
-    let gw = gateway(&sim);
-    let p = gw.create_payment(&card("20")).await.unwrap();
-    gw.refund(&CreateRefund::partial(&p.id, usd("5"))).await.unwrap();
-    // payment_intent.created, charge.succeeded, payment_intent.succeeded, refund.created, charge.refunded
-    let got = sink.wait_for(5, Duration::from_secs(5)).await;
-    assert_eq!(got.len(), 5);
-    let mut types = Vec::new();
-    for req in &got {
-        assert!(req.header("stripe-signature").unwrap().starts_with("t="));
-        match gw.handle_webhook(req).await.unwrap() {
-            WebhookOutcome::Event(e) => {
-                assert!(e.event_id.starts_with("evt_"));
-                assert!(
-                    !e.raw.to_string().contains("_secret_"),
-                    "raw bodies lose the client secret"
-                );
-                match (&e.event_type[..], &e.object) {
-                    ("payment_intent.succeeded", WebhookObject::Payment(p)) => {
-                        assert_eq!(p.status, PaymentStatus::Succeeded)
-                    }
-                    ("refund.created", WebhookObject::Refund(r)) => assert_eq!(r.amount, usd("5")),
-                    ("charge.refunded" | "charge.succeeded", WebhookObject::Other { kind, .. }) => {
-                        assert_eq!(kind, "charge")
-                    }
-                    ("payment_intent.created", WebhookObject::Payment(_)) => {}
-                    (t, o) => panic!("{t} {o:?}"),
-                }
-                types.push(e.event_type.clone());
-            }
-            other => panic!("{other:?}"),
-        }
-    }
-    assert_eq!(
-        types,
-        [
-            "payment_intent.created",
-            "charge.succeeded",
-            "payment_intent.succeeded",
-            "refund.created",
-            "charge.refunded"
-        ]
-    );
-    // Delivered again: duplicates.
-    for req in &got {
-        assert!(gw.handle_webhook(req).await.unwrap().is_duplicate());
-    }
-    // The event can be fetched back from the API.
-    let first: serde_json::Value = serde_json::from_slice(&got[0].body).unwrap();
-    let ev = gw.client().retrieve_event(first["id"].as_str().unwrap()).await.unwrap();
-    assert_eq!(ev.kind, "payment_intent.created");
-    assert!(ev.extra["request"]["idempotency_key"].is_string());
-}
-
-#[tokio::test]
-async fn webhooks_during_secret_rotation() {
-    let sim = Simulator::start().await;
-    let sink = WebhookSink::start().await;
-    sim.set_webhook_url(sink.uri());
-    sim.rotate_webhook_secret("whsec_rotated_new_secret");
-    gateway(&sim)
-        .create_payment(&CreatePayment::new(usd("1")))
-        .await
-        .unwrap();
-    let got = sink.wait_for(1, Duration::from_secs(5)).await;
-    let header = got[0].header("stripe-signature").unwrap().to_owned();
-    assert_eq!(header.matches("v1=").count(), 2);
-    // A host that knows only the old secret, only the new one, or both: all accept.
-    for secrets in [
-        vec![Simulator::WEBHOOK_SECRET],
-        vec!["whsec_rotated_new_secret"],
-        vec![Simulator::WEBHOOK_SECRET, "whsec_rotated_new_secret"],
-    ] {
-        let mut c = Config::new(Simulator::SECRET_KEY).endpoint(sim.uri());
-        for s in secrets {
-            c = c.webhook_secret(s);
-        }
-        assert!(
-            !Gateway::new(c)
-                .unwrap()
-                .handle_webhook(&got[0])
-                .await
-                .unwrap()
-                .is_duplicate()
-        );
-    }
-    // After the rotation ends, the old secret no longer verifies new webhooks.
-    sim.retire_old_webhook_secrets();
-    gateway(&sim)
-        .create_payment(&CreatePayment::new(usd("2")))
-        .await
-        .unwrap();
-    let got = sink.wait_for(2, Duration::from_secs(5)).await;
-    let old_only = Gateway::new(
-        Config::new(Simulator::SECRET_KEY)
-            .endpoint(sim.uri())
-            .webhook_secret(Simulator::WEBHOOK_SECRET),
-    )
-    .unwrap();
-    assert_eq!(
-        old_only.handle_webhook(&got[1]).await.unwrap_err().kind(),
-        ErrorKind::Auth
-    );
-}
-
-#[tokio::test]
-async fn webhook_refusals() {
-    let sim = Simulator::start().await;
-    let body = json!({"id": "evt_1", "object": "event", "type": "payment_intent.succeeded", "data": {"object": {"object": "payment_intent"}}}).to_string();
-    let now = chrono::Utc::now().timestamp();
-    let post = |h: Option<String>, b: &str| {
-        let r = WebhookRequest::post("https://shop.example/stripe", b.to_owned());
-        match h {
-            Some(h) => r.with_header("Stripe-Signature", &h),
-            None => r,
-        }
-    };
-    // Without a configured secret, every webhook is refused as a configuration error.
-    let no_secret = Gateway::new(Config::new(Simulator::SECRET_KEY).endpoint(sim.uri())).unwrap();
-    let signed = signature_header(&[Simulator::WEBHOOK_SECRET], now, body.as_bytes());
-    assert_eq!(
-        no_secret
-            .handle_webhook(&post(Some(signed.clone()), &body))
-            .await
-            .unwrap_err()
-            .kind(),
-        ErrorKind::Config
-    );
-    let gw = gateway(&sim);
-    // Unsigned, wrong secret, too old.
-    assert_eq!(
-        gw.handle_webhook(&post(None, &body)).await.unwrap_err().kind(),
-        ErrorKind::Auth
-    );
-    let wrong = signature_header(&["whsec_wrong"], now, body.as_bytes());
-    assert_eq!(
-        gw.handle_webhook(&post(Some(wrong), &body)).await.unwrap_err().kind(),
-        ErrorKind::Auth
-    );
-    let old = signature_header(&[Simulator::WEBHOOK_SECRET], now - 301, body.as_bytes());
-    assert_eq!(
-        gw.handle_webhook(&post(Some(old), &body)).await.unwrap_err().kind(),
-        ErrorKind::Auth
-    );
-    // Signed but malformed: an input error, not a panic.
-    let payment_intent_missing_fields = signed;
-    assert_eq!(
-        gw.handle_webhook(&post(Some(payment_intent_missing_fields), &body))
-            .await
-            .unwrap_err()
-            .kind(),
-        ErrorKind::InvalidInput
-    );
-    for garbage in [
-        "",
-        "{",
-        "[]",
-        "null",
-        r#"{"id":"evt_2"}"#,
-        r#"{"id":"evt_3","type":"x","data":{}}"#,
-    ] {
-        let h = signature_header(&[Simulator::WEBHOOK_SECRET], now, garbage.as_bytes());
-        assert_eq!(
-            gw.handle_webhook(&post(Some(h), garbage)).await.unwrap_err().kind(),
-            ErrorKind::InvalidInput,
-            "{garbage}"
-        );
-    }
-}
-
-#[tokio::test]
-async fn dsn_configuration() {
-    let sim = Simulator::start().await;
-    let gw = Gateway::from_dsn(&Dsn::parse(&sim.dsn()).unwrap()).unwrap();
-    assert_eq!(gw.provider(), "stripe");
-    gw.create_payment(&card("1")).await.unwrap();
-    let d = Dsn::parse("stripe://sk_live_TopSecret@default?webhook_secret=whsec_a,whsec_b&webhook_secret=whsec_c&webhook_tolerance=60&stripe_version=2024-06-20").unwrap();
-    let c = Config::from_dsn(&d).unwrap();
-    assert_eq!(c.endpoint, "https://api.stripe.com");
-    assert_eq!(c.webhook_secrets.len(), 3);
-    assert_eq!(c.webhook_tolerance, Duration::from_secs(60));
-    assert_eq!(c.stripe_version.as_deref(), Some("2024-06-20"));
-    let shown = format!("{c:?} {:?} {d}", Client::new(c.clone()).unwrap());
-    assert!(!shown.contains("TopSecret") && !shown.contains("whsec_a"), "{shown}");
-    for bad in [
-        "stripe://pk_live_abc@default",
-        "stripe://default",
-        "stripe://sk_x@default?webhook_tolerance=x",
-    ] {
-        let e = Config::from_dsn(&Dsn::parse(bad).unwrap()).unwrap_err();
-        assert_eq!(e.kind(), ErrorKind::Config, "{bad}");
-    }
-    // The version header goes out when configured.
-    let versioned = Gateway::new(config(&sim).stripe_version("2024-06-20")).unwrap();
-    versioned.create_payment(&card("1")).await.unwrap();
-    let last = sim.requests().await.pop().unwrap();
-    assert_eq!(last.headers["stripe-version"], "2024-06-20");
-}
-
-#[tokio::test]
-async fn every_documented_error_maps_to_kind_and_dispatch() {
-    let sim = Simulator::start().await;
-    let gw = Gateway::new(config(&sim).retry(RetryPolicy::never())).unwrap();
-    let cases = [
-        (
-            400,
-            "invalid_request_error",
-            Some("parameter_missing"),
-            ErrorKind::InvalidInput,
-            Dispatch::Sent,
-        ),
-        (400, "idempotency_error", None, ErrorKind::InvalidInput, Dispatch::Sent),
-        (401, "invalid_request_error", None, ErrorKind::Auth, Dispatch::NotSent),
-        (
-            402,
-            "card_error",
-            Some("card_declined"),
-            ErrorKind::Rejected,
-            Dispatch::Sent,
-        ),
-        (403, "invalid_request_error", None, ErrorKind::Auth, Dispatch::NotSent),
-        (
-            404,
-            "invalid_request_error",
-            Some("resource_missing"),
-            ErrorKind::NotFound,
-            Dispatch::Sent,
-        ),
-        (
-            409,
-            "idempotency_error",
-            Some("idempotency_key_in_use"),
-            ErrorKind::Unavailable,
-            Dispatch::Sent,
-        ),
-        (424, "api_error", None, ErrorKind::Unavailable, Dispatch::MaybeSent),
-        (
-            429,
-            "invalid_request_error",
-            Some("rate_limit"),
-            ErrorKind::RateLimited,
-            Dispatch::NotSent,
-        ),
-        (500, "api_error", None, ErrorKind::Unavailable, Dispatch::MaybeSent),
-        (502, "api_error", None, ErrorKind::Unavailable, Dispatch::MaybeSent),
-        (503, "api_error", None, ErrorKind::Unavailable, Dispatch::NotSent),
-        (504, "api_error", None, ErrorKind::Unavailable, Dispatch::MaybeSent),
-    ];
-    for (status, kind_word, code, kind, dispatch) in cases {
-        let mut error = json!({"type": kind_word, "message": "simulated", "param": "amount"});
-        if let Some(c) = code {
-            error["code"] = json!(c);
-        }
-        sim.faults()
-            .push(Fault::StatusJson(status, json!({ "error": error }).to_string()));
-        let e = gw.create_payment(&card("1")).await.unwrap_err();
-        assert_eq!((e.kind(), e.dispatch()), (kind, dispatch), "{status} {kind_word}: {e}");
-        assert_eq!(e.provider_code(), Some(code.unwrap_or(kind_word)));
-        assert_eq!(e.http_status(), Some(status));
-        assert!(e.provider_text().unwrap().contains("param amount"));
-    }
-    assert_eq!(sim.stats().charges, 0);
-}
-
-#[tokio::test]
-async fn a_concurrent_request_with_the_key_is_waited_out() {
-    let sim = Simulator::start().await;
-    let gw = gateway(&sim);
-    let busy = json!({"error": {"type": "idempotency_error", "code": "idempotency_key_in_use", "message": "in use"}});
-    sim.faults().push(Fault::StatusJson(409, busy.to_string()));
-    let p = gw
-        .create_payment(&card("20").idempotency_key(key("order-409")))
-        .await
-        .unwrap();
-    assert_eq!(p.status, PaymentStatus::Succeeded);
-    assert_eq!(sim.stats().charges, 1);
 }

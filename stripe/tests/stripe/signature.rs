@@ -2,7 +2,7 @@
 
 use sha2::{Digest, Sha256};
 use switchboard_core::{ErrorKind, SecretString, WebhookRequest};
-use switchboard_payments::stripe::webhook::{SignatureHeader, SignatureVerifier, compute_signature, signature_header};
+use switchboard_stripe::webhook::{SignatureHeader, SignatureVerifier, compute_signature, signature_header};
 
 const BODY: &str = r#"{"id":"evt_1","object":"event"}"#;
 const T: i64 = 1_700_000_000;

@@ -19,49 +19,39 @@
 //!   the payment and redirects to `return_url`, as the customer would; [`Simulator::pay`] does the same
 //!   from a test;
 //! * unsigned JSON notifications (`payment.waiting_for_capture`, `payment.succeeded`,
-//!   `payment.canceled`, `refund.succeeded`) pushed to [`Simulator::set_webhook_url`];
+//!   `payment.canceled`, `refund.succeeded`) pushed to [`Simulator::set_webhook_url`], and one of each
+//!   on demand with [`Simulated::trigger`];
 //! * [`Simulator::answer_500_after_processing`]: YooKassa's "no definite answer" HTTP 500, after the
 //!   operation happened, so a client that repeats with the same key gets the real result;
 //! * [`Simulator::alter_next_answer`] / [`Simulator::alter_next_lookup`]: the next POST / GET is carried
 //!   out, and its answer carries the fields you give.
 //!
-//! Choices where the reference is unsure [?]: the fee behind `income_amount` (3.5 %), the error texts,
-//! that a held payment's `paid` turns false when canceled, and that unknown fields are refused.
+//! Choices YooKassa's documentation leaves open, made here once: the fee behind `income_amount`
+//! (3.5 %), the error texts, that a held payment's `paid` turns false when canceled, and that unknown
+//! fields are refused.
+//!
+//! It speaks the shared simulator vocabulary ([`Simulated`]): [`Simulated::sent`] lists the payments,
+//! [`Simulated::advance`] pays every pending one, [`Simulated::pushed`] is every notification sent.
 
+mod api;
+mod auth;
 mod objects;
-mod ops;
+mod state;
 
 use std::collections::HashSet;
 use std::sync::{Arc, Mutex};
 
-use serde_json::{Map, Value, json};
-use switchboard_core::testkit::wiremock::{Request, ResponseTemplate};
-use switchboard_core::testkit::{Faults, SimServer, json_status};
-use switchboard_core::{Error, ErrorKind, Result};
+use serde_json::Value;
+use switchboard_core::simulated::{SimFactory, SimOptions, SimRecord, Simulated};
+use switchboard_core::testkit::wiremock::Request;
+use switchboard_core::testkit::{Fault, Faults, SimServer};
+use switchboard_core::{Error, ErrorKind, Result, WebhookRequest};
+use switchboard_payments::simkit::{IdempotencyStore, Pusher, SimStats, start_server};
 
-use self::objects::{Answer, SimPayment, SimRefund, error, invalid};
-use self::ops::{internal_error, key_pattern_ok, not_found_payment};
-use super::config::Config;
-pub use crate::simkit::{Delivery, SimStats};
-use crate::simkit::{IdemCheck, IdempotencyStore, Pusher, basic_credentials, header};
-
-struct State {
-    shop_id: String,
-    secret_key: String,
-    base: String,
-    payments: Vec<SimPayment>,
-    refunds: Vec<SimRefund>,
-    saved_methods: HashSet<String>,
-    idem: IdempotencyStore,
-    webhook_url: Option<String>,
-    pusher: Pusher,
-    fail_after_processing: usize,
-    stats: SimStats,
-    /// Fields to set in the next successful answer to a POST.
-    alter_next: Option<Map<String, Value>>,
-    /// Fields to set in the next successful answer to a GET.
-    alter_lookup: Option<Map<String, Value>>,
-}
+use self::objects::SimRefund;
+use self::state::{State, TRIGGERS, notification, notification_headers};
+use crate::config::YooKassaConfigBuilder;
+use crate::{SCHEME, YooKassaConfig};
 
 /// The YooKassa simulator. See the [module docs](self).
 pub struct Simulator {
@@ -73,219 +63,20 @@ pub struct Simulator {
 impl std::fmt::Debug for Simulator {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("yookassa::Simulator")
-            .field("uri", &self.uri())
+            .field("uri", &self.server.uri())
             .finish_non_exhaustive()
     }
 }
 
-fn respond((status, body): Answer) -> ResponseTemplate {
-    json_status(status, &body)
-}
+/// Starts YooKassa simulators for the registry (`switchboard sim yookassa`, the conformance suite).
+#[derive(Debug)]
+pub struct Factory;
 
-/// Sets the given top-level fields in a 2xx answer (and takes them, so they apply once).
-fn altered(slot: &mut Option<Map<String, Value>>, answer: Answer) -> Answer {
-    match (answer, slot.take()) {
-        ((200, mut body), Some(fields)) => {
-            if let Some(m) = body.as_object_mut() {
-                m.extend(fields);
-            }
-            (200, body)
-        }
-        (a, fields) => {
-            *slot = fields;
-            a
-        }
+#[async_trait::async_trait]
+impl SimFactory for Factory {
+    async fn start(&self, options: SimOptions) -> Result<Arc<dyn Simulated>> {
+        Ok(Arc::new(Simulator::start_with(options).await?))
     }
-}
-
-fn get(st: &State, segs: &[&str], query: &[(String, String)]) -> Answer {
-    let shop = st.shop_id.clone();
-    match segs {
-        ["payments"] => State::list(
-            &st.payments,
-            query,
-            |p| {
-                query
-                    .iter()
-                    .find(|(k, _)| k == "status")
-                    .is_none_or(|(_, s)| p.status == s)
-            },
-            |p| p.to_json(&shop),
-        ),
-        ["payments", id] => match st.payments.iter().find(|p| p.id == *id) {
-            Some(p) => (200, p.to_json(&shop)),
-            None => not_found_payment(),
-        },
-        ["refunds"] => State::list(
-            &st.refunds,
-            query,
-            |r| {
-                query
-                    .iter()
-                    .find(|(k, _)| k == "payment_id")
-                    .is_none_or(|(_, p)| r.payment_id == *p)
-            },
-            SimRefund::to_json,
-        ),
-        ["refunds", id] => match st.refunds.iter().find(|r| r.id == *id) {
-            Some(r) => (200, r.to_json()),
-            None => error(
-                404,
-                Some("not_found"),
-                "Incorrect refund_id. Refund doesn't exist or access denied.",
-                Some("refund_id"),
-            ),
-        },
-        _ => error(404, Some("not_found"), "Unknown path", None),
-    }
-}
-
-/// Whether `segs` is a path YooKassa serves with `method`; `Some(false)` for a known path and another
-/// method (`405`), `None` for an unknown path.
-fn route_allows(segs: &[&str], method: &str) -> Option<bool> {
-    let (get, post) = match segs {
-        ["payments"] | ["refunds"] => (true, true),
-        ["payments", _] | ["refunds", _] => (true, false),
-        ["payments", _, "capture" | "cancel"] => (false, true),
-        _ => return None,
-    };
-    Some(match method {
-        "GET" => get,
-        "POST" => post,
-        _ => false,
-    })
-}
-
-fn handle(state: &Mutex<State>, req: &Request) -> ResponseTemplate {
-    let Ok(mut st) = state.lock() else {
-        return ResponseTemplate::new(500);
-    };
-    st.stats.requests += 1;
-    let path = req.url.path().to_owned();
-    let query: Vec<(String, String)> = req.url.query_pairs().into_owned().collect();
-
-    // The customer's payment page behind confirmation_url.
-    if path == "/checkout/payments/v2/contract" {
-        let id = query
-            .iter()
-            .find(|(k, _)| k == "orderId")
-            .map(|(_, v)| v.clone())
-            .unwrap_or_default();
-        let ret = st
-            .payments
-            .iter()
-            .find(|p| p.id == id)
-            .and_then(|p| p.return_url.clone());
-        return match st.pay(&id) {
-            Ok(()) => match ret {
-                Some(url) => ResponseTemplate::new(302).insert_header("location", url.as_str()),
-                None => ResponseTemplate::new(200).set_body_string("Paid (YooKassa simulator)"),
-            },
-            Err(e) => ResponseTemplate::new(400).set_body_string(format!("Cannot pay: {}", e.message())),
-        };
-    }
-    if !path.starts_with("/v3/") {
-        return respond(error(404, Some("not_found"), "Unknown path", None));
-    }
-    let authed = basic_credentials(&req.headers).is_some_and(|(u, p)| u == st.shop_id && p == st.secret_key);
-    if !authed {
-        return respond(error(
-            401,
-            Some("invalid_credentials"),
-            "Login or password is wrong, or the Authorization header is missing",
-            Some("Authorization"),
-        ));
-    }
-    let segs: Vec<&str> = path
-        .trim_start_matches("/v3/")
-        .trim_end_matches('/')
-        .split('/')
-        .collect();
-    match route_allows(&segs, req.method.as_str()) {
-        None => return respond(error(404, Some("not_found"), "Unknown path", None)),
-        // YooKassa answers a known path with the wrong method 405, with no error code.
-        Some(false) => return respond(error(405, None, "Method not allowed", None)),
-        Some(true) => {}
-    }
-    if req.method.as_str() == "GET" {
-        let answer = get(&st, &segs, &query);
-        let answer = altered(&mut st.alter_lookup, answer);
-        return respond(answer);
-    }
-    // POST. A body that is not JSON is 415, with no error code.
-    let json_body =
-        header(&req.headers, "content-type").is_some_and(|c| c.trim_start().starts_with("application/json"));
-    if !json_body {
-        return respond(error(
-            415,
-            None,
-            "Unsupported Media Type: the body must be application/json",
-            None,
-        ));
-    }
-    let key = match header(&req.headers, "idempotence-key").map(str::to_owned) {
-        None => return respond(invalid("Idempotence key isn't specified", "Idempotence-Key")),
-        Some(k) if k.is_empty() => return respond(invalid("Idempotence key is empty", "Idempotence-Key")),
-        Some(k) if k.len() > crate::idempotency::MAX_KEY_LEN => {
-            return respond(invalid(
-                &format!(
-                    "Idempotence key is too long. Max. length is {}",
-                    crate::idempotency::MAX_KEY_LEN
-                ),
-                "Idempotence-Key",
-            ));
-        }
-        Some(k) if !key_pattern_ok(&k) => {
-            return respond(invalid(
-                "Idempotence key has characters it cannot have",
-                "Idempotence-Key",
-            ));
-        }
-        Some(k) => k,
-    };
-    let body: Value = if req.body.is_empty() {
-        json!({})
-    } else {
-        match serde_json::from_slice(&req.body) {
-            Ok(v) => v,
-            Err(_) => {
-                return respond(error(
-                    400,
-                    Some("invalid_request"),
-                    "Failed to parse request body",
-                    None,
-                ));
-            }
-        }
-    };
-    match st.idem.check(&key, &path, &body) {
-        IdemCheck::Replay(s) => {
-            if st.fail_after_processing > 0 {
-                st.fail_after_processing -= 1;
-                return respond(internal_error());
-            }
-            st.stats.replays += 1;
-            return ResponseTemplate::new(s.status).set_body_raw(s.body, "application/json");
-        }
-        IdemCheck::Conflict => {
-            st.stats.conflicts += 1;
-            return respond(invalid("Idempotence key duplicated", "Idempotence-Key"));
-        }
-        IdemCheck::New => {}
-    }
-    let answer = match segs.as_slice() {
-        ["payments"] => st.create_payment(&body),
-        ["payments", id, "capture"] => st.capture(id, &body),
-        ["payments", id, "cancel"] => st.cancel(id, &body),
-        _ => st.create_refund(&body),
-    };
-    let answer = altered(&mut st.alter_next, answer);
-    st.idem.store(&key, &path, body, answer.0, answer.1.to_string());
-    if st.fail_after_processing > 0 {
-        st.fail_after_processing -= 1;
-        return respond(internal_error());
-    }
-    respond(answer)
 }
 
 impl Simulator {
@@ -295,6 +86,25 @@ impl Simulator {
     pub const SECRET_KEY: &'static str = "test_SimulatorSecretKey_0000";
     /// A payment method saved in the simulated shop, to charge with `payment_method_id`.
     pub const SAVED_CARD: &'static str = "2bd4a4b5-000f-5000-8000-1f0e2d3c4b5a";
+
+    /// Starts a simulator on a free loopback port.
+    pub async fn start() -> Simulator {
+        let state = Self::state();
+        let server = SimServer::start(Self::handler(&state)).await;
+        Self::finish(server, state)
+    }
+
+    /// Starts a simulator as `options` say: on `options.port` (for `switchboard sim yookassa --port
+    /// P`; requests are then not recorded), notifying `options.webhook_url`.
+    pub async fn start_with(options: SimOptions) -> Result<Simulator> {
+        let state = Self::state();
+        let server = start_server(&options, Self::handler(&state)).await?;
+        let sim = Self::finish(server, state);
+        if let Some(url) = options.webhook_url {
+            sim.set_webhook_url(url);
+        }
+        Ok(sim)
+    }
 
     fn state() -> Arc<Mutex<State>> {
         let mut saved = HashSet::new();
@@ -318,7 +128,7 @@ impl Simulator {
 
     fn handler(state: &Arc<Mutex<State>>) -> switchboard_core::testkit::Handler {
         let s = state.clone();
-        Arc::new(move |req: &Request| handle(&s, req))
+        Arc::new(move |req: &Request| api::handle(&s, req))
     }
 
     fn finish(server: SimServer, state: Arc<Mutex<State>>) -> Simulator {
@@ -328,50 +138,17 @@ impl Simulator {
         Simulator { server, state }
     }
 
-    /// Starts a simulator on a free loopback port.
-    pub async fn start() -> Simulator {
-        let state = Self::state();
-        let server = SimServer::start(Self::handler(&state)).await;
-        Self::finish(server, state)
-    }
-
-    /// Starts a simulator on `127.0.0.1:port` (for `switchboard sim yookassa --port P`).
-    pub async fn start_on_port(port: u16) -> std::io::Result<Simulator> {
-        let state = Self::state();
-        let server = SimServer::start_on_port(port, Self::handler(&state)).await?;
-        Ok(Self::finish(server, state))
-    }
-
-    /// The base URL, `http://127.0.0.1:PORT`.
-    pub fn uri(&self) -> String {
-        self.server.uri()
-    }
-
-    /// A DSN pointing at the simulator with valid credentials, accepting notifications from loopback.
-    pub fn dsn(&self) -> String {
-        let a = self.server.address();
-        format!(
-            "yookassa://{}:{}@{}:{}?notify_ips=127.0.0.1,::1",
-            Self::SHOP_ID,
-            Self::SECRET_KEY,
-            a.ip(),
-            a.port()
-        )
-    }
-
-    /// A [`Config`] for the simulator (as [`Simulator::dsn`]).
-    pub fn config(&self) -> Config {
-        Config::new(Self::SHOP_ID, Self::SECRET_KEY)
-            .endpoint(self.uri())
+    /// A configuration builder for the simulator (as [`Simulated::dsn`]), to change the retry policy or
+    /// the timeout before building.
+    pub fn config_builder(&self) -> YooKassaConfigBuilder {
+        YooKassaConfig::builder()
+            .shop_id(Self::SHOP_ID)
+            .secret_key(Self::SECRET_KEY)
+            .endpoint(self.server.uri())
             .notification_ips(["127.0.0.1", "::1"])
     }
 
-    /// The fault queue (answers the next requests get instead of the normal one).
-    pub fn faults(&self) -> &Faults {
-        self.server.faults()
-    }
-
-    /// Every request received (empty for [`Simulator::start_on_port`], which does not record).
+    /// Every request received (empty for a simulator started on a chosen port, which does not record).
     pub async fn requests(&self) -> Vec<Request> {
         self.server.requests().await
     }
@@ -381,11 +158,6 @@ impl Simulator {
         if let Ok(mut st) = self.state.lock() {
             st.webhook_url = Some(url.into());
         }
-    }
-
-    /// What notifications were delivered so far.
-    pub fn deliveries(&self) -> Vec<Delivery> {
-        self.state.lock().map(|s| s.pusher.deliveries()).unwrap_or_default()
     }
 
     /// Pays a pending payment as the customer would on the confirmation page.
@@ -421,7 +193,7 @@ impl Simulator {
     }
 
     /// The next POST that succeeds is carried out as usual, and its answer carries `fields` (a JSON
-    /// object: each top-level field set to the value given) — an answer this crate must survive
+    /// object: each top-level field set to the value given) — an answer a client must survive
     /// (`{"metadata": null}`) or one it cannot use (`{"amount": {"value": "1.005", "currency": "RUB"}}`).
     /// The altered answer is also what its idempotence key replays.
     pub fn alter_next_answer(&self, fields: Value) {
@@ -463,5 +235,98 @@ impl Simulator {
             .lock()
             .map_err(|_| Error::new(ErrorKind::Unavailable, "the simulator's state is poisoned"))?;
         f(&mut st)
+    }
+
+    fn dsn_with(&self, host_port: &str, secret_key: &str) -> String {
+        format!(
+            "yookassa://{}:{secret_key}@{host_port}?notify_ips=127.0.0.1,::1",
+            Self::SHOP_ID
+        )
+    }
+}
+
+#[async_trait::async_trait]
+impl Simulated for Simulator {
+    fn provider(&self) -> &'static str {
+        SCHEME
+    }
+
+    fn uri(&self) -> String {
+        self.server.uri()
+    }
+
+    /// The shop's credentials, accepting notifications from loopback (where the simulator pushes from).
+    fn dsn(&self) -> String {
+        self.dsn_with(&self.server.address().to_string(), Self::SECRET_KEY)
+    }
+
+    fn faults(&self) -> &Faults {
+        self.server.faults()
+    }
+
+    /// One record per payment, oldest first: its id, its amount (`"1000.00 RUB"`) as `to`, its
+    /// description as `text`, and its status.
+    fn sent(&self) -> Vec<SimRecord> {
+        let Ok(st) = self.state.lock() else {
+            return Vec::new();
+        };
+        st.payments
+            .iter()
+            .map(|p| {
+                SimRecord::new(
+                    p.id.clone(),
+                    format!("{} {}", p.amount.to_decimal_string(), p.amount.currency().code()),
+                    p.description.clone().unwrap_or_default(),
+                    p.status,
+                )
+            })
+            .collect()
+    }
+
+    /// Every pending payment is paid, as its customer would (captured, or held when created with
+    /// `capture: false`), and notified.
+    async fn advance(&self) {
+        if let Ok(mut st) = self.state.lock() {
+            st.advance();
+        }
+    }
+
+    fn pushed(&self) -> Vec<WebhookRequest> {
+        self.state.lock().map(|s| s.pusher.pushed()).unwrap_or_default()
+    }
+
+    fn triggers(&self) -> &'static [&'static str] {
+        TRIGGERS
+    }
+
+    /// Makes a real payment (or refund) that has just gone through `event` and pushes its notification
+    /// to `url`, unsigned as YooKassa's are: re-fetching the object confirms it.
+    async fn trigger(&self, event: &str, url: &str) -> Result<WebhookRequest> {
+        let (object, pusher) = {
+            let mut st = self
+                .state
+                .lock()
+                .map_err(|_| Error::new(ErrorKind::Unavailable, "the simulator's state is poisoned"))?;
+            (st.stage(event)?, st.pusher.clone())
+        };
+        Ok(pusher
+            .push_now(url, notification_headers(), notification(event, object))
+            .await)
+    }
+
+    fn dsn_with_bad_credentials(&self) -> Option<String> {
+        Some(self.dsn_with(&self.server.address().to_string(), "test_WrongSecretKey_0000"))
+    }
+
+    fn dsn_at(&self, base_url: &str) -> Option<String> {
+        let host_port = base_url.split_once("://").map_or(base_url, |(_, rest)| rest);
+        Some(self.dsn_with(host_port.trim_end_matches('/'), Self::SECRET_KEY))
+    }
+
+    /// YooKassa's `429 too_many_requests` in its error envelope.
+    fn rate_limit_fault(&self, retry_after_secs: u64) -> Option<Fault> {
+        let _ = retry_after_secs;
+        let (_, body) = objects::error(429, Some("too_many_requests"), "Too many requests", None);
+        Some(Fault::StatusJson(429, body.to_string()))
     }
 }

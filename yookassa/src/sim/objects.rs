@@ -10,10 +10,12 @@
 use chrono::{SecondsFormat, Utc};
 use serde_json::{Map, Value, json};
 
-use crate::money::Money;
-use crate::simkit::hexs;
+use switchboard_payments::Money;
+use switchboard_payments::simkit::hexs;
 
-/// YooKassa's fee in the simulator, in tenths of a percent (3.5 %) [?].
+/// YooKassa's fee in the simulator, in tenths of a percent (3.5 %). The real fee depends on the shop's
+/// contract and the payment method; the simulator charges one plausible rate so `income_amount` is
+/// below `amount`, as it is in production.
 const FEE_PER_MILLE: i64 = 35;
 
 /// The simulated shop's sub-account (`recipient.gateway_id`).

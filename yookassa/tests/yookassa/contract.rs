@@ -1,24 +1,12 @@
 //! The YooKassa simulator and client against YooKassa's OpenAPI specification: objects with every
 //! required field, and the requests YooKassa refuses.
 
-use std::time::Duration;
-
 use serde_json::{Value, json};
-use switchboard_core::RetryPolicy;
-use switchboard_payments::yookassa::{Gateway, Simulator};
-use switchboard_payments::{CreatePayment, CreateRefund, Currency, Money, PaymentGateway};
+use switchboard_core::simulated::Simulated;
+use switchboard_payments::{CreatePayment, CreateRefund, PaymentGateway};
+use switchboard_yookassa::sim::Simulator;
 
-fn gateway(sim: &Simulator) -> Gateway {
-    let fast = RetryPolicy::default()
-        .with_max_attempts(3)
-        .with_delays(Duration::from_millis(1), Duration::from_millis(5))
-        .with_jitter(false);
-    Gateway::new(sim.config().retry(fast)).unwrap()
-}
-
-fn rub(s: &str) -> Money {
-    Money::parse(s, Currency::RUB).unwrap()
-}
+use crate::{gateway, rub};
 
 #[track_caller]
 fn has_all(what: &str, v: &Value, fields: &[&str]) {

@@ -1,76 +1,17 @@
-//! The YooKassa client and gateway against the YooKassa simulator.
+//! Payments and refunds through the gateway: lifecycles, idempotency keys, retries, faults.
 
-use std::net::IpAddr;
-use std::sync::Arc;
 use std::time::Duration;
 
 use serde_json::json;
-use switchboard_core::testkit::{ConnectionFault, Fault, WebhookSink, connection_fault};
-use switchboard_core::{Dispatch, Dsn, ErrorKind, RetryPolicy, WebhookRequest};
-use switchboard_payments::yookassa::model::{
-    Amount, CaptureRequest, CreatePaymentRequest, CreateRefundRequest, ListQuery,
-};
-use switchboard_payments::yookassa::{self, Client, Config, Gateway, Simulator};
-use switchboard_payments::{
-    CreatePayment, CreateRefund, Currency, EventStore, IdempotencyKey, MemoryEventStore, Money, PaymentGateway,
-    PaymentStatus, RefundStatus, WebhookObject, WebhookOutcome,
-};
+use switchboard_core::simulated::Simulated;
+use switchboard_core::testkit::{ConnectionFault, Fault, connection_fault};
+use switchboard_core::{Dispatch, ErrorKind, RetryPolicy};
+use switchboard_payments::{CreatePayment, CreateRefund, PaymentGateway, PaymentStatus, RefundStatus};
+use switchboard_yookassa::model::{Amount, CreateRefundRequest, ListQuery};
+use switchboard_yookassa::sim::Simulator;
+use switchboard_yookassa::{YooKassaConfig, YooKassaGateway};
 
-fn fast() -> RetryPolicy {
-    RetryPolicy::default()
-        .with_max_attempts(3)
-        .with_delays(Duration::from_millis(1), Duration::from_millis(5))
-        .with_jitter(false)
-}
-
-fn config(sim: &Simulator) -> Config {
-    sim.config().retry(fast()).timeout(Duration::from_secs(5))
-}
-
-fn gateway(sim: &Simulator) -> Gateway {
-    Gateway::new(config(sim)).unwrap()
-}
-
-fn client(sim: &Simulator) -> Client {
-    Client::new(config(sim)).unwrap()
-}
-
-fn rub(s: &str) -> Money {
-    Money::parse(s, Currency::RUB).unwrap()
-}
-
-fn key(s: &str) -> IdempotencyKey {
-    IdempotencyKey::new(s).unwrap()
-}
-
-fn redirect(amount: &str) -> CreatePayment {
-    CreatePayment::new(rub(amount))
-        .return_url("https://shop.example/return")
-        .description("Order 72")
-        .metadata("order_id", "72")
-}
-
-fn wire_request(amount: &str) -> CreatePaymentRequest {
-    let mut r = CreatePaymentRequest::new(Amount::from_money(rub(amount)));
-    r.confirmation = Some(yookassa::model::ConfirmationRequest::Redirect {
-        return_url: "https://shop.example/return".into(),
-        enforce: None,
-        locale: None,
-    });
-    r.capture = Some(true);
-    r
-}
-
-const LOOPBACK: &str = "127.0.0.1";
-
-fn notification(event: &str, object: serde_json::Value) -> WebhookRequest {
-    WebhookRequest::post(
-        "https://shop.example/yookassa",
-        json!({"type": "notification", "event": event, "object": object}).to_string(),
-    )
-    .with_header("content-type", "application/json")
-    .with_remote_addr(LOOPBACK.parse().unwrap())
-}
+use crate::{client, config, fast, gateway, key, redirect, rub, wire_request};
 
 #[tokio::test]
 async fn redirect_payment_lifecycle_with_automatic_capture() {
@@ -300,7 +241,7 @@ async fn a_post_without_a_key_is_refused_by_the_simulator() {
 #[tokio::test]
 async fn a_timeout_then_a_retry_with_the_same_key_charges_once() {
     let sim = Simulator::start().await;
-    let gw = Gateway::new(config(&sim).timeout(Duration::from_millis(250))).unwrap();
+    let gw = YooKassaGateway::new(config(&sim).timeout(Duration::from_millis(250)).build().unwrap()).unwrap();
     // The simulator creates the payment, but its answer comes after the client gave up.
     sim.faults().push(Fault::Delay(Duration::from_millis(800)));
     let p = gw
@@ -322,10 +263,12 @@ async fn a_timeout_then_a_retry_with_the_same_key_charges_once() {
 #[tokio::test]
 async fn a_timeout_with_no_retries_left_is_maybe_sent_and_names_the_key() {
     let sim = Simulator::start().await;
-    let gw = Gateway::new(
+    let gw = YooKassaGateway::new(
         config(&sim)
             .timeout(Duration::from_millis(200))
-            .retry(RetryPolicy::never()),
+            .retry(RetryPolicy::never())
+            .build()
+            .unwrap(),
     )
     .unwrap();
     sim.faults().push(Fault::Delay(Duration::from_millis(800)));
@@ -390,10 +333,14 @@ async fn yookassa_500_without_processing_is_retried_too() {
 async fn error_envelopes_map_to_kinds() {
     let sim = Simulator::start().await;
     // Wrong secret.
-    let bad = Gateway::new(
-        Config::new(Simulator::SHOP_ID, "wrong")
+    let bad = YooKassaGateway::new(
+        YooKassaConfig::builder()
+            .shop_id(Simulator::SHOP_ID)
+            .secret_key("wrong")
             .endpoint(sim.uri())
-            .retry(fast()),
+            .retry(fast())
+            .build()
+            .unwrap(),
     )
     .unwrap();
     let e = bad
@@ -467,387 +414,19 @@ async fn transport_faults_have_the_right_dispatch() {
         (ConnectionFault::CutMidBody, Dispatch::MaybeSent),
     ] {
         let url = connection_fault(fault).await.unwrap();
-        let gw = Gateway::new(
-            Config::new("1", "k")
+        let gw = YooKassaGateway::new(
+            YooKassaConfig::builder()
+                .shop_id("1")
+                .secret_key("k")
                 .endpoint(url)
                 .retry(RetryPolicy::never())
-                .timeout(Duration::from_millis(500)),
+                .timeout(Duration::from_millis(500))
+                .build()
+                .unwrap(),
         )
         .unwrap();
         let e = gw.create_payment(&redirect("1")).await.unwrap_err();
         assert_eq!(e.dispatch(), dispatch, "{fault:?}: {e}");
         assert_eq!(e.kind(), ErrorKind::Transport, "{fault:?}");
     }
-}
-
-#[tokio::test]
-async fn notification_is_believed_only_after_the_refetch() {
-    let sim = Simulator::start().await;
-    let gw = gateway(&sim);
-    let p = gw.create_payment(&redirect("1000")).await.unwrap();
-    sim.pay(&p.id).unwrap();
-    let genuine = notification("payment.succeeded", sim.payment(&p.id).unwrap());
-    let out = gw.handle_webhook(&genuine).await.unwrap();
-    let ev = out.event().expect("a new event");
-    assert_eq!(ev.event_type, "payment.succeeded");
-    assert_eq!(ev.event_id, format!("payment.succeeded:{}", p.id));
-    assert!(ev.claimed_event_type.is_none());
-    match &ev.object {
-        WebhookObject::Payment(pay) => assert_eq!(pay.status, PaymentStatus::Succeeded),
-        other => panic!("{other:?}"),
-    }
-    // The same again: a duplicate.
-    assert!(gw.handle_webhook(&genuine).await.unwrap().is_duplicate());
-    // The host-facing event.
-    match ev.to_event().unwrap() {
-        switchboard_core::Event::Payment(pe) => {
-            assert_eq!(pe.object_id, p.id);
-            assert_eq!(pe.status, "succeeded");
-        }
-        other => panic!("{other:?}"),
-    }
-}
-
-#[tokio::test]
-async fn a_forged_notification_cannot_mark_a_payment_paid() {
-    let sim = Simulator::start().await;
-    let gw = gateway(&sim);
-    let p = gw.create_payment(&redirect("1000")).await.unwrap();
-    // The body claims success, from an allowed address; the shop's record says pending.
-    let mut claimed = sim.payment(&p.id).unwrap();
-    claimed["status"] = json!("succeeded");
-    claimed["paid"] = json!(true);
-    let out = gw
-        .handle_webhook(&notification("payment.succeeded", claimed))
-        .await
-        .unwrap();
-    let ev = out.event().unwrap();
-    assert_eq!(ev.event_type, "payment.pending", "the fetched state wins");
-    assert_eq!(ev.claimed_event_type.as_deref(), Some("payment.succeeded"));
-    match &ev.object {
-        WebhookObject::Payment(pay) => {
-            assert_eq!(pay.status, PaymentStatus::Pending);
-            assert!(!pay.is_paid());
-        }
-        other => panic!("{other:?}"),
-    }
-    // When the customer really pays, the genuine notification is not taken for a duplicate.
-    sim.pay(&p.id).unwrap();
-    let real = gw
-        .handle_webhook(&notification("payment.succeeded", sim.payment(&p.id).unwrap()))
-        .await
-        .unwrap();
-    assert_eq!(real.event().unwrap().event_type, "payment.succeeded");
-    // An id the shop does not have: an authentication failure.
-    let e = gw
-        .handle_webhook(&notification(
-            "payment.succeeded",
-            json!({"id": "2f6a1c3b-000f-5000-8000-000000000000"}),
-        ))
-        .await
-        .unwrap_err();
-    assert_eq!(e.kind(), ErrorKind::Auth);
-}
-
-#[tokio::test]
-async fn ip_allow_list_refusals() {
-    let sim = Simulator::start().await;
-    let p = gateway(&sim).create_payment(&redirect("1")).await.unwrap();
-    let body = sim.payment(&p.id).unwrap();
-    // The published list: loopback is refused, a YooKassa address accepted.
-    let published = Gateway::new(
-        Config::new(Simulator::SHOP_ID, Simulator::SECRET_KEY)
-            .endpoint(sim.uri())
-            .retry(fast()),
-    )
-    .unwrap();
-    let e = published
-        .handle_webhook(&notification("payment.pending", body.clone()))
-        .await
-        .unwrap_err();
-    assert_eq!(e.kind(), ErrorKind::Auth);
-    assert!(e.to_string().contains("127.0.0.1"), "{e}");
-    for ip in ["185.71.76.5", "77.75.156.11", "2a02:5180::10"] {
-        let req = notification("payment.pending", body.clone()).with_remote_addr(ip.parse::<IpAddr>().unwrap());
-        assert!(published.handle_webhook(&req).await.is_ok(), "{ip}");
-    }
-    for ip in ["185.71.76.32", "77.75.156.12", "10.0.0.1", "2a03::1"] {
-        let req = notification("payment.pending", body.clone()).with_remote_addr(ip.parse::<IpAddr>().unwrap());
-        assert_eq!(
-            published.handle_webhook(&req).await.unwrap_err().kind(),
-            ErrorKind::Auth,
-            "{ip}"
-        );
-    }
-    // No peer address at all: refused.
-    let mut no_peer = notification("payment.pending", body.clone());
-    no_peer.remote_addr = None;
-    assert_eq!(
-        published.handle_webhook(&no_peer).await.unwrap_err().kind(),
-        ErrorKind::Auth
-    );
-    // The check turned off explicitly: the re-fetch still decides.
-    let open = Gateway::new(config(&sim).skip_notification_ip_check()).unwrap();
-    let req = notification("payment.pending", body).with_remote_addr("10.0.0.1".parse().unwrap());
-    assert!(open.handle_webhook(&req).await.is_ok());
-}
-
-#[tokio::test]
-async fn malformed_notifications_are_input_errors_never_panics() {
-    let sim = Simulator::start().await;
-    let gw = gateway(&sim);
-    let bodies: Vec<Vec<u8>> = vec![
-        b"".to_vec(),
-        b"{".to_vec(),
-        b"null".to_vec(),
-        b"[]".to_vec(),
-        br#"{"type":"notification"}"#.to_vec(),
-        br#"{"type":"other","event":"payment.succeeded","object":{"id":"x"}}"#.to_vec(),
-        br#"{"type":"notification","event":"payment.succeeded","object":"x"}"#.to_vec(),
-        br#"{"type":"notification","event":"payment.succeeded","object":{}}"#.to_vec(),
-        br#"{"type":"notification","event":"payment.succeeded","object":{"id":7}}"#.to_vec(),
-        vec![0xff, 0xfe, 0x00],
-        vec![b'{'; 2 * 1024 * 1024],
-    ];
-    for b in bodies {
-        let req = WebhookRequest::post("https://h/", b.clone()).with_remote_addr(LOOPBACK.parse().unwrap());
-        let e = gw.handle_webhook(&req).await.unwrap_err();
-        assert!(matches!(e.kind(), ErrorKind::InvalidInput | ErrorKind::Auth), "{e}");
-    }
-    // A GET is not a notification.
-    let get = WebhookRequest::get("https://h/").with_remote_addr(LOOPBACK.parse().unwrap());
-    assert_eq!(
-        gw.handle_webhook(&get).await.unwrap_err().kind(),
-        ErrorKind::InvalidInput
-    );
-    // An id with path characters is refused as forged, never fetched.
-    let e = gw
-        .handle_webhook(&notification("payment.succeeded", json!({"id": "../../v3/refunds"})))
-        .await
-        .unwrap_err();
-    assert_eq!(e.kind(), ErrorKind::Auth);
-    // Objects the client cannot fetch are passed on, marked as such.
-    let out = gw
-        .handle_webhook(&notification(
-            "payout.succeeded",
-            json!({"id": "po-1", "status": "succeeded"}),
-        ))
-        .await
-        .unwrap();
-    assert!(matches!(out.event().unwrap().object, WebhookObject::Other { .. }));
-}
-
-#[tokio::test]
-async fn simulator_pushes_notifications_that_the_gateway_accepts() {
-    let sim = Simulator::start().await;
-    let sink = WebhookSink::start().await;
-    sim.set_webhook_url(format!("{}/yookassa", sink.uri()));
-    let store = Arc::new(MemoryEventStore::new());
-    let gw = gateway(&sim).with_event_store(store.clone());
-    let p = gw.create_payment(&redirect("1000").manual_capture()).await.unwrap();
-    sim.pay(&p.id).unwrap();
-    gw.capture_payment(&p.id, Some(rub("700")), None).await.unwrap();
-    gw.refund(&CreateRefund::partial(&p.id, rub("200"))).await.unwrap();
-    let got = sink.wait_for(3, Duration::from_secs(5)).await;
-    let mut kinds = Vec::new();
-    for req in &got {
-        assert!(req.header("stripe-signature").is_none() && req.header("authorization").is_none());
-        match gw.handle_webhook(req).await.unwrap() {
-            WebhookOutcome::Event(e) => kinds.push(e.event_type.clone()),
-            WebhookOutcome::Duplicate { event_id } => kinds.push(format!("dup {event_id}")),
-            other => panic!("{other:?}"),
-        }
-    }
-    // The waiting_for_capture notification is re-fetched after the capture: it reports the state now.
-    assert_eq!(
-        kinds,
-        vec![
-            "payment.succeeded".to_owned(),
-            format!("dup payment.succeeded:{}", p.id),
-            "refund.succeeded".to_owned()
-        ]
-    );
-    assert_eq!(sim.deliveries().len(), 3);
-    assert!(sim.deliveries().iter().all(|d| d.status == Some(200)));
-    // A host that failed to process an event releases it; the redelivery is then processed.
-    let last = got.last().unwrap();
-    let key = format!(
-        "yookassa:refund.succeeded:{}",
-        gw.list_refunds(&p.id).await.unwrap()[0].id
-    );
-    store.release(&key).await.unwrap();
-    assert!(!gw.handle_webhook(last).await.unwrap().is_duplicate());
-}
-
-#[tokio::test]
-async fn dsn_configuration() {
-    let sim = Simulator::start().await;
-    let dsn = Dsn::parse(&sim.dsn()).unwrap();
-    let gw = Gateway::from_dsn(&dsn).unwrap();
-    assert_eq!(gw.provider(), "yookassa");
-    gw.create_payment(&redirect("1")).await.unwrap();
-
-    let d = Dsn::parse("yookassa://100500:live_TopSecret@default?timeout=10&retries=5&notify_ips=1.2.3.0/24").unwrap();
-    let c = Config::from_dsn(&d).unwrap();
-    assert_eq!(c.endpoint, "https://api.yookassa.ru");
-    assert_eq!(c.timeout, Duration::from_secs(10));
-    assert_eq!(c.retry.max_attempts, 5);
-    assert_eq!(c.notification_ips.as_deref(), Some(&["1.2.3.0/24".to_owned()][..]));
-    assert!(!format!("{c:?}").contains("TopSecret"));
-    assert!(!format!("{:?}", Client::new(c).unwrap()).contains("TopSecret"));
-    assert!(
-        Config::from_dsn(&Dsn::parse("yookassa://1:k@default?notify_ips=any").unwrap())
-            .unwrap()
-            .notification_ips
-            .is_none()
-    );
-    for bad in [
-        "yookassa://100500@default",
-        "yookassa://:live_TopSecret@default",
-        "yookassa://100500:live_TopSecret@default?notify_ips=nope",
-        "yookassa://100500:live_TopSecret@default?timeout=soon",
-        "stripe://100500:live_TopSecret@default",
-    ] {
-        let e = Config::from_dsn(&Dsn::parse(bad).unwrap()).unwrap_err();
-        assert_eq!(e.kind(), ErrorKind::Config, "{bad}");
-        assert!(!e.to_string().contains("TopSecret"), "{e}");
-    }
-    // serde
-    let c: Config = serde_json::from_value(json!({"shop_id": "1", "secret_key": "s3cr3t", "timeout": 7})).unwrap();
-    assert_eq!(c.timeout, Duration::from_secs(7));
-    assert!(c.notification_ips.is_some());
-    assert!(!format!("{c:?}").contains("s3cr3t"));
-}
-
-#[tokio::test]
-async fn wire_level_capture_and_cancel_requests() {
-    let sim = Simulator::start().await;
-    let c = client(&sim);
-    let mut r = wire_request("50");
-    r.capture = Some(false);
-    let p = c.create_payment(&r, &key("w-1")).await.unwrap();
-    sim.pay(&p.id).unwrap();
-    let captured = c
-        .capture_payment(
-            &p.id,
-            &CaptureRequest::new(Some(Amount::from_money(rub("20")))),
-            &key("w-2"),
-        )
-        .await
-        .unwrap();
-    assert_eq!(captured.status, "succeeded");
-    assert_eq!(captured.amount.value, "20.00");
-    // Capturing again with a new key: the payment is no longer held.
-    assert!(
-        c.capture_payment(&p.id, &CaptureRequest::new(None), &key("w-3"))
-            .await
-            .is_err()
-    );
-    // The same capture key replays the success.
-    let again = c
-        .capture_payment(
-            &p.id,
-            &CaptureRequest::new(Some(Amount::from_money(rub("20")))),
-            &key("w-2"),
-        )
-        .await
-        .unwrap();
-    assert_eq!(again.status, "succeeded");
-    assert_eq!(sim.stats().captures, 1);
-    let list = c
-        .list_payments(&ListQuery::default().status("succeeded"))
-        .await
-        .unwrap();
-    assert_eq!(list.items.len(), 1);
-}
-
-#[tokio::test]
-async fn every_documented_error_code_maps_to_kind_and_dispatch() {
-    let sim = Simulator::start().await;
-    let gw = Gateway::new(config(&sim).retry(RetryPolicy::never())).unwrap();
-    let cases = [
-        (400, "invalid_request", ErrorKind::InvalidInput, Dispatch::Sent),
-        (400, "not_supported", ErrorKind::Unsupported, Dispatch::Sent),
-        (401, "invalid_credentials", ErrorKind::Auth, Dispatch::NotSent),
-        (403, "forbidden", ErrorKind::Rejected, Dispatch::NotSent),
-        (404, "not_found", ErrorKind::NotFound, Dispatch::Sent),
-        (429, "too_many_requests", ErrorKind::RateLimited, Dispatch::NotSent),
-        (
-            500,
-            "internal_server_error",
-            ErrorKind::Unavailable,
-            Dispatch::MaybeSent,
-        ),
-        // A code YooKassa may add later falls back to the HTTP status.
-        (409, "something_new", ErrorKind::Rejected, Dispatch::Sent),
-    ];
-    for (status, code, kind, dispatch) in cases {
-        let body =
-            json!({"type": "error", "id": "e-1", "code": code, "description": "simulated", "parameter": "amount"});
-        sim.faults().push(Fault::StatusJson(status, body.to_string()));
-        let e = gw.create_payment(&redirect("1")).await.unwrap_err();
-        assert_eq!((e.kind(), e.dispatch()), (kind, dispatch), "{code}: {e}");
-        assert_eq!(e.provider_code(), Some(code));
-        assert_eq!(e.http_status(), Some(status));
-        assert_eq!(e.provider(), Some("yookassa"));
-        assert!(e.provider_text().unwrap().contains("parameter amount"), "{e}");
-    }
-    // No envelope at all: the HTTP status decides.
-    sim.faults().push(Fault::Status(502));
-    let e = gw
-        .get_payment("2f6a1c3b-000f-5000-8000-1b2c39026a5c")
-        .await
-        .unwrap_err();
-    assert_eq!((e.kind(), e.dispatch()), (ErrorKind::Unavailable, Dispatch::MaybeSent));
-    assert_eq!(sim.stats().payments_created, 0);
-}
-
-#[tokio::test]
-async fn requests_without_or_with_wrong_basic_auth_are_refused() {
-    let sim = Simulator::start().await;
-    let http = reqwest::Client::new();
-    let url = format!("{}/v3/payments", sim.uri());
-    for auth in [
-        None,
-        Some(("100501", Simulator::SECRET_KEY)),
-        Some((Simulator::SHOP_ID, "nope")),
-    ] {
-        let mut rb = http.get(&url);
-        if let Some((u, p)) = auth {
-            rb = rb.basic_auth(u, Some(p));
-        }
-        let r = rb.send().await.unwrap();
-        assert_eq!(r.status().as_u16(), 401, "{auth:?}");
-        let body: serde_json::Value = r.json().await.unwrap();
-        assert_eq!(body["code"], json!("invalid_credentials"));
-    }
-    let r = http.get(&url).bearer_auth(Simulator::SECRET_KEY).send().await.unwrap();
-    assert_eq!(r.status().as_u16(), 401, "OAuth tokens are for the partner API only");
-}
-
-#[tokio::test]
-async fn a_202_processing_answer_is_repeated_with_the_same_key() {
-    let sim = Simulator::start().await;
-    let gw = gateway(&sim);
-    let processing = json!({"type": "processing", "description": "Request accepted, repeat later", "retry_after": 5});
-    sim.faults().push(Fault::StatusJson(202, processing.to_string()));
-    let p = gw
-        .create_payment(&redirect("1").idempotency_key(key("order-202")))
-        .await
-        .unwrap();
-    assert_eq!(p.status, PaymentStatus::Pending);
-    let posts: Vec<_> = sim
-        .requests()
-        .await
-        .into_iter()
-        .filter(|r| r.method.as_str() == "POST")
-        .collect();
-    assert_eq!(posts.len(), 2);
-    assert!(posts.iter().all(|r| r.headers["idempotence-key"] == "order-202"));
-    // Every answer "processing": MaybeSent with the advised wait.
-    let gw = Gateway::new(config(&sim).retry(RetryPolicy::never())).unwrap();
-    sim.faults().push(Fault::StatusJson(202, processing.to_string()));
-    let e = gw.create_payment(&redirect("2")).await.unwrap_err();
-    assert_eq!((e.kind(), e.dispatch()), (ErrorKind::Unavailable, Dispatch::MaybeSent));
-    assert_eq!(e.retry_after(), Some(Duration::from_millis(5)));
 }

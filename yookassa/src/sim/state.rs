@@ -1,4 +1,4 @@
-//! What the simulator does with each request, and how it checks them.
+//! The simulator's state machine: what it does with each request, and how it checks them.
 //!
 //! Requests are checked against YooKassa's OpenAPI specification (the request schemas of
 //! `POST /payments`, `/payments/{id}/capture`, `/payments/{id}/cancel`, `/refunds`): a required field
@@ -9,17 +9,39 @@
 //! two of `payment_method_data`, `payment_method_id`, `payment_token` together: each is
 //! `400 invalid_request` naming the parameter.
 //!
-//! Whether YooKassa refuses a top-level field its specification does not list, or ignores it, is not
-//! established [?]: the simulator refuses it (`400 invalid_request`), the stricter choice, so a client
-//! that passes the simulator sends documented fields only. This is the one place that choice is made.
+//! YooKassa's documentation does not say whether it refuses a top-level field its specification does
+//! not list, or ignores it: the simulator refuses it (`400 invalid_request`), the stricter choice, so
+//! a client that passes the simulator sends documented fields only. This is the one place that choice
+//! is made.
+
+use std::collections::HashSet;
 
 use chrono::{SecondsFormat, Utc};
 use serde_json::{Map, Value, json};
 use switchboard_core::{Error, ErrorKind, Result};
+use switchboard_payments::simkit::{IdempotencyStore, Pusher, SimStats};
+use switchboard_payments::{Currency, Money};
 
-use super::State;
 use super::objects::{Answer, SimPayment, SimRefund, error, invalid, now, uuid_like};
-use crate::money::{Currency, Money};
+
+/// Everything the simulated shop holds.
+pub(super) struct State {
+    pub(super) shop_id: String,
+    pub(super) secret_key: String,
+    pub(super) base: String,
+    pub(super) payments: Vec<SimPayment>,
+    pub(super) refunds: Vec<SimRefund>,
+    pub(super) saved_methods: HashSet<String>,
+    pub(super) idem: IdempotencyStore,
+    pub(super) webhook_url: Option<String>,
+    pub(super) pusher: Pusher,
+    pub(super) fail_after_processing: usize,
+    pub(super) stats: SimStats,
+    /// Fields to set in the next successful answer to a POST.
+    pub(super) alter_next: Option<Map<String, Value>>,
+    /// Fields to set in the next successful answer to a GET.
+    pub(super) alter_lookup: Option<Map<String, Value>>,
+}
 
 /// The currencies YooKassa takes (OpenAPI specification, schema `CurrencyCode`).
 const CURRENCIES: &[&str] = &[
@@ -202,13 +224,8 @@ impl State {
 
     fn notify(&self, event: &str, object: Value) {
         if let Some(url) = &self.webhook_url {
-            let body = json!({"type": "notification", "event": event, "object": object}).to_string();
-            self.pusher.push(
-                url,
-                event,
-                vec![("content-type".into(), "application/json".into())],
-                body,
-            );
+            self.pusher
+                .push(url, notification_headers(), notification(event, object));
         }
     }
 
@@ -547,6 +564,95 @@ impl State {
         }
         (200, out)
     }
+}
+
+/// The events `Simulated::trigger` can push, in YooKassa's own names.
+pub(super) const TRIGGERS: &[&str] = &[
+    "payment.waiting_for_capture",
+    "payment.succeeded",
+    "payment.canceled",
+    "refund.succeeded",
+];
+
+impl State {
+    /// Pays every pending payment, as its customer would, notifying as usual.
+    pub(super) fn advance(&mut self) {
+        let pending: Vec<String> = self
+            .payments
+            .iter()
+            .filter(|p| p.status == "pending")
+            .map(|p| p.id.clone())
+            .collect();
+        for id in pending {
+            // Only pending payments are listed, so paying cannot be refused.
+            let _ = self.pay(&id);
+        }
+    }
+
+    /// Makes a payment (or a refund) that has just gone through `event`, without notifying anyone,
+    /// and answers the object as the notification carries it. The object is real: re-fetching it
+    /// answers the same state, as a gateway does before believing a notification.
+    pub(super) fn stage(&mut self, event: &str) -> Result<Value> {
+        if !TRIGGERS.contains(&event) {
+            return Err(Error::unsupported(format!(
+                "the YooKassa simulator cannot push a '{event}' notification; it knows: {}",
+                TRIGGERS.join(", ")
+            )));
+        }
+        let muted = self.webhook_url.take();
+        let staged = self.stage_muted(event);
+        self.webhook_url = muted;
+        staged
+    }
+
+    fn stage_muted(&mut self, event: &str) -> Result<Value> {
+        let capture = event != "payment.waiting_for_capture";
+        let (status, created) = self.create_payment(&json!({
+            "amount": {"value": "100.00", "currency": "RUB"},
+            "capture": capture,
+            "confirmation": {"type": "redirect", "return_url": "https://shop.example/return"},
+            "description": format!("Triggered {event}"),
+        }));
+        let id = match (status, created.get("id").and_then(Value::as_str)) {
+            (200, Some(id)) => id.to_owned(),
+            _ => {
+                return Err(Error::new(
+                    ErrorKind::Unavailable,
+                    "the simulator could not create a payment",
+                ));
+            }
+        };
+        match event {
+            "payment.canceled" => self.cancel_by(&id, "payment_network", "insufficient_funds", &["pending"])?,
+            "refund.succeeded" => {
+                self.pay(&id)?;
+                let (status, refund) = self.create_refund(&json!({
+                    "payment_id": id,
+                    "amount": {"value": "100.00", "currency": "RUB"},
+                }));
+                return match status {
+                    200 => Ok(refund),
+                    _ => Err(Error::new(
+                        ErrorKind::Unavailable,
+                        "the simulator could not refund the payment",
+                    )),
+                };
+            }
+            // payment.succeeded, payment.waiting_for_capture: the capture mode above decides which.
+            _ => self.pay(&id)?,
+        }
+        Ok(self.payment_json(&id))
+    }
+}
+
+/// A notification body, as YooKassa sends it: unsigned JSON, the object in its state at the event.
+pub(super) fn notification(event: &str, object: Value) -> String {
+    json!({"type": "notification", "event": event, "object": object}).to_string()
+}
+
+/// The headers of a notification: YooKassa signs nothing, so there is only the content type.
+pub(super) fn notification_headers() -> Vec<(String, String)> {
+    vec![("content-type".into(), "application/json".into())]
 }
 
 /// Whether an `Idempotence-Key` matches YooKassa's pattern, `[0-9a-zA-Z+-_.]{1,64}` (OpenAPI

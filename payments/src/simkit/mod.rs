@@ -1,11 +1,15 @@
-//! What both payment simulators share: the idempotency store, webhook delivery, ids and auth parsing.
+//! What the payment simulators share (feature `sim`): the idempotency store, webhook delivery, ids,
+//! auth parsing and counters.
 //!
 //! (Candidates for core's testkit: any simulator of a provider with idempotency keys or pushed
 //! webhooks needs the same two pieces.)
-// Each provider's simulator uses its own subset of the helpers.
-#![cfg_attr(not(all(feature = "yookassa", feature = "stripe")), allow(dead_code))]
+//!
+//! [`conformance`] holds the checks every payment provider's tests run against its simulator.
+
+pub mod conformance;
 
 use std::collections::HashMap;
+use std::net::IpAddr;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
@@ -13,19 +17,25 @@ use base64::Engine;
 use http::HeaderMap;
 use serde_json::Value;
 use switchboard_core::http::HttpOptions;
+use switchboard_core::simulated::SimOptions;
+use switchboard_core::testkit::{Handler, SimServer};
+use switchboard_core::{Error, Result, WebhookRequest};
 use tokio::sync::mpsc;
 
 /// A remembered answer to a keyed POST.
 #[derive(Debug, Clone)]
-pub(crate) struct Stored {
+pub struct Stored {
     path: String,
     params: Value,
+    /// The HTTP status answered.
     pub status: u16,
+    /// The body answered.
     pub body: String,
 }
 
 /// What a keyed POST should get.
-pub(crate) enum IdemCheck {
+#[derive(Debug)]
+pub enum IdemCheck {
     /// First use of the key: process it.
     New,
     /// Same key, same request: answer the stored one.
@@ -37,11 +47,12 @@ pub(crate) enum IdemCheck {
 /// Keys seen, with the request they came with and the answer given (24 h at the providers; the
 /// simulators keep them for their lifetime).
 #[derive(Debug, Default)]
-pub(crate) struct IdempotencyStore {
+pub struct IdempotencyStore {
     entries: HashMap<String, Stored>,
 }
 
 impl IdempotencyStore {
+    /// What a POST to `path` with `params` under `key` should get.
     pub fn check(&self, key: &str, path: &str, params: &Value) -> IdemCheck {
         match self.entries.get(key) {
             None => IdemCheck::New,
@@ -50,6 +61,7 @@ impl IdempotencyStore {
         }
     }
 
+    /// Remembers the answer given to the first use of `key`.
     pub fn store(&mut self, key: &str, path: &str, params: Value, status: u16, body: String) {
         self.entries.insert(
             key.to_owned(),
@@ -63,96 +75,122 @@ impl IdempotencyStore {
     }
 }
 
-/// One webhook the simulator tried to deliver.
-#[derive(Debug, Clone, PartialEq, Eq)]
-#[non_exhaustive]
-pub struct Delivery {
-    /// Where it went.
-    pub url: String,
-    /// The event type.
-    pub event: String,
-    /// The body sent.
-    pub body: String,
-    /// The receiver's HTTP status, or `None` when it could not be reached.
-    pub status: Option<u16>,
-}
-
+/// One webhook to push: where, with which headers, and the body.
 struct Outgoing {
     url: String,
-    event: String,
     headers: Vec<(String, String)>,
     body: String,
-}
-
-/// Delivers webhooks in order from a task on the runtime that started the simulator (the simulator's
-/// handler runs on wiremock's own runtime and must not block).
-#[derive(Debug, Clone)]
-pub(crate) struct Pusher {
-    tx: mpsc::UnboundedSender<Outgoing>,
-    log: Arc<Mutex<Vec<Delivery>>>,
 }
 
 impl std::fmt::Debug for Outgoing {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("Outgoing")
-            .field("event", &self.event)
+            .field("url", &self.url)
             .finish_non_exhaustive()
     }
+}
+
+/// Delivers webhooks in order from a task on the runtime that started the simulator (the simulator's
+/// handler runs on wiremock's own runtime and must not block), and records what it pushed.
+#[derive(Debug, Clone)]
+pub struct Pusher {
+    tx: mpsc::UnboundedSender<Outgoing>,
+    deliverer: Deliverer,
+}
+
+/// The HTTP side of a [`Pusher`], shared with its task (which must not hold the sender, or the task
+/// would outlive the simulator).
+#[derive(Debug, Clone)]
+struct Deliverer {
+    http: Option<reqwest::Client>,
+    log: Arc<Mutex<Vec<WebhookRequest>>>,
 }
 
 impl Pusher {
     /// Starts the delivery task. Must be called inside a tokio runtime.
     pub fn start() -> Pusher {
         let (tx, mut rx) = mpsc::unbounded_channel::<Outgoing>();
-        let log = Arc::new(Mutex::new(Vec::new()));
-        let task_log = log.clone();
-        let client = HttpOptions::default()
-            .timeout(Duration::from_secs(10))
-            .build_client()
-            .ok();
+        let deliverer = Deliverer {
+            http: HttpOptions::default()
+                .timeout(Duration::from_secs(10))
+                .build_client()
+                .ok(),
+            log: Arc::new(Mutex::new(Vec::new())),
+        };
+        let task = deliverer.clone();
         tokio::spawn(async move {
             while let Some(o) = rx.recv().await {
-                let status = match &client {
-                    None => None,
-                    Some(c) => {
-                        let mut rb = c.post(&o.url).body(o.body.clone());
-                        for (k, v) in &o.headers {
-                            rb = rb.header(k.as_str(), v.as_str());
-                        }
-                        rb.send().await.ok().map(|r| r.status().as_u16())
-                    }
-                };
-                if let Ok(mut l) = task_log.lock() {
-                    l.push(Delivery {
-                        url: o.url,
-                        event: o.event,
-                        body: o.body,
-                        status,
-                    });
-                }
+                task.deliver(o).await;
             }
         });
-        Pusher { tx, log }
+        Pusher { tx, deliverer }
     }
 
-    /// Queues one webhook.
-    pub fn push(&self, url: &str, event: &str, headers: Vec<(String, String)>, body: String) {
+    /// Queues one webhook; it is delivered after every webhook queued before it.
+    pub fn push(&self, url: &str, headers: Vec<(String, String)>, body: String) {
         let _ = self.tx.send(Outgoing {
             url: url.to_owned(),
-            event: event.to_owned(),
             headers,
             body,
         });
     }
 
-    /// What was delivered so far.
-    pub fn deliveries(&self) -> Vec<Delivery> {
-        self.log.lock().map(|l| l.clone()).unwrap_or_default()
+    /// Delivers one webhook now and answers the request it made (for `Simulated::trigger`).
+    pub async fn push_now(&self, url: &str, headers: Vec<(String, String)>, body: String) -> WebhookRequest {
+        self.deliverer
+            .deliver(Outgoing {
+                url: url.to_owned(),
+                headers,
+                body,
+            })
+            .await
+    }
+
+    /// What was pushed so far, in order, as the receiver's web framework would hand it over (the peer
+    /// address is loopback, where the simulator pushes from).
+    pub fn pushed(&self) -> Vec<WebhookRequest> {
+        self.deliverer.log.lock().map(|l| l.clone()).unwrap_or_default()
+    }
+}
+
+impl Deliverer {
+    /// Records the webhook, then posts it (recorded first, so that whatever the receiver got is
+    /// already in [`Pusher::pushed`]).
+    async fn deliver(&self, o: Outgoing) -> WebhookRequest {
+        let mut request =
+            WebhookRequest::post(o.url.clone(), o.body.clone()).with_remote_addr(IpAddr::from([127, 0, 0, 1]));
+        for (k, v) in &o.headers {
+            request = request.with_header(k, v);
+        }
+        if let Ok(mut l) = self.log.lock() {
+            l.push(request.clone());
+        }
+        if let Some(c) = &self.http {
+            let mut rb = c.post(&o.url).body(o.body);
+            for (k, v) in &o.headers {
+                rb = rb.header(k.as_str(), v.as_str());
+            }
+            // What the receiver answers does not change what was pushed; an unreachable receiver is
+            // the receiver's problem, as it is for the provider.
+            let _ = rb.send().await;
+        }
+        request
+    }
+}
+
+/// Starts a simulator's server as `options` say: on `options.port` (request recording off, for a
+/// simulator a person points a tool at) or on a free loopback port.
+pub async fn start_server(options: &SimOptions, handler: Handler) -> Result<SimServer> {
+    match options.port {
+        None => Ok(SimServer::start(handler).await),
+        Some(port) => SimServer::start_on_port(port, handler)
+            .await
+            .map_err(|e| Error::config(format!("the simulator cannot listen on 127.0.0.1:{port}")).with_source(e)),
     }
 }
 
 /// `n` random characters from `[0-9A-Za-z]`.
-pub(crate) fn alnum(n: usize) -> String {
+pub fn alnum(n: usize) -> String {
     const CHARS: &[u8] = b"0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz";
     (0..n)
         .map(|_| CHARS[rand::random_range(0..CHARS.len())] as char)
@@ -160,14 +198,14 @@ pub(crate) fn alnum(n: usize) -> String {
 }
 
 /// `n` random lower-case hex digits.
-pub(crate) fn hexs(n: usize) -> String {
+pub fn hexs(n: usize) -> String {
     (0..n)
         .map(|_| char::from_digit(rand::random_range(0..16u32), 16).unwrap_or('0'))
         .collect()
 }
 
 /// The user and password of a `Basic` Authorization header.
-pub(crate) fn basic_credentials(headers: &HeaderMap) -> Option<(String, String)> {
+pub fn basic_credentials(headers: &HeaderMap) -> Option<(String, String)> {
     let v = headers.get(http::header::AUTHORIZATION)?.to_str().ok()?;
     let (scheme, rest) = v.trim().split_once(' ')?;
     if !scheme.eq_ignore_ascii_case("basic") {
@@ -180,19 +218,19 @@ pub(crate) fn basic_credentials(headers: &HeaderMap) -> Option<(String, String)>
 }
 
 /// The token of a `Bearer` Authorization header.
-pub(crate) fn bearer(headers: &HeaderMap) -> Option<String> {
+pub fn bearer(headers: &HeaderMap) -> Option<String> {
     let v = headers.get(http::header::AUTHORIZATION)?.to_str().ok()?;
     let (scheme, rest) = v.trim().split_once(' ')?;
     scheme.eq_ignore_ascii_case("bearer").then(|| rest.trim().to_owned())
 }
 
 /// A header's value as text.
-pub(crate) fn header<'a>(headers: &'a HeaderMap, name: &str) -> Option<&'a str> {
+pub fn header<'a>(headers: &'a HeaderMap, name: &str) -> Option<&'a str> {
     headers.get(name).and_then(|v| v.to_str().ok())
 }
 
 /// Unix seconds now.
-pub(crate) fn now_unix() -> i64 {
+pub fn now_unix() -> i64 {
     chrono::Utc::now().timestamp()
 }
 

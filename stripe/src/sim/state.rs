@@ -1,16 +1,44 @@
-//! What the simulator does: the operations behind each endpoint, on its state.
+//! The simulator's state machine: the account's objects, and the operations behind each endpoint
+//! (Checkout Sessions are in `checkout`).
 
 use serde_json::{Map, Value, json};
+use switchboard_payments::simkit::{IdempotencyStore, Pusher, SimStats, alnum, now_unix};
 
-use super::State;
-use super::objects::{Charge, Intent, SimRefund, TestCard, before, test_card};
+use super::objects::{Charge, Intent, Session, SimRefund, TestCard, before, test_card};
 use super::params::{
     Answer, PI_CANCEL, PI_CAPTURE, PI_CREATE, REFUND_CREATE, bool_param, check, check_amount, currency_param,
     email_param, enum_param, expand_list, int_param, invalid, metadata_param, missing, no_such, str_param,
     unexpected_state, url_param,
 };
-use crate::simkit::{alnum, now_unix};
-use crate::stripe::webhook::signature_header;
+use crate::webhook::signature_header;
+
+/// Everything the simulated account holds.
+pub(super) struct State {
+    pub(super) secret_key: String,
+    pub(super) webhook_secrets: Vec<String>,
+    pub(super) base: String,
+    pub(super) intents: Vec<Intent>,
+    pub(super) charges: Vec<Charge>,
+    pub(super) sessions: Vec<Session>,
+    pub(super) refunds: Vec<SimRefund>,
+    pub(super) events: Vec<Value>,
+    pub(super) idem: IdempotencyStore,
+    pub(super) webhook_url: Option<String>,
+    pub(super) pusher: Pusher,
+    pub(super) fail_after_processing: usize,
+    pub(super) stats: SimStats,
+    /// The request being handled (for events' `request` field).
+    pub(super) current_request: Option<(String, Option<String>)>,
+    /// The account's default API version: what a request without `Stripe-Version` gets, and what
+    /// events are rendered in.
+    pub(super) account_version: String,
+    /// The version the request being answered asked for (or the account's).
+    pub(super) request_version: String,
+    /// Fields to set in the next successful answer to a POST.
+    pub(super) alter_next: Option<Map<String, Value>>,
+    /// Fields to set in the next successful answer to a GET.
+    pub(super) alter_lookup: Option<Map<String, Value>>,
+}
 
 /// What `expand[]` can reach from each object in the simulator: the fields it renders expanded, and the
 /// expandable fields that are always `null` here (expanding `null` is `null`).
@@ -90,23 +118,25 @@ impl State {
         });
         if let Some(url) = &self.webhook_url {
             let body = event.to_string();
-            let secrets: Vec<&str> = self.webhook_secrets.iter().map(String::as_str).collect();
-            let sig = signature_header(&secrets, now_unix(), body.as_bytes());
-            self.pusher.push(
-                url,
-                kind,
-                vec![
-                    ("content-type".into(), "application/json; charset=utf-8".into()),
-                    ("stripe-signature".into(), sig),
-                    (
-                        "user-agent".into(),
-                        "Stripe/1.0 (+https://stripe.com/docs/webhooks)".into(),
-                    ),
-                ],
-                body,
-            );
+            self.pusher.push(url, self.signed_headers(&body), body);
         }
         self.events.push(event);
+    }
+
+    /// The headers Stripe sends with an event: `Stripe-Signature` with one `v1` per active secret.
+    pub(super) fn signed_headers(&self, body: &str) -> Vec<(String, String)> {
+        let secrets: Vec<&str> = self.webhook_secrets.iter().map(String::as_str).collect();
+        vec![
+            ("content-type".into(), "application/json; charset=utf-8".into()),
+            (
+                "stripe-signature".into(),
+                signature_header(&secrets, now_unix(), body.as_bytes()),
+            ),
+            (
+                "user-agent".into(),
+                "Stripe/1.0 (+https://stripe.com/docs/webhooks)".into(),
+            ),
+        ]
     }
 
     pub(super) fn new_intent(&mut self, amount: i64, currency: &str, capture_method: &str) -> String {
