@@ -601,6 +601,18 @@ pub enum WebhookOutcome {
 }
 
 impl WebhookOutcome {
+    /// A verified event, claimed in `store` under its [`PaymentWebhook::dedupe_key`]: the event when
+    /// the claim is new, a duplicate when it was taken before.
+    pub async fn claim(store: &dyn crate::EventStore, event: PaymentWebhook) -> Result<WebhookOutcome> {
+        if store.claim(&event.dedupe_key()).await? {
+            Ok(WebhookOutcome::Event(Box::new(event)))
+        } else {
+            Ok(WebhookOutcome::Duplicate {
+                event_id: event.event_id,
+            })
+        }
+    }
+
     /// The event, unless this was a duplicate.
     pub fn event(&self) -> Option<&PaymentWebhook> {
         match self {
@@ -676,7 +688,7 @@ pub trait PaymentGateway: Send + Sync + fmt::Debug {
 }
 
 /// The key an event is claimed under in the [`EventStore`](crate::EventStore): `"<provider>:<event_id>"`.
-pub fn dedupe_key(provider: &str, event_id: &str) -> String {
+fn dedupe_key(provider: &str, event_id: &str) -> String {
     format!("{provider}:{event_id}")
 }
 

@@ -4,7 +4,7 @@
 //! Stripe `Idempotency-Key`) and answer a repeat with the first answer instead of acting again. So a
 //! request that timed out can be sent again *with the same key* and the customer is charged once.
 //!
-//! * Every POST this crate makes carries a key. Within one call, every retry reuses it.
+//! * Every POST a provider crate makes carries a key. Within one call, every retry reuses it.
 //! * Across calls (your process crashed, your job runner retried) only *you* can reuse it: pass your own
 //!   key built from something stable, such as the order id ([`IdempotencyKey::new`]), and derive the keys
 //!   of follow-up operations from it ([`IdempotencyKey::derive`]). A key generated for you

@@ -16,11 +16,10 @@ use std::sync::Arc;
 use serde::de::DeserializeOwned;
 use switchboard_core::http::Reply;
 use switchboard_core::pipeline::Pipeline;
-use switchboard_core::{Dsn, Error, ErrorKind, Idempotence, Result};
+use switchboard_core::{Dsn, Error, Idempotence, Result};
 use switchboard_payments::IdempotencyKey;
 use switchboard_payments::gateway::check_id;
-use switchboard_payments::idempotency::note_key;
-use switchboard_payments::outcome::{acted_but_unusable, answer_id, read_but_unusable};
+use switchboard_payments::outcome::{post_failed, post_unusable, read_but_unusable};
 
 use crate::SCHEME;
 use crate::api::StripeApi;
@@ -254,15 +253,13 @@ impl StripeClient {
                     .body(body.clone())
             })
             .await
-            .map_err(|e| too_large_after_acting(e, path, key))
-            .map_err(|e| note_key(e, key))
+            .map_err(|e| post_failed(e, "Stripe", SCHEME, path, key))
             .inspect_err(|e| tracing::debug!(provider = SCHEME, path, error = %e, "request failed"))?;
         // Stripe acted; an answer that does not decode changes nothing, so the error says so and never
         // "not sent".
-        self.pipeline.decode(&reply).map_err(|e| {
-            let done = format!("Stripe carried out POST {path} (HTTP {})", reply.status.as_u16());
-            acted_but_unusable(e, SCHEME, &done, answer_id(&reply).as_deref(), Some(key))
-        })
+        self.pipeline
+            .decode(&reply)
+            .map_err(|e| post_unusable(e, "Stripe", SCHEME, path, &reply, key))
     }
 
     /// One call through the pipeline, as an idempotent operation (a read, or a POST whose every
@@ -298,16 +295,4 @@ fn push_expand(f: &mut Form, expand: &[&str]) {
 /// An `Error` for a Stripe object in a state the operation cannot take.
 pub(crate) fn wrong_state(what: String) -> Error {
     Error::invalid_input(what).with_provider(SCHEME)
-}
-
-/// A 2xx answer to a POST that could not even be read (larger than the body cap): Stripe acted, so
-/// the error says so, as for an answer that does not decode.
-fn too_large_after_acting(e: Error, path: &str, key: &IdempotencyKey) -> Error {
-    match e.http_status() {
-        Some(s) if (200..300).contains(&s) && e.kind() == ErrorKind::Decode => {
-            let done = format!("Stripe carried out POST {path} (HTTP {s})");
-            acted_but_unusable(e, SCHEME, &done, None, Some(key))
-        }
-        _ => e,
-    }
 }

@@ -26,7 +26,6 @@ use serde_json::Value;
 use switchboard_core::secret::ct_eq;
 use switchboard_core::webhook::{hmac_sha256, unauthenticated};
 use switchboard_core::{Error, ExposeSecret, Handled, Result, SecretString, Webhook, WebhookRequest};
-use switchboard_payments::gateway::dedupe_key;
 use switchboard_payments::{EventStore, MemoryEventStore, PaymentWebhook, WebhookObject, WebhookOutcome};
 
 use crate::SCHEME;
@@ -279,13 +278,7 @@ impl StripeWebhook {
     /// [`WebhookOutcome::Duplicate`] (what
     /// [`PaymentGateway::handle_webhook`](switchboard_payments::PaymentGateway::handle_webhook) answers).
     pub async fn outcome(&self, request: &WebhookRequest) -> Result<WebhookOutcome> {
-        let event = self.event(request)?;
-        if !self.events.claim(&dedupe_key(SCHEME, &event.event_id)).await? {
-            return Ok(WebhookOutcome::Duplicate {
-                event_id: event.event_id,
-            });
-        }
-        Ok(WebhookOutcome::Event(Box::new(event)))
+        WebhookOutcome::claim(self.events.as_ref(), self.event(request)?).await
     }
 }
 

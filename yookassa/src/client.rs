@@ -5,16 +5,13 @@
 //! result. That is exactly what YooKassa asks for when it answers HTTP 500 ("no definite answer"):
 //! repeat with the same key. The key is made once per call, so every retry carries the same one.
 
-use http::Method;
 use serde::Serialize;
 use serde::de::DeserializeOwned;
-use switchboard_core::http::Reply;
 use switchboard_core::pipeline::Pipeline;
-use switchboard_core::{Dsn, Error, ErrorKind, Idempotence, Result};
+use switchboard_core::{Dsn, Error, Idempotence, Result};
 use switchboard_payments::IdempotencyKey;
 use switchboard_payments::gateway::check_id;
-use switchboard_payments::idempotency::note_key;
-use switchboard_payments::outcome::{acted_but_unusable, answer_id, read_but_unusable};
+use switchboard_payments::outcome::{post_failed, post_unusable, read_but_unusable};
 
 use crate::SCHEME;
 use crate::api::YooKassaApi;
@@ -146,34 +143,16 @@ impl YooKassaClient {
                     .body(body.clone())
             })
             .await
-            .map_err(|e| too_large_after_acting(e, path, key))
-            .map_err(|e| note_key(e, key))
+            .map_err(|e| post_failed(e, "YooKassa", SCHEME, path, key))
             .inspect_err(|e| tracing::debug!(provider = SCHEME, path, error = %e, "request failed"))?;
         // YooKassa acted; an answer that does not decode changes nothing, so the error says so and
-        // never "not sent". It is the final answer: repeating would get the same stored answer.
-        self.pipeline.decode(&reply).map_err(|e| {
-            let done = done(&Method::POST, path, &reply);
-            acted_but_unusable(e, SCHEME, &done, answer_id(&reply).as_deref(), Some(key))
-        })
+        // never "not sent".
+        self.pipeline
+            .decode(&reply)
+            .map_err(|e| post_unusable(e, "YooKassa", SCHEME, path, &reply, key))
     }
 
     fn url(&self, path: &str) -> String {
         format!("{}{path}", self.config.endpoint)
-    }
-}
-
-fn done(method: &Method, path: &str, reply: &Reply) -> String {
-    format!("YooKassa carried out {method} {path} (HTTP {})", reply.status.as_u16())
-}
-
-/// A 2xx answer to a POST that could not even be read (larger than the body cap): YooKassa acted, so
-/// the error says so, as for an answer that does not decode.
-fn too_large_after_acting(e: Error, path: &str, key: &IdempotencyKey) -> Error {
-    match e.http_status() {
-        Some(s) if (200..300).contains(&s) && e.kind() == ErrorKind::Decode => {
-            let done = format!("YooKassa carried out POST {path} (HTTP {s})");
-            acted_but_unusable(e, SCHEME, &done, None, Some(key))
-        }
-        _ => e,
     }
 }

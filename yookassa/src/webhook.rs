@@ -17,7 +17,6 @@ use std::sync::Arc;
 
 use switchboard_core::webhook::{IpAllowList, unauthenticated};
 use switchboard_core::{Error, ErrorKind, Event, Handled, Result, Webhook, WebhookRequest};
-use switchboard_payments::gateway::dedupe_key;
 use switchboard_payments::{EventStore, MemoryEventStore, PaymentWebhook, WebhookObject, WebhookOutcome};
 
 use crate::SCHEME;
@@ -183,12 +182,9 @@ impl YooKassaWebhook {
                 raw: raw.clone(),
             },
         };
-        if !self.events.claim(&dedupe_key(SCHEME, &event_id)).await? {
-            return Ok(WebhookOutcome::Duplicate { event_id });
-        }
         let mut event = PaymentWebhook::new(SCHEME, event_id, event_type, object, serde_json::to_value(&v.claimed)?);
         event.claimed_event_type = claimed_event_type;
-        Ok(WebhookOutcome::Event(Box::new(event)))
+        WebhookOutcome::claim(self.events.as_ref(), event).await
     }
 }
 

@@ -2,10 +2,75 @@
 //! call these from their tests (they panic, as assertions do, when the gateway falls short).
 
 use std::sync::Arc;
+use std::time::Duration;
 
-use switchboard_core::{Dispatch, Error, ErrorKind};
+use switchboard_core::registry::Provider;
+use switchboard_core::simulated::{SimOptions, Simulated};
+use switchboard_core::testkit::WebhookSink;
+use switchboard_core::{Connection, Dispatch, Error, ErrorKind, Event, PaymentEvent, Result};
 
 use crate::{CreatePayment, CreateRefund, Currency, IdempotencyKey, Money, PaymentGateway, PaymentStatus};
+
+/// Checks what a provider's connection (made by the registry from `sim`'s DSN) hands out: no
+/// transport, the gateway (found with [`gateway`](crate::gateway())) and the webhook source, both
+/// named `provider`; and that a `payment.succeeded` the simulator triggers goes through the source as
+/// exactly one core payment event whose payment the gateway reports paid, and its redelivery as
+/// none. Answers the event, for the provider's own checks.
+pub async fn connection_and_webhooks(conn: &Connection, sim: &dyn Simulated, provider: &str) -> PaymentEvent {
+    assert_eq!(conn.provider(), provider);
+    assert!(conn.as_transport().is_none(), "a payment provider carries no messages");
+    let gw = crate::gateway(conn).expect("the gateway is the connection's service");
+    assert_eq!(gw.provider(), provider);
+    let source = conn
+        .webhook_source()
+        .expect("the gateway's webhooks are the webhook source");
+    assert_eq!(source.provider(), provider);
+
+    let sink = WebhookSink::start().await;
+    let pushed = sim
+        .trigger("payment.succeeded", &format!("{}/{provider}", sink.uri()))
+        .await
+        .unwrap();
+    assert_eq!(sink.wait_for(1, Duration::from_secs(5)).await.len(), 1);
+    let handled = source.handle_webhook(&pushed).await.unwrap();
+    assert!(handled.answer.is_success());
+    let event = match handled.events.as_slice() {
+        [Event::Payment(e)] => e.clone(),
+        other => panic!("{other:?}"),
+    };
+    assert_eq!(event.status, "succeeded");
+    assert_eq!(
+        gw.get_payment(&event.object_id).await.unwrap().status,
+        PaymentStatus::Succeeded
+    );
+    assert!(
+        source.handle_webhook(&pushed).await.unwrap().events.is_empty(),
+        "a redelivery is no event"
+    );
+    assert_eq!(sim.pushed().len(), 1);
+    event
+}
+
+/// Checks a provider's simulator factory: it starts a simulator that pushes where it is told, whose
+/// `advance` pays `payment` (created through `connect(dsn)`, as the customer would), and whose
+/// `dsn_with_bad_credentials` is refused with `Auth` before anything happens.
+pub async fn factory(provider: &dyn Provider, connect: impl Fn(&str) -> Result<Connection>, payment: CreatePayment) {
+    let sink = WebhookSink::start().await;
+    let started = provider
+        .simulator()
+        .expect("the provider has a simulator")
+        .start(SimOptions::default().webhook_url(sink.uri()))
+        .await
+        .unwrap();
+    assert_eq!(started.provider(), provider.name());
+    let gw = crate::gateway(&connect(&started.dsn()).unwrap()).unwrap();
+    let p = gw.create_payment(&payment).await.unwrap();
+    started.advance().await;
+    assert_eq!(gw.get_payment(&p.id).await.unwrap().status, PaymentStatus::Succeeded);
+    assert!(!sink.wait_for(1, Duration::from_secs(5)).await.is_empty());
+    let bad = crate::gateway(&connect(&started.dsn_with_bad_credentials().unwrap()).unwrap()).unwrap();
+    assert_eq!(bad.get_payment(&p.id).await.unwrap_err().kind(), ErrorKind::Auth);
+}
 
 /// Takes a two-stage payment of 1000.00 `currency` through the trait alone, has the customer pay it
 /// (`pay`, the simulator's driver), captures 800.00, refunds 300.00 then the rest, and checks that a

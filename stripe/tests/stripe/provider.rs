@@ -7,7 +7,7 @@ use std::time::Duration;
 use switchboard_core::simulated::{SimOptions, Simulated};
 use switchboard_core::testkit::WebhookSink;
 use switchboard_core::{Connection, ErrorKind, Event, Registry};
-use switchboard_payments::simkit::conformance::take_and_refund;
+use switchboard_payments::simkit::conformance::{connection_and_webhooks, factory, take_and_refund};
 use switchboard_payments::{CreatePayment, Currency, Money, PaymentStatus, WebhookObject, WebhookOutcome};
 use switchboard_stripe::sim::Simulator;
 
@@ -23,39 +23,8 @@ fn connect(dsn: &str) -> switchboard_core::Result<Connection> {
 async fn register_and_connect_give_a_gateway_and_a_webhook_source() {
     let sim = Simulator::start().await;
     let conn = connect(&sim.dsn()).unwrap();
-    assert_eq!(conn.provider(), "stripe");
-    assert!(conn.as_transport().is_none(), "a payment provider carries no messages");
-    let gw = switchboard_payments::gateway(&conn).expect("the gateway");
-    assert_eq!(gw.provider(), "stripe");
-    let source = conn.webhook_source().expect("signed webhooks are the webhook source");
-    assert_eq!(source.provider(), "stripe");
-
-    // An event the simulator triggers goes through the source as one core payment event, once.
-    let sink = WebhookSink::start().await;
-    let pushed = sim
-        .trigger("payment.succeeded", &format!("{}/stripe", sink.uri()))
-        .await
-        .unwrap();
-    assert!(pushed.header("stripe-signature").unwrap().starts_with("t="));
-    assert_eq!(sink.wait_for(1, Duration::from_secs(5)).await.len(), 1);
-    let handled = source.handle_webhook(&pushed).await.unwrap();
-    assert!(handled.answer.is_success());
-    match handled.events.as_slice() {
-        [Event::Payment(e)] => {
-            assert_eq!(e.event_type, "payment_intent.succeeded");
-            assert_eq!(e.status, "succeeded");
-            assert_eq!(
-                gw.get_payment(&e.object_id).await.unwrap().status,
-                PaymentStatus::Succeeded
-            );
-        }
-        other => panic!("{other:?}"),
-    }
-    assert!(
-        source.handle_webhook(&pushed).await.unwrap().events.is_empty(),
-        "a redelivery is no event"
-    );
-    assert_eq!(sim.pushed().len(), 1);
+    let event = connection_and_webhooks(&conn, &sim, "stripe").await;
+    assert_eq!(event.event_type, "payment_intent.succeeded");
 }
 
 #[tokio::test]
@@ -169,22 +138,12 @@ async fn simulated_drives_a_payment_from_created_to_paid() {
 
 #[tokio::test]
 async fn the_factory_starts_a_simulator_that_pushes_where_it_is_told() {
-    let sink = WebhookSink::start().await;
-    let factory = switchboard_stripe::StripeProvider;
-    let started = switchboard_core::Provider::simulator(&factory)
-        .unwrap()
-        .start(SimOptions::default().webhook_url(sink.uri()))
-        .await
-        .unwrap();
-    assert_eq!(started.provider(), "stripe");
-    let gw = switchboard_payments::gateway(&connect(&started.dsn()).unwrap()).unwrap();
-    let p = gw.create_payment(&CreatePayment::new(usd("10"))).await.unwrap();
-    started.advance().await;
-    assert_eq!(gw.get_payment(&p.id).await.unwrap().status, PaymentStatus::Succeeded);
-    assert!(!sink.wait_for(1, Duration::from_secs(5)).await.is_empty());
-    // A key the simulator refuses is an Auth error before anything happens.
-    let bad = switchboard_payments::gateway(&connect(&started.dsn_with_bad_credentials().unwrap()).unwrap()).unwrap();
-    assert_eq!(bad.get_payment(&p.id).await.unwrap_err().kind(), ErrorKind::Auth);
+    factory(
+        &switchboard_stripe::StripeProvider,
+        connect,
+        CreatePayment::new(usd("10")),
+    )
+    .await;
 }
 
 #[tokio::test]

@@ -35,6 +35,7 @@
 
 mod api;
 mod auth;
+mod drive;
 mod objects;
 mod state;
 
@@ -48,8 +49,9 @@ use switchboard_core::testkit::{Fault, Faults, SimServer};
 use switchboard_core::{Error, ErrorKind, Result, WebhookRequest};
 use switchboard_payments::simkit::{IdempotencyStore, Pusher, SimStats, start_server};
 
+use self::drive::TRIGGERS;
 use self::objects::SimRefund;
-use self::state::{State, TRIGGERS, notification, notification_headers};
+use self::state::{State, notification, notification_headers};
 use crate::config::YooKassaConfigBuilder;
 use crate::{SCHEME, YooKassaConfig};
 

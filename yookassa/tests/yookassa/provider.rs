@@ -7,7 +7,7 @@ use std::time::Duration;
 use switchboard_core::simulated::{SimOptions, Simulated};
 use switchboard_core::testkit::WebhookSink;
 use switchboard_core::{Connection, ErrorKind, Event, Registry};
-use switchboard_payments::simkit::conformance::take_and_refund;
+use switchboard_payments::simkit::conformance::{connection_and_webhooks, factory, take_and_refund};
 use switchboard_payments::{CreatePayment, Currency, Money, PaymentStatus, WebhookOutcome};
 use switchboard_yookassa::sim::Simulator;
 
@@ -23,38 +23,8 @@ fn connect(dsn: &str) -> switchboard_core::Result<Connection> {
 async fn register_and_connect_give_a_gateway_and_a_webhook_source() {
     let sim = Simulator::start().await;
     let conn = connect(&sim.dsn()).unwrap();
-    assert_eq!(conn.provider(), "yookassa");
-    assert!(conn.as_transport().is_none(), "a payment provider carries no messages");
-    let gw = switchboard_payments::gateway(&conn).expect("the gateway");
-    assert_eq!(gw.provider(), "yookassa");
-    let source = conn.webhook_source().expect("notifications are the webhook source");
-    assert_eq!(source.provider(), "yookassa");
-
-    // A notification the simulator triggers goes through the source as one core payment event, once.
-    let sink = WebhookSink::start().await;
-    let pushed = sim
-        .trigger("payment.succeeded", &format!("{}/yookassa", sink.uri()))
-        .await
-        .unwrap();
-    assert_eq!(sink.wait_for(1, Duration::from_secs(5)).await.len(), 1);
-    let handled = source.handle_webhook(&pushed).await.unwrap();
-    assert!(handled.answer.is_success());
-    match handled.events.as_slice() {
-        [Event::Payment(e)] => {
-            assert_eq!(e.event_type, "payment.succeeded");
-            assert_eq!(e.status, "succeeded");
-            assert_eq!(
-                gw.get_payment(&e.object_id).await.unwrap().status,
-                PaymentStatus::Succeeded
-            );
-        }
-        other => panic!("{other:?}"),
-    }
-    assert!(
-        source.handle_webhook(&pushed).await.unwrap().events.is_empty(),
-        "a redelivery is no event"
-    );
-    assert_eq!(sim.pushed().len(), 1);
+    let event = connection_and_webhooks(&conn, &sim, "yookassa").await;
+    assert_eq!(event.event_type, "payment.succeeded");
 }
 
 #[tokio::test]
@@ -111,27 +81,12 @@ async fn simulated_drives_a_payment_from_created_to_paid() {
 
 #[tokio::test]
 async fn the_factory_starts_a_simulator_that_pushes_where_it_is_told() {
-    let sink = WebhookSink::start().await;
-    let factory = switchboard_yookassa::YooKassaProvider;
-    let started = switchboard_core::Provider::simulator(&factory)
-        .unwrap()
-        .start(SimOptions::default().webhook_url(sink.uri()))
-        .await
-        .unwrap();
-    assert_eq!(started.provider(), "yookassa");
-    let gw = switchboard_payments::gateway(&connect(&started.dsn()).unwrap()).unwrap();
-    let p = gw
-        .create_payment(
-            &CreatePayment::new(Money::parse("10", Currency::RUB).unwrap()).return_url("https://s.example/"),
-        )
-        .await
-        .unwrap();
-    started.advance().await;
-    assert_eq!(gw.get_payment(&p.id).await.unwrap().status, PaymentStatus::Succeeded);
-    assert_eq!(sink.wait_for(1, Duration::from_secs(5)).await.len(), 1);
-    // A credential the simulator refuses is an Auth error before anything happens.
-    let bad = switchboard_payments::gateway(&connect(&started.dsn_with_bad_credentials().unwrap()).unwrap()).unwrap();
-    assert_eq!(bad.get_payment(&p.id).await.unwrap_err().kind(), ErrorKind::Auth);
+    factory(
+        &switchboard_yookassa::YooKassaProvider,
+        connect,
+        CreatePayment::new(Money::parse("10", Currency::RUB).unwrap()).return_url("https://s.example/"),
+    )
+    .await;
 }
 
 #[tokio::test]
