@@ -7,9 +7,29 @@ use std::time::Duration;
 use switchboard_core::registry::Provider;
 use switchboard_core::simulated::{SimOptions, Simulated};
 use switchboard_core::testkit::WebhookSink;
-use switchboard_core::{Connection, Dispatch, Error, ErrorKind, Event, PaymentEvent, Result};
+use switchboard_core::{Connection, Dispatch, Error, ErrorKind, Event, PaymentEvent, Result, WebhookRequest};
 
-use crate::{CreatePayment, CreateRefund, Currency, IdempotencyKey, Money, PaymentGateway, PaymentStatus};
+use crate::{
+    CreatePayment, CreateRefund, Currency, IdempotencyKey, Money, PaymentGateway, PaymentStatus, WebhookOutcome,
+};
+
+/// What `gw` makes of `requests` (webhooks its simulator pushed), as core payment events: `(event
+/// type, object id, status)` of each new event, duplicates left out. Every request must verify.
+pub async fn core_payment_events(
+    gw: &dyn PaymentGateway,
+    requests: &[WebhookRequest],
+) -> Vec<(String, String, String)> {
+    let mut seen = Vec::new();
+    for req in requests {
+        if let WebhookOutcome::Event(e) = gw.handle_webhook(req).await.unwrap() {
+            match e.to_event().unwrap() {
+                Event::Payment(pe) => seen.push((pe.event_type, pe.object_id, pe.status)),
+                other => panic!("{other:?}"),
+            }
+        }
+    }
+    seen
+}
 
 /// Checks what a provider's connection (made by the registry from `sim`'s DSN) hands out: no
 /// transport, the gateway (found with [`gateway`](crate::gateway())) and the webhook source, both

@@ -6,8 +6,10 @@ use std::time::Duration;
 
 use switchboard_core::simulated::{SimOptions, Simulated};
 use switchboard_core::testkit::WebhookSink;
-use switchboard_core::{Connection, ErrorKind, Event, Registry};
-use switchboard_payments::simkit::conformance::{connection_and_webhooks, factory, take_and_refund};
+use switchboard_core::{Connection, ErrorKind, Registry};
+use switchboard_payments::simkit::conformance::{
+    connection_and_webhooks, core_payment_events, factory, take_and_refund,
+};
 use switchboard_payments::{CreatePayment, Currency, Money, PaymentStatus, WebhookObject, WebhookOutcome};
 use switchboard_stripe::sim::Simulator;
 
@@ -167,15 +169,7 @@ async fn webhooks_become_core_payment_events() {
         .unwrap();
     // Stripe: payment_intent.created, charge.succeeded, payment_intent.succeeded.
     let got = sink.wait_for(3, Duration::from_secs(5)).await;
-    let mut seen = Vec::new();
-    for req in got {
-        if let WebhookOutcome::Event(e) = s.handle_webhook(&req).await.unwrap() {
-            match e.to_event().unwrap() {
-                Event::Payment(pe) => seen.push((pe.event_type, pe.object_id, pe.status)),
-                other => panic!("{other:?}"),
-            }
-        }
-    }
+    let seen = core_payment_events(s.as_ref(), &got).await;
     assert!(
         seen.contains(&("payment_intent.succeeded".into(), sp.id.clone(), "succeeded".into())),
         "{seen:?}"
