@@ -42,7 +42,7 @@ async fn main() -> Result<(), AnyError> {
     let telecmi = switchboard::telecmi::sim::Simulator::start().await;
     let fcm = switchboard::fcm::sim::Simulator::start().await;
     let telegram = switchboard::telegram::sim::Simulator::start().await;
-    let stripe = switchboard::payments::stripe::Simulator::start().await;
+    let stripe = switchboard::stripe::sim::Simulator::start().await;
     let onec = switchboard::erp::sim::Simulator::start().await;
     // Where providers push their webhooks: in production, routes of the host's own web server.
     let hooks = WebhookSink::start().await;
@@ -64,7 +64,7 @@ async fn main() -> Result<(), AnyError> {
 
     // ── One Messenger over every transport ────────────────────────────────────────────────────────
     let calls = Arc::new(switchboard::telecmi::TeleCmiClient::from_dsn_str(&telecmi.dsn())?);
-    let payments = switchboard::payments::from_dsn(&switchboard::Dsn::parse(&stripe.dsn())?)?;
+    let payments = switchboard::payments::gateway(&switchboard::connect(&stripe.dsn())?).ok_or("not a payment DSN")?;
     let journal = Arc::new(MemoryJournal::new());
     let messenger = Messenger::builder()
         .transport("gsm", switchboard::transport_from_dsn(&gateway.dsn())?)

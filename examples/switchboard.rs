@@ -444,15 +444,17 @@ async fn sim(args: &[String]) -> Result<ExitCode, Fail> {
             (s.dsn(), s.uri(), Box::new(s))
         }
         "yookassa" => {
-            let s = switchboard::payments::yookassa::Simulator::start_on_port(port)
+            use switchboard::core::simulated::{SimOptions, Simulated};
+            let s = switchboard::yookassa::sim::Simulator::start_with(SimOptions::default().port(port))
                 .await
-                .map_err(bind)?;
+                .map_err(|e| Config(e.to_string()))?;
             (s.dsn(), s.uri(), Box::new(s))
         }
         "stripe" => {
-            let s = switchboard::payments::stripe::Simulator::start_on_port(port)
+            use switchboard::core::simulated::{SimOptions, Simulated};
+            let s = switchboard::stripe::sim::Simulator::start_with(SimOptions::default().port(port))
                 .await
-                .map_err(bind)?;
+                .map_err(|e| Config(e.to_string()))?;
             (s.dsn(), s.uri(), Box::new(s))
         }
         "onec" => {

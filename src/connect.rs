@@ -37,6 +37,10 @@ pub fn registry() -> &'static Registry {
         switchboard_fcm::register(&mut r);
         #[cfg(feature = "telegram")]
         switchboard_telegram::register(&mut r);
+        #[cfg(feature = "yookassa")]
+        switchboard_yookassa::register(&mut r);
+        #[cfg(feature = "stripe")]
+        switchboard_stripe::register(&mut r);
         r
     })
 }

@@ -48,7 +48,8 @@
 //! | `email` | [`email`] | email over SMTP |
 //! | `fcm` | [`fcm`] | Firebase Cloud Messaging HTTP v1 |
 //! | `telegram` | [`telegram`] | Telegram Bot API |
-//! | `payments` | [`payments`] | YooKassa and Stripe |
+//! | `yookassa` | [`yookassa`] | YooKassa API v3 payments (with [`payments`], the model both payment providers share) |
+//! | `stripe` | [`stripe`] | Stripe payments (with [`payments`]) |
 //! | `erp` | [`erp`] | 1C:Enterprise over OData |
 //! | `sim` | — | every enabled integration's simulator, for your own tests: enable it in `[dev-dependencies]` only, since it puts wiremock and an HTTP server into whatever build has it |
 #![deny(missing_docs)]
@@ -81,13 +82,17 @@ pub use switchboard_fcm as fcm;
 pub use switchboard_mightycall as mightycall;
 #[cfg(feature = "mitto")]
 pub use switchboard_mitto as mitto;
-#[cfg(feature = "payments")]
+#[cfg(any(feature = "yookassa", feature = "stripe"))]
 pub use switchboard_payments as payments;
 #[cfg(feature = "smsru")]
 pub use switchboard_smsru as smsru;
+#[cfg(feature = "stripe")]
+pub use switchboard_stripe as stripe;
 #[cfg(feature = "telecmi")]
 pub use switchboard_telecmi as telecmi;
 #[cfg(feature = "telegram")]
 pub use switchboard_telegram as telegram;
 #[cfg(feature = "twilio")]
 pub use switchboard_twilio as twilio;
+#[cfg(feature = "yookassa")]
+pub use switchboard_yookassa as yookassa;

@@ -716,26 +716,27 @@ async fn telecmi_never_shows_secrets() {
 
 #[tokio::test]
 async fn payments_never_show_secrets() {
+    use switchboard::core::simulated::Simulated;
     use switchboard::payments::gateway::PaymentWebhooks;
-    use switchboard::payments::stripe::webhook::{SIGNATURE_HEADER, signature_header};
     use switchboard::payments::{self, CreatePayment, Currency, Money, PaymentGateway};
+    use switchboard::stripe::webhook::{SIGNATURE_HEADER, signature_header};
     let mut p = Probe::start();
-    let ys = payments::yookassa::Simulator::start().await;
-    let ss = payments::stripe::Simulator::start().await;
+    let ys = switchboard::yookassa::sim::Simulator::start().await;
+    let ss = switchboard::stripe::sim::Simulator::start().await;
     let (y_wrong, s_wrong) = ("test_WrongSecretKey_0000", "sk_test_51WrongKey000000000000");
     p.secret(y_wrong);
     p.secret(s_wrong);
     let cases: Vec<(String, String, bool, Currency, &str)> = vec![
         (
             ys.dsn(),
-            with_wrong(&ys.dsn(), payments::yookassa::Simulator::SECRET_KEY, y_wrong),
+            with_wrong(&ys.dsn(), switchboard::yookassa::sim::Simulator::SECRET_KEY, y_wrong),
             false,
             Currency::RUB,
-            payments::yookassa::Simulator::SAVED_CARD,
+            switchboard::yookassa::sim::Simulator::SAVED_CARD,
         ),
         (
             ss.dsn(),
-            with_wrong(&ss.dsn(), payments::stripe::Simulator::SECRET_KEY, s_wrong),
+            with_wrong(&ss.dsn(), switchboard::stripe::sim::Simulator::SECRET_KEY, s_wrong),
             true,
             Currency::USD,
             "pm_card_visa",
@@ -745,7 +746,7 @@ async fn payments_never_show_secrets() {
         p.dsn_secrets(&dsn, user_is_key);
         let parsed = Dsn::parse(&dsn).unwrap();
         p.show("Dsn", &parsed);
-        let gw: Arc<dyn PaymentGateway> = payments::from_dsn(&parsed).unwrap();
+        let gw: Arc<dyn PaymentGateway> = payments::gateway(&switchboard::connect(&dsn).unwrap()).unwrap();
         p.dbg("gateway", &gw);
         let req = CreatePayment::new(Money::parse("10.00", currency).unwrap())
             .payment_method(card)
@@ -763,7 +764,7 @@ async fn payments_never_show_secrets() {
             p.result(&format!("create under {fault:?}"), &gw.create_payment(&req).await);
             faults.clear();
         }
-        let w = payments::from_dsn(&Dsn::parse(&wrong).unwrap()).unwrap();
+        let w = payments::gateway(&switchboard::connect(&wrong).unwrap()).unwrap();
         let r = w.create_payment(&req).await;
         assert!(r.is_err());
         p.result("create with a wrong key", &r);

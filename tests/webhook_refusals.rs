@@ -13,11 +13,12 @@ use std::sync::Arc;
 use std::time::{SystemTime, UNIX_EPOCH};
 
 use serde_json::json;
+use switchboard::core::simulated::Simulated;
 use switchboard::core::testkit::WebhookSink;
 use switchboard::core::webhook::sha256_hex;
 use switchboard::payments::gateway::PaymentWebhooks;
 use switchboard::payments::{self, CreatePayment, Currency, Money, PaymentGateway};
-use switchboard::{Dsn, ErrorKind, Event, MemoryJournal, Messenger, SecretString, WebhookRequest};
+use switchboard::{ErrorKind, Event, MemoryJournal, Messenger, SecretString, WebhookRequest};
 
 /// One request that must be refused.
 struct Refusal {
@@ -583,13 +584,13 @@ fn unix_now() -> i64 {
 }
 
 fn stripe_source(dsn: &str) -> (Messenger, Arc<MemoryJournal>) {
-    let gw = payments::from_dsn(&Dsn::parse(dsn).unwrap()).unwrap();
+    let gw = payments::gateway(&switchboard::connect(dsn).unwrap()).unwrap();
     messenger_with_source("stripe", Arc::new(PaymentWebhooks(gw)))
 }
 
 #[tokio::test]
 async fn stripe_signature_refusals() {
-    use switchboard::payments::stripe::webhook::{SIGNATURE_HEADER, compute_signature, signature_header};
+    use switchboard::stripe::webhook::{SIGNATURE_HEADER, compute_signature, signature_header};
     const OLD: &str = "whsec_rotatedOutSecret000";
     const NEW: &str = "whsec_currentSecret111";
     const SK: &str = "sk_test_refusalsKey000";
@@ -692,7 +693,7 @@ async fn stripe_signature_refusals() {
     );
     assert_accepted(&m, "stripe", &r).await;
     // A timestamp ahead of our clock, even beyond the tolerance, is accepted, as by Stripe's own
-    // libraries (switchboard-payments documents and tests this): only the secret's holder can sign one,
+    // libraries (switchboard-stripe documents and tests this): only the secret's holder can sign one,
     // so refusing it would only drop genuine events on a host whose clock runs behind.
     let ahead = body.replace("evt_refusals_1", "evt_refusals_4");
     let r = req(Some(signature_header(&[NEW], now + 301 + 5, ahead.as_bytes())), &ahead);
@@ -711,9 +712,10 @@ async fn stripe_signature_refusals() {
         format!("stripe://{SK}@127.0.0.1:9"),
         format!("stripe://{SK}@127.0.0.1:9?webhook_secret="),
     ] {
-        match payments::from_dsn(&Dsn::parse(&dsn).unwrap()) {
+        match switchboard::connect(&dsn) {
             Err(e) => assert_eq!(e.kind(), ErrorKind::Config, "{e}"),
-            Ok(gw) => {
+            Ok(conn) => {
+                let gw = payments::gateway(&conn).unwrap();
                 let (m, _) = messenger_with_source("stripe", Arc::new(PaymentWebhooks(gw)));
                 let e = m
                     .handle_webhook("stripe", &req(signed(NEW, now), &body))
@@ -729,8 +731,8 @@ async fn stripe_signature_refusals() {
 
 #[tokio::test]
 async fn yookassa_ip_and_refetch_refusals() {
-    let sim = payments::yookassa::Simulator::start().await;
-    let gw: Arc<dyn PaymentGateway> = payments::from_dsn(&Dsn::parse(&sim.dsn()).unwrap()).unwrap();
+    let sim = switchboard::yookassa::sim::Simulator::start().await;
+    let gw: Arc<dyn PaymentGateway> = payments::gateway(&switchboard::connect(&sim.dsn()).unwrap()).unwrap();
     // The simulator pushes nowhere we listen; the sink only keeps its own notifications out of the way.
     let sink = WebhookSink::start().await;
     sim.set_webhook_url(format!("{}/yookassa", sink.uri()));
@@ -753,7 +755,7 @@ async fn yookassa_ip_and_refetch_refusals() {
         )
         .with_header("content-type", "application/json")
     };
-    let secret_key = payments::yookassa::Simulator::SECRET_KEY;
+    let secret_key = switchboard::yookassa::sim::Simulator::SECRET_KEY;
     let table = vec![
         refusal(
             "not on the allow-list",

@@ -52,6 +52,7 @@ pub mod registry;
 pub mod retry;
 pub mod secret;
 pub mod segment;
+pub mod serde_util;
 #[cfg(feature = "testkit")]
 pub mod simulated;
 pub mod store;

@@ -11,22 +11,23 @@ use libfuzzer_sys::fuzz_target;
 use switchboard_core::SecretString;
 use switchboard_fuzz::{Input, SECRET, SIGN, assert_no_secret};
 use switchboard_payments::PaymentGateway;
-use switchboard_payments::stripe::webhook::{
-    SIGNATURE_HEADER, SignatureHeader, SignatureVerifier, parse_event, signature_header,
-};
-use switchboard_payments::stripe::{Config, Gateway};
+use switchboard_stripe::webhook::{SIGNATURE_HEADER, SignatureHeader, SignatureVerifier, parse_event, signature_header};
+use switchboard_stripe::{StripeConfig, StripeGateway};
 
-fn gateway() -> &'static (tokio::runtime::Runtime, Gateway) {
-    static G: OnceLock<(tokio::runtime::Runtime, Gateway)> = OnceLock::new();
+fn gateway() -> &'static (tokio::runtime::Runtime, StripeGateway) {
+    static G: OnceLock<(tokio::runtime::Runtime, StripeGateway)> = OnceLock::new();
     G.get_or_init(|| {
         let rt = tokio::runtime::Builder::new_current_thread()
             .enable_all()
             .build()
             .unwrap();
-        let config = Config::new("sk_test_fuzz")
+        let config = StripeConfig::builder()
+            .secret_key("sk_test_fuzz")
             .endpoint("http://127.0.0.1:9")
-            .webhook_secret(SECRET);
-        let gw = rt.block_on(async { Gateway::new(config) }).unwrap();
+            .webhook_secret(SECRET)
+            .build()
+            .unwrap();
+        let gw = rt.block_on(async { StripeGateway::new(config) }).unwrap();
         (rt, gw)
     })
 }

@@ -14,7 +14,7 @@ use std::sync::Arc;
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
-use switchboard_core::{Dsn, Error, Event, PaymentEvent, Result, SecretString, WebhookRequest};
+use switchboard_core::{Error, Event, Handled, PaymentEvent, Result, SecretString, WebhookAnswer, WebhookRequest};
 
 use crate::idempotency::IdempotencyKey;
 use crate::money::Money;
@@ -104,8 +104,8 @@ impl RefundStatus {
         }
     }
 
-    #[cfg_attr(not(any(feature = "yookassa", feature = "stripe")), allow(dead_code))]
-    pub(crate) fn from_word(s: &str) -> RefundStatus {
+    /// The status of a provider's refund status word (both providers use these words).
+    pub fn from_word(s: &str) -> RefundStatus {
         match s {
             "pending" => RefundStatus::Pending,
             "requires_action" => RefundStatus::RequiresAction,
@@ -143,7 +143,7 @@ pub enum CaptureMode {
 /// | `payment_method` | `payment_method_id` (a saved method; no confirmation step) | PaymentIntent with `payment_method` and `confirm=true` |
 /// | `return_url` only | `confirmation: {type: redirect}`; send the customer to [`Payment::confirmation_url`] | a Checkout Session; send the customer to its `url` |
 /// | neither | `confirmation: {type: embedded}` (a widget token in `raw`) | a PaymentIntent; confirm it in the browser with [`Payment::client_secret`] |
-/// | `customer_email` | not sent: YooKassa takes it only inside a 54-FZ `receipt` (use `yookassa::Client` with `receipt`) | `receipt_email` / Checkout `customer_email` |
+/// | `customer_email` | not sent: YooKassa takes it only inside a 54-FZ `receipt` (use `YooKassaClient` with `receipt`) | `receipt_email` / Checkout `customer_email` |
 /// | `description` | `description` (at most 128 characters) | `description`; the Checkout line item's name |
 #[derive(Clone, PartialEq, Eq)]
 #[non_exhaustive]
@@ -233,8 +233,8 @@ impl CreatePayment {
         self
     }
 
-    #[cfg_attr(not(any(feature = "yookassa", feature = "stripe")), allow(dead_code))]
-    pub(crate) fn check(&self) -> Result<()> {
+    /// Checks what every provider refuses alike, before anything is sent: an amount of zero or less.
+    pub fn check(&self) -> Result<()> {
         if !self.amount.is_positive() {
             return Err(Error::invalid_input("a payment amount must be above zero"));
         }
@@ -320,8 +320,8 @@ impl CreateRefund {
         self
     }
 
-    #[cfg_attr(not(any(feature = "yookassa", feature = "stripe")), allow(dead_code))]
-    pub(crate) fn check(&self) -> Result<()> {
+    /// Checks what every provider refuses alike, before anything is sent: an amount of zero or less.
+    pub fn check(&self) -> Result<()> {
         if self.amount.is_some_and(|a| !a.is_positive()) {
             return Err(Error::invalid_input("a refund amount must be above zero"));
         }
@@ -364,6 +364,33 @@ pub struct Payment {
 }
 
 impl Payment {
+    /// A payment as a provider reported it, with what every provider has; set the other fields on the
+    /// value (they start empty). For provider crates.
+    pub fn new(
+        provider: &'static str,
+        id: impl Into<String>,
+        status: PaymentStatus,
+        raw_status: impl Into<String>,
+        amount: Money,
+        raw: serde_json::Value,
+    ) -> Payment {
+        Payment {
+            provider,
+            id: id.into(),
+            intent_id: None,
+            status,
+            raw_status: raw_status.into(),
+            amount,
+            captured: None,
+            refunded: None,
+            confirmation_url: None,
+            client_secret: None,
+            metadata: BTreeMap::new(),
+            created_at: None,
+            raw,
+        }
+    }
+
     /// Whether the customer has paid (the money is held or taken).
     pub fn is_paid(&self) -> bool {
         matches!(self.status, PaymentStatus::WaitingForCapture | PaymentStatus::Succeeded)
@@ -409,6 +436,31 @@ pub struct Refund {
     pub created_at: Option<DateTime<Utc>>,
     /// The provider's object, as it came.
     pub raw: serde_json::Value,
+}
+
+impl Refund {
+    /// A refund as a provider reported it; its status is read from `raw_status` with
+    /// [`RefundStatus::from_word`], and `created_at` starts empty. For provider crates.
+    pub fn new(
+        provider: &'static str,
+        id: impl Into<String>,
+        payment_id: impl Into<String>,
+        raw_status: impl Into<String>,
+        amount: Money,
+        raw: serde_json::Value,
+    ) -> Refund {
+        let raw_status = raw_status.into();
+        Refund {
+            provider,
+            id: id.into(),
+            payment_id: payment_id.into(),
+            status: RefundStatus::from_word(&raw_status),
+            raw_status,
+            amount,
+            created_at: None,
+            raw,
+        }
+    }
 }
 
 impl fmt::Debug for Refund {
@@ -491,6 +543,25 @@ impl fmt::Debug for PaymentWebhook {
 }
 
 impl PaymentWebhook {
+    /// A verified event, as the provider's webhook module made it (`claimed_event_type` starts empty).
+    /// For provider crates.
+    pub fn new(
+        provider: &'static str,
+        event_id: impl Into<String>,
+        event_type: impl Into<String>,
+        object: WebhookObject,
+        raw: serde_json::Value,
+    ) -> PaymentWebhook {
+        PaymentWebhook {
+            provider,
+            event_id: event_id.into(),
+            event_type: event_type.into(),
+            claimed_event_type: None,
+            object,
+            raw,
+        }
+    }
+
     /// The key this event was claimed under in the [`EventStore`](crate::EventStore)
     /// (`"<provider>:<event_id>"`); pass it to [`EventStore::release`](crate::EventStore::release) when
     /// you could not process the event, so its redelivery is not taken for a duplicate.
@@ -530,6 +601,18 @@ pub enum WebhookOutcome {
 }
 
 impl WebhookOutcome {
+    /// A verified event, claimed in `store` under its [`PaymentWebhook::dedupe_key`]: the event when
+    /// the claim is new, a duplicate when it was taken before.
+    pub async fn claim(store: &dyn crate::EventStore, event: PaymentWebhook) -> Result<WebhookOutcome> {
+        if store.claim(&event.dedupe_key()).await? {
+            Ok(WebhookOutcome::Event(Box::new(event)))
+        } else {
+            Ok(WebhookOutcome::Duplicate {
+                event_id: event.event_id,
+            })
+        }
+    }
+
     /// The event, unless this was a duplicate.
     pub fn event(&self) -> Option<&PaymentWebhook> {
         match self {
@@ -542,10 +625,21 @@ impl WebhookOutcome {
     pub fn is_duplicate(&self) -> bool {
         matches!(self, WebhookOutcome::Duplicate { .. })
     }
+
+    /// What a Messenger gets: a new event as one core [`Event::Payment`], a duplicate as no event, and
+    /// `200 OK` for both — a duplicate is acknowledged like a first delivery, so the provider stops
+    /// sending it.
+    pub fn into_handled(self) -> Result<Handled> {
+        let events = match self {
+            WebhookOutcome::Event(w) => vec![w.to_event()?],
+            WebhookOutcome::Duplicate { .. } => Vec::new(),
+        };
+        Ok(Handled::new(events, WebhookAnswer::ok()))
+    }
 }
 
-/// One payment provider account, configured. Implemented by
-/// `yookassa::Gateway` and `stripe::Gateway`.
+/// One payment provider account, configured. Implemented by `switchboard_yookassa::YooKassaGateway` and
+/// `switchboard_stripe::StripeGateway`.
 ///
 /// Every method that changes something sends one POST with an idempotency key (the caller's or a fresh
 /// one) and retries it with the *same* key under the gateway's retry policy, so a timeout followed by a
@@ -593,38 +687,14 @@ pub trait PaymentGateway: Send + Sync + fmt::Debug {
     async fn handle_webhook(&self, request: &WebhookRequest) -> Result<WebhookOutcome>;
 }
 
-/// A gateway from a DSN: `yookassa://SHOP_ID:SECRET_KEY@default` or
-/// `stripe://SK@default?webhook_secret=whsec_…` (see each provider's `config` module for the options).
-pub fn from_dsn(dsn: &Dsn) -> Result<Arc<dyn PaymentGateway>> {
-    match dsn.scheme() {
-        #[cfg(feature = "yookassa")]
-        crate::yookassa::SCHEME => Ok(Arc::new(crate::yookassa::Gateway::from_dsn(dsn)?)),
-        #[cfg(feature = "stripe")]
-        crate::stripe::SCHEME => Ok(Arc::new(crate::stripe::Gateway::from_dsn(dsn)?)),
-        other => Err(Error::config(format!(
-            "'{}' is not a payment provider this build knows (features: {})",
-            other.escape_debug(),
-            [
-                cfg!(feature = "yookassa").then_some("yookassa"),
-                cfg!(feature = "stripe").then_some("stripe")
-            ]
-            .into_iter()
-            .flatten()
-            .collect::<Vec<_>>()
-            .join(", ")
-        ))),
-    }
-}
-
-#[cfg_attr(not(any(feature = "yookassa", feature = "stripe")), allow(dead_code))]
-pub(crate) fn dedupe_key(provider: &str, event_id: &str) -> String {
+/// The key an event is claimed under in the [`EventStore`](crate::EventStore): `"<provider>:<event_id>"`.
+fn dedupe_key(provider: &str, event_id: &str) -> String {
     format!("{provider}:{event_id}")
 }
 
 /// Checks an id before it goes into a URL path: a payment id is letters, digits, `-` and `_`, so
 /// nothing a caller passes can change the path (`../`, `?`).
-#[cfg_attr(not(any(feature = "yookassa", feature = "stripe")), allow(dead_code))]
-pub(crate) fn check_id<'a>(what: &str, id: &'a str) -> Result<&'a str> {
+pub fn check_id<'a>(what: &str, id: &'a str) -> Result<&'a str> {
     if id.is_empty() || id.len() > 255 || !id.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_') {
         return Err(Error::invalid_input(format!(
             "'{}' is not a valid {what} id",
@@ -645,15 +715,7 @@ impl switchboard_core::WebhookHandler for PaymentWebhooks {
         self.0.provider()
     }
 
-    async fn handle_webhook(&self, request: &WebhookRequest) -> Result<switchboard_core::Handled> {
-        // A duplicate is acknowledged like a first delivery, so the provider stops sending it.
-        let events = match self.0.handle_webhook(request).await? {
-            WebhookOutcome::Event(w) => vec![w.to_event()?],
-            WebhookOutcome::Duplicate { .. } => Vec::new(),
-        };
-        Ok(switchboard_core::Handled::new(
-            events,
-            switchboard_core::WebhookAnswer::ok(),
-        ))
+    async fn handle_webhook(&self, request: &WebhookRequest) -> Result<Handled> {
+        self.0.handle_webhook(request).await?.into_handled()
     }
 }

@@ -4,7 +4,7 @@
 //! Stripe `Idempotency-Key`) and answer a repeat with the first answer instead of acting again. So a
 //! request that timed out can be sent again *with the same key* and the customer is charged once.
 //!
-//! * Every POST this crate makes carries a key. Within one call, every retry reuses it.
+//! * Every POST a provider crate makes carries a key. Within one call, every retry reuses it.
 //! * Across calls (your process crashed, your job runner retried) only *you* can reuse it: pass your own
 //!   key built from something stable, such as the order id ([`IdempotencyKey::new`]), and derive the keys
 //!   of follow-up operations from it ([`IdempotencyKey::derive`]). A key generated for you
@@ -95,14 +95,12 @@ impl fmt::Debug for IdempotencyKey {
 }
 
 /// The caller's key, or a fresh one.
-#[cfg_attr(not(any(feature = "yookassa", feature = "stripe")), allow(dead_code))]
-pub(crate) fn or_random(key: Option<&IdempotencyKey>) -> IdempotencyKey {
+pub fn or_random(key: Option<&IdempotencyKey>) -> IdempotencyKey {
     key.cloned().unwrap_or_else(IdempotencyKey::random)
 }
 
 /// Adds the key to an error that may have left, so the caller can repeat safely with it.
-#[cfg_attr(not(any(feature = "yookassa", feature = "stripe")), allow(dead_code))]
-pub(crate) fn note_key(err: Error, key: &IdempotencyKey) -> Error {
+pub fn note_key(err: Error, key: &IdempotencyKey) -> Error {
     // Only where the request may have been acted on, or repeating is the advice.
     if err.dispatch() != switchboard_core::Dispatch::MaybeSent && !err.is_retryable() {
         return err;

@@ -13,7 +13,7 @@
 use switchboard_core::http::Reply;
 use switchboard_core::{Dispatch, Error, ErrorKind};
 
-use crate::idempotency::IdempotencyKey;
+use crate::idempotency::{IdempotencyKey, note_key};
 
 /// `err` rebuilt with another kind, dispatch fact and message, every other fact kept and `err` itself
 /// chained as the source.
@@ -51,7 +51,7 @@ fn answer_kind(err: &Error) -> ErrorKind {
 ///
 /// The error is `Sent` and says not to repeat the change under a new key: look the object up, or repeat
 /// with the same key, which both providers answer with the stored result without acting again.
-pub(crate) fn acted_but_unusable(
+pub fn acted_but_unusable(
     err: Error,
     provider: &'static str,
     done: &str,
@@ -77,13 +77,13 @@ pub(crate) fn acted_but_unusable(
 
 /// The `id` of an answer that did not decode as the type expected, when it is JSON with one: what to
 /// look up instead of repeating the operation.
-pub(crate) fn answer_id(reply: &Reply) -> Option<String> {
+pub fn answer_id(reply: &Reply) -> Option<String> {
     let v: serde_json::Value = serde_json::from_slice(&reply.body).ok()?;
     v.get("id")?.as_str().map(str::to_owned)
 }
 
 /// A lookup the provider answered (2xx) whose answer could not be used: `Sent`, a `Decode` error.
-pub(crate) fn read_but_unusable(err: Error, provider: &'static str, what: &str) -> Error {
+pub fn read_but_unusable(err: Error, provider: &'static str, what: &str) -> Error {
     let msg = format!(
         "{what} was answered, but the answer could not be used ({})",
         err.message()
@@ -92,9 +92,39 @@ pub(crate) fn read_but_unusable(err: Error, provider: &'static str, what: &str) 
     rebuild(err, kind, Dispatch::Sent, provider, msg)
 }
 
+/// What the failure of a keyed POST to `path` says, for a provider client (`who` is the provider's
+/// name as people write it, `"Stripe"`): a 2xx answer too large to even read means the provider acted
+/// (as for an answer that does not decode), and any failure that may have reached the provider names
+/// the key to repeat with.
+pub fn post_failed(err: Error, who: &str, provider: &'static str, path: &str, key: &IdempotencyKey) -> Error {
+    let err = match err.http_status() {
+        Some(s) if (200..300).contains(&s) && err.kind() == ErrorKind::Decode => {
+            let done = format!("{who} carried out POST {path} (HTTP {s})");
+            acted_but_unusable(err, provider, &done, None, Some(key))
+        }
+        _ => err,
+    };
+    note_key(err, key)
+}
+
+/// A keyed POST to `path` that the provider answered 2xx, whose answer (`reply`) could not be used:
+/// the provider acted, so this is [`acted_but_unusable`], naming the id the answer carries. It is the
+/// final answer: repeating would get the same stored answer.
+pub fn post_unusable(
+    err: Error,
+    who: &str,
+    provider: &'static str,
+    path: &str,
+    reply: &Reply,
+    key: &IdempotencyKey,
+) -> Error {
+    let done = format!("{who} carried out POST {path} (HTTP {})", reply.status.as_u16());
+    acted_but_unusable(err, provider, &done, answer_id(reply).as_deref(), Some(key))
+}
+
 /// A failure of a step taken before an operation's POST: the POST never left, so the operation is
 /// `NotSent` (an error that already says so is returned as it is).
-pub(crate) fn nothing_sent(err: Error, step: &str) -> Error {
+pub fn nothing_sent(err: Error, step: &str) -> Error {
     if err.dispatch() == Dispatch::NotSent {
         return err;
     }
