@@ -50,6 +50,7 @@
 //! | `telegram` | [`telegram`] | Telegram Bot API |
 //! | `payments` | [`payments`] | YooKassa and Stripe |
 //! | `erp` | [`erp`] | 1C:Enterprise over OData |
+//! | `store` | [`store`] | SQLite and PostgreSQL stores and the outbox (`switchboard-store`); `store-postgres` adds PostgreSQL |
 //! | `sim` | — | every enabled integration's simulator, for your own tests |
 #![deny(missing_docs)]
 
@@ -58,6 +59,8 @@ mod durable;
 mod failover;
 mod health;
 mod messenger;
+#[cfg(feature = "store")]
+mod outbox;
 mod route;
 
 pub use connect::{connect, known_schemes, registry, transport_from_dsn};
@@ -65,6 +68,8 @@ pub use failover::{AllFailed, Attempt};
 pub use health::HealthPolicy;
 pub use messenger::{HandledWebhook, Messenger, MessengerBuilder, TransportEvent};
 pub use route::Route;
+#[cfg(feature = "store")]
+pub use outbox::store;
 
 pub use switchboard_core as core;
 pub use switchboard_core::*;

@@ -144,7 +144,7 @@ async fn migrate_is_idempotent_concurrent_and_versioned() {
             .fetch_all(stores[0].pool())
             .await
             .unwrap();
-    assert_eq!(versions, vec![1]);
+    assert_eq!(versions, vec![1, 2]);
     sqlx::query(&format!(
         "INSERT INTO \"{schema}\".switchboard_schema_version (version, description, applied_at) VALUES (42, 'future', 'x')"
     ))
