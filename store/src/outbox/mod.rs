@@ -407,7 +407,7 @@ mod tests {
         let Next::Dead(rec) = decide(Err(e), 3, &b) else {
             panic!("not dead")
         };
-        assert_eq!(rec.kind, "rate_limited");
+        assert_eq!(rec.kind, ErrorKind::RateLimited.as_str());
         assert_eq!(rec.dispatch, "not_sent");
         assert_eq!(rec.provider_code.as_deref(), Some("220"));
     }

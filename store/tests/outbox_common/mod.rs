@@ -64,7 +64,7 @@ macro_rules! outbox_suite {
         use std::sync::Arc;
         use std::time::Duration;
 
-        use switchboard::store::MessageKey;
+        use switchboard::store::{Claim, MessageKey, Outcome, Store as _};
         use switchboard::{Dispatch, Error, ErrorKind};
         use switchboard_store::outbox::{JobState, WorkerOptions};
 
@@ -147,16 +147,18 @@ macro_rules! outbox_suite {
         async fn only_errors_proving_nothing_went_out_are_retried() {
             let Some(env) = $setup().await else { return };
             let not_sent = || Err(Error::new(ErrorKind::Unavailable, "gateway down").with_dispatch(Dispatch::NotSent));
-            let maybe = Err(Error::new(ErrorKind::Timeout, "no answer").with_dispatch(Dispatch::MaybeSent));
-            let script = Script::new(vec![not_sent(), maybe]);
-            let worker = env.outbox.worker(script.clone(), quick().concurrency(1));
+            let script = Script::new(vec![not_sent()]);
+            // Retries come 50 to 100 ms later: not within the same drain.
+            let backoff = Duration::from_millis(100);
+            let worker = env.outbox.worker(script.clone(), quick().retry_backoff(backoff, backoff));
 
             let retried = env.outbox.enqueue_on_pool(&sms("retried"), None).await.unwrap();
             assert_eq!(worker.drain().await.unwrap(), 1);
             let job = env.outbox.get(retried).await.unwrap().unwrap();
             assert_eq!(job.state, JobState::Queued, "retried later");
-            assert_eq!(job.error.as_ref().map(|e| e.kind.as_str()), Some("unavailable"));
-            tokio::time::sleep(Duration::from_millis(30)).await;
+            assert_eq!(job.error.as_ref().map(|e| e.kind.as_str()), Some(ErrorKind::Unavailable.as_str()));
+            assert!(job.run_at > chrono::Utc::now() + chrono::Duration::milliseconds(20), "backed off");
+            tokio::time::sleep(backoff + Duration::from_millis(10)).await;
             assert_eq!(worker.drain().await.unwrap(), 1);
             let job = env.outbox.get(retried).await.unwrap().unwrap();
             assert_eq!((job.state, job.attempts), (JobState::Accepted, 2));
@@ -180,7 +182,7 @@ macro_rules! outbox_suite {
             env.outbox.requeue(maybe_sent).await.unwrap();
             assert_eq!(w2.drain().await.unwrap(), 1);
             assert_eq!(env.outbox.get(maybe_sent).await.unwrap().unwrap().state, JobState::Accepted);
-            let _ = script.calls();
+            assert_eq!(script.calls(), 2);
         }
 
         #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -202,7 +204,7 @@ macro_rules! outbox_suite {
             let job = env.outbox.get(id).await.unwrap().unwrap();
             assert_eq!((job.state, job.attempts, script.calls()), (JobState::Dead, 3, 3));
             let cause = job.error.expect("the cause is kept");
-            assert_eq!(cause.kind, "rate_limited");
+            assert_eq!(cause.kind, ErrorKind::RateLimited.as_str());
             assert_eq!(cause.dispatch, "not_sent");
             assert_eq!(cause.provider.as_deref(), Some("smsru"));
             assert_eq!(cause.provider_code.as_deref(), Some("220"));
@@ -216,30 +218,53 @@ macro_rules! outbox_suite {
         }
 
         #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-        async fn a_refused_message_is_a_dead_letter_and_requeues_under_a_fresh_key() {
+        async fn a_refused_message_is_a_dead_letter_a_person_can_requeue() {
             let Some(env) = $setup().await else { return };
             let sim = switchboard_smsru::sim::Simulator::start().await;
             let sender = messenger(&sim, env.store.clone());
             let worker = env.outbox.worker(sender, quick());
             let m = sms("to a blocked number").with_key(MessageKey::new("blocked-1").unwrap());
+            let key = m.key.clone().unwrap();
             let id = env.outbox.enqueue_on_pool(&m, None).await.unwrap();
-            let number = m.to.as_phone().expect("a phone").as_e164().trim_start_matches('+').to_owned();
-            // SMS.ru error 207: "no route to this number" (https://sms.ru/api/send), a final refusal.
-            sim.refuse_number(&number, 207);
+            let switchboard::Recipient::Phone(phone) = &m.to else { panic!("an SMS") };
+            // SMS.ru error 207: "no route to this number" (https://sms.ru/api/send): refused, nothing sent.
+            sim.refuse_number(phone.as_e164().trim_start_matches('+'), 207);
             worker.drain().await.unwrap();
             let job = env.outbox.get(id).await.unwrap().unwrap();
             assert_eq!(job.state, JobState::Dead);
             let cause = job.error.unwrap();
-            assert_eq!(cause.dispatch, "sent", "the provider answered: {cause:?}");
+            assert_eq!((cause.kind.as_str(), cause.dispatch.as_str()), (ErrorKind::Rejected.as_str(), "not_sent"));
+            assert_eq!(cause.provider.as_deref(), Some("smsru"));
             assert_eq!(cause.provider_code.as_deref(), Some("207"));
-            let requests = sim.requests().await.len();
+            let sent = || async { sim.requests().await.len() };
+            let before = sent().await;
 
+            // The store released the key (nothing went out): a requeue sends it again under it.
+            env.outbox.requeue(id).await.unwrap();
+            assert_eq!(env.outbox.get(id).await.unwrap().unwrap().key, key);
+            worker.drain().await.unwrap();
+            let again = sent().await;
+            assert!(again > before, "it was really sent again");
+            assert_eq!(env.outbox.get(id).await.unwrap().unwrap().state, JobState::Dead);
+
+            // A key the store holds as refused for good (the provider answered a final refusal) would be
+            // answered with that refusal forever: the requeue gives the job a fresh key.
+            let Claim::Acquired(lease) = env
+                .store
+                .claim(&key, &m.fingerprint(), "test", Duration::from_secs(5))
+                .await
+                .unwrap()
+            else {
+                panic!("a released key is claimable")
+            };
+            let refusal = Error::new(ErrorKind::Rejected, "refused").with_dispatch(Dispatch::Sent);
+            env.store.finish(&lease, Outcome::of_error(&refusal)).await.unwrap();
             env.outbox.requeue(id).await.unwrap();
             let job = env.outbox.get(id).await.unwrap().unwrap();
-            assert_ne!(job.key.as_str(), "blocked-1", "the store would answer the old key with its refusal");
+            assert_ne!(job.key, key);
+            assert_eq!(job.message.key.as_ref(), Some(&job.key));
             worker.drain().await.unwrap();
-            assert!(sim.requests().await.len() > requests, "it was really sent again");
-            assert_eq!(env.outbox.get(id).await.unwrap().unwrap().state, JobState::Dead);
+            assert!(sent().await > again, "sent under the fresh key");
         }
 
         #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -283,7 +308,8 @@ macro_rules! outbox_suite {
             let release = Arc::new(tokio::sync::Notify::new());
             let stalled = env.outbox.worker(
                 Arc::new(Stalling { messenger: sender.clone(), sent: sent.clone(), release: release.clone() }),
-                quick().lease(Duration::from_millis(10)),
+                // One send at a time: it cannot take the job again itself while stalled.
+                quick().lease(Duration::from_millis(10)).concurrency(1),
             );
             let stalled = tokio::spawn(async move { stalled.drain().await });
             sent.notified().await;
