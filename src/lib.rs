@@ -67,9 +67,9 @@ pub use connect::{connect, known_schemes, registry, transport_from_dsn};
 pub use failover::{AllFailed, Attempt};
 pub use health::HealthPolicy;
 pub use messenger::{HandledWebhook, Messenger, MessengerBuilder, TransportEvent};
-pub use route::Route;
 #[cfg(feature = "store")]
 pub use outbox::store;
+pub use route::Route;
 
 pub use switchboard_core as core;
 pub use switchboard_core::*;

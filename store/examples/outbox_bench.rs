@@ -53,7 +53,10 @@ fn main() -> Res<()> {
 }
 
 fn sms(i: usize) -> Message {
-    Message::sms("+79161234567".parse().expect("a valid number"), format!("bench message {i}"))
+    Message::sms(
+        "+79161234567".parse().expect("a valid number"),
+        format!("bench message {i}"),
+    )
 }
 
 fn messenger(dsn: &str, store: Option<Arc<dyn switchboard::Store>>) -> Res<Arc<Messenger>> {
@@ -93,7 +96,11 @@ async fn in_process(pg: bool, n: usize) -> Res<()> {
     let t = Instant::now();
     let drained = if pg {
         let server = server.ok_or("no PostgreSQL")?;
-        let store = PostgresStore::connect_with(server.url(), StoreOptions::new().schema(unique_name("bench_")).max_connections(20)).await?;
+        let store = PostgresStore::connect_with(
+            server.url(),
+            StoreOptions::new().schema(unique_name("bench_")).max_connections(20),
+        )
+        .await?;
         store.migrate().await?;
         let outbox = PostgresOutbox::new(&store);
         for chunk in (0..n).collect::<Vec<_>>().chunks(100) {
@@ -106,7 +113,10 @@ async fn in_process(pg: bool, n: usize) -> Res<()> {
         println!("postgres enqueue: {}", rate(n, t.elapsed()));
         let sender = messenger(&sim.dsn(), Some(Arc::new(store)))?;
         let t = Instant::now();
-        let done = outbox.worker(sender, WorkerOptions::new().concurrency(CONCURRENCY)).drain().await?;
+        let done = outbox
+            .worker(sender, WorkerOptions::new().concurrency(CONCURRENCY))
+            .drain()
+            .await?;
         (done, t.elapsed())
     } else {
         let store = SqliteStore::connect(&dir.sqlite_url("bench.db")).await?;
@@ -122,7 +132,10 @@ async fn in_process(pg: bool, n: usize) -> Res<()> {
         println!("sqlite enqueue: {}", rate(n, t.elapsed()));
         let sender = messenger(&sim.dsn(), Some(Arc::new(store)))?;
         let t = Instant::now();
-        let done = outbox.worker(sender, WorkerOptions::new().concurrency(CONCURRENCY)).drain().await?;
+        let done = outbox
+            .worker(sender, WorkerOptions::new().concurrency(CONCURRENCY))
+            .drain()
+            .await?;
         (done, t.elapsed())
     };
     println!(
@@ -212,18 +225,26 @@ async fn processes(n: usize, p: usize) -> Res<()> {
                 .spawn()
         })
         .collect::<Result<_, _>>()?;
-    let outputs: Vec<_> = tokio::task::spawn_blocking(move || children.into_iter().map(|c| c.wait_with_output()).collect::<Vec<_>>()).await?;
+    let outputs: Vec<_> =
+        tokio::task::spawn_blocking(move || children.into_iter().map(|c| c.wait_with_output()).collect::<Vec<_>>())
+            .await?;
     let took = t.elapsed();
     for (i, out) in outputs.into_iter().enumerate() {
         let out = out?;
-        println!("worker {i} ({}): {}", out.status, String::from_utf8_lossy(&out.stdout).trim());
+        println!(
+            "worker {i} ({}): {}",
+            out.status,
+            String::from_utf8_lossy(&out.stdout).trim()
+        );
     }
     let mut seen: HashMap<String, usize> = HashMap::new();
     for s in sim.messages() {
         *seen.entry(s.text).or_default() += 1;
     }
     let duplicates: usize = seen.values().map(|c| c.saturating_sub(1)).sum();
-    let lost = (0..n).filter(|i| !seen.contains_key(&format!("bench message {i}"))).count();
+    let lost = (0..n)
+        .filter(|i| !seen.contains_key(&format!("bench message {i}")))
+        .count();
     let counts = outbox.counts().await?;
     println!(
         "{p} processes drained {}: {duplicates} duplicates, {lost} lost; outbox: {} accepted, {} may have been sent, {} dead",

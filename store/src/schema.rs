@@ -171,12 +171,13 @@ pub(crate) const LATEST: i64 = 2;
 #[cfg(feature = "sqlite")]
 pub(crate) fn sqlite_migrations(t: &Tables) -> Vec<Migration> {
     let p = &t.index_prefix;
-    vec![Migration {
-        version: 1,
-        description: "keys, journal, cursors and sequences",
-        statements: vec![
-            format!(
-                "CREATE TABLE IF NOT EXISTS {keys} (
+    vec![
+        Migration {
+            version: 1,
+            description: "keys, journal, cursors and sequences",
+            statements: vec![
+                format!(
+                    "CREATE TABLE IF NOT EXISTS {keys} (
                     key TEXT PRIMARY KEY NOT NULL,
                     fingerprint TEXT NOT NULL,
                     state TEXT NOT NULL CHECK (state IN ('in_flight', 'accepted', 'failed', 'uncertain', 'released')),
@@ -190,41 +191,42 @@ pub(crate) fn sqlite_migrations(t: &Tables) -> Vec<Migration> {
                     created_at INTEGER NOT NULL,
                     updated_at INTEGER NOT NULL
                 )",
-                keys = t.keys
-            ),
-            format!(
-                "CREATE INDEX IF NOT EXISTS \"{p}keys_open\" ON {keys} (created_at) WHERE state IN ('in_flight', 'uncertain')",
-                keys = t.keys
-            ),
-            format!(
-                "CREATE TABLE IF NOT EXISTS {journal} (
+                    keys = t.keys
+                ),
+                format!(
+                    "CREATE INDEX IF NOT EXISTS \"{p}keys_open\" ON {keys} (created_at) WHERE state IN ('in_flight', 'uncertain')",
+                    keys = t.keys
+                ),
+                format!(
+                    "CREATE TABLE IF NOT EXISTS {journal} (
                     id INTEGER PRIMARY KEY AUTOINCREMENT,
                     at INTEGER NOT NULL,
                     message_id TEXT,
                     what TEXT NOT NULL,
                     record TEXT NOT NULL
                 )",
-                journal = t.journal
-            ),
-            format!(
-                "CREATE INDEX IF NOT EXISTS \"{p}journal_message\" ON {journal} (message_id) WHERE message_id IS NOT NULL",
-                journal = t.journal
-            ),
-            format!(
-                "CREATE TABLE IF NOT EXISTS {cursors} (name TEXT PRIMARY KEY NOT NULL, value TEXT NOT NULL, updated_at INTEGER NOT NULL)",
-                cursors = t.cursors
-            ),
-            format!(
-                "CREATE TABLE IF NOT EXISTS {sequences} (name TEXT PRIMARY KEY NOT NULL, next INTEGER NOT NULL)",
-                sequences = t.sequences
-            ),
-        ],
-    }, Migration {
-        version: 2,
-        description: "outbox",
-        statements: vec![
-            format!(
-                "CREATE TABLE IF NOT EXISTS {outbox} (
+                    journal = t.journal
+                ),
+                format!(
+                    "CREATE INDEX IF NOT EXISTS \"{p}journal_message\" ON {journal} (message_id) WHERE message_id IS NOT NULL",
+                    journal = t.journal
+                ),
+                format!(
+                    "CREATE TABLE IF NOT EXISTS {cursors} (name TEXT PRIMARY KEY NOT NULL, value TEXT NOT NULL, updated_at INTEGER NOT NULL)",
+                    cursors = t.cursors
+                ),
+                format!(
+                    "CREATE TABLE IF NOT EXISTS {sequences} (name TEXT PRIMARY KEY NOT NULL, next INTEGER NOT NULL)",
+                    sequences = t.sequences
+                ),
+            ],
+        },
+        Migration {
+            version: 2,
+            description: "outbox",
+            statements: vec![
+                format!(
+                    "CREATE TABLE IF NOT EXISTS {outbox} (
                     id INTEGER PRIMARY KEY AUTOINCREMENT,
                     key TEXT NOT NULL UNIQUE,
                     fingerprint TEXT NOT NULL,
@@ -239,30 +241,32 @@ pub(crate) fn sqlite_migrations(t: &Tables) -> Vec<Migration> {
                     created_at INTEGER NOT NULL,
                     updated_at INTEGER NOT NULL
                 )",
-                outbox = t.outbox
-            ),
-            format!(
-                "CREATE INDEX IF NOT EXISTS \"{p}outbox_due\" ON {outbox} (run_at, id) WHERE state IN ('queued', 'running')",
-                outbox = t.outbox
-            ),
-            format!(
-                "CREATE INDEX IF NOT EXISTS \"{p}outbox_state\" ON {outbox} (state, id)",
-                outbox = t.outbox
-            ),
-        ],
-    }]
+                    outbox = t.outbox
+                ),
+                format!(
+                    "CREATE INDEX IF NOT EXISTS \"{p}outbox_due\" ON {outbox} (run_at, id) WHERE state IN ('queued', 'running')",
+                    outbox = t.outbox
+                ),
+                format!(
+                    "CREATE INDEX IF NOT EXISTS \"{p}outbox_state\" ON {outbox} (state, id)",
+                    outbox = t.outbox
+                ),
+            ],
+        },
+    ]
 }
 
 /// The PostgreSQL migrations, oldest first.
 #[cfg(feature = "postgres")]
 pub(crate) fn postgres_migrations(t: &Tables) -> Vec<Migration> {
     let p = &t.index_prefix;
-    vec![Migration {
-        version: 1,
-        description: "keys, journal, cursors and sequences",
-        statements: vec![
-            format!(
-                "CREATE TABLE IF NOT EXISTS {keys} (
+    vec![
+        Migration {
+            version: 1,
+            description: "keys, journal, cursors and sequences",
+            statements: vec![
+                format!(
+                    "CREATE TABLE IF NOT EXISTS {keys} (
                     key TEXT PRIMARY KEY,
                     fingerprint TEXT NOT NULL,
                     state TEXT NOT NULL CHECK (state IN ('in_flight', 'accepted', 'failed', 'uncertain', 'released')),
@@ -276,41 +280,42 @@ pub(crate) fn postgres_migrations(t: &Tables) -> Vec<Migration> {
                     created_at TIMESTAMPTZ NOT NULL,
                     updated_at TIMESTAMPTZ NOT NULL
                 )",
-                keys = t.keys
-            ),
-            format!(
-                "CREATE INDEX IF NOT EXISTS \"{p}keys_open\" ON {keys} (created_at) WHERE state IN ('in_flight', 'uncertain')",
-                keys = t.keys
-            ),
-            format!(
-                "CREATE TABLE IF NOT EXISTS {journal} (
+                    keys = t.keys
+                ),
+                format!(
+                    "CREATE INDEX IF NOT EXISTS \"{p}keys_open\" ON {keys} (created_at) WHERE state IN ('in_flight', 'uncertain')",
+                    keys = t.keys
+                ),
+                format!(
+                    "CREATE TABLE IF NOT EXISTS {journal} (
                     id BIGINT GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
                     at TIMESTAMPTZ NOT NULL,
                     message_id TEXT,
                     what TEXT NOT NULL,
                     record TEXT NOT NULL
                 )",
-                journal = t.journal
-            ),
-            format!(
-                "CREATE INDEX IF NOT EXISTS \"{p}journal_message\" ON {journal} (message_id) WHERE message_id IS NOT NULL",
-                journal = t.journal
-            ),
-            format!(
-                "CREATE TABLE IF NOT EXISTS {cursors} (name TEXT PRIMARY KEY, value TEXT NOT NULL, updated_at TIMESTAMPTZ NOT NULL)",
-                cursors = t.cursors
-            ),
-            format!(
-                "CREATE TABLE IF NOT EXISTS {sequences} (name TEXT PRIMARY KEY, next BIGINT NOT NULL)",
-                sequences = t.sequences
-            ),
-        ],
-    }, Migration {
-        version: 2,
-        description: "outbox",
-        statements: vec![
-            format!(
-                "CREATE TABLE IF NOT EXISTS {outbox} (
+                    journal = t.journal
+                ),
+                format!(
+                    "CREATE INDEX IF NOT EXISTS \"{p}journal_message\" ON {journal} (message_id) WHERE message_id IS NOT NULL",
+                    journal = t.journal
+                ),
+                format!(
+                    "CREATE TABLE IF NOT EXISTS {cursors} (name TEXT PRIMARY KEY, value TEXT NOT NULL, updated_at TIMESTAMPTZ NOT NULL)",
+                    cursors = t.cursors
+                ),
+                format!(
+                    "CREATE TABLE IF NOT EXISTS {sequences} (name TEXT PRIMARY KEY, next BIGINT NOT NULL)",
+                    sequences = t.sequences
+                ),
+            ],
+        },
+        Migration {
+            version: 2,
+            description: "outbox",
+            statements: vec![
+                format!(
+                    "CREATE TABLE IF NOT EXISTS {outbox} (
                     id BIGINT GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
                     key TEXT NOT NULL UNIQUE,
                     fingerprint TEXT NOT NULL,
@@ -325,18 +330,19 @@ pub(crate) fn postgres_migrations(t: &Tables) -> Vec<Migration> {
                     created_at TIMESTAMPTZ NOT NULL,
                     updated_at TIMESTAMPTZ NOT NULL
                 )",
-                outbox = t.outbox
-            ),
-            format!(
-                "CREATE INDEX IF NOT EXISTS \"{p}outbox_due\" ON {outbox} (run_at, id) WHERE state IN ('queued', 'running')",
-                outbox = t.outbox
-            ),
-            format!(
-                "CREATE INDEX IF NOT EXISTS \"{p}outbox_state\" ON {outbox} (state, id)",
-                outbox = t.outbox
-            ),
-        ],
-    }]
+                    outbox = t.outbox
+                ),
+                format!(
+                    "CREATE INDEX IF NOT EXISTS \"{p}outbox_due\" ON {outbox} (run_at, id) WHERE state IN ('queued', 'running')",
+                    outbox = t.outbox
+                ),
+                format!(
+                    "CREATE INDEX IF NOT EXISTS \"{p}outbox_state\" ON {outbox} (state, id)",
+                    outbox = t.outbox
+                ),
+            ],
+        },
+    ]
 }
 
 /// The outbox's states, as the `CHECK` constraint lists them.

@@ -226,7 +226,10 @@ async fn crash_run(db: Db, run: usize, n: usize) {
     let mut survivor = spawn_worker(&spec);
     let deadline = Instant::now() + Duration::from_secs(60);
     while sim.messages().len() < n / 4 {
-        assert!(Instant::now() < deadline, "{label} run {run}: the workers accepted too little");
+        assert!(
+            Instant::now() < deadline,
+            "{label} run {run}: the workers accepted too little"
+        );
         tokio::time::sleep(Duration::from_millis(2)).await;
     }
     victim.kill().expect("SIGKILL the worker");
@@ -237,7 +240,10 @@ async fn crash_run(db: Db, run: usize, n: usize) {
         let deadline = Instant::now() + Duration::from_secs(120);
         loop {
             if let Some(status) = child.try_wait().expect("a worker's status") {
-                assert!(status.success(), "{label} run {run}: the {name} worker failed: {status}");
+                assert!(
+                    status.success(),
+                    "{label} run {run}: the {name} worker failed: {status}"
+                );
                 break;
             }
             if Instant::now() > deadline {
@@ -257,7 +263,12 @@ async fn crash_run(db: Db, run: usize, n: usize) {
     let (mut accepted, mut maybe, mut maybe_landed) = (0, 0, 0);
     for job in &jobs {
         let landed = at_sim.get(&job.message.text).map_or(&[][..], Vec::as_slice);
-        assert!(landed.len() <= 1, "{label} run {run}: '{}' reached the provider {} times", job.message.text, landed.len());
+        assert!(
+            landed.len() <= 1,
+            "{label} run {run}: '{}' reached the provider {} times",
+            job.message.text,
+            landed.len()
+        );
         match job.state {
             JobState::Accepted => {
                 accepted += 1;
@@ -273,11 +284,17 @@ async fn crash_run(db: Db, run: usize, n: usize) {
                 maybe += 1;
                 maybe_landed += landed.len();
             }
-            other => panic!("{label} run {run}: '{}' ended {other}: {:?}", job.message.text, job.error),
+            other => panic!(
+                "{label} run {run}: '{}' ended {other}: {:?}",
+                job.message.text, job.error
+            ),
         }
     }
     let texts: std::collections::HashSet<&str> = jobs.iter().map(|j| j.message.text.as_str()).collect();
-    assert!(at_sim.keys().all(|t| texts.contains(t.as_str())), "{label} run {run}: the simulator holds a stranger");
+    assert!(
+        at_sim.keys().all(|t| texts.contains(t.as_str())),
+        "{label} run {run}: the simulator holds a stranger"
+    );
     println!(
         "{label} run {run}: {n} messages, SIGKILL after {killed_at} accepted; {accepted} accepted once, \
          {maybe} flagged may-have-been-sent ({maybe_landed} of them had reached the provider), 0 twice, 0 lost"

@@ -361,11 +361,9 @@ pub(crate) fn key_reused(key: &MessageKey) -> Error {
 pub(crate) fn wrong_state(id: OutboxId, what: &str, state: Option<JobState>) -> Error {
     match state {
         None => Error::new(ErrorKind::NotFound, format!("the outbox has no job {id}")).with_dispatch(Dispatch::NotSent),
-        Some(s) => Error::new(
-            ErrorKind::Conflict,
-            format!("outbox job {id} is {s}; {what}"),
-        )
-        .with_dispatch(Dispatch::NotSent),
+        Some(s) => {
+            Error::new(ErrorKind::Conflict, format!("outbox job {id} is {s}; {what}")).with_dispatch(Dispatch::NotSent)
+        }
     }
 }
 
@@ -388,13 +386,34 @@ mod tests {
     #[test]
     fn only_errors_proving_nothing_left_are_retried() {
         let b = backoff();
-        assert!(matches!(decide(err(ErrorKind::Unavailable, Dispatch::NotSent), 1, &b), Next::Retry(..)));
-        assert!(matches!(decide(err(ErrorKind::Timeout, Dispatch::MaybeSent), 1, &b), Next::MaybeSent(_)));
-        assert!(matches!(decide(err(ErrorKind::NeedsDecision, Dispatch::MaybeSent), 1, &b), Next::MaybeSent(_)));
-        assert!(matches!(decide(err(ErrorKind::Unavailable, Dispatch::Sent), 1, &b), Next::Dead(_)));
-        assert!(matches!(decide(err(ErrorKind::Rejected, Dispatch::Sent), 1, &b), Next::Dead(_)));
-        assert!(matches!(decide(err(ErrorKind::InvalidInput, Dispatch::NotSent), 1, &b), Next::Dead(_)));
-        assert!(matches!(decide(err(ErrorKind::Config, Dispatch::NotSent), 1, &b), Next::Dead(_)));
+        assert!(matches!(
+            decide(err(ErrorKind::Unavailable, Dispatch::NotSent), 1, &b),
+            Next::Retry(..)
+        ));
+        assert!(matches!(
+            decide(err(ErrorKind::Timeout, Dispatch::MaybeSent), 1, &b),
+            Next::MaybeSent(_)
+        ));
+        assert!(matches!(
+            decide(err(ErrorKind::NeedsDecision, Dispatch::MaybeSent), 1, &b),
+            Next::MaybeSent(_)
+        ));
+        assert!(matches!(
+            decide(err(ErrorKind::Unavailable, Dispatch::Sent), 1, &b),
+            Next::Dead(_)
+        ));
+        assert!(matches!(
+            decide(err(ErrorKind::Rejected, Dispatch::Sent), 1, &b),
+            Next::Dead(_)
+        ));
+        assert!(matches!(
+            decide(err(ErrorKind::InvalidInput, Dispatch::NotSent), 1, &b),
+            Next::Dead(_)
+        ));
+        assert!(matches!(
+            decide(err(ErrorKind::Config, Dispatch::NotSent), 1, &b),
+            Next::Dead(_)
+        ));
     }
 
     #[test]
@@ -421,7 +440,10 @@ mod tests {
         let Next::Retry(wait, _) = decide(Err(e), 99, &b) else {
             panic!("not retried")
         };
-        assert!(wait >= Duration::from_secs(30) && wait <= Duration::from_secs(31), "{wait:?}");
+        assert!(
+            wait >= Duration::from_secs(30) && wait <= Duration::from_secs(31),
+            "{wait:?}"
+        );
     }
 
     #[test]

@@ -10,17 +10,19 @@ use std::time::Duration;
 
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
-use sqlx::postgres::{PgConnection, PgPool, PgRow};
 use sqlx::Row as _;
-use switchboard_core::message::Message;
+use sqlx::postgres::{PgConnection, PgPool, PgRow};
 use switchboard_core::Result;
+use switchboard_core::message::Message;
 
 use super::queue::{JOB_COLUMNS, Queue, RawJob, Settle, Taken, decode_message, limit_i64};
-use super::{Counts, Job, JobState, Next, OutboxId, OutboxSender, Worker, WorkerOptions, key_of, key_reused, wrong_state};
+use super::{
+    Counts, Job, JobState, Next, OutboxId, OutboxSender, Worker, WorkerOptions, key_of, key_reused, wrong_state,
+};
 use crate::error::Target;
 use crate::machine;
-use crate::schema::{StoreOptions, Tables};
 use crate::postgres::PostgresStore;
+use crate::schema::{StoreOptions, Tables};
 
 /// The outbox on PostgreSQL: enqueue in the host's transaction, inspect, cancel, requeue, and
 /// [`worker`](Self::worker)s that drain it. See the [module docs](super).
@@ -94,7 +96,9 @@ impl Sql {
             get: format!("SELECT {JOB_COLUMNS} FROM {o} WHERE id = $1"),
             list: format!("SELECT {JOB_COLUMNS} FROM {o} WHERE state = $1 AND id > $2 ORDER BY id LIMIT $3"),
             counts: format!("SELECT state, COUNT(*) AS n FROM {o} GROUP BY state"),
-            cancel: format!("UPDATE {o} SET state = 'cancelled', updated_at = {now} WHERE id = $1 AND state = 'queued'"),
+            cancel: format!(
+                "UPDATE {o} SET state = 'cancelled', updated_at = {now} WHERE id = $1 AND state = 'queued'"
+            ),
             state_of: format!("SELECT state FROM {o} WHERE id = $1"),
             requeue_read: format!(
                 "SELECT o.state, o.message, k.state AS key_state,
@@ -222,7 +226,10 @@ impl PostgresOutbox {
     /// How many jobs are in each state.
     pub async fn counts(&self) -> Result<Counts> {
         let fail = |e| self.target.error("count jobs", e);
-        let rows = sqlx::query(&self.sql.counts).fetch_all(&self.pool).await.map_err(fail)?;
+        let rows = sqlx::query(&self.sql.counts)
+            .fetch_all(&self.pool)
+            .await
+            .map_err(fail)?;
         let mut counts = Counts::default();
         for r in rows {
             let state: String = r.try_get("state").map_err(fail)?;
@@ -244,7 +251,11 @@ impl PostgresOutbox {
         if done.rows_affected() == 1 {
             return Ok(());
         }
-        Err(wrong_state(id, "only a queued job can be cancelled", self.state_of(id).await?))
+        Err(wrong_state(
+            id,
+            "only a queued job can be cancelled",
+            self.state_of(id).await?,
+        ))
     }
 
     /// Queues a dead letter or a "may have been sent" job again, due at once, with its attempts reset.
@@ -271,7 +282,10 @@ impl PostgresOutbox {
         let other_message: Option<bool> = row.try_get("other_message").map_err(fail)?;
         let message = decode_message(&row.try_get::<String, _>("message").map_err(fail)?)?;
         let message = super::requeued(id, state, message, key_state.as_deref(), other_message.unwrap_or(false))?;
-        let key = message.key.clone().ok_or_else(|| machine::unreadable("an outbox message without a key"))?;
+        let key = message
+            .key
+            .clone()
+            .ok_or_else(|| machine::unreadable("an outbox message without a key"))?;
         sqlx::query(&self.sql.requeue)
             .bind(id.0)
             .bind(key.as_str())

@@ -83,8 +83,8 @@ pub(crate) struct RawJob {
 
 impl RawJob {
     pub(crate) fn decode(self) -> Result<Job> {
-        let state =
-            JobState::parse(&self.state).ok_or_else(|| machine::unreadable(&format!("an outbox state {:?}", self.state)))?;
+        let state = JobState::parse(&self.state)
+            .ok_or_else(|| machine::unreadable(&format!("an outbox state {:?}", self.state)))?;
         Ok(Job {
             id: OutboxId(self.id),
             key: MessageKey::new(self.key).map_err(|_| machine::unreadable("a malformed key in the outbox"))?,

@@ -11,11 +11,13 @@ use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 use sqlx::sqlite::{SqlitePool, SqliteRow};
 use sqlx::{Row as _, SqliteConnection};
-use switchboard_core::message::Message;
 use switchboard_core::Result;
+use switchboard_core::message::Message;
 
 use super::queue::{JOB_COLUMNS, Queue, RawJob, Settle, Taken, decode_message, limit_i64};
-use super::{Counts, Job, JobState, Next, OutboxId, OutboxSender, Worker, WorkerOptions, key_of, key_reused, wrong_state};
+use super::{
+    Counts, Job, JobState, Next, OutboxId, OutboxSender, Worker, WorkerOptions, key_of, key_reused, wrong_state,
+};
 use crate::error::Target;
 use crate::machine;
 use crate::schema::{StoreOptions, Tables};
@@ -95,9 +97,7 @@ impl Sql {
                 "UPDATE {o} SET state = 'queued', key = ?2, message = ?3, run_at = {NOW}, attempts = 0, token = NULL,
                  updated_at = {NOW} WHERE id = ?1"
             ),
-            purge: format!(
-                "DELETE FROM {o} WHERE state IN ('accepted', 'cancelled') AND updated_at < {NOW} - ?1"
-            ),
+            purge: format!("DELETE FROM {o} WHERE state IN ('accepted', 'cancelled') AND updated_at < {NOW} - ?1"),
         }
     }
 }
@@ -158,7 +158,12 @@ impl SqliteOutbox {
         Ok(id)
     }
 
-    async fn insert(&self, conn: &mut SqliteConnection, message: &Message, at: Option<DateTime<Utc>>) -> Result<OutboxId> {
+    async fn insert(
+        &self,
+        conn: &mut SqliteConnection,
+        message: &Message,
+        at: Option<DateTime<Utc>>,
+    ) -> Result<OutboxId> {
         let fail = |e| self.target.error("queue a message", e);
         let key = key_of(message)?;
         let mut message = message.clone();
@@ -213,7 +218,10 @@ impl SqliteOutbox {
     /// How many jobs are in each state.
     pub async fn counts(&self) -> Result<Counts> {
         let fail = |e| self.target.error("count jobs", e);
-        let rows = sqlx::query(&self.sql.counts).fetch_all(&self.pool).await.map_err(fail)?;
+        let rows = sqlx::query(&self.sql.counts)
+            .fetch_all(&self.pool)
+            .await
+            .map_err(fail)?;
         let mut counts = Counts::default();
         for r in rows {
             let state: String = r.try_get("state").map_err(fail)?;
@@ -235,7 +243,11 @@ impl SqliteOutbox {
         if done.rows_affected() == 1 {
             return Ok(());
         }
-        Err(wrong_state(id, "only a queued job can be cancelled", self.state_of(id).await?))
+        Err(wrong_state(
+            id,
+            "only a queued job can be cancelled",
+            self.state_of(id).await?,
+        ))
     }
 
     /// Queues a dead letter or a "may have been sent" job again, due at once, with its attempts reset.
@@ -262,7 +274,10 @@ impl SqliteOutbox {
         let other_message: Option<bool> = row.try_get("other_message").map_err(fail)?;
         let message = decode_message(&row.try_get::<String, _>("message").map_err(fail)?)?;
         let message = super::requeued(id, state, message, key_state.as_deref(), other_message.unwrap_or(false))?;
-        let key = message.key.clone().ok_or_else(|| machine::unreadable("an outbox message without a key"))?;
+        let key = message
+            .key
+            .clone()
+            .ok_or_else(|| machine::unreadable("an outbox message without a key"))?;
         sqlx::query(&self.sql.requeue)
             .bind(id.0)
             .bind(key.as_str())

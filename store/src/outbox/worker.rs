@@ -138,7 +138,11 @@ impl Worker {
         self.pump(std::future::pending(), true).await.map_err(|(_, e)| e)
     }
 
-    async fn pump(&self, shutdown: impl Future<Output = ()>, until_idle: bool) -> std::result::Result<u64, (u64, switchboard_core::Error)> {
+    async fn pump(
+        &self,
+        shutdown: impl Future<Output = ()>,
+        until_idle: bool,
+    ) -> std::result::Result<u64, (u64, switchboard_core::Error)> {
         let concurrency = self.options.concurrency;
         // Below this many free slots a busy worker waits for more to free up, so it takes in batches.
         let refill = (concurrency / 4).max(1);
@@ -215,12 +219,19 @@ async fn settle_one(
     job: Taken,
 ) -> bool {
     let id = job.id;
-    let key = job.message.key.as_ref().map(|k| k.as_str().to_owned()).unwrap_or_default();
+    let key = job
+        .message
+        .key
+        .as_ref()
+        .map(|k| k.as_str().to_owned())
+        .unwrap_or_default();
     let result = sender.send(job.message).await;
     let next = decide(result, job.attempts, &backoff);
     match &next {
         Next::Accepted(_) => tracing::debug!(job = %id, key = %key, "accepted"),
-        Next::Retry(wait, e) => tracing::info!(job = %id, key = %key, ?wait, error = %e, "nothing went out; retrying later"),
+        Next::Retry(wait, e) => {
+            tracing::info!(job = %id, key = %key, ?wait, error = %e, "nothing went out; retrying later")
+        }
         Next::MaybeSent(e) => {
             tracing::error!(job = %id, key = %key, error = %e, "the message may have been sent; it waits for a person")
         }
@@ -248,7 +259,11 @@ fn default_name() -> String {
     let host = std::env::var("HOSTNAME")
         .ok()
         .filter(|h| !h.is_empty())
-        .or_else(|| std::fs::read_to_string("/etc/hostname").ok().map(|h| h.trim().to_owned()))
+        .or_else(|| {
+            std::fs::read_to_string("/etc/hostname")
+                .ok()
+                .map(|h| h.trim().to_owned())
+        })
         .filter(|h| !h.is_empty())
         .unwrap_or_else(|| "host".to_owned());
     format!("{host}:{}:{:04x}", std::process::id(), rand::random::<u16>())

@@ -88,19 +88,36 @@ macro_rules! outbox_suite {
             tx.commit().await.unwrap();
 
             let mut tx = env.begin().await;
-            sqlx::query("INSERT INTO host_orders (id) VALUES (71)").execute(&mut *tx).await.unwrap();
+            sqlx::query("INSERT INTO host_orders (id) VALUES (71)")
+                .execute(&mut *tx)
+                .await
+                .unwrap();
             env.outbox.enqueue(&mut tx, &sms("order 71")).await.unwrap();
             tx.rollback().await.unwrap();
-            assert_eq!(env.outbox.counts().await.unwrap().queued, 0, "rolled back with the order");
+            assert_eq!(
+                env.outbox.counts().await.unwrap().queued,
+                0,
+                "rolled back with the order"
+            );
 
             let mut tx = env.begin().await;
-            sqlx::query("INSERT INTO host_orders (id) VALUES (72)").execute(&mut *tx).await.unwrap();
+            sqlx::query("INSERT INTO host_orders (id) VALUES (72)")
+                .execute(&mut *tx)
+                .await
+                .unwrap();
             let id = env.outbox.enqueue(&mut tx, &sms("order 72")).await.unwrap();
-            assert!(env.outbox.get(id).await.unwrap().is_none(), "invisible before the commit");
+            assert!(
+                env.outbox.get(id).await.unwrap().is_none(),
+                "invisible before the commit"
+            );
             tx.commit().await.unwrap();
             let job = env.outbox.get(id).await.unwrap().expect("queued");
             assert_eq!(job.state, JobState::Queued);
-            assert!(job.key.as_str().starts_with("outbox-"), "a key was made: {}", job.key);
+            assert!(
+                job.key.as_str().starts_with("outbox-"),
+                "a key was made: {}",
+                job.key
+            );
             assert_eq!(job.message.key.as_ref(), Some(&job.key));
         }
 
@@ -133,14 +150,27 @@ macro_rules! outbox_suite {
                 let job = env.outbox.get(*id).await.unwrap().unwrap();
                 assert_eq!(job.state, JobState::Accepted);
                 let receipt = job.receipt.expect("kept");
-                assert_eq!(sent.iter().filter(|s| s.sms_id == receipt.provider_id()).count(), 1);
+                assert_eq!(
+                    sent.iter().filter(|s| s.sms_id == receipt.provider_id()).count(),
+                    1
+                );
             }
             // Requeuing an accepted job is refused; nothing is due, nothing is sent.
-            assert_eq!(env.outbox.requeue(ids[0]).await.unwrap_err().kind(), ErrorKind::Conflict);
+            assert_eq!(
+                env.outbox.requeue(ids[0]).await.unwrap_err().kind(),
+                ErrorKind::Conflict
+            );
             assert_eq!(a.drain().await.unwrap(), 0);
             assert_eq!(sim.messages().len(), 30);
             assert_eq!(env.outbox.counts().await.unwrap().accepted, 30);
-            assert_eq!(env.outbox.list(JobState::Accepted, Some(ids[9]), 100).await.unwrap().len(), 20);
+            assert_eq!(
+                env.outbox
+                    .list(JobState::Accepted, Some(ids[9]), 100)
+                    .await
+                    .unwrap()
+                    .len(),
+                20
+            );
         }
 
         #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -150,14 +180,22 @@ macro_rules! outbox_suite {
             let script = Script::new(vec![not_sent()]);
             // Retries come 50 to 100 ms later: not within the same drain.
             let backoff = Duration::from_millis(100);
-            let worker = env.outbox.worker(script.clone(), quick().retry_backoff(backoff, backoff));
+            let worker = env
+                .outbox
+                .worker(script.clone(), quick().retry_backoff(backoff, backoff));
 
             let retried = env.outbox.enqueue_on_pool(&sms("retried"), None).await.unwrap();
             assert_eq!(worker.drain().await.unwrap(), 1);
             let job = env.outbox.get(retried).await.unwrap().unwrap();
             assert_eq!(job.state, JobState::Queued, "retried later");
-            assert_eq!(job.error.as_ref().map(|e| e.kind.as_str()), Some(ErrorKind::Unavailable.as_str()));
-            assert!(job.run_at > chrono::Utc::now() + chrono::Duration::milliseconds(20), "backed off");
+            assert_eq!(
+                job.error.as_ref().map(|e| e.kind.as_str()),
+                Some(ErrorKind::Unavailable.as_str())
+            );
+            assert!(
+                job.run_at > chrono::Utc::now() + chrono::Duration::milliseconds(20),
+                "backed off"
+            );
             tokio::time::sleep(backoff + Duration::from_millis(10)).await;
             assert_eq!(worker.drain().await.unwrap(), 1);
             let job = env.outbox.get(retried).await.unwrap().unwrap();
@@ -166,7 +204,7 @@ macro_rules! outbox_suite {
             let maybe_sent = env.outbox.enqueue_on_pool(&sms("maybe"), None).await.unwrap();
             // The script answers it MaybeSent: flagged, and never sent again by any worker.
             let script2 = Script::new(vec![Err(
-                Error::new(ErrorKind::Timeout, "no answer").with_dispatch(Dispatch::MaybeSent),
+                Error::new(ErrorKind::Timeout, "no answer").with_dispatch(Dispatch::MaybeSent)
             )]);
             let w2 = env.outbox.worker(script2.clone(), quick());
             assert_eq!(w2.drain().await.unwrap(), 1);
@@ -176,12 +214,22 @@ macro_rules! outbox_suite {
             let job = env.outbox.get(maybe_sent).await.unwrap().unwrap();
             assert_eq!(job.state, JobState::MaybeSent);
             assert_eq!(job.error.unwrap().dispatch, "maybe_sent");
-            assert_eq!(env.outbox.list(JobState::MaybeSent, None, 10).await.unwrap().len(), 1);
+            assert_eq!(
+                env.outbox
+                    .list(JobState::MaybeSent, None, 10)
+                    .await
+                    .unwrap()
+                    .len(),
+                1
+            );
             assert_eq!(env.outbox.counts().await.unwrap().maybe_sent, 1);
             // A person requeues it (after resolving its key): it is sent again.
             env.outbox.requeue(maybe_sent).await.unwrap();
             assert_eq!(w2.drain().await.unwrap(), 1);
-            assert_eq!(env.outbox.get(maybe_sent).await.unwrap().unwrap().state, JobState::Accepted);
+            assert_eq!(
+                env.outbox.get(maybe_sent).await.unwrap().unwrap().state,
+                JobState::Accepted
+            );
             assert_eq!(script.calls(), 2);
         }
 
@@ -214,7 +262,10 @@ macro_rules! outbox_suite {
             env.outbox.requeue(id).await.unwrap();
             assert_eq!(env.outbox.get(id).await.unwrap().unwrap().attempts, 0);
             assert_eq!(worker.drain().await.unwrap(), 1);
-            assert_eq!(env.outbox.get(id).await.unwrap().unwrap().state, JobState::Accepted);
+            assert_eq!(
+                env.outbox.get(id).await.unwrap().unwrap().state,
+                JobState::Accepted
+            );
         }
 
         #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -226,14 +277,19 @@ macro_rules! outbox_suite {
             let m = sms("to a blocked number").with_key(MessageKey::new("blocked-1").unwrap());
             let key = m.key.clone().unwrap();
             let id = env.outbox.enqueue_on_pool(&m, None).await.unwrap();
-            let switchboard::Recipient::Phone(phone) = &m.to else { panic!("an SMS") };
+            let switchboard::Recipient::Phone(phone) = &m.to else {
+                panic!("an SMS")
+            };
             // SMS.ru error 207: "no route to this number" (https://sms.ru/api/send): refused, nothing sent.
             sim.refuse_number(phone.as_e164().trim_start_matches('+'), 207);
             worker.drain().await.unwrap();
             let job = env.outbox.get(id).await.unwrap().unwrap();
             assert_eq!(job.state, JobState::Dead);
             let cause = job.error.unwrap();
-            assert_eq!((cause.kind.as_str(), cause.dispatch.as_str()), (ErrorKind::Rejected.as_str(), "not_sent"));
+            assert_eq!(
+                (cause.kind.as_str(), cause.dispatch.as_str()),
+                (ErrorKind::Rejected.as_str(), "not_sent")
+            );
             assert_eq!(cause.provider.as_deref(), Some("smsru"));
             assert_eq!(cause.provider_code.as_deref(), Some("207"));
             let sent = || async { sim.requests().await.len() };
@@ -258,7 +314,10 @@ macro_rules! outbox_suite {
                 panic!("a released key is claimable")
             };
             let refusal = Error::new(ErrorKind::Rejected, "refused").with_dispatch(Dispatch::Sent);
-            env.store.finish(&lease, Outcome::of_error(&refusal)).await.unwrap();
+            env.store
+                .finish(&lease, Outcome::of_error(&refusal))
+                .await
+                .unwrap();
             env.outbox.requeue(id).await.unwrap();
             let job = env.outbox.get(id).await.unwrap().unwrap();
             assert_ne!(job.key, key);
@@ -274,22 +333,45 @@ macro_rules! outbox_suite {
             let worker = env.outbox.worker(script.clone(), quick());
             let later = chrono::Utc::now() + chrono::Duration::hours(1);
             let mut tx = env.begin().await;
-            let scheduled = env.outbox.enqueue_at(&mut tx, &sms("tomorrow"), later).await.unwrap();
+            let scheduled = env
+                .outbox
+                .enqueue_at(&mut tx, &sms("tomorrow"), later)
+                .await
+                .unwrap();
             tx.commit().await.unwrap();
             let now = env.outbox.enqueue_on_pool(&sms("now"), None).await.unwrap();
             assert_eq!(worker.drain().await.unwrap(), 1);
             assert_eq!(script.calls(), 1);
             let job = env.outbox.get(scheduled).await.unwrap().unwrap();
             assert_eq!(job.state, JobState::Queued);
-            assert!((job.run_at - later).num_milliseconds().abs() < 5, "{} vs {later}", job.run_at);
+            assert!(
+                (job.run_at - later).num_milliseconds().abs() < 5,
+                "{} vs {later}",
+                job.run_at
+            );
 
             env.outbox.cancel(scheduled).await.unwrap();
-            assert_eq!(env.outbox.get(scheduled).await.unwrap().unwrap().state, JobState::Cancelled);
-            assert_eq!(env.outbox.cancel(now).await.unwrap_err().kind(), ErrorKind::Conflict);
-            assert_eq!(env.outbox.cancel(scheduled).await.unwrap_err().kind(), ErrorKind::Conflict);
+            assert_eq!(
+                env.outbox.get(scheduled).await.unwrap().unwrap().state,
+                JobState::Cancelled
+            );
+            assert_eq!(
+                env.outbox.cancel(now).await.unwrap_err().kind(),
+                ErrorKind::Conflict
+            );
+            assert_eq!(
+                env.outbox.cancel(scheduled).await.unwrap_err().kind(),
+                ErrorKind::Conflict
+            );
             let missing = switchboard_store::outbox::OutboxId(i64::MAX);
-            assert_eq!(env.outbox.cancel(missing).await.unwrap_err().kind(), ErrorKind::NotFound);
-            assert_eq!(env.outbox.requeue(missing).await.unwrap_err().kind(), ErrorKind::NotFound);
+            assert_eq!(
+                env.outbox.cancel(missing).await.unwrap_err().kind(),
+                ErrorKind::NotFound
+            );
+            assert_eq!(
+                env.outbox.requeue(missing).await.unwrap_err().kind(),
+                ErrorKind::NotFound
+            );
             let c = env.outbox.counts().await.unwrap();
             assert_eq!((c.accepted, c.cancelled, c.open()), (1, 1, 0));
             assert_eq!(env.outbox.purge(Duration::ZERO).await.unwrap(), 2);
@@ -307,7 +389,11 @@ macro_rules! outbox_suite {
             let sent = Arc::new(tokio::sync::Notify::new());
             let release = Arc::new(tokio::sync::Notify::new());
             let stalled = env.outbox.worker(
-                Arc::new(Stalling { messenger: sender.clone(), sent: sent.clone(), release: release.clone() }),
+                Arc::new(Stalling {
+                    messenger: sender.clone(),
+                    sent: sent.clone(),
+                    release: release.clone(),
+                }),
                 // One send at a time: it cannot take the job again itself while stalled.
                 quick().lease(Duration::from_millis(10)).concurrency(1),
             );
@@ -324,7 +410,10 @@ macro_rules! outbox_suite {
             // The stalled worker wakes up: its outcome is no longer its to record.
             release.notify_one();
             assert_eq!(stalled.await.unwrap().unwrap(), 0);
-            assert_eq!(env.outbox.get(id).await.unwrap().unwrap().state, JobState::Accepted);
+            assert_eq!(
+                env.outbox.get(id).await.unwrap().unwrap().state,
+                JobState::Accepted
+            );
             assert_eq!(sim.messages().len(), 1, "never twice");
         }
 
