@@ -33,43 +33,64 @@
 //!
 //! ## Why not apalis or graphile_worker
 //!
-//! Both were measured for this (see `BENCHMARKS.md`). apalis 1.0 (`apalis-sqlite`, `apalis-postgres`)
-//! and graphile_worker 0.14 (PostgreSQL only) are good queues, but neither can take the host's
-//! transaction: all three are built on sqlx **0.9**, while this crate and its hosts are on sqlx 0.8, and
-//! a `sqlx::Transaction` of one version is not an executor of the other (sqlx 0.9 also needs Rust 1.94;
-//! this workspace supports 1.88). Both would also add a second state model on top of the key store —
-//! their retry-after-crash is at-least-once by design, and "may have been sent" would be an error
-//! string in their tables — plus a second set of tables and migrations to operate, and a second sqlx
-//! with its macros to build. The queue a correct outbox needs is small once the key store exists: one
-//! table, a due-time index, `FOR UPDATE SKIP LOCKED` on PostgreSQL and SQLite's single writer, a lease
-//! per taken job. That is what this module is.
+//! Both were evaluated for this (figures in `BENCHMARKS.md`): apalis 1.0 with `apalis-sqlite` and
+//! `apalis-postgres` 1.0, and graphile_worker 0.14 (PostgreSQL only). Neither can take the host's
+//! transaction as this crate's hosts have it:
+//!
+//! * All three are built on sqlx **0.9**; this crate, its stores and its hosts are on sqlx 0.8. A
+//!   `sqlx::Transaction` of one version is not an `Executor` of the other, so "queue the SMS in the
+//!   same transaction as the order" would mean moving every host to sqlx 0.9, which needs Rust 1.94
+//!   (this workspace supports 1.88). graphile_worker's SQL function `graphile_worker.add_job()` can be
+//!   called from any driver inside a transaction, but its worker still brings the second sqlx.
+//! * Their recovery is at-least-once by design: a job whose worker stopped sending heartbeats is
+//!   queued again with its attempts counted (`apalis-sqlite`'s `reenqueue_orphaned`), and retries
+//!   follow the handler's `Err`. Here the key store is what makes a resend safe, and the state a person
+//!   must see — "may have been sent", never retried — has no place in their job states (it would be a
+//!   failed job with a message to parse), nor does "cancel only while no sender holds the key".
+//! * They add their own tables and migrations (apalis's SQLite table is a fixed `Jobs`, outside the
+//!   store's prefix and versioning), and about 57 (apalis) or 82 (graphile_worker) crates to the build,
+//!   including sqlx 0.9 with its compile-time query macros.
+//!
+//! The queue a correct outbox needs is small once the key store exists: one table in the store's
+//! migrations, a due-time index, `FOR UPDATE SKIP LOCKED` on PostgreSQL and SQLite's single writer, a
+//! lease per taken job and a token that makes a late worker's write a no-op. That is this module.
 //!
 //! ## Example
 //!
 //! ```no_run
-//! # async fn run(messenger: std::sync::Arc<dyn switchboard_store::outbox::OutboxSender>) -> switchboard_core::Result<()> {
+//! # async fn run(messenger: std::sync::Arc<dyn switchboard_store::outbox::OutboxSender>) -> Result<(), Box<dyn std::error::Error>> {
 //! use switchboard_core::Message;
 //! use switchboard_core::store::MessageKey;
-//! use switchboard_store::outbox::{SqliteOutbox, WorkerOptions};
+//! use switchboard_store::outbox::{JobState, SqliteOutbox, WorkerOptions};
 //! use switchboard_store::SqliteStore;
 //!
 //! let store = SqliteStore::connect("sqlite:/var/lib/acme/app.db").await?;
-//! store.migrate().await?;
+//! store.migrate().await?; // creates the outbox table with the store's
 //! let outbox = SqliteOutbox::new(&store);
 //!
-//! // The host's own transaction: the order row and its SMS commit together, or neither does.
-//! let mut tx = store.pool().begin().await.map_err(|e| switchboard_core::Error::config(e.to_string()))?;
-//! // sqlx::query("INSERT INTO orders …").execute(&mut *tx).await?;
+//! // The host's own transaction: the order and its SMS commit together, or neither does.
+//! let mut tx = store.pool().begin_with("BEGIN IMMEDIATE").await?;
+//! switchboard_store::sqlx::query("INSERT INTO orders (id, status) VALUES (72, 'confirmed')").execute(&mut *tx).await?;
 //! let sms = Message::sms("+355694123456".parse()?, "Order 72 is confirmed")
 //!     .with_key(MessageKey::new("order-72-confirmed")?);
 //! let id = outbox.enqueue(&mut tx, &sms).await?;
-//! tx.commit().await.map_err(|e| switchboard_core::Error::config(e.to_string()))?;
+//! tx.commit().await?;
 //!
-//! // In each worker process (`messenger` is the facade's Messenger with the same store):
+//! // In each worker process. `messenger` is the facade's Messenger built with the same store
+//! // (`MessengerBuilder::store`), so each key goes out at most once.
 //! let worker = outbox.worker(messenger, WorkerOptions::new());
 //! worker.run(async { let _ = tokio::signal::ctrl_c().await; }).await;
-//! # let _ = id; Ok(()) }
+//!
+//! // For people: what needs a look, and what became of one message.
+//! for job in outbox.list(JobState::MaybeSent, None, 100).await? {
+//!     println!("{} {} may have been sent: {:?}", job.id, job.key, job.error);
+//! }
+//! println!("{:?}", outbox.get(id).await?.map(|j| j.state));
+//! # Ok(()) }
 //! ```
+//!
+//! The facade (`switchboard`, feature `store`) implements [`OutboxSender`] for its `Messenger` and
+//! re-exports this crate as `switchboard::store`.
 
 #![cfg_attr(not(any(feature = "sqlite", feature = "postgres")), allow(dead_code))]
 
@@ -345,6 +366,29 @@ pub(crate) fn requeued(
             "only a dead letter or a job that may have been sent can be requeued",
             Some(other),
         )),
+    }
+}
+
+/// What the key store answers, from now on, for the key of a cancelled job: a refusal, so that a
+/// worker that took the job before it was cancelled and stalled past its lease cannot send it later.
+pub(crate) fn cancelled_record() -> ErrorRecord {
+    ErrorRecord::new(
+        ErrorKind::Rejected,
+        Dispatch::NotSent,
+        "the message was cancelled in the outbox before it was sent",
+    )
+}
+
+/// Whether a job whose key stands in `key_state` may be cancelled: not while a sender holds the key, and
+/// not once it may have gone out.
+pub(crate) fn cancellable(id: OutboxId, key_state: Option<&str>) -> Result<()> {
+    match key_state {
+        Some(s @ ("in_flight" | "accepted" | "uncertain")) => Err(Error::new(
+            ErrorKind::Conflict,
+            format!("outbox job {id} cannot be cancelled: its key is {s} in the store (a worker has sent it or is sending it)"),
+        )
+        .with_dispatch(Dispatch::NotSent)),
+        _ => Ok(()),
     }
 }
 

@@ -17,7 +17,8 @@ use switchboard_core::message::Message;
 
 use super::queue::{JOB_COLUMNS, Queue, RawJob, Settle, Taken, decode_message, limit_i64};
 use super::{
-    Counts, Job, JobState, Next, OutboxId, OutboxSender, Worker, WorkerOptions, key_of, key_reused, wrong_state,
+    Counts, Job, JobState, Next, OutboxId, OutboxSender, Worker, WorkerOptions, cancellable, cancelled_record, key_of,
+    key_reused, wrong_state,
 };
 use crate::error::Target;
 use crate::machine;
@@ -51,8 +52,10 @@ struct Sql {
     get: String,
     list: String,
     counts: String,
+    cancel_read: String,
+    cancel_key: String,
     cancel: String,
-    state_of: String,
+    close_key: String,
     requeue_read: String,
     requeue: String,
     purge: String,
@@ -96,10 +99,17 @@ impl Sql {
             get: format!("SELECT {JOB_COLUMNS} FROM {o} WHERE id = $1"),
             list: format!("SELECT {JOB_COLUMNS} FROM {o} WHERE state = $1 AND id > $2 ORDER BY id LIMIT $3"),
             counts: format!("SELECT state, COUNT(*) AS n FROM {o} GROUP BY state"),
-            cancel: format!(
-                "UPDATE {o} SET state = 'cancelled', updated_at = {now} WHERE id = $1 AND state = 'queued'"
+            // The job's row, then its key's, locked in that order (a worker's claim locks only the key).
+            cancel_read: format!("SELECT state, key, fingerprint FROM {o} WHERE id = $1 FOR UPDATE"),
+            cancel_key: format!("SELECT state FROM {k} WHERE key = $1 FOR UPDATE", k = t.keys),
+            cancel: format!("UPDATE {o} SET state = 'cancelled', token = NULL, updated_at = {now} WHERE id = $1"),
+            close_key: format!(
+                "INSERT INTO {k} AS k (key, fingerprint, state, error, claims, created_at, updated_at)
+                 VALUES ($1, $2, 'failed', $3, 0, {now}, {now})
+                 ON CONFLICT (key) DO UPDATE SET state = 'failed', error = EXCLUDED.error, token = NULL,
+                     lease_until = NULL, updated_at = EXCLUDED.updated_at",
+                k = t.keys
             ),
-            state_of: format!("SELECT state FROM {o} WHERE id = $1"),
             requeue_read: format!(
                 "SELECT o.state, o.message, k.state AS key_state,
                         (k.fingerprint IS NOT NULL AND k.fingerprint <> o.fingerprint) AS other_message
@@ -240,22 +250,48 @@ impl PostgresOutbox {
         Ok(counts)
     }
 
-    /// Cancels a job no worker has taken yet (queued, including one waiting to be retried after an
-    /// error that proved nothing went out). Errors: `Conflict` in any other state, `NotFound`.
+    /// Cancels a job no worker has in hand: queued (including one waiting to be retried after an error
+    /// that proved nothing went out), and its key neither held by a sender nor accepted nor uncertain in
+    /// the store. The key is closed in the store in the same transaction (it answers "cancelled" from
+    /// then on), so a worker that took the job earlier and stalled past its lease cannot send it later.
+    /// Errors: `Conflict` in any other case, `NotFound`.
     pub async fn cancel(&self, id: OutboxId) -> Result<()> {
-        let done = sqlx::query(&self.sql.cancel)
+        let fail = |e| self.target.error("cancel a job", e);
+        let mut tx = self.pool.begin().await.map_err(fail)?;
+        let Some(row) = sqlx::query(&self.sql.cancel_read)
             .bind(id.0)
-            .execute(&self.pool)
+            .fetch_optional(&mut *tx)
             .await
-            .map_err(|e| self.target.error("cancel a job", e))?;
-        if done.rows_affected() == 1 {
-            return Ok(());
+            .map_err(fail)?
+        else {
+            return Err(wrong_state(id, "", None));
+        };
+        let state: String = row.try_get("state").map_err(fail)?;
+        let state = JobState::parse(&state).ok_or_else(|| machine::unreadable("an unknown outbox state"))?;
+        if state != JobState::Queued {
+            return Err(wrong_state(id, "only a queued job can be cancelled", Some(state)));
         }
-        Err(wrong_state(
-            id,
-            "only a queued job can be cancelled",
-            self.state_of(id).await?,
-        ))
+        let key: String = row.try_get("key").map_err(fail)?;
+        let fingerprint: String = row.try_get("fingerprint").map_err(fail)?;
+        let key_state: Option<String> = sqlx::query_scalar(&self.sql.cancel_key)
+            .bind(&key)
+            .fetch_optional(&mut *tx)
+            .await
+            .map_err(fail)?;
+        cancellable(id, key_state.as_deref())?;
+        sqlx::query(&self.sql.cancel)
+            .bind(id.0)
+            .execute(&mut *tx)
+            .await
+            .map_err(fail)?;
+        sqlx::query(&self.sql.close_key)
+            .bind(key)
+            .bind(fingerprint)
+            .bind(machine::to_json(&cancelled_record())?)
+            .execute(&mut *tx)
+            .await
+            .map_err(fail)?;
+        tx.commit().await.map_err(fail)
     }
 
     /// Queues a dead letter or a "may have been sent" job again, due at once, with its attempts reset.
@@ -310,15 +346,6 @@ impl PostgresOutbox {
     /// A worker that drains this outbox through `sender`. Run it with [`Worker::run`].
     pub fn worker(&self, sender: Arc<dyn OutboxSender>, options: WorkerOptions) -> Worker {
         Worker::new(Arc::new(self.clone()), sender, options)
-    }
-
-    async fn state_of(&self, id: OutboxId) -> Result<Option<JobState>> {
-        let state: Option<String> = sqlx::query_scalar(&self.sql.state_of)
-            .bind(id.0)
-            .fetch_optional(&self.pool)
-            .await
-            .map_err(|e| self.target.error("read a job", e))?;
-        Ok(state.as_deref().and_then(JobState::parse))
     }
 
     fn job(&self, r: &PgRow) -> Result<Job> {

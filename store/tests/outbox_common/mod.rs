@@ -351,9 +351,45 @@ macro_rules! outbox_suite {
             );
 
             env.outbox.cancel(scheduled).await.unwrap();
+            let job = env.outbox.get(scheduled).await.unwrap().unwrap();
+            assert_eq!(job.state, JobState::Cancelled);
+            // Its key is closed in the store: a worker that had taken it earlier and stalled could not
+            // send it now.
+            let record = env
+                .store
+                .lookup(&job.key)
+                .await
+                .unwrap()
+                .expect("the key is recorded");
+            assert_eq!(record.state.name(), "failed", "{record:?}");
+            let fp = job.message.fingerprint();
+            assert!(matches!(
+                env.store
+                    .claim(&job.key, &fp, "late worker", Duration::from_secs(5))
+                    .await
+                    .unwrap(),
+                Claim::Failed(_)
+            ));
+
+            // A queued job whose key a sender holds (it waits to be retried while another worker sends
+            // it) cannot be cancelled.
+            let held = env.outbox.enqueue_on_pool(&sms("held"), None).await.unwrap();
+            let held_job = env.outbox.get(held).await.unwrap().unwrap();
+            let fp = held_job.message.fingerprint();
+            assert!(matches!(
+                env.store
+                    .claim(&held_job.key, &fp, "other worker", Duration::from_secs(60))
+                    .await
+                    .unwrap(),
+                Claim::Acquired(_)
+            ));
             assert_eq!(
-                env.outbox.get(scheduled).await.unwrap().unwrap().state,
-                JobState::Cancelled
+                env.outbox.cancel(held).await.unwrap_err().kind(),
+                ErrorKind::Conflict
+            );
+            assert_eq!(
+                env.outbox.get(held).await.unwrap().unwrap().state,
+                JobState::Queued
             );
             assert_eq!(
                 env.outbox.cancel(now).await.unwrap_err().kind(),
@@ -373,7 +409,7 @@ macro_rules! outbox_suite {
                 ErrorKind::NotFound
             );
             let c = env.outbox.counts().await.unwrap();
-            assert_eq!((c.accepted, c.cancelled, c.open()), (1, 1, 0));
+            assert_eq!((c.accepted, c.cancelled, c.queued), (1, 1, 1));
             assert_eq!(env.outbox.purge(Duration::ZERO).await.unwrap(), 2);
             assert!(env.outbox.get(now).await.unwrap().is_none());
         }
