@@ -51,6 +51,7 @@
 //! | `yookassa` | [`yookassa`] | YooKassa API v3 payments (with [`payments`], the model both payment providers share) |
 //! | `stripe` | [`stripe`] | Stripe payments (with [`payments`]) |
 //! | `erp` | [`erp`] | 1C:Enterprise over OData |
+//! | `store` | [`store`] | SQLite and PostgreSQL stores and the outbox (`switchboard-store`); `store-postgres` adds PostgreSQL |
 //! | `sim` | — | every enabled integration's simulator, for your own tests: enable it in `[dev-dependencies]` only, since it puts wiremock and an HTTP server into whatever build has it |
 #![deny(missing_docs)]
 
@@ -59,12 +60,16 @@ mod durable;
 mod failover;
 mod health;
 mod messenger;
+#[cfg(feature = "store")]
+mod outbox;
 mod route;
 
 pub use connect::{connect, known_schemes, registry, transport_from_dsn};
 pub use failover::{AllFailed, Attempt};
 pub use health::HealthPolicy;
 pub use messenger::{HandledWebhook, Messenger, MessengerBuilder, TransportEvent};
+#[cfg(feature = "store")]
+pub use outbox::store;
 pub use route::Route;
 
 pub use switchboard_core as core;

@@ -75,6 +75,13 @@
 //! # Ok(()) }
 //! ```
 //!
+//! ## The outbox
+//!
+//! With the feature `outbox`, [`outbox`] queues messages inside the host's own database transaction
+//! and drains them with workers in any number of processes, through the Messenger and this store: a
+//! message is sent at most once even when a worker is killed mid-send, or flagged "may have been
+//! sent" for a person; dead letters keep their cause.
+//!
 //! The tables (versioned by [`SqliteStore::migrate`] / [`PostgresStore::migrate`], all under a
 //! configurable prefix) are described in [`schema`].
 #![deny(missing_docs)]
@@ -83,6 +90,8 @@
 mod error;
 #[cfg(any(feature = "sqlite", feature = "postgres"))]
 mod machine;
+#[cfg(feature = "outbox")]
+pub mod outbox;
 #[cfg(feature = "postgres")]
 mod postgres;
 #[cfg(feature = "redis")]

@@ -199,6 +199,12 @@ impl PostgresStore {
         &self.pool
     }
 
+    /// The table names and the database's name for errors, for the outbox on the same tables.
+    #[cfg(feature = "outbox")]
+    pub(crate) fn parts(&self) -> (&Tables, &Target) {
+        (&self.tables, &self.target)
+    }
+
     /// Creates the schema (when configured) and creates or upgrades the tables to the newest version.
     /// Idempotent; concurrent callers (replicas starting together) take turns on an advisory lock.
     pub async fn migrate(&self) -> Result<()> {

@@ -10,6 +10,7 @@
 //! | `{prefix}journal` | journal entry | `id` (ascending), `at`, `message_id`, `what` (the record's kind), `record` (JSON text) |
 //! | `{prefix}cursors` | poller position | `name` (primary key), `value`, `updated_at` |
 //! | `{prefix}sequences` | named sequence | `name` (primary key), `next` (the next number to hand out) |
+//! | `{prefix}outbox` | message queued by a host (feature `outbox`) | `id` (ascending), `key` (unique), `fingerprint`, `message` (JSON text), `state` (`queued`, `running`, `accepted`, `maybe_sent`, `dead`, `cancelled`), `run_at` (when it is due; for a running job, when its worker's lease ends), `attempts`, `worker`, `token`, `receipt`, `error` (JSON text), `created_at`, `updated_at` |
 //!
 //! JSON columns are text rather than PostgreSQL `jsonb`: `jsonb` refuses a `\u0000` escape, which a
 //! provider's reply may contain, and a receipt that cannot be stored after the provider accepted the
@@ -99,6 +100,7 @@ impl StoreOptions {
             journal: name("journal"),
             cursors: name("cursors"),
             sequences: name("sequences"),
+            outbox: name("outbox"),
             index_prefix: self.prefix.clone(),
             schema: self.schema.clone(),
             lock_id: lock_id(self.schema.as_deref().unwrap_or(""), &self.prefix),
@@ -128,6 +130,8 @@ pub(crate) struct Tables {
     pub journal: String,
     pub cursors: String,
     pub sequences: String,
+    #[cfg_attr(not(feature = "outbox"), allow(dead_code))]
+    pub outbox: String,
     /// Index names start with the prefix (PostgreSQL puts them in the tables' schema).
     pub index_prefix: String,
     #[cfg_attr(not(feature = "postgres"), allow(dead_code))]
@@ -161,18 +165,19 @@ pub(crate) struct Migration {
 }
 
 /// The newest schema version this build knows.
-pub(crate) const LATEST: i64 = 1;
+pub(crate) const LATEST: i64 = 2;
 
 /// The SQLite migrations, oldest first.
 #[cfg(feature = "sqlite")]
 pub(crate) fn sqlite_migrations(t: &Tables) -> Vec<Migration> {
     let p = &t.index_prefix;
-    vec![Migration {
-        version: 1,
-        description: "keys, journal, cursors and sequences",
-        statements: vec![
-            format!(
-                "CREATE TABLE IF NOT EXISTS {keys} (
+    vec![
+        Migration {
+            version: 1,
+            description: "keys, journal, cursors and sequences",
+            statements: vec![
+                format!(
+                    "CREATE TABLE IF NOT EXISTS {keys} (
                     key TEXT PRIMARY KEY NOT NULL,
                     fingerprint TEXT NOT NULL,
                     state TEXT NOT NULL CHECK (state IN ('in_flight', 'accepted', 'failed', 'uncertain', 'released')),
@@ -186,48 +191,82 @@ pub(crate) fn sqlite_migrations(t: &Tables) -> Vec<Migration> {
                     created_at INTEGER NOT NULL,
                     updated_at INTEGER NOT NULL
                 )",
-                keys = t.keys
-            ),
-            format!(
-                "CREATE INDEX IF NOT EXISTS \"{p}keys_open\" ON {keys} (created_at) WHERE state IN ('in_flight', 'uncertain')",
-                keys = t.keys
-            ),
-            format!(
-                "CREATE TABLE IF NOT EXISTS {journal} (
+                    keys = t.keys
+                ),
+                format!(
+                    "CREATE INDEX IF NOT EXISTS \"{p}keys_open\" ON {keys} (created_at) WHERE state IN ('in_flight', 'uncertain')",
+                    keys = t.keys
+                ),
+                format!(
+                    "CREATE TABLE IF NOT EXISTS {journal} (
                     id INTEGER PRIMARY KEY AUTOINCREMENT,
                     at INTEGER NOT NULL,
                     message_id TEXT,
                     what TEXT NOT NULL,
                     record TEXT NOT NULL
                 )",
-                journal = t.journal
-            ),
-            format!(
-                "CREATE INDEX IF NOT EXISTS \"{p}journal_message\" ON {journal} (message_id) WHERE message_id IS NOT NULL",
-                journal = t.journal
-            ),
-            format!(
-                "CREATE TABLE IF NOT EXISTS {cursors} (name TEXT PRIMARY KEY NOT NULL, value TEXT NOT NULL, updated_at INTEGER NOT NULL)",
-                cursors = t.cursors
-            ),
-            format!(
-                "CREATE TABLE IF NOT EXISTS {sequences} (name TEXT PRIMARY KEY NOT NULL, next INTEGER NOT NULL)",
-                sequences = t.sequences
-            ),
-        ],
-    }]
+                    journal = t.journal
+                ),
+                format!(
+                    "CREATE INDEX IF NOT EXISTS \"{p}journal_message\" ON {journal} (message_id) WHERE message_id IS NOT NULL",
+                    journal = t.journal
+                ),
+                format!(
+                    "CREATE TABLE IF NOT EXISTS {cursors} (name TEXT PRIMARY KEY NOT NULL, value TEXT NOT NULL, updated_at INTEGER NOT NULL)",
+                    cursors = t.cursors
+                ),
+                format!(
+                    "CREATE TABLE IF NOT EXISTS {sequences} (name TEXT PRIMARY KEY NOT NULL, next INTEGER NOT NULL)",
+                    sequences = t.sequences
+                ),
+            ],
+        },
+        Migration {
+            version: 2,
+            description: "outbox",
+            statements: vec![
+                format!(
+                    "CREATE TABLE IF NOT EXISTS {outbox} (
+                    id INTEGER PRIMARY KEY AUTOINCREMENT,
+                    key TEXT NOT NULL UNIQUE,
+                    fingerprint TEXT NOT NULL,
+                    message TEXT NOT NULL,
+                    state TEXT NOT NULL CHECK (state IN ({OUTBOX_STATES})),
+                    run_at INTEGER NOT NULL,
+                    attempts INTEGER NOT NULL,
+                    worker TEXT,
+                    token TEXT,
+                    receipt TEXT,
+                    error TEXT,
+                    created_at INTEGER NOT NULL,
+                    updated_at INTEGER NOT NULL
+                )",
+                    outbox = t.outbox
+                ),
+                format!(
+                    "CREATE INDEX IF NOT EXISTS \"{p}outbox_due\" ON {outbox} (run_at, id) WHERE state IN ('queued', 'running')",
+                    outbox = t.outbox
+                ),
+                format!(
+                    "CREATE INDEX IF NOT EXISTS \"{p}outbox_state\" ON {outbox} (state, id)",
+                    outbox = t.outbox
+                ),
+            ],
+        },
+    ]
 }
 
 /// The PostgreSQL migrations, oldest first.
 #[cfg(feature = "postgres")]
 pub(crate) fn postgres_migrations(t: &Tables) -> Vec<Migration> {
     let p = &t.index_prefix;
-    vec![Migration {
-        version: 1,
-        description: "keys, journal, cursors and sequences",
-        statements: vec![
-            format!(
-                "CREATE TABLE IF NOT EXISTS {keys} (
+    vec![
+        Migration {
+            version: 1,
+            description: "keys, journal, cursors and sequences",
+            statements: vec![
+                format!(
+                    "CREATE TABLE IF NOT EXISTS {keys} (
                     key TEXT PRIMARY KEY,
                     fingerprint TEXT NOT NULL,
                     state TEXT NOT NULL CHECK (state IN ('in_flight', 'accepted', 'failed', 'uncertain', 'released')),
@@ -241,37 +280,74 @@ pub(crate) fn postgres_migrations(t: &Tables) -> Vec<Migration> {
                     created_at TIMESTAMPTZ NOT NULL,
                     updated_at TIMESTAMPTZ NOT NULL
                 )",
-                keys = t.keys
-            ),
-            format!(
-                "CREATE INDEX IF NOT EXISTS \"{p}keys_open\" ON {keys} (created_at) WHERE state IN ('in_flight', 'uncertain')",
-                keys = t.keys
-            ),
-            format!(
-                "CREATE TABLE IF NOT EXISTS {journal} (
+                    keys = t.keys
+                ),
+                format!(
+                    "CREATE INDEX IF NOT EXISTS \"{p}keys_open\" ON {keys} (created_at) WHERE state IN ('in_flight', 'uncertain')",
+                    keys = t.keys
+                ),
+                format!(
+                    "CREATE TABLE IF NOT EXISTS {journal} (
                     id BIGINT GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
                     at TIMESTAMPTZ NOT NULL,
                     message_id TEXT,
                     what TEXT NOT NULL,
                     record TEXT NOT NULL
                 )",
-                journal = t.journal
-            ),
-            format!(
-                "CREATE INDEX IF NOT EXISTS \"{p}journal_message\" ON {journal} (message_id) WHERE message_id IS NOT NULL",
-                journal = t.journal
-            ),
-            format!(
-                "CREATE TABLE IF NOT EXISTS {cursors} (name TEXT PRIMARY KEY, value TEXT NOT NULL, updated_at TIMESTAMPTZ NOT NULL)",
-                cursors = t.cursors
-            ),
-            format!(
-                "CREATE TABLE IF NOT EXISTS {sequences} (name TEXT PRIMARY KEY, next BIGINT NOT NULL)",
-                sequences = t.sequences
-            ),
-        ],
-    }]
+                    journal = t.journal
+                ),
+                format!(
+                    "CREATE INDEX IF NOT EXISTS \"{p}journal_message\" ON {journal} (message_id) WHERE message_id IS NOT NULL",
+                    journal = t.journal
+                ),
+                format!(
+                    "CREATE TABLE IF NOT EXISTS {cursors} (name TEXT PRIMARY KEY, value TEXT NOT NULL, updated_at TIMESTAMPTZ NOT NULL)",
+                    cursors = t.cursors
+                ),
+                format!(
+                    "CREATE TABLE IF NOT EXISTS {sequences} (name TEXT PRIMARY KEY, next BIGINT NOT NULL)",
+                    sequences = t.sequences
+                ),
+            ],
+        },
+        Migration {
+            version: 2,
+            description: "outbox",
+            statements: vec![
+                format!(
+                    "CREATE TABLE IF NOT EXISTS {outbox} (
+                    id BIGINT GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
+                    key TEXT NOT NULL UNIQUE,
+                    fingerprint TEXT NOT NULL,
+                    message TEXT NOT NULL,
+                    state TEXT NOT NULL CHECK (state IN ({OUTBOX_STATES})),
+                    run_at TIMESTAMPTZ NOT NULL,
+                    attempts INTEGER NOT NULL,
+                    worker TEXT,
+                    token TEXT,
+                    receipt TEXT,
+                    error TEXT,
+                    created_at TIMESTAMPTZ NOT NULL,
+                    updated_at TIMESTAMPTZ NOT NULL
+                )",
+                    outbox = t.outbox
+                ),
+                format!(
+                    "CREATE INDEX IF NOT EXISTS \"{p}outbox_due\" ON {outbox} (run_at, id) WHERE state IN ('queued', 'running')",
+                    outbox = t.outbox
+                ),
+                format!(
+                    "CREATE INDEX IF NOT EXISTS \"{p}outbox_state\" ON {outbox} (state, id)",
+                    outbox = t.outbox
+                ),
+            ],
+        },
+    ]
 }
+
+/// The outbox's states, as the `CHECK` constraint lists them.
+#[cfg(any(feature = "sqlite", feature = "postgres"))]
+const OUTBOX_STATES: &str = "'queued', 'running', 'accepted', 'maybe_sent', 'dead', 'cancelled'";
 
 /// The statement creating the version table (the same on both databases).
 pub(crate) fn version_table(t: &Tables) -> String {

@@ -33,7 +33,7 @@ use crate::schema::{self, StoreOptions, Tables};
 
 /// SQLite's clock, in milliseconds since the Unix epoch. `julianday` keeps milliseconds exactly and is
 /// in every SQLite version (`unixepoch('subsec')` needs 3.42).
-const NOW: &str = "CAST(ROUND((julianday('now') - 2440587.5) * 86400000.0) AS INTEGER)";
+pub(crate) const NOW: &str = "CAST(ROUND((julianday('now') - 2440587.5) * 86400000.0) AS INTEGER)";
 
 const COLUMNS: &str =
     "key, fingerprint, state, owner, lease_until, attempt, receipt, error, claims, created_at, updated_at";
@@ -199,6 +199,12 @@ impl SqliteStore {
         &self.pool
     }
 
+    /// The table names and the database's name for errors, for the outbox on the same tables.
+    #[cfg(feature = "outbox")]
+    pub(crate) fn parts(&self) -> (&Tables, &Target) {
+        (&self.tables, &self.target)
+    }
+
     /// Creates or upgrades the tables to the newest schema version. Idempotent, and safe when several
     /// processes call it at once (they take turns on SQLite's write lock).
     pub async fn migrate(&self) -> Result<()> {
@@ -356,7 +362,7 @@ impl SqliteStore {
     }
 }
 
-fn millis(ms: i64) -> Result<DateTime<Utc>> {
+pub(crate) fn millis(ms: i64) -> Result<DateTime<Utc>> {
     DateTime::from_timestamp_millis(ms).ok_or_else(|| machine::unreadable("a time out of range"))
 }
 

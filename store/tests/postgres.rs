@@ -144,7 +144,7 @@ async fn migrate_is_idempotent_concurrent_and_versioned() {
             .fetch_all(stores[0].pool())
             .await
             .unwrap();
-    assert_eq!(versions, vec![1]);
+    assert_eq!(versions, vec![1, 2]);
     sqlx::query(&format!(
         "INSERT INTO \"{schema}\".switchboard_schema_version (version, description, applied_at) VALUES (42, 'future', 'x')"
     ))
@@ -188,8 +188,8 @@ async fn a_host_pool_and_a_prefix_work_and_unmigrated_tables_say_so() {
             .await
             .unwrap();
     assert_eq!(
-        tables, 5,
-        "schema_version, keys, journal, cursors, sequences under the prefix"
+        tables, 6,
+        "schema_version, keys, journal, cursors, sequences and outbox under the prefix"
     );
 }
 

@@ -86,7 +86,7 @@ async fn migrate_is_idempotent_and_versioned() {
         .fetch_all(a.pool())
         .await
         .unwrap();
-    assert_eq!(versions, vec![1]);
+    assert_eq!(versions, vec![1, 2]);
     let mode: String = sqlx::query_scalar("PRAGMA journal_mode")
         .fetch_one(a.pool())
         .await
