@@ -107,7 +107,10 @@ async fn main() -> Result<(), AnyError> {
             let s = messenger.status(r).await?;
             println!(
                 "   round {round}: {} via {:<5} {:<9} (provider said {:?})",
-                r.to, r.transport, s.status, s.raw_status
+                r.to.masked(),
+                r.transport,
+                s.status,
+                s.raw_status
             );
         }
     }
@@ -276,7 +279,11 @@ fn numbers_and_texts() -> Result<(), AnyError> {
     ] {
         let region = Region::parse(region)?;
         match PhoneNumber::parse(input, Some(region)) {
-            Ok(n) => println!("   {input:<22} ({region}) -> {:<16} logged as {n}", n.as_e164()),
+            Ok(n) => println!(
+                "   {input:<22} ({region}) -> {:<16} logged as {}",
+                n.as_e164(),
+                n.masked()
+            ),
             Err(e) => println!("   {input:<22} ({region}) -> refused: {e}"),
         }
     }
@@ -314,7 +321,7 @@ fn print_receipt(r: &Receipt) {
         .unwrap_or_default();
     println!(
         "   -> {} accepted by {:<5} as {} ({}{parts})",
-        r.to,
+        r.to.masked(),
         r.transport,
         r.provider_id(),
         r.status

@@ -28,8 +28,8 @@
 //! use switchboard_core::{PhoneNumber, Region, Segmentation, Encoding};
 //!
 //! let n = PhoneNumber::parse("069 412 3456", Some(Region::parse("AL")?))?;
-//! assert_eq!(n.as_e164(), "+355694123456");
-//! assert_eq!(n.to_string(), "+35569*****56"); // logs never see the whole number
+//! assert_eq!(n.as_e164(), "+355694123456"); // to store it and on the wire
+//! assert_eq!(n.masked(), "+35569*****56"); // to log it (and `{:?}`); there is no `to_string()`
 //!
 //! let s = Segmentation::of("Porosia juaj u dërgua");
 //! assert_eq!((s.encoding, s.segments), (Encoding::Ucs2, 1));

@@ -78,6 +78,17 @@ impl Recipient {
         }
     }
 
+    /// The address as the provider takes it, for storage and the wire: the E.164 number, the email
+    /// address, the token, the topic or the chat id. (`Recipient` has no `Display`, like
+    /// [`PhoneNumber`]: a host picks [`address`](Recipient::address) to keep it or
+    /// [`masked`](Recipient::masked) to log it.)
+    pub fn address(&self) -> &str {
+        match self {
+            Recipient::Phone(p) => p.as_e164(),
+            Recipient::Email(s) | Recipient::PushToken(s) | Recipient::PushTopic(s) | Recipient::Chat(s) => s,
+        }
+    }
+
     /// The recipient in a form safe for logs: numbers and addresses masked, tokens shortened.
     pub fn masked(&self) -> String {
         match self {
@@ -109,13 +120,6 @@ impl From<PhoneNumber> for Recipient {
 impl fmt::Debug for Recipient {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         write!(f, "Recipient({})", self.masked())
-    }
-}
-
-/// Display shows the masked form too; use the variant's value for the wire.
-impl fmt::Display for Recipient {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(&self.masked())
     }
 }
 
@@ -990,7 +994,9 @@ mod tests {
         let d = format!("{m:?}");
         assert!(!d.contains("1234") && !d.contains("694123456"), "{d}");
         let e = Recipient::email("ana.hoxha@example.al").unwrap();
-        assert!(!format!("{e:?} {e}").contains("ana.hoxha"));
+        assert!(!format!("{e:?} {}", e.masked()).contains("ana.hoxha"));
+        assert_eq!(e.address(), "ana.hoxha@example.al");
+        assert_eq!(Recipient::Phone(al()).address(), "+355694123456");
     }
 
     #[test]

@@ -7,8 +7,17 @@
 //! delegated to a port of Google's libphonenumber (currently the `rlibphonenumber` crate), kept
 //! behind these types so that it can be replaced.
 //!
-//! A phone number is personal data, so [`Display`](fmt::Display) and [`Debug`](fmt::Debug) print it
-//! masked (`+35569*****56`); use [`PhoneNumber::as_e164`] or [`PhoneNumber::digits`] for the wire.
+//! ## Storing a number and logging one
+//!
+//! A phone number is personal data that a host must both **store** (whole) and **log** (masked).
+//! `to_string()` would have to pick one of the two and silently do the wrong thing for the other —
+//! lose the number in a database column, or leak it into a log line — so [`PhoneNumber`] has **no
+//! `Display`** on purpose, and the compiler makes the choice visible:
+//!
+//! - to store or send it: [`PhoneNumber::as_e164`] (`&str`), `String::from(number)`, or serde (which
+//!   writes the E.164 string); [`PhoneNumber::digits`] for APIs that want no `+`;
+//! - to log it: [`PhoneNumber::masked`] (`+35569*****56`). [`Debug`](fmt::Debug) is masked too, so
+//!   `{:?}` of a message, a receipt or an error never carries a whole number.
 //!
 //! ```
 //! use switchboard_core::phone::{PhoneNumber, Region};
@@ -20,7 +29,8 @@
 //! assert_eq!(number.country_code(), 7);
 //! assert_eq!(number.national_number(), "9123456789");
 //! assert_eq!(number.region(), Some(ru));
-//! assert_eq!(number.to_string(), "+791******89");
+//! assert_eq!(number.masked(), "+791******89"); // for logs
+//! assert_eq!(String::from(number.clone()), "+79123456789"); // for storage
 //!
 //! // A national number needs a region; an international one does not.
 //! assert!(PhoneNumber::parse("069 412 3456", None).is_err());
@@ -237,8 +247,9 @@ impl<'de> Deserialize<'de> for Region {
 /// knows as valid. It is small (no heap) and cheap to clone. Equality, hashing and ordering are
 /// those of the E.164 string.
 ///
-/// [`Display`](fmt::Display) and [`Debug`](fmt::Debug) print it masked, so it can be logged;
-/// serde writes the full E.164 string (it is data, not a log line) and reads only E.164
+/// It has no `Display` (see [the module docs](self)): store it with [`as_e164`](PhoneNumber::as_e164)
+/// or `String::from`, log it with [`masked`](PhoneNumber::masked). [`Debug`](fmt::Debug) prints it
+/// masked. Serde writes the full E.164 string (it is data, not a log line) and reads only E.164
 /// (`+` and the country code), through [`parse`](PhoneNumber::parse) with no region.
 #[derive(Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub struct PhoneNumber {
@@ -398,7 +409,7 @@ impl PhoneNumber {
     /// # use switchboard_core::phone::PhoneNumber;
     /// let n: PhoneNumber = "+355694123456".parse()?;
     /// assert_eq!(n.masked(), "+35569*****56");
-    /// assert_eq!(format!("{n} {n:?}"), "+35569*****56 +35569*****56");
+    /// assert_eq!(format!("{n:?}"), "+35569*****56");
     /// # Ok::<(), switchboard_core::phone::PhoneError>(())
     /// ```
     pub fn masked(&self) -> String {
@@ -499,18 +510,25 @@ impl TryFrom<String> for PhoneNumber {
     }
 }
 
-impl fmt::Display for PhoneNumber {
-    /// The masked form, `+35569*****56`.
+impl fmt::Debug for PhoneNumber {
+    /// The masked form, `+35569*****56`: the full number never reaches a log through `{:?}`.
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         let (buf, len) = self.masked_bytes();
         f.pad(std::str::from_utf8(&buf[..len]).unwrap_or(""))
     }
 }
 
-impl fmt::Debug for PhoneNumber {
-    /// The masked form, `+35569*****56`, as `Display`: the full number never reaches a log.
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        fmt::Display::fmt(self, f)
+/// The E.164 form, for storage: `String::from(number)`.
+impl From<PhoneNumber> for String {
+    fn from(number: PhoneNumber) -> String {
+        number.as_e164().to_owned()
+    }
+}
+
+/// The E.164 form.
+impl AsRef<str> for PhoneNumber {
+    fn as_ref(&self) -> &str {
+        self.as_e164()
     }
 }
 
@@ -672,10 +690,10 @@ mod tests {
         for (input, masked) in cases {
             let n = PhoneNumber::parse(input, None).unwrap_or_else(|e| panic!("{input}: {e}"));
             assert_eq!(n.masked(), masked);
-            assert_eq!(n.to_string(), masked);
             assert_eq!(format!("{n:?}"), masked);
+            assert_eq!(String::from(n.clone()), n.as_e164());
             assert_eq!(format!("{:?}", Some(&n)), format!("Some({masked})"));
-            assert_eq!(format!("{n:>16}"), format!("{masked:>16}"));
+            assert_eq!(format!("{n:>16?}"), format!("{masked:>16}"));
         }
     }
 
