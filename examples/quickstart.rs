@@ -176,10 +176,10 @@ async fn main() -> Result<(), AnyError> {
 
     println!("\n8. An invoice by email, a push to the app, a note to the team chat");
     let mail = Message::email(
-        Recipient::email("ana.hoxha@example.al")?,
+        "ana.hoxha@example.al",
         "Fatura #1042",
         "Fatura juaj është bashkëngjitur.",
-    )
+    )?
     .with_html("<p>Fatura juaj është <b>bashkëngjitur</b>.</p>");
     print_receipt(&messenger.send(mail).await?);
     let device = fcm.register_device();

@@ -8,7 +8,7 @@ use futures::StreamExt;
 use switchboard::core::testkit::{StubAnswer, StubTransport};
 use switchboard::{
     AllFailed, Capabilities, Dispatch, ErrorKind, HealthPolicy, JournalRecord, MemoryJournal, Message, Messenger,
-    PhoneNumber, Recipient, Route,
+    PhoneNumber, Route,
 };
 
 fn al() -> PhoneNumber {
@@ -218,10 +218,7 @@ async fn without_routes_every_capable_transport_is_a_chain() {
         .transport("sms", sms.clone())
         .build()
         .unwrap();
-    let r = m
-        .send(Message::email(Recipient::email("a@b.co").unwrap(), "hi", "there"))
-        .await
-        .unwrap();
+    let r = m.send(Message::email("a@b.co", "hi", "there").unwrap()).await.unwrap();
     assert_eq!(r.transport, "mail");
     assert_eq!(m.send(Message::sms(al(), "x")).await.unwrap().transport, "sms");
 }

@@ -568,7 +568,7 @@ async fn email_memory_never_shows_secrets() {
     p.dbg("transport", &t);
     let m = Messenger::from_dsns([dsn]).unwrap();
     p.dbg("messenger", &m);
-    let msg = Message::email(Recipient::email("customer@example.org").unwrap(), "Order", "Shipped");
+    let msg = Message::email("customer@example.org", "Order", "Shipped").unwrap();
     p.dbg("message", &msg);
     let r = m.send(msg).await;
     p.result("send", &r);
@@ -578,7 +578,7 @@ async fn email_memory_never_shows_secrets() {
         "webhook",
         &m.handle_webhook("smtp", &WebhookRequest::post("https://h/", "")).await,
     );
-    let bad = Message::email(
+    let bad = Message::email_to(
         Recipient::email("customer@example.org").unwrap(),
         "x\r\nBcc: a@b.c",
         "x",

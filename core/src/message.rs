@@ -264,8 +264,21 @@ impl Message {
         Self::new(Recipient::Phone(to), text)
     }
 
-    /// An email with a subject and a plain-text body.
-    pub fn email(to: Recipient, subject: impl Into<String>, text: impl Into<String>) -> Self {
+    /// An email to `address` with a subject and a plain-text body. Fails (`InvalidInput`, nothing
+    /// sent) when the address is not of the form `name@domain.tld`, as [`Recipient::email`] checks.
+    ///
+    /// ```
+    /// # use switchboard_core::Message;
+    /// let mail = Message::email("ana@example.al", "Order #72", "Shipped today.")?.with_html("<b>Shipped</b> today.");
+    /// assert!(Message::email("not an address", "s", "t").is_err());
+    /// # Ok::<(), switchboard_core::Error>(())
+    /// ```
+    pub fn email(address: impl Into<String>, subject: impl Into<String>, text: impl Into<String>) -> Result<Self> {
+        Ok(Self::email_to(Recipient::email(address)?, subject, text))
+    }
+
+    /// An email to a recipient already checked by [`Recipient::email`].
+    pub fn email_to(to: Recipient, subject: impl Into<String>, text: impl Into<String>) -> Self {
         Self::new(to, text).with_subject(subject)
     }
 
@@ -1013,7 +1026,7 @@ mod tests {
         let r = Receipt::new("gsm", &m, "42");
         assert_eq!(r.segments.unwrap().segments, 1);
         assert_eq!(r.provider_id(), "42");
-        let e = Message::email(Recipient::email("a@b.co").unwrap(), "s", "t");
+        let e = Message::email_to(Recipient::email("a@b.co").unwrap(), "s", "t");
         assert!(Receipt::new("mail", &e, "x").segments.is_none());
     }
 

@@ -18,7 +18,7 @@
 //! // In production: "smtp://USER:PASS@smtp.example.com?from=Shop%20<noreply@shop.example>"
 //! let mail = EmailTransport::from_dsn_str(&sim.dsn())?;
 //!
-//! let msg = Message::email(Recipient::email("ana@example.al")?, "Счёт №72", "Your invoice is attached.")
+//! let msg = Message::email("ana@example.al", "Счёт №72", "Your invoice is attached.")?
 //!     .with_html("<p>Your invoice is <b>attached</b>.</p>")
 //!     .with_attachment(Attachment {
 //!         filename: "invoice-72.pdf".into(),

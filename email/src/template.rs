@@ -77,7 +77,7 @@ impl Template {
     /// A switchboard email message to `to`, rendered with `vars` (kept as the message's data).
     pub fn message(&self, to: Recipient, vars: &BTreeMap<String, String>) -> Result<Message> {
         let r = self.render(vars)?;
-        let mut m = Message::email(to, r.subject, r.text);
+        let mut m = Message::email_to(to, r.subject, r.text);
         if let Some(h) = r.html {
             m = m.with_html(h);
         }

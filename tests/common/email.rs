@@ -35,7 +35,7 @@ impl Subject for Email {
         Recipient::email("someone@example.org").expect("a valid address")
     }
     fn message(&self, text: &str) -> Message {
-        Message::email(self.recipient(), self.marker(text), text)
+        Message::email_to(self.recipient(), self.marker(text), text)
     }
     fn marker(&self, text: &str) -> String {
         // The body is encoded in the MIME source; an ASCII subject derived from the text is not.

@@ -9,7 +9,7 @@ use crate::to;
 #[tokio::test]
 async fn memory_and_file_modes_need_no_network() {
     let mail = EmailTransport::from_dsn_str("smtp://localhost?mode=memory&from=Shop%20<noreply@shop.example>").unwrap();
-    let msg = Message::email(to("ana@example.al"), "Order #72", "plain").with_html("<b>html</b>");
+    let msg = Message::email_to(to("ana@example.al"), "Order #72", "plain").with_html("<b>html</b>");
     let r = mail.send(&msg).await.unwrap();
     assert_eq!(r.status, DeliveryStatus::Accepted);
     let out = mail.outbox().unwrap().messages();
@@ -71,12 +71,12 @@ async fn wrong_recipients_and_missing_senders_are_input_errors() {
     let e = mail.send(&Message::chat("42", "hi")).await.unwrap_err();
     assert_eq!((e.kind(), e.dispatch()), (ErrorKind::InvalidInput, Dispatch::NotSent));
     let e = mail
-        .send(&Message::email(to("a@example.al"), "s", "t"))
+        .send(&Message::email_to(to("a@example.al"), "s", "t"))
         .await
         .unwrap_err();
     assert!(e.to_string().contains("From"), "{e}");
     let ok = mail
-        .send(&Message::email(to("a@example.al"), "s", "t").with_from("me@shop.example"))
+        .send(&Message::email_to(to("a@example.al"), "s", "t").with_from("me@shop.example"))
         .await;
     assert!(ok.is_ok());
     assert!(mail.supports(&to("x@y.example")) && !mail.supports(&Recipient::Chat("1".into())));

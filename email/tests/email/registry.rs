@@ -47,7 +47,7 @@ async fn the_registry_simulator_receives_what_a_registry_transport_sends() {
     assert_eq!(sim.provider(), "smtp");
     let mail = r.connect(&sim.dsn()).unwrap().into_transport().unwrap();
     let to = sim.recipient().expect("email has recipients");
-    let receipt = mail.send(&Message::email(to, "Order #72", "Shipped")).await.unwrap();
+    let receipt = mail.send(&Message::email_to(to, "Order #72", "Shipped")).await.unwrap();
 
     let sent = sim.sent();
     assert_eq!(sent.len(), 1);
@@ -82,7 +82,7 @@ async fn the_simulator_dsn_names_its_outbox_and_sender() {
     let name = config.outbox.clone().expect("a named outbox");
     assert!(sim.uri().ends_with(&name));
     let mail = EmailTransport::new(config).unwrap();
-    mail.send(&Message::email(
+    mail.send(&Message::email_to(
         switchboard_core::Recipient::email(SIM_RECIPIENT).unwrap(),
         "s",
         "t",
@@ -104,7 +104,7 @@ async fn the_simulator_dsn_names_its_outbox_and_sender() {
 async fn simulated_faults_are_answered_like_an_smtp_server_answers_the_final_dot() {
     let sim = Simulator::start().await;
     let mail = EmailTransport::from_dsn_str(&format!("{}&timeout=5", sim.dsn())).unwrap();
-    let msg = Message::email(sim.recipient().unwrap(), "s", "t");
+    let msg = Message::email_to(sim.recipient().unwrap(), "s", "t");
     let send = || mail.send(&msg);
     let cases = [
         (

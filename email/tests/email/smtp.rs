@@ -14,7 +14,7 @@ async fn plain_html_attachment_and_utf8_subject_reach_a_real_server() {
     let sink = SmtpSink::start(None);
     let mail = EmailTransport::from_dsn_str(&sink.dsn("")).unwrap();
     let pdf: Vec<u8> = (0..=255u8).cycle().take(3000).collect();
-    let msg = Message::email(
+    let msg = Message::email_to(
         to("ana@example.al"),
         "Счёт №72 — заказ 📦",
         "Здравствуйте, Ана! Счёт во вложении.",
@@ -91,12 +91,14 @@ async fn cc_bcc_reply_to_and_connection_reuse() {
 async fn auth_plain_login_and_refusals() {
     let sink = SmtpSink::start(Some("shop:s3cret-pass"));
     let mail = EmailTransport::from_dsn_str(&sink.dsn_with_auth("shop", "s3cret-pass")).unwrap();
-    mail.send(&Message::email(to("a@example.al"), "hi", "t")).await.unwrap();
+    mail.send(&Message::email_to(to("a@example.al"), "hi", "t"))
+        .await
+        .unwrap();
     assert_eq!(sink.received()[0].auth_login.as_deref(), Some("shop"));
 
     let wrong = EmailTransport::from_dsn_str(&sink.dsn_with_auth("shop", "wrong-pass")).unwrap();
     let e = wrong
-        .send(&Message::email(to("a@example.al"), "hi", "t"))
+        .send(&Message::email_to(to("a@example.al"), "hi", "t"))
         .await
         .unwrap_err();
     assert_eq!(
@@ -107,7 +109,7 @@ async fn auth_plain_login_and_refusals() {
 
     let anonymous = EmailTransport::from_dsn_str(&sink.dsn("")).unwrap();
     let e = anonymous
-        .send(&Message::email(to("a@example.al"), "hi", "t"))
+        .send(&Message::email_to(to("a@example.al"), "hi", "t"))
         .await
         .unwrap_err();
     assert_eq!(
@@ -121,12 +123,14 @@ async fn auth_plain_login_and_refusals() {
 async fn auth_login_when_the_server_offers_only_login() {
     let sink = SmtpSink::start_with(Some("shop:s3cret-pass"), &[AuthMechanism::Login]);
     let mail = EmailTransport::from_dsn_str(&sink.dsn_with_auth("shop", "s3cret-pass")).unwrap();
-    mail.send(&Message::email(to("a@example.al"), "hi", "t")).await.unwrap();
+    mail.send(&Message::email_to(to("a@example.al"), "hi", "t"))
+        .await
+        .unwrap();
     assert_eq!(sink.received()[0].auth_login.as_deref(), Some("shop"));
 
     let wrong = EmailTransport::from_dsn_str(&sink.dsn_with_auth("shop", "wrong-pass")).unwrap();
     let e = wrong
-        .send(&Message::email(to("a@example.al"), "hi", "t"))
+        .send(&Message::email_to(to("a@example.al"), "hi", "t"))
         .await
         .unwrap_err();
     assert_eq!(
@@ -140,7 +144,7 @@ async fn auth_login_when_the_server_offers_only_login() {
 async fn a_non_ascii_address_goes_out_with_smtputf8() {
     let sink = SmtpSink::start(None);
     let mail = EmailTransport::from_dsn_str(&sink.dsn("")).unwrap();
-    mail.send(&Message::email(to("ана@пример.рф"), "Привет", "t"))
+    mail.send(&Message::email_to(to("ана@пример.рф"), "Привет", "t"))
         .await
         .unwrap();
     let m = &sink.received()[0];
@@ -180,7 +184,7 @@ async fn refusals_at_rcpt_and_after_the_final_dot_prove_nothing_was_accepted() {
         ("data-451@example.al", ErrorKind::Unavailable, "451"),
     ];
     for (addr, kind, code) in cases {
-        let e = mail.send(&Message::email(to(addr), "s", "t")).await.unwrap_err();
+        let e = mail.send(&Message::email_to(to(addr), "s", "t")).await.unwrap_err();
         assert_eq!(
             (e.kind(), e.dispatch(), e.provider_code()),
             (kind, Dispatch::NotSent, Some(code)),
@@ -191,7 +195,9 @@ async fn refusals_at_rcpt_and_after_the_final_dot_prove_nothing_was_accepted() {
     }
     assert!(sink.received().is_empty());
     // The connection is still good for the next message.
-    mail.send(&Message::email(to("ok@example.al"), "s", "t")).await.unwrap();
+    mail.send(&Message::email_to(to("ok@example.al"), "s", "t"))
+        .await
+        .unwrap();
     assert_eq!(sink.received().len(), 1);
 }
 
@@ -205,7 +211,7 @@ async fn starttls_required_never_falls_back_to_plain_text() {
     );
     let e = EmailTransport::from_dsn_str(&dsn)
         .unwrap()
-        .send(&Message::email(to("a@example.al"), "s", "t"))
+        .send(&Message::email_to(to("a@example.al"), "s", "t"))
         .await
         .unwrap_err();
     assert_eq!((e.kind(), e.dispatch()), (ErrorKind::Config, Dispatch::NotSent), "{e}");
@@ -216,7 +222,7 @@ async fn starttls_required_never_falls_back_to_plain_text() {
     );
     let e = EmailTransport::from_dsn_str(&dsn)
         .unwrap()
-        .send(&Message::email(to("a@example.al"), "s", "t"))
+        .send(&Message::email_to(to("a@example.al"), "s", "t"))
         .await
         .unwrap_err();
     assert_eq!(e.dispatch(), Dispatch::NotSent, "{e}");

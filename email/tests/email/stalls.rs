@@ -121,7 +121,7 @@ async fn a_stalled_server_is_cut_off_by_the_whole_send_timeout() {
         let mail = fast_transport(port, RetryPolicy::never());
         let start = Instant::now();
         let e = mail
-            .send(&Message::email(to("a@example.al"), "s", "t"))
+            .send(&Message::email_to(to("a@example.al"), "s", "t"))
             .await
             .unwrap_err();
         assert!(
@@ -142,7 +142,7 @@ async fn a_stalled_server_is_cut_off_by_the_whole_send_timeout() {
 async fn a_hang_up_after_the_dot_may_have_delivered() {
     let (port, got) = scripted_server(Script::HangUpAfterDot).await;
     let e = fast_transport(port, RetryPolicy::default())
-        .send(&Message::email(to("a@example.al"), "s", "t"))
+        .send(&Message::email_to(to("a@example.al"), "s", "t"))
         .await
         .unwrap_err();
     assert_eq!(
@@ -161,7 +161,7 @@ async fn a_hang_up_after_the_dot_may_have_delivered() {
 async fn refused_connections_and_busy_servers_are_not_sent_and_retried() {
     let port = free_port();
     let e = fast_transport(port, RetryPolicy::never())
-        .send(&Message::email(to("a@example.al"), "s", "t"))
+        .send(&Message::email_to(to("a@example.al"), "s", "t"))
         .await
         .unwrap_err();
     assert_eq!(
@@ -172,7 +172,7 @@ async fn refused_connections_and_busy_servers_are_not_sent_and_retried() {
 
     let (port, got) = scripted_server(Script::BusyOnce).await;
     let e = fast_transport(port, RetryPolicy::never())
-        .send(&Message::email(to("a@example.al"), "s", "t"))
+        .send(&Message::email_to(to("a@example.al"), "s", "t"))
         .await
         .unwrap_err();
     assert_eq!(
@@ -185,7 +185,7 @@ async fn refused_connections_and_busy_servers_are_not_sent_and_retried() {
         .with_delays(Duration::from_millis(1), Duration::from_millis(5))
         .with_jitter(false);
     fast_transport(port, retry)
-        .send(&Message::email(to("a@example.al"), "s", "t"))
+        .send(&Message::email_to(to("a@example.al"), "s", "t"))
         .await
         .unwrap();
     assert_eq!((got.load(Ordering::SeqCst), got2.load(Ordering::SeqCst)), (0, 1));
@@ -197,7 +197,9 @@ async fn a_pooled_connection_the_server_closed_is_replaced_without_a_retry() {
     let mail = fast_transport(port, RetryPolicy::never());
     mail.client().test_connection().await.unwrap();
     for _ in 0..3 {
-        mail.send(&Message::email(to("a@example.al"), "s", "t")).await.unwrap();
+        mail.send(&Message::email_to(to("a@example.al"), "s", "t"))
+            .await
+            .unwrap();
     }
     assert_eq!(got.load(Ordering::SeqCst), 3);
 }
