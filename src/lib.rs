@@ -51,9 +51,14 @@
 //! | `yookassa` | [`yookassa`] | YooKassa API v3 payments (with [`payments`], the model both payment providers share) |
 //! | `stripe` | [`stripe`] | Stripe payments (with [`payments`]) |
 //! | `erp` | [`erp`] | 1C:Enterprise over OData |
-//! | `store` | [`store`] | SQLite and PostgreSQL stores and the outbox (`switchboard-store`); `store-postgres` adds PostgreSQL |
+//! | `store` | [`store`] | SQLite and PostgreSQL stores and the outbox (`switchboard-store`); `store-postgres` adds PostgreSQL, `store-redis` the shared rate limiter |
 //! | `sim` | — | every enabled integration's simulator, for your own tests: enable it in `[dev-dependencies]` only, since it puts wiremock and an HTTP server into whatever build has it |
 #![deny(missing_docs)]
+
+/// The README's Rust snippets, compiled as doc tests so they cannot drift from the API.
+#[cfg(all(doctest, feature = "store", feature = "dinstar", feature = "mitto"))]
+#[doc = include_str!("../README.md")]
+struct ReadmeSnippets;
 
 mod connect;
 mod durable;
