@@ -12,7 +12,7 @@ use switchboard_core::{ErrorKind, Message};
 use switchboard_store::testing::TempDir;
 use switchboard_store::{SqliteStore, StoreOptions};
 
-mod common;
+use crate::common;
 
 struct Files(TempDir);
 
@@ -203,7 +203,7 @@ fn several_processes_claim_each_key_once() {
         let store = SqliteStore::connect(&url).await.unwrap();
         store.migrate().await.unwrap();
     });
-    common::race_processes("child_process_entry", &url, None, dir.path(), 4, 40);
+    common::race_processes("sqlite::child_process_entry", &url, None, dir.path(), 4, 40);
 }
 
 /// The body of each child process in the multi-process tests (run by them with `--ignored`; on its

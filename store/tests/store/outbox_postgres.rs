@@ -6,9 +6,6 @@ use switchboard_store::sqlx;
 use switchboard_store::testing::{PostgresServer, postgres, unique_name};
 use switchboard_store::{PostgresStore, StoreOptions};
 
-#[macro_use]
-mod outbox_common;
-
 pub struct Env {
     pub outbox: PostgresOutbox,
     pub store: Arc<PostgresStore>,

@@ -14,7 +14,7 @@ use switchboard_core::{Dispatch, ErrorKind, Message};
 use switchboard_store::testing::{PostgresServer, TempDir, postgres, unique_name};
 use switchboard_store::{PostgresStore, StoreOptions};
 
-mod common;
+use crate::common;
 
 async fn open(server: &PostgresServer, schema: &str) -> PostgresStore {
     let store = PostgresStore::connect_with(server.url(), StoreOptions::new().schema(schema).max_connections(20))
@@ -107,7 +107,14 @@ fn several_processes_claim_each_key_once() {
         open(&server, &schema).await;
     });
     let dir = TempDir::new("postgres-processes").unwrap();
-    common::race_processes("child_process_entry", server.url(), Some(&schema), dir.path(), 4, 40);
+    common::race_processes(
+        "postgres::child_process_entry",
+        server.url(),
+        Some(&schema),
+        dir.path(),
+        4,
+        40,
+    );
 }
 
 /// The body of each child process in the multi-process test (run by it with `--ignored`).

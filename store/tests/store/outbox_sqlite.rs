@@ -5,9 +5,6 @@ use switchboard_store::outbox::SqliteOutbox;
 use switchboard_store::sqlx;
 use switchboard_store::testing::TempDir;
 
-#[macro_use]
-mod outbox_common;
-
 pub struct Env {
     pub outbox: SqliteOutbox,
     pub store: Arc<SqliteStore>,
