@@ -34,7 +34,8 @@ pub fn dispatch_name(e: &Error) -> &'static str {
 pub fn error_fields(e: &Error) -> serde_json::Map<String, serde_json::Value> {
     let mut m = serde_json::Map::new();
     m.insert("error".into(), e.to_string().into());
-    m.insert("kind".into(), e.kind().as_str().into());
+    // `ErrorKind::as_str` is words ("invalid input"); scripts get one token ("invalid_input").
+    m.insert("kind".into(), e.kind().as_str().replace(' ', "_").into());
     m.insert("dispatch".into(), dispatch_name(e).into());
     if let Some(code) = e.provider_code() {
         m.insert("code".into(), code.into());
