@@ -57,6 +57,10 @@ pub struct Args {
     /// How many sends are in flight at once.
     #[arg(long, default_value_t = 8, value_parser = clap::value_parser!(u16).range(1..))]
     concurrency: u16,
+    /// Hands the provider up to N recipients at once through its bulk API where it has one (a Dinstar
+    /// gateway takes 128 numbers of one text per request); each batch counts as one of --concurrency.
+    #[arg(long, value_name = "N", default_value_t = 1, value_parser = clap::value_parser!(u16).range(1..))]
+    batch: u16,
     /// A store that makes each recipient's message go out once across runs and processes:
     /// `sqlite:PATH` or `postgres://…`. Needs --key.
     #[arg(long, value_name = "URL", requires = "key")]
@@ -134,23 +138,24 @@ fn shown(to: &Recipient) -> String {
 }
 
 impl Job {
-    async fn handle(&self, input: Input) -> Outcome {
+    /// The message for one input, or why there is none.
+    fn prepare(&self, input: Input) -> Result<(String, Message), Outcome> {
         let raw = match input {
             Ok(r) => r,
             Err((input, reason)) => {
-                return Outcome::Invalid {
+                return Err(Outcome::Invalid {
                     input,
                     error: invalid(reason),
-                };
+                });
             }
         };
         let to = match recipient(&raw, self.region) {
             Ok(to) => to,
             Err(reason) => {
-                return Outcome::Invalid {
+                return Err(Outcome::Invalid {
                     input: raw,
                     error: invalid(reason),
-                };
+                });
             }
         };
         let shown = shown(&to);
@@ -161,12 +166,23 @@ impl Job {
         if let Some(k) = &self.key {
             match MessageKey::new(format!("{k}/{shown}")) {
                 Ok(key) => message = message.with_key(key),
-                Err(error) => return Outcome::Failed { shown, error },
+                Err(error) => return Err(Outcome::Failed { shown, error }),
             }
         }
-        if self.dry_run {
-            return self.plan(shown, &message).await;
+        Ok((shown, message))
+    }
+
+    async fn handle(&self, input: Input) -> Outcome {
+        match self.prepare(input) {
+            Err(o) => o,
+            Ok((shown, message)) if self.dry_run => self.plan(shown, &message).await,
+            Ok((shown, message)) => self.send_waiting(shown, message).await,
         }
+    }
+
+    /// Sends one message; while another process holds its key, waits for that process to finish (up
+    /// to --timeout), after which the claim answers its receipt (a duplicate) or lets this one send.
+    async fn send_waiting(&self, shown: String, message: Message) -> Outcome {
         let deadline = Instant::now() + self.wait;
         loop {
             match self.messenger.send(message.clone()).await {
@@ -176,9 +192,7 @@ impl Job {
                         receipt: Box::new(receipt),
                     };
                 }
-                // Another process holds the key: wait for it to finish, then the claim answers its
-                // receipt (a duplicate) or lets this one send.
-                Err(e) if e.kind() == ErrorKind::Conflict && e.dispatch() == switchboard::Dispatch::NotSent => {
+                Err(e) if is_held_elsewhere(&e) => {
                     let now = Instant::now();
                     if now >= deadline {
                         return Outcome::Failed { shown, error: e };
@@ -193,6 +207,51 @@ impl Job {
                 Err(error) => return Outcome::Failed { shown, error },
             }
         }
+    }
+
+    /// A batch of inputs: the recipients that parse go to the provider in one `send_batch` (its bulk
+    /// API); a key another process holds is then waited for one by one, as in [`Job::handle`].
+    async fn handle_batch(&self, inputs: Vec<Input>) -> Vec<Outcome> {
+        if self.dry_run || inputs.len() == 1 {
+            let mut out = Vec::with_capacity(inputs.len());
+            for i in inputs {
+                out.push(self.handle(i).await);
+            }
+            return out;
+        }
+        let mut outcomes: Vec<Option<Outcome>> = Vec::with_capacity(inputs.len());
+        let mut pending: Vec<(usize, String, Message)> = Vec::new();
+        for input in inputs {
+            match self.prepare(input) {
+                Ok((shown, message)) => pending.push((outcomes.len(), shown, message)),
+                Err(o) => {
+                    outcomes.push(Some(o));
+                    continue;
+                }
+            }
+            outcomes.push(None);
+        }
+        let messages: Vec<Message> = pending.iter().map(|(_, _, m)| m.clone()).collect();
+        let results = self.messenger.send_batch(&messages).await;
+        for ((i, shown, message), result) in pending.into_iter().zip(results) {
+            outcomes[i] = Some(match result {
+                Err(e) if is_held_elsewhere(&e) => self.send_waiting(shown, message).await,
+                Ok(receipt) => Outcome::Sent {
+                    shown,
+                    receipt: Box::new(receipt),
+                },
+                Err(error) => Outcome::Failed { shown, error },
+            });
+        }
+        outcomes
+            .into_iter()
+            .map(|o| {
+                o.unwrap_or_else(|| Outcome::Invalid {
+                    input: String::new(),
+                    error: invalid("no result"),
+                })
+            })
+            .collect()
     }
 
     /// The dry run of one message: nothing reaches a send endpoint.
@@ -244,6 +303,11 @@ impl Job {
         }
         Outcome::Planned { shown, plan: m, line }
     }
+}
+
+/// A key another process is sending: nothing was sent by this call, and waiting helps.
+fn is_held_elsewhere(e: &Error) -> bool {
+    e.kind() == ErrorKind::Conflict && e.dispatch() == switchboard::Dispatch::NotSent
 }
 
 /// Opens the `--store` URL and brings its tables up to date.
@@ -349,14 +413,28 @@ pub async fn run(args: Args, profile: Option<&str>, format: Format) -> Result<Ex
     });
     let started = Instant::now();
     let mut counts = Counts::default();
-    let mut results: Pin<Box<dyn Stream<Item = Outcome> + Send>> = Box::pin(
-        inputs(args.to, file)
-            .map(|input| {
-                let job = job.clone();
-                async move { job.handle(input).await }
-            })
-            .buffered(usize::from(args.concurrency)),
-    );
+    let concurrency = usize::from(args.concurrency);
+    let mut results: Pin<Box<dyn Stream<Item = Outcome> + Send>> = if args.batch == 1 {
+        Box::pin(
+            inputs(args.to, file)
+                .map(|input| {
+                    let job = job.clone();
+                    async move { job.handle(input).await }
+                })
+                .buffered(concurrency),
+        )
+    } else {
+        Box::pin(
+            inputs(args.to, file)
+                .chunks(usize::from(args.batch))
+                .map(|batch| {
+                    let job = job.clone();
+                    async move { stream::iter(job.handle_batch(batch).await) }
+                })
+                .buffered(concurrency)
+                .flatten(),
+        )
+    };
     let mut out = std::io::BufWriter::new(std::io::stdout().lock());
     while let Some(outcome) = results.next().await {
         if write(&mut out, format, &outcome, &mut counts).is_err() {

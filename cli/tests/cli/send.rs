@@ -149,6 +149,32 @@ async fn a_streamed_file_keeps_input_order_under_concurrency() {
         .collect();
     assert_eq!(numbers, expected);
     assert_eq!(sim.sent().len(), 40);
+
+    // In batches through the bulk path: the same lines in the same order.
+    let o = run(&[
+        "send",
+        "--dsn",
+        &sim.dsn(),
+        "--text",
+        "Hi",
+        "--to-file",
+        path,
+        "--batch",
+        "7",
+        "--concurrency",
+        "3",
+    ])
+    .await;
+    assert_eq!(o.code, 1, "{o:?}");
+    let batched: Vec<&str> = o.lines().iter().map(|l| l.split('\t').next().unwrap()).collect();
+    let first: Vec<&str> = lines.iter().map(|l| l.split('\t').next().unwrap()).collect();
+    assert_eq!(batched, first);
+    assert!(
+        o.lines()[4].ends_with("\tinvalid\tthe line is not valid UTF-8"),
+        "{}",
+        o.lines()[4]
+    );
+    assert_eq!(sim.sent().len(), 80);
 }
 
 #[tokio::test]
