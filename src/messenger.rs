@@ -292,6 +292,13 @@ impl Messenger {
         &self.order
     }
 
+    /// The transport registered as `name`, for what the Messenger does not do itself: a dry run's
+    /// [`Transport::estimate_cost`] on the transport [`Messenger::plan`] chose, or a status lookup by a
+    /// bare provider id (no [`Receipt`]).
+    pub fn transport(&self, name: &str) -> Option<Arc<dyn Transport>> {
+        self.transports.get(name).map(|e| e.transport.clone())
+    }
+
     /// The transports a send of `message` would try now, in order — its route, with transports in
     /// cool-down last — without sending anything or advancing a round-robin. For dry runs, and for
     /// checking a configuration:
