@@ -458,7 +458,7 @@ async fn sim(args: &[String]) -> Result<ExitCode, Fail> {
             (s.dsn(), s.uri(), Box::new(s))
         }
         "onec" => {
-            let s = switchboard::erp::sim::Simulator::start_on_port(port)
+            let s = switchboard::onec::sim::Simulator::start_on_port(port)
                 .await
                 .map_err(bind)?;
             (s.dsn(), s.uri(), Box::new(s))

@@ -845,8 +845,8 @@ async fn payments_never_show_secrets() {
 
 #[tokio::test]
 async fn erp_never_shows_secrets() {
-    use switchboard::erp::sim::Simulator;
-    use switchboard::erp::{Client, EntitySet, Query};
+    use switchboard::onec::sim::Simulator;
+    use switchboard::onec::{Client, EntitySet, Query};
     let mut p = Probe::start();
     let sim = Simulator::start().await;
     let dsn = sim.dsn();

@@ -6,8 +6,8 @@ mod common;
 
 use serde_json::{Value, json};
 use switchboard_core::{Dispatch, ErrorKind};
-use switchboard_erp::sim::Simulator;
-use switchboard_erp::{Decimal, EntitySet, Filter, Guid, Query, field};
+use switchboard_onec::sim::Simulator;
+use switchboard_onec::{Decimal, EntitySet, Filter, Guid, Query, field};
 
 const NAMES: &[&str] = &[
     "ООО \"Рога и копыта\"",

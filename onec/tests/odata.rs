@@ -5,8 +5,8 @@ mod common;
 use futures::StreamExt;
 use serde_json::{Value, json};
 use switchboard_core::{Dispatch, ErrorKind};
-use switchboard_erp::sim::{SimOptions, Simulator};
-use switchboard_erp::{Client, Counterparty, EntityKey, EntitySet, Guid, PostingMode, Query, SalesDocument, field};
+use switchboard_onec::sim::{SimOptions, Simulator};
+use switchboard_onec::{Client, Counterparty, EntityKey, EntitySet, Guid, PostingMode, Query, SalesDocument, field};
 
 fn counterparties() -> EntitySet {
     EntitySet::catalog("Контрагенты")

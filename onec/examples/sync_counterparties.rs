@@ -3,7 +3,7 @@
 //! status back.
 //!
 //! ```text
-//! cargo run -p switchboard-erp --example sync_counterparties --features sim
+//! cargo run -p switchboard-onec --example sync_counterparties --features sim
 //! ```
 //!
 //! It runs against the built-in simulator of a 1C base. Against a real base the only change is the
@@ -14,9 +14,9 @@
 use std::sync::Arc;
 
 use chrono::NaiveDate;
-use switchboard_erp::model::payment_operation;
-use switchboard_erp::sim::Simulator;
-use switchboard_erp::{
+use switchboard_onec::model::payment_operation;
+use switchboard_onec::sim::Simulator;
+use switchboard_onec::{
     BankPayment, Client, Counterparty, Decimal, EnumValue, MemorySyncLog, PaymentDirection, PaymentRow, Posting,
     SyncAction, Syncer,
 };

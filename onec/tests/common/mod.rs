@@ -5,8 +5,8 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use switchboard_core::{Dsn, RetryPolicy};
-use switchboard_erp::sim::Simulator;
-use switchboard_erp::{Client, Config, MemorySyncLog, Syncer};
+use switchboard_onec::sim::Simulator;
+use switchboard_onec::{Client, Config, MemorySyncLog, Syncer};
 
 /// Retries with millisecond delays, so retry paths are exercised without slowing the tests.
 pub fn fast_retry() -> RetryPolicy {

@@ -1,4 +1,4 @@
-//! # switchboard-erp
+//! # switchboard-onec
 //!
 //! 1C:Enterprise for switchboard: the standard OData interface (`/odata/standard.odata`, OData v3),
 //! HTTP services (`/hs/…`), idempotent sync of counterparties, contracts, items, prices, sales
@@ -9,7 +9,7 @@
 //! # #[tokio::main]
 //! # async fn main() -> Result<(), Box<dyn std::error::Error>> {
 //! use std::sync::Arc;
-//! use switchboard_erp::{Client, Counterparty, MemorySyncLog, SyncAction, Syncer, sim::Simulator};
+//! use switchboard_onec::{Client, Counterparty, MemorySyncLog, SyncAction, Syncer, sim::Simulator};
 //!
 //! let sim = Simulator::start().await;
 //! // In production: "onec://odata.user:PASSWORD@erp.example.com/trade"

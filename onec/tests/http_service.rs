@@ -9,8 +9,8 @@ use http::Method;
 use serde_json::{Value, json};
 use switchboard_core::testkit::Fault;
 use switchboard_core::{Dispatch, ErrorKind, Idempotence};
-use switchboard_erp::HsRequest;
-use switchboard_erp::sim::{HsAnswer, Simulator};
+use switchboard_onec::HsRequest;
+use switchboard_onec::sim::{HsAnswer, Simulator};
 
 fn crm(sim: &Simulator, calls: Arc<AtomicUsize>) {
     sim.http_service("crm", move |call| {
@@ -151,7 +151,7 @@ async fn paths_cannot_escape_the_service() {
 async fn wrong_credentials_and_non_json_answers() {
     let sim = Simulator::start().await;
     crm(&sim, Arc::new(AtomicUsize::new(0)));
-    let bad = switchboard_erp::Client::from_dsn_str(&sim.dsn_with("odata.user", "nope")).unwrap();
+    let bad = switchboard_onec::Client::from_dsn_str(&sim.dsn_with("odata.user", "nope")).unwrap();
     let e = bad
         .http_service("crm")
         .get::<Value>("orders/1/status", &[])

@@ -4,7 +4,7 @@
 //! `ООО "Рога и копыта"` or a person called `O'Brien` is a value, never a piece of the query.
 //!
 //! ```
-//! use switchboard_erp::filter::field;
+//! use switchboard_onec::filter::field;
 //!
 //! let f = field("ИНН").eq("7707083893").and(field("DeletionMark").eq(false));
 //! assert_eq!(f.to_odata()?, "ИНН eq '7707083893' and DeletionMark eq false");

@@ -7,7 +7,7 @@
 //! (the standard OData interface skips form and processing logic).
 //!
 //! ```no_run
-//! # async fn demo(client: switchboard_erp::Client) -> switchboard_core::Result<()> {
+//! # async fn demo(client: switchboard_onec::Client) -> switchboard_core::Result<()> {
 //! use serde_json::{Value, json};
 //! let crm = client.http_service("crm");
 //! let status: Value = crm.get("orders/ЗК-000123/status", &[]).await?;
