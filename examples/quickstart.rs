@@ -218,7 +218,7 @@ async fn main() -> Result<(), AnyError> {
 
     println!("\n10. Night: the new customer goes to 1C (and a second run changes nothing)");
     let erp = switchboard::onec::Syncer::new(
-        switchboard::onec::Client::from_dsn_str(&onec.dsn())?,
+        switchboard::onec::OneCClient::from_dsn_str(&onec.dsn())?,
         Arc::new(switchboard::onec::MemorySyncLog::new()),
     );
     let company = switchboard::onec::Counterparty::company("ООО \"Рога и копыта\"", "7707083893", Some("770701001"));

@@ -7,7 +7,7 @@
 //! ```
 //!
 //! It runs against the built-in simulator of a 1C base. Against a real base the only change is the
-//! client: `Client::from_dsn_str("onec://USER:PASSWORD@erp.example.com/PUBLICATION")`, with the objects
+//! client: `OneCClient::from_dsn_str("onec://USER:PASSWORD@erp.example.com/PUBLICATION")`, with the objects
 //! added to the OData composition (`УстановитьСоставСтандартногоИнтерфейсаOData`) and an infobase user
 //! allowed to write and post them.
 
@@ -17,7 +17,7 @@ use chrono::NaiveDate;
 use switchboard_onec::model::payment_operation;
 use switchboard_onec::sim::Simulator;
 use switchboard_onec::{
-    BankPayment, Client, Counterparty, Decimal, EnumValue, MemorySyncLog, PaymentDirection, PaymentRow, Posting,
+    BankPayment, Counterparty, Decimal, EnumValue, MemorySyncLog, OneCClient, PaymentDirection, PaymentRow, Posting,
     SyncAction, Syncer,
 };
 
@@ -26,7 +26,7 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
     let sim = Simulator::start().await;
     println!("1C simulator: {}", sim.odata_url());
 
-    let client = Client::from_dsn_str(&sim.dsn())?;
+    let client = OneCClient::from_dsn_str(&sim.dsn())?;
     let log = Arc::new(MemorySyncLog::new()); // your database in production
     let sync = Syncer::new(client, log.clone());
 

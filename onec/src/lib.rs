@@ -9,11 +9,11 @@
 //! # #[tokio::main]
 //! # async fn main() -> Result<(), Box<dyn std::error::Error>> {
 //! use std::sync::Arc;
-//! use switchboard_onec::{Client, Counterparty, MemorySyncLog, SyncAction, Syncer, sim::Simulator};
+//! use switchboard_onec::{OneCClient, Counterparty, MemorySyncLog, SyncAction, Syncer, sim::Simulator};
 //!
 //! let sim = Simulator::start().await;
 //! // In production: "onec://odata.user:PASSWORD@erp.example.com/trade"
-//! let client = Client::from_dsn_str(&sim.dsn())?;
+//! let client = OneCClient::from_dsn_str(&sim.dsn())?;
 //! let log = Arc::new(MemorySyncLog::new());
 //! let sync = Syncer::new(client, log.clone());
 //!
@@ -31,12 +31,12 @@
 //! # fn main() {}
 //! ```
 //!
-//! * [`Client`]: one method per OData operation — [`list`](Client::list), [`stream`](Client::stream)
-//!   (`$top`/`$skip` paging as a `futures::Stream`), [`get`](Client::get), [`count`](Client::count),
-//!   [`create`](Client::create) (201), [`update`](Client::update) (`PATCH`),
-//!   [`mark_for_deletion`](Client::mark_for_deletion), [`post_document`](Client::post_document) /
-//!   [`unpost_document`](Client::unpost_document), [`metadata`](Client::metadata), and
-//!   [`http_service`](Client::http_service) for `/hs/…`.
+//! * [`OneCClient`]: one method per OData operation — [`list`](OneCClient::list), [`stream`](OneCClient::stream)
+//!   (`$top`/`$skip` paging as a `futures::Stream`), [`get`](OneCClient::get), [`count`](OneCClient::count),
+//!   [`create`](OneCClient::create) (201), [`update`](OneCClient::update) (`PATCH`),
+//!   [`mark_for_deletion`](OneCClient::mark_for_deletion), [`post_document`](OneCClient::post_document) /
+//!   [`unpost_document`](OneCClient::unpost_document), [`metadata`](OneCClient::metadata), and
+//!   [`http_service`](OneCClient::http_service) for `/hs/…`.
 //! * Addressing: [`EntitySet`] (`Catalog_Контрагенты`, percent-encoded on the wire), [`EntityKey`]
 //!   (`guid'…'` or register key fields), [`Query`], and [`filter`]: a typed `$filter` builder that
 //!   escapes every value, so `O'Brien` is a value and never a piece of the query.
@@ -45,13 +45,14 @@
 //!   A create whose answer was lost is reconciled by a lookup, never repeated blind.
 //! * Errors: 1C's `odata.error` becomes a core [`Error`](switchboard_core::Error) with 1C's code and
 //!   text kept ([`error`]); every error names `onec` and says whether the request may have gone out.
-//! * [`Config`] comes from `onec://USER:PASS@HOST[:PORT]/PUBLICATION[?tls=false…]` ([`config`]).
+//! * [`OneCConfig`] comes from `onec://USER:PASS@HOST[:PORT]/PUBLICATION[?tls=false…]` ([`config`]).
 //! * Money and quantities are [`Decimal`]s, never floats; keys are [`Guid`]s.
 //!
 //! 1C is not a message transport, so this crate has no `Transport`; it does not receive webhooks
 //! either (1C pushes nothing by itself; HTTP services are called, not calling).
 #![deny(missing_docs)]
 
+pub mod api;
 pub mod client;
 pub mod config;
 pub mod decimal;
@@ -62,14 +63,16 @@ pub mod filter;
 pub mod guid;
 pub mod hs;
 pub mod model;
+pub mod provider;
 pub mod query;
 #[cfg(feature = "sim")]
 pub mod sim;
 pub mod sync;
 pub mod synclog;
 
-pub use client::{Client, Page, PostingMode};
-pub use config::{Config, ConfigBuilder};
+pub use api::{OneCApi, Surface};
+pub use client::{OneCClient, Page, PostingMode};
+pub use config::{OneCConfig, OneCConfigBuilder};
 pub use decimal::Decimal;
 pub use delta::{ChangeBatch, Delta, Marker, MarkerValue};
 pub use entity::{EntityKey, EntitySet, Kind};
@@ -81,6 +84,7 @@ pub use model::{
     BankPayment, Contract, Counterparty, DocumentRow, DocumentStatus, EnumValue, Item, ItemPrice, LineNumber,
     PaymentRow, PriceList, PriceRow, SalesDocument,
 };
+pub use provider::{OneCProvider, register};
 pub use query::Query;
 pub use sync::{PaymentDirection, Posting, SalesKind, SyncRecord, SyncSets, Synced, Syncer};
 pub use synclog::{MemorySyncLog, SyncAction, SyncEntry, SyncFailure, SyncLog};

@@ -246,7 +246,7 @@ async fn connection_faults_have_the_right_dispatch() {
 #[tokio::test]
 async fn errors_never_show_the_password() {
     let sim = Simulator::start().await;
-    let c = switchboard_onec::Client::from_dsn_str(&sim.dsn_with("odata.user", "Sup3rS3cret")).unwrap();
+    let c = switchboard_onec::OneCClient::from_dsn_str(&sim.dsn_with("odata.user", "Sup3rS3cret")).unwrap();
     let e = c.metadata().await.unwrap_err();
     let shown = format!("{e} {e:?} {c:?} {:?}", c.config());
     assert!(!shown.contains("Sup3rS3cret"), "{shown}");

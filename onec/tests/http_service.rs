@@ -151,7 +151,7 @@ async fn paths_cannot_escape_the_service() {
 async fn wrong_credentials_and_non_json_answers() {
     let sim = Simulator::start().await;
     crm(&sim, Arc::new(AtomicUsize::new(0)));
-    let bad = switchboard_onec::Client::from_dsn_str(&sim.dsn_with("odata.user", "nope")).unwrap();
+    let bad = switchboard_onec::OneCClient::from_dsn_str(&sim.dsn_with("odata.user", "nope")).unwrap();
     let e = bad
         .http_service("crm")
         .get::<Value>("orders/1/status", &[])

@@ -315,7 +315,7 @@ async fn a_changed_field_is_patched_alone_and_documents_are_reposted() {
     assert_eq!(stored["Товары"][1]["LineNumber"], "2");
 
     // Unposted in 1C by someone: the next sync posts it again, without writing anything else.
-    switchboard_onec::Client::unpost_document(sync.client(), &EntitySet::document("ЗаказКлиента"), o.ref_key)
+    switchboard_onec::OneCClient::unpost_document(sync.client(), &EntitySet::document("ЗаказКлиента"), o.ref_key)
         .await
         .unwrap();
     let o3 = sync
