@@ -14,6 +14,7 @@
 use std::sync::Arc;
 
 use chrono::NaiveDate;
+use switchboard_core::simulated::Simulated;
 use switchboard_onec::model::payment_operation;
 use switchboard_onec::sim::Simulator;
 use switchboard_onec::{

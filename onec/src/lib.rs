@@ -1,4 +1,4 @@
-//! # switchboard-onec
+//! # 1C:Enterprise
 //!
 //! 1C:Enterprise for switchboard: the standard OData interface (`/odata/standard.odata`, OData v3),
 //! HTTP services (`/hs/…`), idempotent sync of counterparties, contracts, items, prices, sales
@@ -9,7 +9,8 @@
 //! # #[tokio::main]
 //! # async fn main() -> Result<(), Box<dyn std::error::Error>> {
 //! use std::sync::Arc;
-//! use switchboard_onec::{OneCClient, Counterparty, MemorySyncLog, SyncAction, Syncer, sim::Simulator};
+//! use switchboard_core::simulated::Simulated;
+//! use switchboard_onec::{Counterparty, MemorySyncLog, OneCClient, SyncAction, Syncer, sim::Simulator};
 //!
 //! let sim = Simulator::start().await;
 //! // In production: "onec://odata.user:PASSWORD@erp.example.com/trade"
@@ -44,8 +45,13 @@
 //!   and delta sync ([`Delta`]), logging into the host's [`SyncLog`] ([`MemorySyncLog`] for tests).
 //!   A create whose answer was lost is reconciled by a lookup, never repeated blind.
 //! * Errors: 1C's `odata.error` becomes a core [`Error`](switchboard_core::Error) with 1C's code and
-//!   text kept ([`error`]); every error names `onec` and says whether the request may have gone out.
-//! * [`OneCConfig`] comes from `onec://USER:PASS@HOST[:PORT]/PUBLICATION[?tls=false…]` ([`config`]).
+//!   text kept ([`error::parse_error`]); every error names `onec` and says whether the request may have
+//!   gone out. A create is never repeated once it may have reached 1C (1C makes a new object for every
+//!   `POST`).
+//! * [`OneCConfig`] comes from `onec://USER:PASS@HOST[:PORT]/PUBLICATION[?tls=false…]` ([`config`]);
+//!   every request goes through core's request pipeline ([`OneCApi`]: HTTP Basic as the infobase user,
+//!   retries by the dispatch rules), and [`register`] adds 1C to a DSN registry as a service: the
+//!   connection hands out the [`OneCClient`].
 //! * Money and quantities are [`Decimal`]s, never floats; keys are [`Guid`]s.
 //!
 //! 1C is not a message transport, so this crate has no `Transport`; it does not receive webhooks

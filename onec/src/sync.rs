@@ -52,7 +52,7 @@ const STATUS_CHUNK: usize = 20;
 
 /// Where each kind of record lives.
 ///
-/// [?] The defaults are the object names of the typical configurations (Бухгалтерия предприятия 3.0,
+/// The defaults are the object names of the typical configurations (Бухгалтерия предприятия 3.0,
 /// Управление торговлей 11, ERP 2); `ЗаказКлиента` exists in УТ/ERP, not in БП. Configurations differ,
 /// so every name can be changed; this is the one place they are written.
 #[derive(Debug, Clone, PartialEq)]

@@ -4,6 +4,7 @@
 use std::sync::Arc;
 use std::time::Duration;
 
+use switchboard_core::simulated::Simulated;
 use switchboard_core::{Dsn, RetryPolicy};
 use switchboard_onec::sim::Simulator;
 use switchboard_onec::{MemorySyncLog, OneCClient, OneCConfig, Syncer};

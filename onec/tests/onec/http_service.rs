@@ -1,12 +1,13 @@
 //! HTTP services (`/hs/<root>/…`): a thin typed call with the OData client's auth and error rules.
 
-mod common;
+use super::common;
 
 use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
 
 use http::Method;
 use serde_json::{Value, json};
+use switchboard_core::simulated::Simulated;
 use switchboard_core::testkit::Fault;
 use switchboard_core::{Dispatch, ErrorKind, Idempotence};
 use switchboard_onec::HsRequest;
@@ -117,7 +118,7 @@ async fn posts_are_not_retried_once_sent_gets_are() {
     assert_eq!(r.http_status(), Some(500));
     assert_eq!(calls.load(Ordering::SeqCst), 4);
 
-    sim.faults().push(Fault::Status(503));
+    sim.fail_next(Fault::Status(503));
     let v: Value = hs.get("orders/1/status", &[]).await.unwrap();
     assert_eq!(v["number"], "1");
     let ok = hs.call(HsRequest::new(Method::GET, "orders/2/status")).await.unwrap();
@@ -160,7 +161,7 @@ async fn wrong_credentials_and_non_json_answers() {
     assert_eq!(e.kind(), ErrorKind::Auth);
 
     let hs = common::client(&sim).http_service("crm");
-    sim.faults().push(Fault::WrongContentType);
+    sim.fail_next(Fault::WrongContentType);
     let e = hs.get::<Value>("orders/1/status", &[]).await.unwrap_err();
     assert_eq!((e.kind(), e.dispatch()), (ErrorKind::Decode, Dispatch::Sent));
 }

@@ -2,7 +2,7 @@
 //! value, and never change the query. The simulator parses what the client sends, so an escaping bug
 //! would show up here as a wrong match or a 400.
 
-mod common;
+use super::common;
 
 use serde_json::{Value, json};
 use switchboard_core::{Dispatch, ErrorKind};

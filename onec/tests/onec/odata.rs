@@ -1,11 +1,12 @@
 //! The OData client against the simulator: addressing, reads, paging, writes, posting, errors, auth.
 
-mod common;
+use super::common;
 
 use futures::StreamExt;
 use serde_json::{Value, json};
+use switchboard_core::simulated::Simulated;
 use switchboard_core::{Dispatch, ErrorKind};
-use switchboard_onec::sim::{SimOptions, Simulator};
+use switchboard_onec::sim::{SimBase, Simulator};
 use switchboard_onec::{
     Counterparty, EntityKey, EntitySet, Guid, OneCClient, PostingMode, Query, SalesDocument, field,
 };
@@ -454,12 +455,7 @@ async fn authentication() {
     assert!(reqs.len() <= 2, "an auth failure is not retried");
 
     // A Cyrillic infobase user with a password containing URL delimiters.
-    let sim = Simulator::start_with(SimOptions {
-        user: "Администратор".into(),
-        password: "p@ss:w/rd?#".into(),
-        publication: "trade".into(),
-    })
-    .await;
+    let sim = Simulator::start_with_base(SimBase::user("Администратор", "p@ss:w/rd?#").publication("trade")).await;
     assert!(sim.dsn().starts_with("onec://%D0%90"));
     let c = OneCClient::from_dsn_str(&sim.dsn()).unwrap();
     assert!(c.metadata().await.unwrap().contains("EntityContainer"));

@@ -1,7 +1,7 @@
 //! The sync end to end against the simulator: everything an integrator moves, a re-run that changes
 //! nothing, updates, ambiguity, deletion marks, the log, statuses and delta sync.
 
-mod common;
+use super::common;
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -545,7 +545,7 @@ async fn delta_sync_by_change_date() {
     let empty = sync.pull_changes::<Value>(&delta).await.unwrap();
     assert!(empty.items.is_empty(), "nothing changed since the marker");
 
-    sim.advance(Duration::from_secs(60));
+    sim.advance_clock(Duration::from_secs(60));
     sim.set_field("Document_ЗаказКлиента", refs[1], "Статус", json!("Согласован"));
     let one = sync.pull_changes::<Value>(&delta).await.unwrap();
     assert_eq!(one.items.len(), 1);
