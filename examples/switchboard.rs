@@ -458,9 +458,9 @@ async fn sim(args: &[String]) -> Result<ExitCode, Fail> {
             (s.dsn(), s.uri(), Box::new(s))
         }
         "onec" => {
-            let s = switchboard::onec::sim::Simulator::start_on_port(port)
+            let s = switchboard::onec::sim::Simulator::start_with(SimOptions::default().port(port))
                 .await
-                .map_err(bind)?;
+                .map_err(|e| Config(e.to_string()))?;
             (s.dsn(), s.uri(), Box::new(s))
         }
         other => return Err(Usage(format!("unknown simulator '{other}'"))),

@@ -845,6 +845,7 @@ async fn payments_never_show_secrets() {
 
 #[tokio::test]
 async fn erp_never_shows_secrets() {
+    use switchboard::core::simulated::Simulated;
     use switchboard::onec::sim::Simulator;
     use switchboard::onec::{EntitySet, OneCClient, Query};
     let mut p = Probe::start();
