@@ -43,7 +43,7 @@ async fn main() -> Result<(), AnyError> {
     let fcm = switchboard::fcm::sim::Simulator::start().await;
     let telegram = switchboard::telegram::sim::Simulator::start().await;
     let stripe = switchboard::stripe::sim::Simulator::start().await;
-    let onec = switchboard::erp::sim::Simulator::start().await;
+    let onec = switchboard::onec::sim::Simulator::start().await;
     // Where providers push their webhooks: in production, routes of the host's own web server.
     let hooks = WebhookSink::start().await;
     gateway.set_push_url(format!(
@@ -220,11 +220,11 @@ async fn main() -> Result<(), AnyError> {
     inbox.drain(&hooks, &messenger).await?;
 
     println!("\n10. Night: the new customer goes to 1C (and a second run changes nothing)");
-    let erp = switchboard::erp::Syncer::new(
-        switchboard::erp::Client::from_dsn_str(&onec.dsn())?,
-        Arc::new(switchboard::erp::MemorySyncLog::new()),
+    let erp = switchboard::onec::Syncer::new(
+        switchboard::onec::OneCClient::from_dsn_str(&onec.dsn())?,
+        Arc::new(switchboard::onec::MemorySyncLog::new()),
     );
-    let company = switchboard::erp::Counterparty::company("ООО \"Рога и копыта\"", "7707083893", Some("770701001"));
+    let company = switchboard::onec::Counterparty::company("ООО \"Рога и копыта\"", "7707083893", Some("770701001"));
     for run in 1..=2 {
         let s = erp.upsert_counterparty("crm:company:42", &company).await?;
         println!("   run {run}: {:?} Ref_Key {}", s.action, s.ref_key);

@@ -41,6 +41,8 @@ pub fn registry() -> &'static Registry {
         switchboard_yookassa::register(&mut r);
         #[cfg(feature = "stripe")]
         switchboard_stripe::register(&mut r);
+        #[cfg(feature = "onec")]
+        switchboard_onec::register(&mut r);
         r
     })
 }
@@ -231,6 +233,16 @@ mod tests {
         assert!(parse_entry("failover()").is_err());
         assert!(parse_entry("failover(roundrobin(a://x))").is_err());
         assert!(parse_entry("  ").is_err());
+    }
+
+    #[cfg(feature = "onec")]
+    #[test]
+    fn a_1c_dsn_connects_its_client_through_the_registry() {
+        assert!(known_schemes().contains(&"onec"));
+        let conn = connect("onec://odata.user:pw@127.0.0.1:1/base").unwrap();
+        assert_eq!(conn.provider(), "onec");
+        assert!(conn.as_transport().is_none());
+        assert!(conn.downcast::<switchboard_onec::OneCClient>().is_some());
     }
 
     #[test]

@@ -50,7 +50,7 @@
 //! | `telegram` | [`telegram`] | Telegram Bot API |
 //! | `yookassa` | [`yookassa`] | YooKassa API v3 payments (with [`payments`], the model both payment providers share) |
 //! | `stripe` | [`stripe`] | Stripe payments (with [`payments`]) |
-//! | `erp` | [`erp`] | 1C:Enterprise over OData |
+//! | `onec` | [`onec`] | 1C:Enterprise over OData (and its HTTP services) |
 //! | `store` | [`store`] | SQLite and PostgreSQL stores and the outbox (`switchboard-store`); `store-postgres` adds PostgreSQL, `store-redis` the shared rate limiter |
 //! | `sim` | — | every enabled integration's simulator, for your own tests: enable it in `[dev-dependencies]` only, since it puts wiremock and an HTTP server into whatever build has it |
 #![deny(missing_docs)]
@@ -84,14 +84,14 @@ pub use switchboard_core::*;
 pub use switchboard_dinstar as dinstar;
 #[cfg(feature = "email")]
 pub use switchboard_email as email;
-#[cfg(feature = "erp")]
-pub use switchboard_erp as erp;
 #[cfg(feature = "fcm")]
 pub use switchboard_fcm as fcm;
 #[cfg(feature = "mightycall")]
 pub use switchboard_mightycall as mightycall;
 #[cfg(feature = "mitto")]
 pub use switchboard_mitto as mitto;
+#[cfg(feature = "onec")]
+pub use switchboard_onec as onec;
 #[cfg(any(feature = "yookassa", feature = "stripe"))]
 pub use switchboard_payments as payments;
 #[cfg(feature = "smsru")]

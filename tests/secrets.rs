@@ -845,15 +845,16 @@ async fn payments_never_show_secrets() {
 
 #[tokio::test]
 async fn erp_never_shows_secrets() {
-    use switchboard::erp::sim::Simulator;
-    use switchboard::erp::{Client, EntitySet, Query};
+    use switchboard::core::simulated::Simulated;
+    use switchboard::onec::sim::Simulator;
+    use switchboard::onec::{EntitySet, OneCClient, Query};
     let mut p = Probe::start();
     let sim = Simulator::start().await;
     let dsn = sim.dsn();
     p.dsn_secrets(&dsn, false);
     p.secret("wrong-erp-password");
     p.show("Dsn", &Dsn::parse(&dsn).unwrap());
-    let c = Client::from_dsn_str(&dsn).unwrap();
+    let c = OneCClient::from_dsn_str(&dsn).unwrap();
     p.dbg("client", &c);
     let set = EntitySet::catalog("Контрагенты");
     p.result("list", &c.list::<Value>(&set, &Query::new()).await);
@@ -872,7 +873,7 @@ async fn erp_never_shows_secrets() {
         );
         sim.faults().clear();
     }
-    let w = Client::from_dsn_str(&sim.dsn_with(sim.user(), "wrong-erp-password")).unwrap();
+    let w = OneCClient::from_dsn_str(&sim.dsn_with(sim.user(), "wrong-erp-password")).unwrap();
     let r = w.list::<Value>(&set, &Query::new()).await;
     assert!(r.is_err());
     p.result("list with a wrong password", &r);

@@ -4,7 +4,7 @@
 //! `ООО "Рога и копыта"` or a person called `O'Brien` is a value, never a piece of the query.
 //!
 //! ```
-//! use switchboard_erp::filter::field;
+//! use switchboard_onec::filter::field;
 //!
 //! let f = field("ИНН").eq("7707083893").and(field("DeletionMark").eq(false));
 //! assert_eq!(f.to_odata()?, "ИНН eq '7707083893' and DeletionMark eq false");
@@ -38,9 +38,9 @@ pub enum Literal {
     Int(i64),
     /// A decimal number, written plainly (`1500.5`).
     ///
-    /// [?] OData v3 writes `Edm.Decimal` literals with an `M` suffix, but 1C publishes fractional
-    /// numbers as `Edm.Double` and public integrations compare them with plain numbers; we write plain
-    /// numbers (the simulator accepts both).
+    /// OData v3 writes `Edm.Decimal` literals with an `M` suffix ("OData Version 3.0 URL Conventions",
+    /// literal forms), but 1C's `$metadata` publishes fractional numbers as `Edm.Double`, which takes a
+    /// plain number; so plain numbers are written (the simulator accepts both).
     Decimal(Decimal),
     /// A string, written `'…'` with every `'` doubled.
     String(String),
@@ -221,8 +221,9 @@ impl Field {
     }
     /// `substringof('needle', field)`: the field contains `needle`.
     ///
-    /// [?] Which string functions 1C supports varies by platform version (reference §7.1); `substringof`
-    /// is the OData v3 one and the one this crate emits.
+    /// Which string functions 1C's OData interface supports varies by platform version; `substringof`
+    /// is the one OData v3 defines ("OData Version 3.0 URL Conventions", canonical functions) and the
+    /// one this crate emits.
     pub fn contains(self, needle: impl Into<String>) -> Filter {
         Filter(Expr::SubstringOf(needle.into(), self.0))
     }

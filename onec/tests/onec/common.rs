@@ -4,9 +4,10 @@
 use std::sync::Arc;
 use std::time::Duration;
 
+use switchboard_core::simulated::Simulated;
 use switchboard_core::{Dsn, RetryPolicy};
-use switchboard_erp::sim::Simulator;
-use switchboard_erp::{Client, Config, MemorySyncLog, Syncer};
+use switchboard_onec::sim::Simulator;
+use switchboard_onec::{MemorySyncLog, OneCClient, OneCConfig, Syncer};
 
 /// Retries with millisecond delays, so retry paths are exercised without slowing the tests.
 pub fn fast_retry() -> RetryPolicy {
@@ -17,22 +18,22 @@ pub fn fast_retry() -> RetryPolicy {
 }
 
 /// The simulator's config with fast retries.
-pub fn config(sim: &Simulator) -> Config {
-    let mut c = Config::from_dsn(&Dsn::parse(&sim.dsn()).unwrap()).unwrap();
+pub fn config(sim: &Simulator) -> OneCConfig {
+    let mut c = OneCConfig::from_dsn(&Dsn::parse(&sim.dsn()).unwrap()).unwrap();
     c.retry = fast_retry();
     c
 }
 
 /// A client with fast retries.
-pub fn client(sim: &Simulator) -> Client {
-    Client::new(config(sim)).unwrap()
+pub fn client(sim: &Simulator) -> OneCClient {
+    OneCClient::new(config(sim)).unwrap()
 }
 
 /// A client whose requests time out after `ms` milliseconds.
-pub fn client_with_timeout(sim: &Simulator, ms: u64) -> Client {
+pub fn client_with_timeout(sim: &Simulator, ms: u64) -> OneCClient {
     let mut c = config(sim);
     c.http = c.http.timeout(Duration::from_millis(ms));
-    Client::new(c).unwrap()
+    OneCClient::new(c).unwrap()
 }
 
 /// A syncer with fast retries and a fresh in-memory log.
@@ -42,11 +43,11 @@ pub fn syncer(sim: &Simulator) -> (Syncer, Arc<MemorySyncLog>) {
 }
 
 /// A client for a base URL (a connection-fault server), with fast retries.
-pub fn client_at(base: &str) -> Client {
-    let c = Config::builder(format!("{base}/base"), "u", "p")
+pub fn client_at(base: &str) -> OneCClient {
+    let c = OneCConfig::builder(format!("{base}/base"), "u", "p")
         .retry(fast_retry())
         .http(switchboard_core::http::HttpOptions::default().timeout(Duration::from_millis(300)))
         .build()
         .unwrap();
-    Client::new(c).unwrap()
+    OneCClient::new(c).unwrap()
 }

@@ -34,7 +34,7 @@ use serde_json::{Map, Value};
 use switchboard_core::{Dispatch, Error, ErrorKind, Result};
 
 use crate::SCHEME;
-use crate::client::{Client, PostingMode};
+use crate::client::{OneCClient, PostingMode};
 use crate::decimal::Decimal;
 use crate::delta::{ChangeBatch, Delta, Marker};
 use crate::entity::EntitySet;
@@ -52,7 +52,7 @@ const STATUS_CHUNK: usize = 20;
 
 /// Where each kind of record lives.
 ///
-/// [?] The defaults are the object names of the typical configurations (Бухгалтерия предприятия 3.0,
+/// The defaults are the object names of the typical configurations (Бухгалтерия предприятия 3.0,
 /// Управление торговлей 11, ERP 2); `ЗаказКлиента` exists in УТ/ERP, not in БП. Configurations differ,
 /// so every name can be changed; this is the one place they are written.
 #[derive(Debug, Clone, PartialEq)]
@@ -261,7 +261,7 @@ pub struct Synced {
 /// Runs syncs against one infobase, logging into the host's [`SyncLog`].
 #[derive(Clone)]
 pub struct Syncer {
-    client: Client,
+    client: OneCClient,
     log: Arc<dyn SyncLog>,
     sets: SyncSets,
 }
@@ -278,7 +278,7 @@ impl std::fmt::Debug for Syncer {
 
 impl Syncer {
     /// A syncer over `client`, logging into `log`, with the default [`SyncSets`].
-    pub fn new(client: Client, log: Arc<dyn SyncLog>) -> Syncer {
+    pub fn new(client: OneCClient, log: Arc<dyn SyncLog>) -> Syncer {
         Syncer {
             client,
             log,
@@ -298,7 +298,7 @@ impl Syncer {
     }
 
     /// The OData client.
-    pub fn client(&self) -> &Client {
+    pub fn client(&self) -> &OneCClient {
         &self.client
     }
 
@@ -527,27 +527,27 @@ impl Syncer {
     /// (see the [module docs](self)). Returns the entity and [`SyncAction::Created`] or
     /// [`SyncAction::Recovered`].
     pub async fn create_or_recover(&self, set: &EntitySet, body: &Value, key: &Filter) -> Result<(Value, SyncAction)> {
-        let policy = self.client.config().retry.clone();
-        let once = switchboard_core::RetryPolicy::never();
+        let policy = &self.client.config().retry;
         let delays = policy.delays();
         let mut attempt = 0usize;
         loop {
-            let err = match self.client.create_with::<Value>(set, body, &once).await {
+            // The client's pipeline has already repeated what 1C refused before acting (NotSent); what
+            // is left either may have landed or is final.
+            let err = match self.client.create::<Value>(set, body).await {
                 Ok(v) => return Ok((v, SyncAction::Created)),
                 Err(e) => e,
             };
+            if err.dispatch() != Dispatch::MaybeSent || !err.is_retryable() {
+                return Err(err);
+            }
             let Some(delay) = delays.get(attempt).copied() else {
                 return Err(err);
             };
-            if !err.is_retryable() || err.retry_after().is_some_and(|a| a > policy.max_retry_after) {
+            if err.retry_after().is_some_and(|a| a > policy.max_retry_after) {
                 return Err(err);
             }
             attempt += 1;
             tokio::time::sleep(delay.max(err.retry_after().unwrap_or_default())).await;
-            if err.dispatch() == Dispatch::NotSent {
-                tracing::debug!(set = %set, error = %err, "create not sent; trying again");
-                continue;
-            }
             // The create may have landed: look before sending anything again.
             match self.find_by_key(set, key).await {
                 Ok(Some(found)) => {

@@ -1,15 +1,16 @@
 //! Faults: reads are retried, creates are never repeated blind (a lost answer is reconciled by a
 //! lookup), every failure has the right kind and dispatch fact, and garbage never panics.
 
-mod common;
+use super::common;
 
 use std::time::Duration;
 
 use serde_json::{Value, json};
+use switchboard_core::simulated::Simulated;
 use switchboard_core::testkit::{ConnectionFault, Fault, connection_fault};
 use switchboard_core::{Dispatch, ErrorKind};
-use switchboard_erp::sim::{Simulator, WriteFault};
-use switchboard_erp::{Counterparty, EntitySet, MemorySyncLog, Query, SyncAction, Syncer, field};
+use switchboard_onec::sim::{Simulator, WriteFault};
+use switchboard_onec::{Counterparty, EntitySet, MemorySyncLog, Query, SyncAction, Syncer, field};
 
 fn counterparties() -> EntitySet {
     EntitySet::catalog("Контрагенты")
@@ -101,8 +102,8 @@ async fn when_the_lookup_fails_the_maybe_sent_error_is_returned() {
     let sim = Simulator::start().await;
     let (sync, _) = common::syncer(&sim);
     // create_or_recover sends the create first: 500, then the lookup gets 401.
-    sim.faults().push(Fault::Status(500));
-    sim.faults().push(Fault::Status(401));
+    sim.fail_next(Fault::Status(500));
+    sim.fail_next(Fault::Status(401));
     let body = serde_json::to_value(acme()).unwrap();
     let key = field("ИНН").eq("7707083893");
     let e = sync
@@ -118,14 +119,14 @@ async fn when_the_lookup_fails_the_maybe_sent_error_is_returned() {
 async fn plain_client_creates_are_never_retried_once_sent() {
     let sim = Simulator::start().await;
     let c = common::client(&sim);
-    sim.faults().push(Fault::Status(502));
+    sim.fail_next(Fault::Status(502));
     let e = c.create::<Value>(&counterparties(), &acme()).await.unwrap_err();
     assert_eq!((e.kind(), e.dispatch()), (ErrorKind::Unavailable, Dispatch::MaybeSent));
     assert_eq!(count_requests(&sim, "POST").await, 1);
 
     // 503 and 429 are refusals before anything was done: retried.
-    sim.faults().push(Fault::Status(503));
-    sim.faults().push(Fault::RateLimited(Some(0)));
+    sim.fail_next(Fault::Status(503));
+    sim.fail_next(Fault::RateLimited(Some(0)));
     let _: Value = c.create(&counterparties(), &acme()).await.unwrap();
     assert_eq!(count_requests(&sim, "POST").await, 4);
     assert_eq!(sim.count("Catalog_Контрагенты"), 1);
@@ -135,12 +136,12 @@ async fn plain_client_creates_are_never_retried_once_sent() {
 async fn reads_and_updates_are_retried() {
     let sim = Simulator::start().await;
     let c = common::client(&sim);
-    sim.faults().push(Fault::Status(500));
-    sim.faults().push(Fault::Status(502));
+    sim.fail_next(Fault::Status(500));
+    sim.fail_next(Fault::Status(502));
     let page = c.list::<Value>(&counterparties(), &Query::new()).await.unwrap();
     assert!(page.items.is_empty());
     let key = sim.seed("Catalog_Контрагенты", json!({"Description": "x"})).unwrap();
-    sim.faults().push(Fault::Status(504));
+    sim.fail_next(Fault::Status(504));
     let _: Value = c
         .update(&counterparties(), key, &json!({"Description": "y"}))
         .await
@@ -156,7 +157,7 @@ async fn reads_and_updates_are_retried() {
 async fn a_read_that_timed_out_is_retried() {
     let sim = Simulator::start().await;
     let c = common::client_with_timeout(&sim, 250);
-    sim.faults().push(Fault::Delay(Duration::from_millis(800)));
+    sim.fail_next(Fault::Delay(Duration::from_millis(800)));
     let page = c.list::<Value>(&counterparties(), &Query::new()).await.unwrap();
     assert!(page.items.is_empty());
     assert_eq!(count_requests(&sim, "GET").await, 2);
@@ -182,7 +183,7 @@ async fn garbage_answers_are_decode_errors() {
             "bad entity",
         ),
     ] {
-        sim.faults().push(fault);
+        sim.fail_next(fault);
         let e = c
             .list::<Counterparty>(&counterparties(), &Query::new())
             .await
@@ -195,11 +196,11 @@ async fn garbage_answers_are_decode_errors() {
         assert_eq!(e.provider(), Some("onec"));
     }
     for body in [r#"{"odata.error":5}"#, r#"{"odata.error":{"code":"-1"}}"#, "\u{0}\u{1}"] {
-        sim.faults().push(Fault::StatusJson(400, body.into()));
+        sim.fail_next(Fault::StatusJson(400, body.into()));
         let e = c.list::<Value>(&counterparties(), &Query::new()).await.unwrap_err();
         assert_eq!(e.kind(), ErrorKind::InvalidInput, "{body}");
     }
-    sim.faults().push(Fault::EmptyBody);
+    sim.fail_next(Fault::EmptyBody);
     let e = c.create::<Value>(&counterparties(), &acme()).await.unwrap_err();
     assert_eq!(e.kind(), ErrorKind::Decode);
     // A lookup answer without Ref_Key cannot be updated or logged.
@@ -246,7 +247,7 @@ async fn connection_faults_have_the_right_dispatch() {
 #[tokio::test]
 async fn errors_never_show_the_password() {
     let sim = Simulator::start().await;
-    let c = switchboard_erp::Client::from_dsn_str(&sim.dsn_with("odata.user", "Sup3rS3cret")).unwrap();
+    let c = switchboard_onec::OneCClient::from_dsn_str(&sim.dsn_with("odata.user", "Sup3rS3cret")).unwrap();
     let e = c.metadata().await.unwrap_err();
     let shown = format!("{e} {e:?} {c:?} {:?}", c.config());
     assert!(!shown.contains("Sup3rS3cret"), "{shown}");

@@ -1,16 +1,17 @@
 //! HTTP services (`/hs/<root>/…`): a thin typed call with the OData client's auth and error rules.
 
-mod common;
+use super::common;
 
 use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
 
 use http::Method;
 use serde_json::{Value, json};
+use switchboard_core::simulated::Simulated;
 use switchboard_core::testkit::Fault;
 use switchboard_core::{Dispatch, ErrorKind, Idempotence};
-use switchboard_erp::HsRequest;
-use switchboard_erp::sim::{HsAnswer, Simulator};
+use switchboard_onec::HsRequest;
+use switchboard_onec::sim::{HsAnswer, Simulator};
 
 fn crm(sim: &Simulator, calls: Arc<AtomicUsize>) {
     sim.http_service("crm", move |call| {
@@ -117,7 +118,7 @@ async fn posts_are_not_retried_once_sent_gets_are() {
     assert_eq!(r.http_status(), Some(500));
     assert_eq!(calls.load(Ordering::SeqCst), 4);
 
-    sim.faults().push(Fault::Status(503));
+    sim.fail_next(Fault::Status(503));
     let v: Value = hs.get("orders/1/status", &[]).await.unwrap();
     assert_eq!(v["number"], "1");
     let ok = hs.call(HsRequest::new(Method::GET, "orders/2/status")).await.unwrap();
@@ -151,7 +152,7 @@ async fn paths_cannot_escape_the_service() {
 async fn wrong_credentials_and_non_json_answers() {
     let sim = Simulator::start().await;
     crm(&sim, Arc::new(AtomicUsize::new(0)));
-    let bad = switchboard_erp::Client::from_dsn_str(&sim.dsn_with("odata.user", "nope")).unwrap();
+    let bad = switchboard_onec::OneCClient::from_dsn_str(&sim.dsn_with("odata.user", "nope")).unwrap();
     let e = bad
         .http_service("crm")
         .get::<Value>("orders/1/status", &[])
@@ -160,7 +161,7 @@ async fn wrong_credentials_and_non_json_answers() {
     assert_eq!(e.kind(), ErrorKind::Auth);
 
     let hs = common::client(&sim).http_service("crm");
-    sim.faults().push(Fault::WrongContentType);
+    sim.fail_next(Fault::WrongContentType);
     let e = hs.get::<Value>("orders/1/status", &[]).await.unwrap_err();
     assert_eq!((e.kind(), e.dispatch()), (ErrorKind::Decode, Dispatch::Sent));
 }

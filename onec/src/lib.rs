@@ -1,4 +1,4 @@
-//! # switchboard-erp
+//! # 1C:Enterprise
 //!
 //! 1C:Enterprise for switchboard: the standard OData interface (`/odata/standard.odata`, OData v3),
 //! HTTP services (`/hs/…`), idempotent sync of counterparties, contracts, items, prices, sales
@@ -9,11 +9,12 @@
 //! # #[tokio::main]
 //! # async fn main() -> Result<(), Box<dyn std::error::Error>> {
 //! use std::sync::Arc;
-//! use switchboard_erp::{Client, Counterparty, MemorySyncLog, SyncAction, Syncer, sim::Simulator};
+//! use switchboard_core::simulated::Simulated;
+//! use switchboard_onec::{Counterparty, MemorySyncLog, OneCClient, SyncAction, Syncer, sim::Simulator};
 //!
 //! let sim = Simulator::start().await;
 //! // In production: "onec://odata.user:PASSWORD@erp.example.com/trade"
-//! let client = Client::from_dsn_str(&sim.dsn())?;
+//! let client = OneCClient::from_dsn_str(&sim.dsn())?;
 //! let log = Arc::new(MemorySyncLog::new());
 //! let sync = Syncer::new(client, log.clone());
 //!
@@ -31,12 +32,12 @@
 //! # fn main() {}
 //! ```
 //!
-//! * [`Client`]: one method per OData operation — [`list`](Client::list), [`stream`](Client::stream)
-//!   (`$top`/`$skip` paging as a `futures::Stream`), [`get`](Client::get), [`count`](Client::count),
-//!   [`create`](Client::create) (201), [`update`](Client::update) (`PATCH`),
-//!   [`mark_for_deletion`](Client::mark_for_deletion), [`post_document`](Client::post_document) /
-//!   [`unpost_document`](Client::unpost_document), [`metadata`](Client::metadata), and
-//!   [`http_service`](Client::http_service) for `/hs/…`.
+//! * [`OneCClient`]: one method per OData operation — [`list`](OneCClient::list), [`stream`](OneCClient::stream)
+//!   (`$top`/`$skip` paging as a `futures::Stream`), [`get`](OneCClient::get), [`count`](OneCClient::count),
+//!   [`create`](OneCClient::create) (201), [`update`](OneCClient::update) (`PATCH`),
+//!   [`mark_for_deletion`](OneCClient::mark_for_deletion), [`post_document`](OneCClient::post_document) /
+//!   [`unpost_document`](OneCClient::unpost_document), [`metadata`](OneCClient::metadata), and
+//!   [`http_service`](OneCClient::http_service) for `/hs/…`.
 //! * Addressing: [`EntitySet`] (`Catalog_Контрагенты`, percent-encoded on the wire), [`EntityKey`]
 //!   (`guid'…'` or register key fields), [`Query`], and [`filter`]: a typed `$filter` builder that
 //!   escapes every value, so `O'Brien` is a value and never a piece of the query.
@@ -44,14 +45,20 @@
 //!   and delta sync ([`Delta`]), logging into the host's [`SyncLog`] ([`MemorySyncLog`] for tests).
 //!   A create whose answer was lost is reconciled by a lookup, never repeated blind.
 //! * Errors: 1C's `odata.error` becomes a core [`Error`](switchboard_core::Error) with 1C's code and
-//!   text kept ([`error`]); every error names `onec` and says whether the request may have gone out.
-//! * [`Config`] comes from `onec://USER:PASS@HOST[:PORT]/PUBLICATION[?tls=false…]` ([`config`]).
+//!   text kept ([`error::parse_error`]); every error names `onec` and says whether the request may have
+//!   gone out. A create is never repeated once it may have reached 1C (1C makes a new object for every
+//!   `POST`).
+//! * [`OneCConfig`] comes from `onec://USER:PASS@HOST[:PORT]/PUBLICATION[?tls=false…]` ([`config`]);
+//!   every request goes through core's request pipeline ([`OneCApi`]: HTTP Basic as the infobase user,
+//!   retries by the dispatch rules), and [`register`] adds 1C to a DSN registry as a service: the
+//!   connection hands out the [`OneCClient`].
 //! * Money and quantities are [`Decimal`]s, never floats; keys are [`Guid`]s.
 //!
 //! 1C is not a message transport, so this crate has no `Transport`; it does not receive webhooks
 //! either (1C pushes nothing by itself; HTTP services are called, not calling).
 #![deny(missing_docs)]
 
+pub mod api;
 pub mod client;
 pub mod config;
 pub mod decimal;
@@ -62,14 +69,16 @@ pub mod filter;
 pub mod guid;
 pub mod hs;
 pub mod model;
+pub mod provider;
 pub mod query;
 #[cfg(feature = "sim")]
 pub mod sim;
 pub mod sync;
 pub mod synclog;
 
-pub use client::{Client, Page, PostingMode};
-pub use config::{Config, ConfigBuilder};
+pub use api::{OneCApi, Surface};
+pub use client::{OneCClient, Page, PostingMode};
+pub use config::{OneCConfig, OneCConfigBuilder};
 pub use decimal::Decimal;
 pub use delta::{ChangeBatch, Delta, Marker, MarkerValue};
 pub use entity::{EntityKey, EntitySet, Kind};
@@ -81,6 +90,7 @@ pub use model::{
     BankPayment, Contract, Counterparty, DocumentRow, DocumentStatus, EnumValue, Item, ItemPrice, LineNumber,
     PaymentRow, PriceList, PriceRow, SalesDocument,
 };
+pub use provider::{OneCProvider, register};
 pub use query::Query;
 pub use sync::{PaymentDirection, Posting, SalesKind, SyncRecord, SyncSets, Synced, Syncer};
 pub use synclog::{MemorySyncLog, SyncAction, SyncEntry, SyncFailure, SyncLog};

@@ -2,12 +2,12 @@
 //! value, and never change the query. The simulator parses what the client sends, so an escaping bug
 //! would show up here as a wrong match or a 400.
 
-mod common;
+use super::common;
 
 use serde_json::{Value, json};
 use switchboard_core::{Dispatch, ErrorKind};
-use switchboard_erp::sim::Simulator;
-use switchboard_erp::{Decimal, EntitySet, Filter, Guid, Query, field};
+use switchboard_onec::sim::Simulator;
+use switchboard_onec::{Decimal, EntitySet, Filter, Guid, Query, field};
 
 const NAMES: &[&str] = &[
     "ООО \"Рога и копыта\"",

@@ -1,9 +1,24 @@
-//! 1C's `odata.error` answers mapped to switchboard [`Error`]s.
+//! 1C's error answers mapped to switchboard [`Error`]s: [`parse_error`] for the standard OData
+//! interface, [`parse_service_error`] for HTTP services.
 //!
 //! 1C answers a failed OData request with an HTTP error status and
-//! `{"odata.error":{"code":"…","message":{"lang":"ru","value":"…"}}}`. The code is a string. Only two
-//! codes are documented in public material (reference §7.2); both are in [`KNOWN_CODES`]. Every other
-//! code keeps its number and text, and its kind comes from the HTTP status.
+//! `{"odata.error":{"code":"…","message":{"lang":"ru","value":"…"}}}`; the code is a string. 1C does not
+//! publish a list of the codes. Two are known from 1C's own texts and are in [`KNOWN_CODES`]; every
+//! other code keeps its number and text, and its kind and dispatch fact come from the HTTP status:
+//!
+//! | answer | kind | dispatch |
+//! |---|---|---|
+//! | `odata.error` code `13` (tabular-section rows created on their own) | `Unsupported` | by status (400: `Sent`) |
+//! | `odata.error` code `-1` (internal error; details in 1C's technology log) | by status (500: `Unavailable`) | by status (500: `MaybeSent`) |
+//! | any other `odata.error`, or no envelope | by status | by status |
+//! | 401 | `Auth` | `NotSent` |
+//! | 403 | `Auth` | `NotSent` |
+//! | 404 | `NotFound` | `Sent` |
+//! | 408, 429, 503 | `Timeout`, `RateLimited`, `Unavailable` | `NotSent` |
+//! | 500, 502, 504 | `Unavailable` | `MaybeSent` |
+//!
+//! "By status" is core's [`status_kind`]. A 500 may come after 1C wrote the object, so a create that
+//! got one is `MaybeSent` and is never repeated blind (see `crate::sync`).
 //!
 //! The message is Russian and often unhelpful (`-1` says only "see the technology log"), so each known
 //! code carries an English line saying what usually causes it.
@@ -53,7 +68,7 @@ pub struct KnownCode {
     pub meaning: &'static str,
 }
 
-/// The codes public material documents (reference §7.2). The full list is not published.
+/// The codes whose meaning is known from 1C's own error texts. 1C does not publish the full list.
 pub const KNOWN_CODES: &[KnownCode] = &[
     KnownCode {
         code: "13",
@@ -81,8 +96,12 @@ pub fn parse_odata_error(body: &[u8]) -> Option<ODataError> {
     serde_json::from_slice::<Envelope>(body).ok().map(|e| e.error)
 }
 
-/// The error for a non-2xx answer of the OData interface.
-pub fn from_reply(reply: &Reply) -> Error {
+/// The error a reply of the OData interface stands for, or `None` for a 2xx answer (see the table in
+/// the [module docs](self)).
+pub fn parse_error(reply: &Reply) -> Option<Error> {
+    if reply.is_success() {
+        return None;
+    }
     let status = reply.status.as_u16();
     let Some(odata) = parse_odata_error(&reply.body) else {
         let e = reply.status_error();
@@ -95,7 +114,7 @@ pub fn from_reply(reply: &Reply) -> Error {
             ),
             _ => e,
         };
-        return e.with_provider(SCHEME);
+        return Some(e.with_provider(SCHEME));
     };
     let (status_kind, dispatch) = status_kind(reply.status);
     let known = known_code(&odata.code);
@@ -119,7 +138,14 @@ pub fn from_reply(reply: &Reply) -> Error {
     if let Some(after) = switchboard_core::http::retry_after(&reply.headers) {
         e = e.with_retry_after(after);
     }
-    e
+    Some(e)
+}
+
+/// The error a reply of an HTTP service stands for, or `None` for a 2xx answer. A service's contract is
+/// whatever its 1C developer wrote, so only the HTTP status is read (core's [`status_kind`]); the body's
+/// start is kept as the provider's text.
+pub fn parse_service_error(reply: &Reply) -> Option<Error> {
+    (!reply.is_success()).then(|| reply.status_error().with_provider(SCHEME))
 }
 
 /// Marks an error as this provider's, keeping everything else.
@@ -154,9 +180,31 @@ mod tests {
         }
     }
 
+    fn err(reply: Reply) -> Error {
+        parse_error(&reply).expect("an error answer")
+    }
+
+    #[test]
+    fn a_2xx_is_no_error() {
+        assert!(parse_error(&reply(200, r#"{"value":[]}"#)).is_none());
+        assert!(parse_error(&reply(201, "")).is_none());
+        assert!(parse_service_error(&reply(204, "")).is_none());
+    }
+
+    #[test]
+    fn service_errors_go_by_status_and_keep_the_body() {
+        let e = parse_service_error(&reply(422, r#"{"error":"ИНН неверен"}"#)).unwrap();
+        assert_eq!((e.kind(), e.dispatch()), (ErrorKind::InvalidInput, Dispatch::Sent));
+        assert!(e.provider_text().unwrap().contains("ИНН неверен"));
+        assert_eq!(e.provider(), Some("onec"));
+        let e = parse_service_error(&reply(500, r#"{"odata.error":{"code":"13"}}"#)).unwrap();
+        assert_eq!((e.kind(), e.dispatch()), (ErrorKind::Unavailable, Dispatch::MaybeSent));
+        assert_eq!(e.provider_code(), None, "a service's body is not read as OData");
+    }
+
     #[test]
     fn documented_codes() {
-        let e = from_reply(&reply(
+        let e = err(reply(
             400,
             r#"{"odata.error":{"code":"13","message":{"lang":"ru","value":"Cоздание строк табличной части напрямую не поддерживается"}}}"#,
         ));
@@ -166,7 +214,7 @@ mod tests {
         assert!(e.provider_text().unwrap().contains("табличной"));
         assert_eq!(e.provider(), Some("onec"));
 
-        let e = from_reply(&reply(
+        let e = err(reply(
             500,
             "\u{feff}{\"odata.error\":{\"code\":\"-1\",\"message\":{\"lang\":\"ru\",\"value\":\"Произошла внутренняя ошибка\"}}}",
         ));
@@ -177,18 +225,18 @@ mod tests {
 
     #[test]
     fn unknown_codes_and_non_json() {
-        let e = from_reply(&reply(
+        let e = err(reply(
             404,
             r#"{"odata.error":{"code":"9","message":{"lang":"ru","value":"x"}}}"#,
         ));
         assert_eq!(e.kind(), ErrorKind::NotFound);
         assert_eq!(e.provider_code(), Some("9"));
-        let e = from_reply(&reply(401, ""));
+        let e = err(reply(401, ""));
         assert_eq!(e.kind(), ErrorKind::Auth);
         assert!(e.to_string().contains("user name or password"));
-        let e = from_reply(&reply(502, "<html>Bad gateway</html>"));
+        let e = err(reply(502, "<html>Bad gateway</html>"));
         assert_eq!((e.kind(), e.dispatch()), (ErrorKind::Unavailable, Dispatch::MaybeSent));
-        let e = from_reply(&reply(400, r#"{"odata.error":{"code":5}}"#));
+        let e = err(reply(400, r#"{"odata.error":{"code":5}}"#));
         assert_eq!(e.kind(), ErrorKind::InvalidInput);
     }
 }

@@ -3,21 +3,22 @@
 //! status back.
 //!
 //! ```text
-//! cargo run -p switchboard-erp --example sync_counterparties --features sim
+//! cargo run -p switchboard-onec --example sync_counterparties --features sim
 //! ```
 //!
 //! It runs against the built-in simulator of a 1C base. Against a real base the only change is the
-//! client: `Client::from_dsn_str("onec://USER:PASSWORD@erp.example.com/PUBLICATION")`, with the objects
+//! client: `OneCClient::from_dsn_str("onec://USER:PASSWORD@erp.example.com/PUBLICATION")`, with the objects
 //! added to the OData composition (`УстановитьСоставСтандартногоИнтерфейсаOData`) and an infobase user
 //! allowed to write and post them.
 
 use std::sync::Arc;
 
 use chrono::NaiveDate;
-use switchboard_erp::model::payment_operation;
-use switchboard_erp::sim::Simulator;
-use switchboard_erp::{
-    BankPayment, Client, Counterparty, Decimal, EnumValue, MemorySyncLog, PaymentDirection, PaymentRow, Posting,
+use switchboard_core::simulated::Simulated;
+use switchboard_onec::model::payment_operation;
+use switchboard_onec::sim::Simulator;
+use switchboard_onec::{
+    BankPayment, Counterparty, Decimal, EnumValue, MemorySyncLog, OneCClient, PaymentDirection, PaymentRow, Posting,
     SyncAction, Syncer,
 };
 
@@ -26,7 +27,7 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
     let sim = Simulator::start().await;
     println!("1C simulator: {}", sim.odata_url());
 
-    let client = Client::from_dsn_str(&sim.dsn())?;
+    let client = OneCClient::from_dsn_str(&sim.dsn())?;
     let log = Arc::new(MemorySyncLog::new()); // your database in production
     let sync = Syncer::new(client, log.clone());
 

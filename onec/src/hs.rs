@@ -7,7 +7,7 @@
 //! (the standard OData interface skips form and processing logic).
 //!
 //! ```no_run
-//! # async fn demo(client: switchboard_erp::Client) -> switchboard_core::Result<()> {
+//! # async fn demo(client: switchboard_onec::OneCClient) -> switchboard_core::Result<()> {
 //! use serde_json::{Value, json};
 //! let crm = client.http_service("crm");
 //! let status: Value = crm.get("orders/ЗК-000123/status", &[]).await?;
@@ -22,14 +22,14 @@ use serde::de::DeserializeOwned;
 use switchboard_core::http::decode_json;
 use switchboard_core::{Error, Idempotence, Result};
 
-use crate::client::Client;
+use crate::client::OneCClient;
 use crate::error::ours;
 use crate::query::encode_value;
 
-/// The HTTP services under one root URL. Made by [`Client::http_service`].
+/// The HTTP services under one root URL. Made by [`OneCClient::http_service`].
 #[derive(Debug, Clone)]
 pub struct HttpService {
-    client: Client,
+    client: OneCClient,
     root: String,
 }
 
@@ -110,7 +110,7 @@ impl HsResponse {
 }
 
 impl HttpService {
-    pub(crate) fn new(client: Client, root: &str) -> HttpService {
+    pub(crate) fn new(client: OneCClient, root: &str) -> HttpService {
         HttpService {
             client,
             root: root.trim_matches('/').to_owned(),
@@ -173,7 +173,7 @@ impl HttpService {
         }
         let reply = self
             .client
-            .execute(req.method.clone(), &url, req.body.clone(), req.idempotence, false)
+            .execute_service(req.method.clone(), &url, req.body.clone(), req.idempotence)
             .await?;
         Ok(HsResponse {
             status: reply.status.as_u16(),

@@ -1,7 +1,7 @@
 //! How a 1C client is configured: where the infobase is published, which infobase user it acts as,
 //! and how it pages, times out and retries.
 //!
-//! From a DSN ([`Config::from_dsn`]):
+//! From a DSN ([`OneCConfig::from_dsn`]):
 //!
 //! ```text
 //! onec://USER:PASSWORD@HOST[:PORT]/PUBLICATION[?tls=false][&timeout=SECS][&page_size=N]
@@ -17,7 +17,7 @@
 //! * User and password are percent-decoded (`%D0%90…` for a Cyrillic user, `%40` for `@`); a 1C user may
 //!   have an empty password (`onec://Администратор@host/base` or `…:@host…`).
 //! * `data_load_mode=true` sends `1C_OData_DataLoadMode: true` (fewer business checks on write; see
-//!   [`Config::data_load_mode`]).
+//!   [`OneCConfig::data_load_mode`]).
 
 use std::fmt;
 use std::time::Duration;
@@ -36,13 +36,13 @@ pub const HS_PATH: &str = "/hs";
 /// unpaged `$filter`/`$expand` loads a production base, so streams always page.
 pub const DEFAULT_PAGE_SIZE: u64 = 200;
 
-/// A 1C client's configuration. Build it with [`Config::builder`] or [`Config::from_dsn`].
+/// A 1C client's configuration. Build it with [`OneCConfig::builder`] or [`OneCConfig::from_dsn`].
 ///
 /// `Debug` shows the user name (it is not a secret, and it tells which 1C rights apply) but never the
 /// password.
 #[derive(Clone, Deserialize)]
 #[non_exhaustive]
-pub struct Config {
+pub struct OneCConfig {
     /// The publication's base URL, `https://host[:port]/PUBLICATION`, without a trailing `/`.
     pub base_url: String,
     /// The infobase user (HTTP Basic). Its 1C roles decide what the client may read, write and post.
@@ -70,10 +70,10 @@ fn default_page_size() -> u64 {
     DEFAULT_PAGE_SIZE
 }
 
-impl fmt::Debug for Config {
+impl fmt::Debug for OneCConfig {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("Config")
-            .field("base_url", &self.base_url)
+        f.debug_struct("OneCConfig")
+            .field("base_url", &switchboard_core::secret::redact_url(&self.base_url))
             .field("user", &self.user)
             .field("password", &"***")
             .field("page_size", &self.page_size)
@@ -84,11 +84,15 @@ impl fmt::Debug for Config {
     }
 }
 
-impl Config {
+impl OneCConfig {
     /// A builder for the publication at `base_url` (`https://erp.example.com/trade`) as `user`.
-    pub fn builder(base_url: impl Into<String>, user: impl Into<String>, password: impl Into<String>) -> ConfigBuilder {
-        ConfigBuilder {
-            config: Config {
+    pub fn builder(
+        base_url: impl Into<String>,
+        user: impl Into<String>,
+        password: impl Into<String>,
+    ) -> OneCConfigBuilder {
+        OneCConfigBuilder {
+            config: OneCConfig {
                 base_url: base_url.into(),
                 user: user.into(),
                 password: SecretString::from(password.into()),
@@ -102,7 +106,7 @@ impl Config {
     }
 
     /// Reads an `onec://` DSN (see the [module docs](self)). Errors never show the password.
-    pub fn from_dsn(dsn: &Dsn) -> Result<Config> {
+    pub fn from_dsn(dsn: &Dsn) -> Result<OneCConfig> {
         if dsn.scheme() != crate::SCHEME {
             return Err(Error::config(format!(
                 "a 1C DSN starts with onec://, not {}://",
@@ -123,7 +127,7 @@ impl Config {
         // `endpoint_or` picks http for loopback hosts and `tls=false`, https otherwise; the public URL is
         // never used because `default` was refused above.
         let base_url = dsn.endpoint_or("")?;
-        let mut b = Config::builder(base_url, user, password);
+        let mut b = OneCConfig::builder(base_url, user, password);
         b.allow_plain_http = true; // chosen explicitly (`tls=false`) or loopback
         if let Some(secs) = dsn.option_parse::<u64>("timeout")? {
             b = b.timeout(Duration::from_secs(secs.max(1)));
@@ -149,21 +153,21 @@ impl Config {
     }
 }
 
-/// Builds a [`Config`].
+/// Builds a [`OneCConfig`].
 #[derive(Debug)]
-pub struct ConfigBuilder {
-    config: Config,
+pub struct OneCConfigBuilder {
+    config: OneCConfig,
     allow_plain_http: bool,
 }
 
-impl ConfigBuilder {
+impl OneCConfigBuilder {
     /// Entities per request when streaming (at least 1).
     pub fn page_size(mut self, n: u64) -> Self {
         self.config.page_size = n.max(1);
         self
     }
 
-    /// Sends `1C_OData_DataLoadMode: true` (see [`Config::data_load_mode`]).
+    /// Sends `1C_OData_DataLoadMode: true` (see [`OneCConfig::data_load_mode`]).
     pub fn data_load_mode(mut self, on: bool) -> Self {
         self.config.data_load_mode = on;
         self
@@ -195,7 +199,7 @@ impl ConfigBuilder {
     }
 
     /// Checks the URL and builds the config.
-    pub fn build(mut self) -> Result<Config> {
+    pub fn build(mut self) -> Result<OneCConfig> {
         let base = self.config.base_url.trim().trim_end_matches('/').to_owned();
         let url = url::Url::parse(&base)
             .map_err(|_| Error::config("the 1C base URL must look like https://host/PUBLICATION"))?;
@@ -247,7 +251,7 @@ mod tests {
     #[test]
     fn dsn_forms() {
         let d = Dsn::parse("onec://odata.user:p%40ss@erp.example.com/trade?page_size=50&timeout=5").unwrap();
-        let c = Config::from_dsn(&d).unwrap();
+        let c = OneCConfig::from_dsn(&d).unwrap();
         assert_eq!(c.base_url, "https://erp.example.com/trade");
         assert_eq!(c.odata_root(), "https://erp.example.com/trade/odata/standard.odata");
         assert_eq!(c.hs_root(), "https://erp.example.com/trade/hs");
@@ -257,13 +261,13 @@ mod tests {
         assert_eq!(c.http.timeout, Duration::from_secs(5));
 
         let d = Dsn::parse("onec://%D0%90%D0%B4%D0%BC%D0%B8%D0%BD@127.0.0.1:8080/base").unwrap();
-        let c = Config::from_dsn(&d).unwrap();
+        let c = OneCConfig::from_dsn(&d).unwrap();
         assert_eq!(c.base_url, "http://127.0.0.1:8080/base");
         assert_eq!(c.user, "Админ");
         assert_eq!(c.password.expose_secret(), "");
 
         let d = Dsn::parse("onec://u:p@10.1.1.5/base?tls=false&data_load_mode=true").unwrap();
-        let c = Config::from_dsn(&d).unwrap();
+        let c = OneCConfig::from_dsn(&d).unwrap();
         assert_eq!(c.base_url, "http://10.1.1.5/base");
         assert!(c.data_load_mode);
     }
@@ -276,24 +280,30 @@ mod tests {
             "mitto://u:topsecret@host/base",
             "onec://u:topsecret@host/base?page_size=x",
         ] {
-            let e = Config::from_dsn(&Dsn::parse(bad).unwrap()).unwrap_err();
+            let e = OneCConfig::from_dsn(&Dsn::parse(bad).unwrap()).unwrap_err();
             assert!(!e.to_string().contains("topsecret"), "{e}");
         }
     }
 
     #[test]
     fn plain_http_needs_consent_and_debug_hides_password() {
-        assert!(Config::builder("http://10.0.0.5/base", "u", "p").build().is_err());
+        assert!(OneCConfig::builder("http://10.0.0.5/base", "u", "p").build().is_err());
         assert!(
-            Config::builder("http://10.0.0.5/base", "u", "p")
+            OneCConfig::builder("http://10.0.0.5/base", "u", "p")
                 .allow_plain_http(true)
                 .build()
                 .is_ok()
         );
-        assert!(Config::builder("http://localhost:1/base/", "u", "p").build().is_ok());
-        assert!(Config::builder("https://u:p@host/base", "u", "p").build().is_err());
-        assert!(Config::builder("ftp://host/base", "u", "p").build().is_err());
-        let c = Config::builder("https://host/base/", "u", "hunter2").build().unwrap();
+        assert!(
+            OneCConfig::builder("http://localhost:1/base/", "u", "p")
+                .build()
+                .is_ok()
+        );
+        assert!(OneCConfig::builder("https://u:p@host/base", "u", "p").build().is_err());
+        assert!(OneCConfig::builder("ftp://host/base", "u", "p").build().is_err());
+        let c = OneCConfig::builder("https://host/base/", "u", "hunter2")
+            .build()
+            .unwrap();
         assert_eq!(c.base_url, "https://host/base");
         assert!(!format!("{c:?}").contains("hunter2"));
     }

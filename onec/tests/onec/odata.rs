@@ -1,12 +1,15 @@
 //! The OData client against the simulator: addressing, reads, paging, writes, posting, errors, auth.
 
-mod common;
+use super::common;
 
 use futures::StreamExt;
 use serde_json::{Value, json};
+use switchboard_core::simulated::Simulated;
 use switchboard_core::{Dispatch, ErrorKind};
-use switchboard_erp::sim::{SimOptions, Simulator};
-use switchboard_erp::{Client, Counterparty, EntityKey, EntitySet, Guid, PostingMode, Query, SalesDocument, field};
+use switchboard_onec::sim::{SimBase, Simulator};
+use switchboard_onec::{
+    Counterparty, EntityKey, EntitySet, Guid, OneCClient, PostingMode, Query, SalesDocument, field,
+};
 
 fn counterparties() -> EntitySet {
     EntitySet::catalog("Контрагенты")
@@ -135,7 +138,7 @@ async fn stream_pages_with_top_and_skip() {
     }
     let mut cfg = common::config(&sim);
     cfg.page_size = 10;
-    let c = Client::new(cfg).unwrap();
+    let c = OneCClient::new(cfg).unwrap();
     let items = EntitySet::catalog("Номенклатура");
     let before = sim.requests().await.len();
     let all: Vec<Value> = c
@@ -437,12 +440,12 @@ async fn register_records_by_composite_key() {
 #[tokio::test]
 async fn authentication() {
     let sim = Simulator::start().await;
-    let bad = Client::from_dsn_str(&sim.dsn_with("odata.user", "wrong")).unwrap();
+    let bad = OneCClient::from_dsn_str(&sim.dsn_with("odata.user", "wrong")).unwrap();
     let e = bad.metadata().await.unwrap_err();
     assert_eq!(e.kind(), ErrorKind::Auth);
     assert_ne!(e.dispatch(), Dispatch::MaybeSent, "a refused login did nothing");
     assert!(!e.to_string().contains("wrong"));
-    let e = Client::from_dsn_str(&sim.dsn_with("someone", "sim-password"))
+    let e = OneCClient::from_dsn_str(&sim.dsn_with("someone", "sim-password"))
         .unwrap()
         .list::<Value>(&counterparties(), &Query::new())
         .await
@@ -452,14 +455,9 @@ async fn authentication() {
     assert!(reqs.len() <= 2, "an auth failure is not retried");
 
     // A Cyrillic infobase user with a password containing URL delimiters.
-    let sim = Simulator::start_with(SimOptions {
-        user: "Администратор".into(),
-        password: "p@ss:w/rd?#".into(),
-        publication: "trade".into(),
-    })
-    .await;
+    let sim = Simulator::start_with_base(SimBase::user("Администратор", "p@ss:w/rd?#").publication("trade")).await;
     assert!(sim.dsn().starts_with("onec://%D0%90"));
-    let c = Client::from_dsn_str(&sim.dsn()).unwrap();
+    let c = OneCClient::from_dsn_str(&sim.dsn()).unwrap();
     assert!(c.metadata().await.unwrap().contains("EntityContainer"));
     assert!(!format!("{c:?}").contains("p@ss"));
 }
@@ -468,7 +466,7 @@ async fn authentication() {
 async fn wrong_publication_is_not_found() {
     let sim = Simulator::start().await;
     let dsn = sim.dsn().replace("/base", "/other");
-    let e = Client::from_dsn_str(&dsn).unwrap().metadata().await.unwrap_err();
+    let e = OneCClient::from_dsn_str(&dsn).unwrap().metadata().await.unwrap_err();
     assert_eq!(e.kind(), ErrorKind::NotFound);
     assert!(e.to_string().contains("publication"));
 }
@@ -476,7 +474,7 @@ async fn wrong_publication_is_not_found() {
 #[tokio::test]
 async fn data_load_mode_header() {
     let sim = Simulator::start().await;
-    let c = Client::from_dsn_str(&format!("{}?data_load_mode=true", sim.dsn())).unwrap();
+    let c = OneCClient::from_dsn_str(&format!("{}?data_load_mode=true", sim.dsn())).unwrap();
     let _: Value = c.create(&counterparties(), &json!({"Description": "x"})).await.unwrap();
     assert_eq!(sim.data_load_writes(), 1);
     let req = sim.requests().await.pop().unwrap();

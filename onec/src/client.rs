@@ -1,15 +1,17 @@
-//! [`Client`]: the standard OData interface of one 1C infobase, one method per operation.
+//! [`OneCClient`]: the standard OData interface of one 1C infobase, one method per operation.
 //!
 //! | operation | HTTP | retried on a temporary failure |
 //! |---|---|---|
-//! | [`Client::list`], [`Client::stream`], [`Client::get`], [`Client::count`], [`Client::metadata`] | `GET` | yes (reads) |
-//! | [`Client::create`] | `POST Set` → 201 | only when nothing was sent; see [`crate::sync`] for reconciliation |
-//! | [`Client::update`], [`Client::mark_for_deletion`] | `PATCH Set(key)` | yes (setting the same values twice is harmless) |
-//! | [`Client::post_document`], [`Client::unpost_document`] | `POST Set(key)/Post`, `/Unpost` | yes (re-posting rewrites the same movements) |
-//! | [`Client::delete_physically`] | `DELETE Set(key)` | only when nothing was sent |
+//! | [`OneCClient::list`], [`OneCClient::stream`], [`OneCClient::get`], [`OneCClient::count`], [`OneCClient::metadata`] | `GET` | yes (reads) |
+//! | [`OneCClient::create`] | `POST Set` → 201 | only when nothing was sent; see [`crate::sync`] for reconciliation |
+//! | [`OneCClient::update`], [`OneCClient::mark_for_deletion`] | `PATCH Set(key)` | yes (setting the same values twice is harmless) |
+//! | [`OneCClient::post_document`], [`OneCClient::unpost_document`] | `POST Set(key)/Post`, `/Unpost` | yes (re-posting rewrites the same movements) |
+//! | [`OneCClient::delete_physically`] | `DELETE Set(key)` | only when nothing was sent |
 //!
-//! Every request asks for JSON (`$format=json` and `Accept: application/json`) and authenticates with
-//! HTTP Basic as the configured infobase user.
+//! Every request asks for JSON (`$format=json` and `Accept: application/json`), authenticates with
+//! HTTP Basic as the configured infobase user, and goes through core's request pipeline
+//! ([`OneCApi`]), which retries by the dispatch rules: a create is repeated only when the error proves
+//! 1C never got it.
 
 use std::collections::VecDeque;
 use std::sync::Arc;
@@ -20,11 +22,13 @@ use serde::Serialize;
 use serde::de::DeserializeOwned;
 use serde_json::{Map, Value};
 use switchboard_core::http::Reply;
-use switchboard_core::{Dsn, Error, ErrorKind, ExposeSecret, Idempotence, Result, RetryPolicy};
+use switchboard_core::pipeline::Pipeline;
+use switchboard_core::{Dsn, Error, ErrorKind, Idempotence, Result};
 
-use crate::config::Config;
+use crate::api::{OneCApi, Surface};
+use crate::config::OneCConfig;
 use crate::entity::{EntityKey, EntitySet};
-use crate::error::{from_reply, ours, unexpected};
+use crate::error::{ours, unexpected};
 use crate::filter::Filter;
 use crate::guid::Guid;
 use crate::hs::HttpService;
@@ -57,51 +61,64 @@ pub struct Page<T> {
 
 /// A 1C OData client. Cheap to clone; clones share the connection pool.
 #[derive(Clone)]
-pub struct Client {
+pub struct OneCClient {
     inner: Arc<Inner>,
 }
 
 struct Inner {
-    config: Config,
-    http: reqwest::Client,
+    config: OneCConfig,
+    /// The standard OData interface.
+    odata: Pipeline<OneCApi>,
+    /// HTTP services (their errors are read by status only).
+    hs: Pipeline<OneCApi>,
     odata_root: String,
 }
 
-impl std::fmt::Debug for Client {
+impl std::fmt::Debug for OneCClient {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("Client")
+        f.debug_struct("OneCClient")
             .field("odata_root", &self.inner.odata_root)
             .field("user", &self.inner.config.user)
             .finish_non_exhaustive()
     }
 }
 
-impl Client {
+impl OneCClient {
     /// A client for this configuration.
-    pub fn new(config: Config) -> Result<Client> {
-        let http = config.http.build_client().map_err(ours)?;
+    pub fn new(config: OneCConfig) -> Result<OneCClient> {
+        let odata = Pipeline::new(
+            OneCApi::new(&config, Surface::OData),
+            &config.http,
+            config.retry.clone(),
+        )?;
+        let hs = Pipeline::new(
+            OneCApi::new(&config, Surface::HttpService),
+            &config.http,
+            config.retry.clone(),
+        )?;
         let odata_root = config.odata_root();
-        Ok(Client {
+        Ok(OneCClient {
             inner: Arc::new(Inner {
                 config,
-                http,
+                odata,
+                hs,
                 odata_root,
             }),
         })
     }
 
     /// A client from an `onec://` DSN (see [`crate::config`]).
-    pub fn from_dsn(dsn: &Dsn) -> Result<Client> {
-        Client::new(Config::from_dsn(dsn)?)
+    pub fn from_dsn(dsn: &Dsn) -> Result<OneCClient> {
+        OneCClient::new(OneCConfig::from_dsn(dsn)?)
     }
 
     /// A client from an `onec://` DSN string.
-    pub fn from_dsn_str(dsn: &str) -> Result<Client> {
-        Client::from_dsn(&Dsn::parse(dsn)?)
+    pub fn from_dsn_str(dsn: &str) -> Result<OneCClient> {
+        OneCClient::from_dsn(&Dsn::parse(dsn)?)
     }
 
     /// The configuration.
-    pub fn config(&self) -> &Config {
+    pub fn config(&self) -> &OneCConfig {
         &self.inner.config
     }
 
@@ -114,13 +131,11 @@ impl Client {
     /// that the publication, the user and the OData interface work.
     pub async fn metadata(&self) -> Result<String> {
         let url = format!("{}/$metadata", self.inner.odata_root);
-        let reply = self
-            .execute(Method::GET, &url, None, Idempotence::Idempotent, true)
-            .await?;
+        let reply = self.execute(Method::GET, &url, None, Idempotence::Idempotent).await?;
         Ok(reply.text())
     }
 
-    /// One page of a set (`GET Set?$filter…`). For everything, page by page, use [`Client::stream`].
+    /// One page of a set (`GET Set?$filter…`). For everything, page by page, use [`OneCClient::stream`].
     pub async fn list<T: DeserializeOwned>(&self, set: &EntitySet, query: &Query) -> Result<Page<T>> {
         set.validate()?;
         let url = format!(
@@ -129,13 +144,11 @@ impl Client {
             encode_segment(&set.full_name()),
             query.to_query_string()?
         );
-        let reply = self
-            .execute(Method::GET, &url, None, Idempotence::Idempotent, true)
-            .await?;
+        let reply = self.execute(Method::GET, &url, None, Idempotence::Idempotent).await?;
         decode_collection(&reply)
     }
 
-    /// Every entity the query matches, fetched [`Config::page_size`] at a time with `$top`/`$skip`.
+    /// Every entity the query matches, fetched [`OneCConfig::page_size`] at a time with `$top`/`$skip`.
     ///
     /// The query's own `$top`/`$skip` bound the whole stream. Without an `$orderby`, reference objects
     /// are ordered by `Ref_Key` so that pages do not overlap or leave gaps. The stream ends after the
@@ -207,7 +220,7 @@ impl Client {
     }
 
     /// One entity by key (`GET Set(guid'…')`); the query's `$select`/`$expand` apply. A missing entity
-    /// is an [`ErrorKind::NotFound`] error; [`Client::find`] makes it `None`.
+    /// is an [`ErrorKind::NotFound`] error; [`OneCClient::find`] makes it `None`.
     pub async fn get<T: DeserializeOwned>(
         &self,
         set: &EntitySet,
@@ -216,9 +229,7 @@ impl Client {
     ) -> Result<T> {
         let url = self.entity_url(set, &key.into(), None)?;
         let url = format!("{url}?{}", query.to_query_string()?);
-        let reply = self
-            .execute(Method::GET, &url, None, Idempotence::Idempotent, true)
-            .await?;
+        let reply = self.execute(Method::GET, &url, None, Idempotence::Idempotent).await?;
         decode_entity(&reply)
     }
 
@@ -234,25 +245,18 @@ impl Client {
     /// Creates an entity (`POST Set` → 201) and returns it as 1C stored it (with `Ref_Key`, `Code` or
     /// `Number`, `DataVersion`).
     ///
-    /// Not idempotent: a failure after the request may have been sent ([`Dispatch::MaybeSent`]) is
-    /// returned, never retried here. Look the entity up by a stable key before trying again, as
-    /// [`crate::sync::Syncer`] does.
+    /// Not idempotent: 1C creates a new object for every `POST`, so a failure after the request may
+    /// have reached 1C (a timeout, a dropped connection, a 500: [`Dispatch::MaybeSent`]) is returned,
+    /// never retried; only a refusal before 1C acted (a refused connection, 503, 429) is repeated. Look
+    /// the entity up by a stable key before trying again, as [`crate::sync::Syncer`] does. A 2xx whose
+    /// body cannot be read is a `Decode` error with [`Dispatch::Sent`]: the object exists.
     ///
     /// Tabular-section rows go inside the body (`"Товары": [{"LineNumber": "1", …}]`); 1C refuses to
     /// create rows on their own set (error 13).
     ///
     /// [`Dispatch::MaybeSent`]: switchboard_core::Dispatch::MaybeSent
+    /// [`Dispatch::Sent`]: switchboard_core::Dispatch::Sent
     pub async fn create<T: DeserializeOwned>(&self, set: &EntitySet, body: &impl Serialize) -> Result<T> {
-        self.create_with(set, body, &self.inner.config.retry).await
-    }
-
-    /// [`Client::create`] under a given retry policy (the sync runs its own reconciling loop).
-    pub(crate) async fn create_with<T: DeserializeOwned>(
-        &self,
-        set: &EntitySet,
-        body: &impl Serialize,
-        policy: &RetryPolicy,
-    ) -> Result<T> {
         set.validate()?;
         let body = to_body(body)?;
         let url = format!(
@@ -261,7 +265,7 @@ impl Client {
             encode_segment(&set.full_name())
         );
         let reply = self
-            .execute_with(policy, Method::POST, &url, Some(body), Idempotence::NotIdempotent, true)
+            .execute(Method::POST, &url, Some(body), Idempotence::NotIdempotent)
             .await?;
         if reply.status.as_u16() != 201 {
             tracing::debug!(status = reply.status.as_u16(), set = %set, "1C answered a create without 201");
@@ -280,7 +284,7 @@ impl Client {
         let body = to_body(patch)?;
         let url = format!("{}?$format=json", self.entity_url(set, &key.into(), None)?);
         let reply = self
-            .execute(Method::PATCH, &url, Some(body), Idempotence::Idempotent, true)
+            .execute(Method::PATCH, &url, Some(body), Idempotence::Idempotent)
             .await?;
         decode_entity(&reply)
     }
@@ -302,10 +306,10 @@ impl Client {
     }
 
     /// Deletes an entity physically (`DELETE`). 1C does not check references on this path, so other
-    /// objects may be left pointing at nothing; prefer [`Client::mark_for_deletion`].
+    /// objects may be left pointing at nothing; prefer [`OneCClient::mark_for_deletion`].
     pub async fn delete_physically(&self, set: &EntitySet, key: impl Into<EntityKey>) -> Result<()> {
         let url = format!("{}?$format=json", self.entity_url(set, &key.into(), None)?);
-        self.execute(Method::DELETE, &url, None, Idempotence::NotIdempotent, true)
+        self.execute(Method::DELETE, &url, None, Idempotence::NotIdempotent)
             .await
             .map(drop)
     }
@@ -317,7 +321,7 @@ impl Client {
             "{}?PostingModeOperational={operational}&$format=json",
             self.entity_url(set, &EntityKey::Guid(key), Some("Post"))?
         );
-        self.execute(Method::POST, &url, None, Idempotence::Idempotent, true)
+        self.execute(Method::POST, &url, None, Idempotence::Idempotent)
             .await
             .map(drop)
     }
@@ -328,7 +332,7 @@ impl Client {
             "{}?$format=json",
             self.entity_url(set, &EntityKey::Guid(key), Some("Unpost"))?
         );
-        self.execute(Method::POST, &url, None, Idempotence::Idempotent, true)
+        self.execute(Method::POST, &url, None, Idempotence::Idempotent)
             .await
             .map(drop)
     }
@@ -344,70 +348,62 @@ impl Client {
         Ok(url)
     }
 
-    /// Sends one request under the retry policy; a non-2xx answer becomes the mapped error.
+    /// Sends one request of the OData interface through its pipeline; an error answer becomes the
+    /// mapped error.
     pub(crate) async fn execute(
         &self,
         method: Method,
         url: &str,
         body: Option<Vec<u8>>,
         idempotence: Idempotence,
-        odata_errors: bool,
     ) -> Result<Reply> {
-        self.execute_with(&self.inner.config.retry, method, url, body, idempotence, odata_errors)
-            .await
+        self.send(&self.inner.odata, method, url, body, idempotence).await
     }
 
-    async fn execute_with(
+    /// Sends one request to an HTTP service through its pipeline; an error answer is read by status.
+    pub(crate) async fn execute_service(
         &self,
-        policy: &RetryPolicy,
         method: Method,
         url: &str,
         body: Option<Vec<u8>>,
         idempotence: Idempotence,
-        odata_errors: bool,
     ) -> Result<Reply> {
-        let max_body = self.inner.config.http.max_body;
-        policy
-            .run(idempotence, || {
-                let req = self.request(method.clone(), url, body.clone());
-                let method = method.clone();
-                async move {
-                    let reply = Reply::send(req, max_body).await.map_err(ours)?;
-                    tracing::debug!(%method, status = reply.status.as_u16(), "1C answered");
-                    if reply.is_success() {
-                        Ok(reply)
-                    } else if odata_errors {
-                        Err(from_reply(&reply))
-                    } else {
-                        Err(reply.status_error().with_provider(crate::SCHEME))
-                    }
-                }
-            })
-            .await
+        self.send(&self.inner.hs, method, url, body, idempotence).await
     }
 
-    pub(crate) fn request(&self, method: Method, url: &str, body: Option<Vec<u8>>) -> reqwest::RequestBuilder {
-        let c = &self.inner.config;
-        let mut req = self
-            .inner
-            .http
-            .request(method, url)
-            .basic_auth(&c.user, Some(c.password.expose_secret()))
-            .header(http::header::ACCEPT, "application/json");
-        if c.data_load_mode {
-            req = req.header(DATA_LOAD_MODE_HEADER, "true");
-        }
-        if let Some(b) = body {
-            req = req
-                .header(http::header::CONTENT_TYPE, "application/json; charset=utf-8")
-                .body(b);
-        }
-        req
+    async fn send(
+        &self,
+        pipeline: &Pipeline<OneCApi>,
+        method: Method,
+        url: &str,
+        body: Option<Vec<u8>>,
+        idempotence: Idempotence,
+    ) -> Result<Reply> {
+        let body = body.map(bytes::Bytes::from);
+        let data_load_mode = self.inner.config.data_load_mode;
+        let reply = pipeline
+            .reply(idempotence, |http| {
+                let mut req = http
+                    .request(method.clone(), url)
+                    .header(http::header::ACCEPT, "application/json");
+                if data_load_mode {
+                    req = req.header(DATA_LOAD_MODE_HEADER, "true");
+                }
+                if let Some(b) = &body {
+                    req = req
+                        .header(http::header::CONTENT_TYPE, "application/json; charset=utf-8")
+                        .body(b.clone());
+                }
+                req
+            })
+            .await?;
+        tracing::debug!(%method, status = reply.status.as_u16(), "1C answered");
+        Ok(reply)
     }
 }
 
 struct StreamState<T> {
-    client: Client,
+    client: OneCClient,
     set: EntitySet,
     query: Query,
     skip: u64,

@@ -1,7 +1,7 @@
 //! The sync end to end against the simulator: everything an integrator moves, a re-run that changes
 //! nothing, updates, ambiguity, deletion marks, the log, statuses and delta sync.
 
-mod common;
+use super::common;
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -9,9 +9,9 @@ use std::time::Duration;
 use chrono::NaiveDate;
 use serde_json::{Value, json};
 use switchboard_core::{Dispatch, ErrorKind};
-use switchboard_erp::model::{contract_kind, payment_operation};
-use switchboard_erp::sim::Simulator;
-use switchboard_erp::{
+use switchboard_onec::model::{contract_kind, payment_operation};
+use switchboard_onec::sim::Simulator;
+use switchboard_onec::{
     BankPayment, Contract, Counterparty, Decimal, Delta, DocumentRow, EntitySet, EnumValue, Guid, Item, Marker,
     MemorySyncLog, PaymentDirection, PaymentRow, Posting, PriceList, PriceRow, SalesDocument, SalesKind, SyncAction,
     SyncEntry, SyncLog, Syncer, field,
@@ -315,7 +315,7 @@ async fn a_changed_field_is_patched_alone_and_documents_are_reposted() {
     assert_eq!(stored["Товары"][1]["LineNumber"], "2");
 
     // Unposted in 1C by someone: the next sync posts it again, without writing anything else.
-    switchboard_erp::Client::unpost_document(sync.client(), &EntitySet::document("ЗаказКлиента"), o.ref_key)
+    switchboard_onec::OneCClient::unpost_document(sync.client(), &EntitySet::document("ЗаказКлиента"), o.ref_key)
         .await
         .unwrap();
     let o3 = sync
@@ -545,7 +545,7 @@ async fn delta_sync_by_change_date() {
     let empty = sync.pull_changes::<Value>(&delta).await.unwrap();
     assert!(empty.items.is_empty(), "nothing changed since the marker");
 
-    sim.advance(Duration::from_secs(60));
+    sim.advance_clock(Duration::from_secs(60));
     sim.set_field("Document_ЗаказКлиента", refs[1], "Статус", json!("Согласован"));
     let one = sync.pull_changes::<Value>(&delta).await.unwrap();
     assert_eq!(one.items.len(), 1);
