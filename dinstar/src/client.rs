@@ -27,6 +27,7 @@ use crate::digest::{DigestAuth, Exchange};
 use crate::error::{Operation, code_error, is_success};
 use crate::ids::UserIds;
 use crate::model::*;
+use crate::reconcile::{self, Finding, Sought};
 
 /// Placeholder the gateway replaces with each recipient's `text_param`, in order.
 pub const PARAM_PLACEHOLDER: &str = "#param#";
@@ -282,6 +283,15 @@ struct Plan {
     items: Vec<(PhoneNumber, SmsParam)>,
 }
 
+impl Plan {
+    /// What a lookup of item `i` looks for: its id, number and its text's part count.
+    fn sought(&self, i: usize) -> Option<Sought> {
+        let (_, p) = self.items.get(i)?;
+        let text = fill(&self.text, &p.text_param);
+        Some(Sought::new(p.user_id, p.number.clone(), &text, self.encoding))
+    }
+}
+
 impl DinstarClient {
     /// A client for the configured gateway. No request is made until the first call.
     pub fn new(config: Config) -> Result<Self> {
@@ -299,9 +309,9 @@ impl DinstarClient {
             .ok_or_else(|| Error::config("the gateway's UTC offset is out of range"))?;
         Ok(DinstarClient {
             inner: Arc::new(Inner {
-                auth: DigestAuth::new(key, &config.username, &config.password, config.auth_cooldown),
+                auth: DigestAuth::new(key.clone(), &config.username, &config.password, config.auth_cooldown),
                 retry: config.retry_policy(),
-                ids: UserIds::from_clock(),
+                ids: UserIds::for_gateway(&key),
                 http,
                 base,
                 offset,
@@ -317,7 +327,8 @@ impl DinstarClient {
         &self.inner.config
     }
 
-    /// The `user_id` counter (persist [`UserIds::peek`] to carry it across restarts).
+    /// Where `user_id`s come from (hand it a store with [`UserIds::use_store`] so that every process
+    /// draws from one sequence).
     pub fn user_ids(&self) -> &UserIds {
         &self.inner.ids
     }
@@ -708,7 +719,7 @@ impl DinstarClient {
     /// way that may have reached the gateway is `MaybeSent` — [`DinstarClient::send_batch_reconciled`]
     /// resolves those.
     pub async fn send_batch(&self, batch: &SmsBatch) -> Result<BatchOutcome> {
-        let plan = self.plan(batch)?;
+        let plan = self.plan(batch).await?;
         let all: Vec<usize> = (0..plan.items.len()).collect();
         let mut outcomes: Vec<Option<Result<Accepted>>> = (0..plan.items.len()).map(|_| None).collect();
         let requests = self.send_planned(&plan, &all, &mut outcomes).await;
@@ -721,7 +732,7 @@ impl DinstarClient {
     /// So a retry never duplicates an SMS. What stays uncertain (the lookup itself failed) is left
     /// `MaybeSent`.
     pub async fn send_batch_reconciled(&self, batch: &SmsBatch) -> Result<BatchOutcome> {
-        let plan = self.plan(batch)?;
+        let plan = self.plan(batch).await?;
         let all: Vec<usize> = (0..plan.items.len()).collect();
         let mut outcomes: Vec<Option<Result<Accepted>>> = (0..plan.items.len()).map(|_| None).collect();
         let mut requests = self.send_planned(&plan, &all, &mut outcomes).await;
@@ -735,12 +746,8 @@ impl DinstarClient {
             if uncertain.is_empty() {
                 break;
             }
-            let keys: Vec<(u32, &str)> = uncertain
-                .iter()
-                .filter_map(|i| plan.items.get(*i))
-                .map(|(_, p)| (p.user_id, p.number.as_str()))
-                .collect();
-            let found = match self.reconcile_keys(&keys).await {
+            let sought: Vec<Sought> = uncertain.iter().filter_map(|i| plan.sought(*i)).collect();
+            let found = match self.find(&sought).await {
                 Ok(found) => found,
                 Err(e) => {
                     tracing::warn!(target: "switchboard_dinstar", error = %e, "reconciliation lookup failed; sends stay uncertain");
@@ -750,15 +757,28 @@ impl DinstarClient {
             let mut missing = Vec::new();
             for i in uncertain {
                 let Some((_, p)) = plan.items.get(i) else { continue };
-                if found.contains_key(&p.user_id) {
-                    outcomes[i] = Some(Ok(Accepted {
-                        task_id: None,
-                        sms_in_queue: None,
-                        sn: self.sn(),
-                        reconciled: true,
-                    }));
-                } else {
-                    missing.push(i);
+                match found.get(&p.user_id) {
+                    Some(Finding::Landed(_)) => {
+                        outcomes[i] = Some(Ok(Accepted {
+                            task_id: None,
+                            sms_in_queue: None,
+                            sn: self.sn(),
+                            reconciled: true,
+                        }))
+                    }
+                    Some(Finding::Absent) => missing.push(i),
+                    // Another text under this id and number: neither sent nor safe to send again.
+                    Some(Finding::Ambiguous(_)) | None => {
+                        if let Some(Some(Err(e))) = outcomes.get_mut(i) {
+                            let msg = format!(
+                                "{}; the gateway has an SMS to this number under the same user_id {} with another \
+                                 part count, so whether this one went out cannot be told",
+                                e.message(),
+                                p.user_id
+                            );
+                            *e = e.replicate().with_message(msg);
+                        }
+                    }
                 }
             }
             if missing.is_empty() {
@@ -775,53 +795,46 @@ impl DinstarClient {
     }
 
     /// Looks `user_ids` up with `query_sms_result` (32 per request): which ones the gateway has
-    /// (they landed) and which it does not (sending them again cannot duplicate).
+    /// (they landed) and which it does not (sending them again cannot duplicate). Any record under an
+    /// id counts, whatever its number: to reconcile one message, which also checks the number and the
+    /// text's part count, use [`DinstarTransport::reconcile`](crate::DinstarTransport).
     ///
-    /// Assumes **[?]** the gateway creates a result record (status `SENDING`) when it accepts a task,
-    /// which is what `user_id` in results (API v0.4) is for. Ids not found are looked up a second
-    /// time after [`Config::reconcile_settle`], so a request the gateway is still processing is not
-    /// taken for a lost one.
+    /// An id the gateway does not know is looked up again until [`Config::reconcile_window`] has
+    /// passed: a gateway records a task when its queue gets to it, possibly seconds after the request.
     pub async fn reconcile(&self, user_ids: &[u32]) -> Result<Reconciliation> {
-        let keys: Vec<(u32, &str)> = user_ids.iter().map(|id| (*id, "")).collect();
-        let found = self.reconcile_keys(&keys).await?;
+        let sought: Vec<Sought> = user_ids.iter().map(|id| Sought::by_id(*id)).collect();
+        let found = self.find(&sought).await?;
         let mut landed: Vec<SmsResult> = Vec::new();
         let mut missing = Vec::new();
         for id in user_ids {
             match found.get(id) {
-                Some(r) => landed.push(r.clone()),
-                None => missing.push(*id),
+                Some(Finding::Landed(r) | Finding::Ambiguous(r)) => landed.push(r.clone()),
+                _ => missing.push(*id),
             }
         }
         Ok(Reconciliation { landed, missing })
     }
 
-    /// The records of the keys the gateway knows, by user_id. A key's number (when given) must match
-    /// the record's, so an id an earlier process used for another number is not taken for this one.
-    async fn reconcile_keys(&self, keys: &[(u32, &str)]) -> Result<HashMap<u32, SmsResult>> {
-        let lookup = |results: Vec<SmsResult>, keys: &[(u32, &str)], into: &mut HashMap<u32, SmsResult>| {
-            for r in results {
-                let Some(id) = r.user_id else { continue };
-                let Some((_, number)) = keys.iter().find(|(k, _)| *k == id) else {
-                    continue;
-                };
-                if number.is_empty() || r.number.is_empty() || same_number(number, &r.number) {
-                    into.insert(id, r);
-                }
-            }
-        };
-        let mut found = HashMap::new();
-        let ids: Vec<u32> = keys.iter().map(|(id, _)| *id).collect();
-        lookup(self.sms_results(&ids).await?, keys, &mut found);
-        let missing: Vec<(u32, &str)> = keys.iter().copied().filter(|(id, _)| !found.contains_key(id)).collect();
-        if !missing.is_empty() && !self.inner.config.reconcile_settle.is_zero() {
-            tokio::time::sleep(self.inner.config.reconcile_settle).await;
-            let ids: Vec<u32> = missing.iter().map(|(id, _)| *id).collect();
-            lookup(self.sms_results(&ids).await?, &missing, &mut found);
-        }
-        Ok(found)
+    /// What the gateway has of these SMS, looked up until found or until the reconciliation window
+    /// has passed (see [`crate::reconcile`]).
+    pub(crate) async fn find(&self, sought: &[Sought]) -> Result<HashMap<u32, Finding>> {
+        reconcile::find(sought, self.inner.config.reconcile_window, |ids| async move {
+            self.sms_results(&ids).await
+        })
+        .await
     }
 
-    fn plan(&self, batch: &SmsBatch) -> Result<Plan> {
+    /// How this client writes `number` for the gateway and which encoding it sends `text` in (as a
+    /// send of that text alone would choose), for looking a message up.
+    pub(crate) fn sought(&self, user_id: u32, number: &PhoneNumber, text: &str) -> Sought {
+        let encoding = match self.inner.config.encoding {
+            Some(e) => e,
+            None => SmsEncoding::for_text(text),
+        };
+        Sought::new(user_id, self.inner.config.number_format.format(number), text, encoding)
+    }
+
+    async fn plan(&self, batch: &SmsBatch) -> Result<Plan> {
         if batch.recipients.is_empty() {
             return Err(input("the batch has no recipients"));
         }
@@ -870,28 +883,31 @@ impl DinstarClient {
         let ports = batch.ports.clone().unwrap_or_else(|| self.inner.config.ports.clone());
         check_ports(&ports)?;
         let fresh = batch.recipients.iter().filter(|r| r.user_id.is_none()).count();
-        let mut next = if fresh > 0 { self.inner.ids.reserve(fresh) } else { 0 };
+        let mut fresh = if fresh > 0 {
+            self.inner.ids.take(fresh).await?.into_iter()
+        } else {
+            Vec::new().into_iter()
+        };
         let format = &self.inner.config.number_format;
         let items = batch
             .recipients
             .iter()
             .map(|r| {
-                let user_id = r.user_id.unwrap_or_else(|| {
-                    let id = next;
-                    next += 1;
-                    id
-                });
+                let user_id = r
+                    .user_id
+                    .or_else(|| fresh.next())
+                    .ok_or_else(|| Error::new(ErrorKind::Unavailable, "ran out of user_ids").with_provider(SCHEME))?;
                 let number = format.format(&r.number);
-                (
+                Ok((
                     r.number.clone(),
                     SmsParam {
                         number,
                         text_param: r.params.clone(),
                         user_id,
                     },
-                )
+                ))
             })
-            .collect();
+            .collect::<Result<Vec<_>>>()?;
         Ok(Plan {
             text: batch.text.clone(),
             encoding,
@@ -1163,11 +1179,6 @@ fn digits(s: &str) -> String {
     s.chars().filter(char::is_ascii_digit).collect()
 }
 
-/// Whether two written numbers are the same digits (the gateway may add or drop a `+`).
-fn same_number(a: &str, b: &str) -> bool {
-    digits(a) == digits(b)
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -1177,11 +1188,5 @@ mod tests {
         assert_eq!(fill("#param# and #param#", &["a".into(), "b".into()]), "a and b");
         assert_eq!(fill("no params", &[]), "no params");
         assert_eq!(fill("#param##param#", &["x".into()]), "x#param#");
-    }
-
-    #[test]
-    fn numbers_compare_by_digits() {
-        assert!(same_number("+355694123456", "355694123456"));
-        assert!(!same_number("355694123456", "355694123457"));
     }
 }

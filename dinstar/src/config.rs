@@ -130,10 +130,12 @@ pub struct Config {
     /// only what the gateway does not know, instead of failing with `MaybeSent`.
     #[serde(default = "defaults::yes")]
     pub reconcile: bool,
-    /// How long reconciliation waits before a second look at ids the gateway did not know, so a
-    /// request still being processed is not taken for a lost one.
-    #[serde(default = "defaults::reconcile_settle", with = "secs")]
-    pub reconcile_settle: Duration,
+    /// How long reconciliation keeps looking for an id the gateway does not know yet before it
+    /// concludes that the SMS did not land. A gateway records a task when its queue gets to it, which
+    /// under load can be seconds after it answered (or failed to answer) the request; concluding
+    /// "not sent" earlier would send the SMS twice. Zero: one look. Default 10 s.
+    #[serde(default = "defaults::reconcile_window", with = "secs")]
+    pub reconcile_window: Duration,
     /// After the gateway refused the credentials, how long the client refuses to try again (a
     /// gateway bans an address after repeated failed logins). `reset_auth` ends it early.
     #[serde(default = "defaults::auth_cooldown", with = "secs")]
@@ -166,8 +168,8 @@ mod defaults {
     pub fn max_batch() -> usize {
         crate::model::MAX_RECIPIENTS_PER_SEND
     }
-    pub fn reconcile_settle() -> Duration {
-        Duration::from_secs(1)
+    pub fn reconcile_window() -> Duration {
+        Duration::from_secs(10)
     }
     pub fn auth_cooldown() -> Duration {
         Duration::from_secs(300)
@@ -211,6 +213,7 @@ const DSN_OPTIONS: &[&str] = &[
     "utc_offset",
     "batch",
     "reconcile",
+    "reconcile_window",
 ];
 
 impl Config {
@@ -233,7 +236,7 @@ impl Config {
             webhook_token_param: defaults::token_param(),
             max_batch: MAX_RECIPIENTS_PER_SEND,
             reconcile: true,
-            reconcile_settle: defaults::reconcile_settle(),
+            reconcile_window: defaults::reconcile_window(),
             auth_cooldown: defaults::auth_cooldown(),
             utc_offset_minutes: 0,
             retry_attempts: defaults::retry_attempts(),
@@ -244,7 +247,7 @@ impl Config {
     /// Reads `dinstar://USER:PASS@HOST[:PORT]?sn=SN[&port=0,1][&tls=true][&insecure=true]
     /// [&webhook_secret=S][&webhook_param=token][&numbers=international|e164|national&country_code=355&trunk=0]
     /// [&encoding=auto|unicode|gsm-7bit][&status_report=false][&timeout=SECS][&utc_offset=+03:00]
-    /// [&batch=N][&reconcile=false]`.
+    /// [&batch=N][&reconcile=false][&reconcile_window=10s]`.
     ///
     /// Plain HTTP unless `tls=true`: gateways serve HTTP on the LAN. `insecure=true` accepts a
     /// self-signed certificate. There is no public endpoint, so the host `default` is refused.
@@ -327,6 +330,11 @@ impl Config {
             c.max_batch = b;
         }
         c.reconcile = dsn.option_bool("reconcile", true)?;
+        if let Some(w) = dsn.option("reconcile_window") {
+            c.reconcile_window = parse_duration(w).ok_or_else(|| {
+                Error::config("dinstar DSN option 'reconcile_window' must be a duration such as 10s, 1500ms or 2m")
+            })?;
+        }
         c.validate()?;
         Ok(c)
     }
@@ -420,9 +428,9 @@ impl Config {
         self
     }
 
-    /// Sets the reconciliation settle time.
-    pub fn with_reconcile_settle(mut self, settle: Duration) -> Self {
-        self.reconcile_settle = settle;
+    /// Sets how long reconciliation looks for an id before concluding it did not land.
+    pub fn with_reconcile_window(mut self, window: Duration) -> Self {
+        self.reconcile_window = window;
         self
     }
 
@@ -481,6 +489,27 @@ pub(crate) fn parse_ports(list: &str) -> Result<Vec<Port>> {
                 .ok_or_else(|| Error::config(format!("'{}' is not a port number 0–{MAX_PORT}", p.escape_debug())))
         })
         .collect()
+}
+
+/// `10s`, `1500ms`, `2m`, or plain seconds (`10`, `2.5`), at most an hour.
+fn parse_duration(s: &str) -> Option<Duration> {
+    let s = s.trim();
+    let (number, unit) = match s.find(|c: char| c.is_ascii_alphabetic()) {
+        Some(i) => s.split_at(i),
+        None => (s, "s"),
+    };
+    let n: f64 = number
+        .trim()
+        .parse()
+        .ok()
+        .filter(|n: &f64| n.is_finite() && *n >= 0.0)?;
+    let secs = match unit {
+        "ms" => n / 1000.0,
+        "s" => n,
+        "m" => n * 60.0,
+        _ => return None,
+    };
+    (secs <= 3600.0).then(|| Duration::from_secs_f64(secs))
 }
 
 /// `+03:00`, `-0530`, `Z`, or minutes (`180`).
@@ -581,6 +610,23 @@ mod tests {
         assert!(c.request_status_report);
         c.validate().unwrap();
         assert!(!format!("{c:?}").contains("\"pw\""));
+    }
+
+    #[test]
+    fn reconcile_windows() {
+        assert_eq!(
+            Config::new("http://h", "u", "p").reconcile_window,
+            Duration::from_secs(10)
+        );
+        let c = dsn("dinstar://admin:pw@h?reconcile_window=3s").unwrap();
+        assert_eq!(c.reconcile_window, Duration::from_secs(3));
+        assert_eq!(parse_duration("1500ms"), Some(Duration::from_millis(1500)));
+        assert_eq!(parse_duration("2m"), Some(Duration::from_secs(120)));
+        assert_eq!(parse_duration("0"), Some(Duration::ZERO));
+        for bad in ["x", "-1s", "3h", "2 weeks", "99999s"] {
+            assert_eq!(parse_duration(bad), None, "{bad}");
+        }
+        assert!(dsn("dinstar://admin:pw@h?reconcile_window=soon").is_err());
     }
 
     #[test]

@@ -81,6 +81,7 @@ mod error;
 mod ids;
 mod inbound;
 pub mod model;
+mod reconcile;
 #[cfg(feature = "sim")]
 pub mod sim;
 mod transport;

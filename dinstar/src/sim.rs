@@ -168,6 +168,8 @@ struct Record {
     outcome: SimOutcome,
     /// A temporary report was given; the next step delivers.
     temp_reported: bool,
+    /// When the gateway gets round to recording the task: until then lookups do not show it.
+    recorded_at: Instant,
 }
 
 #[derive(Debug, Clone)]
@@ -223,6 +225,7 @@ struct State {
     cdrs: Vec<Value>,
     forced: HashMap<String, VecDeque<i64>>,
     push_url: Option<String>,
+    record_after: Duration,
 }
 
 /// Configures a [`Simulator`] before it starts.
@@ -236,6 +239,7 @@ pub struct SimulatorBuilder {
     count_probes: bool,
     auto_advance: bool,
     nonce_ttl: Duration,
+    record_after: Duration,
 }
 
 impl Default for SimulatorBuilder {
@@ -249,6 +253,7 @@ impl Default for SimulatorBuilder {
             count_probes: false,
             auto_advance: false,
             nonce_ttl: Duration::from_secs(300),
+            record_after: Duration::ZERO,
         }
     }
 }
@@ -289,6 +294,12 @@ impl SimulatorBuilder {
     /// Advances the SMS states one step on every result or delivery query.
     pub fn auto_advance(mut self, on: bool) -> Self {
         self.auto_advance = on;
+        self
+    }
+
+    /// Records each accepted task `delay` after answering `202` (see [`Simulator::record_after`]).
+    pub fn record_after(mut self, delay: Duration) -> Self {
+        self.record_after = delay;
         self
     }
 
@@ -343,6 +354,7 @@ impl SimulatorBuilder {
             cdrs: Vec::new(),
             forced: HashMap::new(),
             push_url: None,
+            record_after: self.record_after,
         }
     }
 
@@ -591,6 +603,13 @@ impl Simulator {
                 .await;
         }
         changed
+    }
+
+    /// Records the tasks of later `send_sms` requests only `delay` after answering `202`, as a busy
+    /// gateway does when its queue gets to them: until then `query_sms_result` does not show them and
+    /// [`Simulator::advance`] does not move them. Zero (the default) records at once.
+    pub fn record_after(&self, delay: Duration) {
+        self.lock().record_after = delay;
     }
 
     /// Where pushes go (include the secret: `http://host/hook?token=…`).
@@ -1050,6 +1069,7 @@ impl State {
                 succ_count: 0,
                 outcome,
                 temp_reported: false,
+                recorded_at: Instant::now() + self.record_after,
             });
         }
         let queued = self.in_queue();
@@ -1062,7 +1082,8 @@ impl State {
         let mut results = Vec::new();
         let mut new_reports = Vec::new();
         let t = now();
-        for r in &mut self.records {
+        let at = Instant::now();
+        for r in self.records.iter_mut().filter(|r| r.recorded_at <= at) {
             match r.sms.status.as_str() {
                 "SENDING" => {
                     if r.outcome == SimOutcome::FailSending {
@@ -1123,9 +1144,11 @@ impl State {
         if self.auto_advance {
             self.step();
         }
+        let at = Instant::now();
         let result: Vec<Value> = self
             .records
             .iter()
+            .filter(|r| r.recorded_at <= at)
             .filter(|r| f.numbers.as_ref().is_none_or(|n| n.contains(&digits(&r.sms.number))))
             .filter(|r| f.user_ids.as_ref().is_none_or(|u| u.contains(&r.sms.user_id)))
             .filter(|r| f.ports.as_ref().is_none_or(|p| p.contains(&r.sms.port)))

@@ -16,7 +16,7 @@ pub fn config(sim: &Simulator) -> Config {
 pub fn config_for(dsn: &str) -> Config {
     Config::from_dsn(&Dsn::parse(dsn).unwrap())
         .unwrap()
-        .with_reconcile_settle(Duration::ZERO)
+        .with_reconcile_window(Duration::ZERO)
         .with_timeout(Duration::from_millis(1500))
 }
 
