@@ -1,11 +1,9 @@
 //! Tracking by `user_id` (SENDING → SENT_OK → DELIVERED, delivery reports, 32 per query) and
 //! reconciliation of sends whose answer was lost, so a retry never duplicates an SMS.
 
-mod common;
-
 use std::time::Duration;
 
-use common::{client, config, config_for, number, numbers};
+use crate::{client, config, config_for, number, numbers};
 use switchboard_core::testkit::Fault;
 use switchboard_core::{DeliveryStatus, Dispatch, ErrorKind, Recipient};
 use switchboard_dinstar::sim::{LossMode, SimOutcome, Simulator};

@@ -1,11 +1,9 @@
 //! Every endpoint of the HTTP API against the simulator, every documented `error_code`, the
 //! validations that stop a bad batch before anything is sent, and HTTP/connection faults.
 
-mod common;
-
 use std::time::Duration;
 
-use common::{client, config, number, numbers};
+use crate::{client, config, number, numbers};
 use serde_json::json;
 use switchboard_core::testkit::{ConnectionFault, Fault, connection_fault};
 use switchboard_core::{Dispatch, ErrorKind};

@@ -1,12 +1,10 @@
 //! Digest authentication against the simulator: one challenge, pre-emptive answers, stale nonces,
 //! refused credentials, bans — and what diqwest's own flow does against the same server.
 
-mod common;
-
 use std::sync::Arc;
 use std::time::Duration;
 
-use common::{client, config};
+use crate::{client, config};
 use diqwest::{DigestAuthSession, WithDigestAuth};
 use switchboard_core::testkit::{Fault, SimServer, wiremock};
 use switchboard_core::{Dispatch, ErrorKind};

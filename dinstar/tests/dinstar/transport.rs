@@ -1,11 +1,9 @@
 //! `DinstarTransport` as a core `Transport`: from a DSN, `send`/`send_many` batching, receipts whose
 //! provider id is the `user_id`, `status`, and reconciliation in the transport path.
 
-mod common;
-
 use std::time::Duration;
 
-use common::{config_for, number, numbers};
+use crate::{config_for, number, numbers};
 use switchboard_core::testkit::Fault;
 use switchboard_core::{DeliveryStatus, Dispatch, Dsn, ErrorKind, Message, Recipient, Transport};
 use switchboard_dinstar::sim::{LossMode, Simulator};
