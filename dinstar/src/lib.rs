@@ -81,6 +81,7 @@ mod error;
 mod ids;
 mod inbound;
 pub mod model;
+mod provider;
 mod reconcile;
 #[cfg(feature = "sim")]
 pub mod sim;
@@ -100,6 +101,7 @@ pub use model::{
     DeliverStatus, IncomingFlag, IncomingSms, InfoType, PortAction, RegState, SendSmsRequest, SmsEncoding, SmsParam,
     SmsResult, SmsStatus,
 };
+pub use provider::{DinstarProvider, register};
 pub use transport::DinstarTransport;
 
 /// The DSN scheme and provider name: `dinstar://USER:PASS@HOST:PORT?sn=SN`.

@@ -8,6 +8,7 @@ mod dinstar {
     mod digest_rfc;
     mod durable;
     mod incoming;
+    mod provider;
     mod push;
     mod strict;
     mod tracking;
@@ -17,7 +18,7 @@ mod dinstar {
 use std::time::Duration;
 
 use switchboard_core::{Dsn, PhoneNumber};
-use switchboard_dinstar::sim::Simulator;
+use switchboard_dinstar::sim::{SimSms, Simulator};
 use switchboard_dinstar::{Config, DinstarClient};
 
 /// The simulator's configuration, made fast and deterministic for tests: one reconciliation look, short
@@ -46,4 +47,9 @@ pub fn numbers(n: usize) -> Vec<PhoneNumber> {
 
 pub fn number(i: usize) -> PhoneNumber {
     numbers(i + 1).pop().unwrap()
+}
+
+/// Everything the simulator knows of each SMS it accepted, in order.
+pub fn sms(sim: &Simulator) -> Vec<SimSms> {
+    (0..sim.sent().len()).filter_map(|i| sim.message(i)).collect()
 }

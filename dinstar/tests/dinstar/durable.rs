@@ -5,12 +5,13 @@
 use std::collections::HashSet;
 use std::sync::Arc;
 use std::time::Duration;
+use switchboard_core::simulated::Simulated;
 
 use switchboard_core::{Dispatch, MemoryStore, Message, Reconciled, Store, Transport};
 use switchboard_dinstar::sim::{LossMode, Simulator};
 use switchboard_dinstar::{BatchRecipient, DinstarTransport, SmsBatch};
 
-use crate::{client, config_for, number};
+use crate::{client, config_for, number, sms};
 
 fn transport(dsn: &str) -> DinstarTransport {
     DinstarTransport::new(config_for(dsn)).unwrap()
@@ -75,7 +76,7 @@ async fn a_send_uses_the_prepared_reference() {
     let id = m.reference.clone().unwrap();
     let r = t.send(&m).await.unwrap();
     assert_eq!(r.provider_id(), id);
-    assert_eq!(sim.sent()[0].user_id.to_string(), id);
+    assert_eq!(sms(&sim)[0].user_id.to_string(), id);
     // A reference that is no user_id is refused before anything is sent.
     m.reference = Some("not-an-id".into());
     let e = t.send(&m).await.unwrap_err();
@@ -88,7 +89,7 @@ async fn reconcile_finds_a_prepared_send_whose_answer_was_lost_and_not_one_that_
     let sim = Simulator::start().await;
     for (mode, landed) in [(LossMode::DropAfterAccept, true), (LossMode::DropBeforeForward, false)] {
         let proxy = sim.lossy_proxy("/api/send_sms", mode, 1).await.unwrap();
-        let t = transport(&format!("{}&reconcile=false", sim.dsn_for(&proxy)));
+        let t = transport(&format!("{}&reconcile=false", sim.dsn_at(&proxy).unwrap()));
         let mut m = Message::sms(number(1), "Porosia juaj u dërgua");
         m.reference = t.prepare(&m).await.unwrap();
         let e = t.send(&m).await.unwrap_err();
@@ -139,10 +140,11 @@ async fn a_lost_answer_whose_task_the_gateway_records_late_is_reconciled_as_sent
         .await
         .unwrap();
     let t =
-        DinstarTransport::new(config_for(&sim.dsn_for(&proxy)).with_reconcile_window(Duration::from_secs(10))).unwrap();
+        DinstarTransport::new(config_for(&sim.dsn_at(&proxy).unwrap()).with_reconcile_window(Duration::from_secs(10)))
+            .unwrap();
     let r = t.send(&Message::sms(number(0), "Hi")).await.unwrap();
     assert_eq!(sim.sent().len(), 1, "sent once, never again");
     assert_eq!(sim.stats().path("/api/send_sms"), 1);
-    assert_eq!(sim.sent()[0].user_id.to_string(), r.provider_id());
+    assert_eq!(sms(&sim)[0].user_id.to_string(), r.provider_id());
     assert_eq!(r.raw["reconciled"], true);
 }
