@@ -393,7 +393,7 @@ async fn sim(args: &[String]) -> Result<ExitCode, Fail> {
     // Each arm keeps its simulator alive in `_keep` for as long as the process runs.
     let (dsn, uri, _keep): (String, String, Box<dyn std::any::Any>) = match name.as_str() {
         "dinstar" => {
-            let s = switchboard::dinstar::sim::Simulator::start_on_port(port)
+            let s = switchboard::dinstar::sim::Simulator::start_with(SimOptions::default().port(port))
                 .await
                 .map_err(bind)?;
             (s.dsn(), s.uri(), Box::new(s))
