@@ -176,14 +176,10 @@ mod tests {
         .unwrap()
     }
 
+    type Lookup = std::future::Ready<Result<Vec<SmsResult>>>;
+
     /// A gateway that records the task `after` the start, and counts the lookups.
-    fn late_gateway(
-        after: Duration,
-        rec: SmsResult,
-    ) -> (
-        Arc<Mutex<usize>>,
-        impl Fn(Vec<u32>) -> std::future::Ready<Result<Vec<SmsResult>>>,
-    ) {
+    fn late_gateway(after: Duration, rec: SmsResult) -> (Arc<Mutex<usize>>, impl Fn(Vec<u32>) -> Lookup) {
         let start = tokio::time::Instant::now();
         let lookups = Arc::new(Mutex::new(0));
         let l = lookups.clone();

@@ -10,9 +10,6 @@ use switchboard_core::testkit::wiremock::{Request, ResponseTemplate};
 
 use super::state::State;
 
-// ---------------------------------------------------------------------------------------------
-// The handler
-
 pub(super) fn handler(state: Arc<Mutex<State>>) -> switchboard_core::testkit::Handler {
     Arc::new(move |req: &Request| {
         let mut s = state.lock().unwrap_or_else(|p| p.into_inner());
@@ -78,8 +75,6 @@ impl State {
         body.insert("sn".into(), json!(self.sn));
         json_response(&Value::Object(body))
     }
-
-    // -- Digest (RFC 7616, MD5, qop=auth), written from the RFC -----------------------------------
 }
 
 pub(super) fn obj(v: Value) -> Map<String, Value> {

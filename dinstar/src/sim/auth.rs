@@ -123,8 +123,6 @@ impl State {
             .insert_header("www-authenticate", value.as_str())
             .set_body_string("401 Unauthorized")
     }
-
-    // -- SMS ------------------------------------------------------------------------------------
 }
 
 pub(super) fn md5_hex(s: &str) -> String {

@@ -31,9 +31,6 @@ impl Simulator {
     }
 }
 
-// ---------------------------------------------------------------------------------------------
-// The lossy proxy
-
 async fn proxy_connection(
     mut client: TcpStream,
     upstream: std::net::SocketAddr,

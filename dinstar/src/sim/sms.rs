@@ -128,8 +128,6 @@ impl State {
         self.envelope(202, obj(json!({"sms_in_queue": queued, "task_id": task_id})))
     }
 
-    /// One step of every SMS; returns (changes, sms_result items, sms_deliver_status items).
-
     pub(super) fn query_sms_result(&mut self, body: &[u8]) -> ResponseTemplate {
         let Some(f) = self.filters(body) else {
             return self.envelope(400, Map::new());
@@ -236,8 +234,6 @@ impl State {
         }
         self.envelope(200, Map::new())
     }
-
-    // -- Incoming -------------------------------------------------------------------------------
 }
 
 pub(super) struct Filters {

@@ -109,6 +109,7 @@ impl std::fmt::Debug for State {
 }
 
 impl State {
+    /// One step of every SMS; returns (changes, sms_result items, sms_deliver_status items).
     pub(super) fn step(&mut self) -> (usize, Vec<Value>, Vec<Value>) {
         let mut changed = 0;
         let mut results = Vec::new();
