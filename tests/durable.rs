@@ -296,9 +296,12 @@ async fn a_sender_that_died_mid_request_leaves_the_key_to_be_reconciled() {
 /// A Dinstar transport on `dsn` with one reconciliation look (the simulator records tasks at once).
 fn dinstar(dsn: &str) -> switchboard::dinstar::DinstarTransport {
     let dsn = switchboard::Dsn::parse(dsn).unwrap();
-    let config = switchboard::dinstar::Config::from_dsn(&dsn)
+    let config = switchboard::dinstar::DinstarConfig::from_dsn(&dsn)
         .unwrap()
-        .with_reconcile_window(Duration::ZERO);
+        .into_builder()
+        .reconcile_window(Duration::ZERO)
+        .build()
+        .unwrap();
     switchboard::dinstar::DinstarTransport::new(config).unwrap()
 }
 

@@ -22,7 +22,7 @@ use switchboard_core::{
 use url::Url;
 
 use crate::SCHEME;
-use crate::config::Config;
+use crate::config::DinstarConfig;
 use crate::digest::{DigestAuth, Exchange};
 use crate::error::{Operation, code_error, is_success};
 use crate::ids::UserIds;
@@ -46,7 +46,7 @@ pub struct DinstarClient {
 }
 
 struct Inner {
-    config: Config,
+    config: DinstarConfig,
     http: reqwest::Client,
     /// The base URL with a trailing `/`, so `api/...` joins under any path prefix.
     base: Url,
@@ -294,7 +294,7 @@ impl Plan {
 
 impl DinstarClient {
     /// A client for the configured gateway. No request is made until the first call.
-    pub fn new(config: Config) -> Result<Self> {
+    pub fn new(config: DinstarConfig) -> Result<Self> {
         config.validate()?;
         let base = Url::parse(&format!("{}/", config.base_url.trim_end_matches('/')))
             .map_err(|_| Error::config("the Dinstar base URL is not a URL"))?;
@@ -323,7 +323,7 @@ impl DinstarClient {
     }
 
     /// The configuration.
-    pub fn config(&self) -> &Config {
+    pub fn config(&self) -> &DinstarConfig {
         &self.inner.config
     }
 
@@ -799,7 +799,7 @@ impl DinstarClient {
     /// id counts, whatever its number: to reconcile one message, which also checks the number and the
     /// text's part count, use [`DinstarTransport::reconcile`](crate::DinstarTransport).
     ///
-    /// An id the gateway does not know is looked up again until [`Config::reconcile_window`] has
+    /// An id the gateway does not know is looked up again until [`DinstarConfig::reconcile_window`] has
     /// passed: a gateway records a task when its queue gets to it, possibly seconds after the request.
     pub async fn reconcile(&self, user_ids: &[u32]) -> Result<Reconciliation> {
         let sought: Vec<Sought> = user_ids.iter().map(|id| Sought::by_id(*id)).collect();

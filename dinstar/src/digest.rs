@@ -9,7 +9,7 @@
 //! * on a 401 to a pre-emptive answer (the nonce went stale, or the gateway rebooted and forgot it)
 //!   answers the challenge that came *with* that 401 — one extra round trip, no unauthenticated probe;
 //! * treats a second 401 in a row as refused credentials: an `Auth` error, and no further request for
-//!   [`Config::auth_cooldown`](crate::Config::auth_cooldown) (a 403 too: it is how a ban looks);
+//!   [`DinstarConfig::auth_cooldown`](crate::DinstarConfig::auth_cooldown) (a 403 too: it is how a ban looks);
 //! * lets only one task at a time fetch or renew a challenge, so forty concurrent first calls do not
 //!   make forty failed logins.
 //!

@@ -14,7 +14,7 @@ use switchboard_core::{
 
 use crate::SCHEME;
 use crate::client::{BatchRecipient, DinstarClient, SmsBatch};
-use crate::config::Config;
+use crate::config::DinstarConfig;
 use crate::inbound::IncomingPoller;
 use crate::reconcile::Finding;
 use crate::webhook::{Push, RecordKey, parse_push};
@@ -30,7 +30,7 @@ use crate::webhook::{Push, RecordKey, parse_push};
 /// * Durable sending: `prepare` hands out the `user_id` the send will use (from the store's sequence
 ///   once the Messenger handed over its store, see [`UserIds`](crate::UserIds)), `send` uses the
 ///   message's `reference`, and `reconcile` looks it up by id, number and part count within
-///   [`Config::reconcile_window`].
+///   [`DinstarConfig::reconcile_window`].
 /// * `handle_webhook` verifies and decodes the gateway's pushes.
 #[derive(Debug, Clone)]
 pub struct DinstarTransport {
@@ -39,15 +39,15 @@ pub struct DinstarTransport {
 
 impl DinstarTransport {
     /// A transport over a new client for `config`.
-    pub fn new(config: Config) -> Result<Self> {
+    pub fn new(config: DinstarConfig) -> Result<Self> {
         Ok(DinstarTransport {
             client: DinstarClient::new(config)?,
         })
     }
 
-    /// A transport from a DSN (`dinstar://USER:PASS@HOST:PORT?sn=SN…`, see [`Config::from_dsn`]).
+    /// A transport from a DSN (`dinstar://USER:PASS@HOST:PORT?sn=SN…`, see [`DinstarConfig::from_dsn`]).
     pub fn from_dsn(dsn: &Dsn) -> Result<Self> {
-        Self::new(Config::from_dsn(dsn)?)
+        Self::new(DinstarConfig::from_dsn(dsn)?)
     }
 
     /// A transport from a DSN string (`dinstar://USER:PASS@HOST:PORT[?sn=SN…]`).

@@ -306,7 +306,7 @@ fn with_sn(mut v: Value, sn: &str) -> Value {
 }
 
 /// Checks that the push URL carries the shared secret in `param`. Without a configured secret this
-/// is a `Config` error: pushes are never believed unverified.
+/// is a `DinstarConfig` error: pushes are never believed unverified.
 pub fn verify_push(request: &WebhookRequest, secret: Option<&SecretString>, param: &str) -> Result<()> {
     let secret = secret.ok_or_else(|| {
         Error::config(

@@ -19,19 +19,22 @@ use std::time::Duration;
 
 use switchboard_core::{Dsn, PhoneNumber};
 use switchboard_dinstar::sim::{SimSms, Simulator};
-use switchboard_dinstar::{Config, DinstarClient};
+use switchboard_dinstar::{DinstarClient, DinstarConfig};
 
 /// The simulator's configuration, made fast and deterministic for tests: one reconciliation look, short
 /// timeout, retries without long waits.
-pub fn config(sim: &Simulator) -> Config {
+pub fn config(sim: &Simulator) -> DinstarConfig {
     config_for(&sim.dsn())
 }
 
-pub fn config_for(dsn: &str) -> Config {
-    Config::from_dsn(&Dsn::parse(dsn).unwrap())
+pub fn config_for(dsn: &str) -> DinstarConfig {
+    DinstarConfig::from_dsn(&Dsn::parse(dsn).unwrap())
         .unwrap()
-        .with_reconcile_window(Duration::ZERO)
-        .with_timeout(Duration::from_millis(1500))
+        .into_builder()
+        .reconcile_window(Duration::ZERO)
+        .timeout(Duration::from_millis(1500))
+        .build()
+        .unwrap()
 }
 
 pub fn client(sim: &Simulator) -> DinstarClient {

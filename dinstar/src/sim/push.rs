@@ -6,7 +6,7 @@ use switchboard_core::{Dispatch, Error, ErrorKind, Result, WebhookRequest};
 
 use super::{SIM_WEBHOOK_SECRET, Simulator};
 
-/// The push parameter the secret goes in (what [`DinstarConfig`](crate::Config) reads by default).
+/// The push parameter the secret goes in (what [`DinstarConfig`](crate::DinstarConfig) reads by default).
 const TOKEN_PARAM: &str = "token";
 
 /// `url` carrying the simulator's push secret (unless it carries a token already), as the gateway is

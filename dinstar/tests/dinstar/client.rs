@@ -12,8 +12,8 @@ use switchboard_dinstar::model::{
 };
 use switchboard_dinstar::sim::Simulator;
 use switchboard_dinstar::{
-    BatchRecipient, Config, DinstarClient, InfoType, PortAction, RegState, SendSmsRequest, SmsBatch, SmsEncoding,
-    SmsParam, SmsStatus, UssdPortStatus,
+    BatchRecipient, DinstarClient, DinstarConfig, InfoType, PortAction, RegState, SendSmsRequest, SmsBatch,
+    SmsEncoding, SmsParam, SmsStatus, UssdPortStatus,
 };
 
 #[tokio::test]
@@ -174,7 +174,7 @@ async fn invalid_batches_are_refused_before_anything_is_sent() {
 #[tokio::test]
 async fn every_send_error_code_maps_with_the_right_dispatch() {
     let sim = Simulator::start().await;
-    let c = DinstarClient::new(config(&sim).with_retry_attempts(1)).unwrap();
+    let c = DinstarClient::new(config(&sim).into_builder().retry_attempts(1).build().unwrap()).unwrap();
     let batch = SmsBatch::new("Hi").to(number(0));
     for (code, kind, dispatch) in [
         (400, ErrorKind::InvalidInput, Dispatch::Sent),
@@ -201,7 +201,7 @@ async fn every_send_error_code_maps_with_the_right_dispatch() {
 #[tokio::test]
 async fn no_registered_port_is_550_and_not_sent() {
     let sim = Simulator::start().await;
-    let c = DinstarClient::new(config(&sim).with_retry_attempts(1)).unwrap();
+    let c = DinstarClient::new(config(&sim).into_builder().retry_attempts(1).build().unwrap()).unwrap();
     for p in 0..4 {
         sim.set_port_reg(p, "UNREGISTER");
     }
@@ -220,7 +220,15 @@ async fn no_registered_port_is_550_and_not_sent() {
 #[tokio::test]
 async fn a_not_sent_550_is_retried_but_a_maybe_sent_500_is_not() {
     let sim = Simulator::start().await;
-    let c = DinstarClient::new(config(&sim).with_retry_attempts(3).with_reconcile(false)).unwrap();
+    let c = DinstarClient::new(
+        config(&sim)
+            .into_builder()
+            .retry_attempts(3)
+            .reconcile(false)
+            .build()
+            .unwrap(),
+    )
+    .unwrap();
     sim.fail_next_with_code("/api/send_sms", 550);
     assert!(
         c.send_batch(&SmsBatch::new("Hi").to(number(0)))
@@ -242,7 +250,7 @@ async fn a_not_sent_550_is_retried_but_a_maybe_sent_500_is_not() {
 #[tokio::test]
 async fn query_error_codes_and_retries_of_reads() {
     let sim = Simulator::start().await;
-    let c = DinstarClient::new(config(&sim).with_retry_attempts(1)).unwrap();
+    let c = DinstarClient::new(config(&sim).into_builder().retry_attempts(1).build().unwrap()).unwrap();
     for (code, kind) in [
         (400, ErrorKind::InvalidInput),
         (413, ErrorKind::InvalidInput),
@@ -253,7 +261,7 @@ async fn query_error_codes_and_retries_of_reads() {
         assert_eq!((e.kind(), e.dispatch()), (kind, Dispatch::Sent), "{code}");
     }
     // Reads are idempotent: a 500 is retried.
-    let c = DinstarClient::new(config(&sim).with_retry_attempts(3)).unwrap();
+    let c = DinstarClient::new(config(&sim).into_builder().retry_attempts(3).build().unwrap()).unwrap();
     sim.fail_next_with_code("/api/query_sms_in_queue", 500);
     assert_eq!(c.query_sms_in_queue().await.unwrap().in_queue, 0);
     // More than 32 numbers is refused here, as the gateway would with 413.
@@ -444,7 +452,15 @@ async fn incoming_sms_query_is_all_by_default_and_leaves_messages_unread() {
 #[tokio::test]
 async fn http_and_connection_faults_keep_their_dispatch_facts() {
     let sim = Simulator::start().await;
-    let c = DinstarClient::new(config(&sim).with_retry_attempts(1).with_reconcile(false)).unwrap();
+    let c = DinstarClient::new(
+        config(&sim)
+            .into_builder()
+            .retry_attempts(1)
+            .reconcile(false)
+            .build()
+            .unwrap(),
+    )
+    .unwrap();
     c.query_sms_in_queue().await.unwrap();
     let send = SmsBatch::new("Hi").to(number(0));
     let send_err =
@@ -482,7 +498,13 @@ async fn http_and_connection_faults_keep_their_dispatch_facts() {
 
     // Nothing listening: not sent.
     let refused = connection_fault(ConnectionFault::Refused).await.unwrap();
-    let c = DinstarClient::new(Config::new(refused, "admin", "x").with_retry_attempts(1)).unwrap();
+    let c = DinstarClient::new(
+        DinstarConfig::builder(refused, "admin", "x")
+            .retry_attempts(1)
+            .build()
+            .unwrap(),
+    )
+    .unwrap();
     let e = c
         .send_batch(&send)
         .await

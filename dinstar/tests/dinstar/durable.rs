@@ -139,9 +139,14 @@ async fn a_lost_answer_whose_task_the_gateway_records_late_is_reconciled_as_sent
         .lossy_proxy("/api/send_sms", LossMode::DropAfterAccept, 1)
         .await
         .unwrap();
-    let t =
-        DinstarTransport::new(config_for(&sim.dsn_at(&proxy).unwrap()).with_reconcile_window(Duration::from_secs(10)))
-            .unwrap();
+    let t = DinstarTransport::new(
+        config_for(&sim.dsn_at(&proxy).unwrap())
+            .into_builder()
+            .reconcile_window(Duration::from_secs(10))
+            .build()
+            .unwrap(),
+    )
+    .unwrap();
     let r = t.send(&Message::sms(number(0), "Hi")).await.unwrap();
     assert_eq!(sim.sent().len(), 1, "sent once, never again");
     assert_eq!(sim.stats().path("/api/send_sms"), 1);

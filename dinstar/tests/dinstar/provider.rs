@@ -44,7 +44,7 @@ async fn register_then_connect_by_dsn() {
         .unwrap();
     assert_eq!(sim.sent()[0].id, receipt.provider_id());
 
-    // A bad DSN is a Config error that does not show the password.
+    // A bad DSN is a DinstarConfig error that does not show the password.
     let e = r.connect("dinstar://admin:very-secret@default").unwrap_err();
     assert_eq!(e.kind(), ErrorKind::Config);
     assert!(!e.to_string().contains("very-secret"), "{e}");

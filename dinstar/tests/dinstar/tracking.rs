@@ -197,7 +197,7 @@ async fn a_request_lost_before_the_gateway_is_sent_again_once() {
 #[tokio::test]
 async fn a_500_on_send_is_reconciled_too() {
     let sim = Simulator::start().await;
-    let c = DinstarClient::new(config(&sim).with_retry_attempts(1)).unwrap();
+    let c = DinstarClient::new(config(&sim).into_builder().retry_attempts(1).build().unwrap()).unwrap();
     sim.fail_next_with_code("/api/send_sms", 500);
     let out = c
         .send_batch_reconciled(&SmsBatch::new("Hi").to_all(numbers(5)))
@@ -211,7 +211,7 @@ async fn a_500_on_send_is_reconciled_too() {
 #[tokio::test]
 async fn when_the_lookup_fails_the_send_stays_maybe_sent() {
     let sim = Simulator::start().await;
-    let c = DinstarClient::new(config(&sim).with_retry_attempts(1)).unwrap();
+    let c = DinstarClient::new(config(&sim).into_builder().retry_attempts(1).build().unwrap()).unwrap();
     c.query_sms_in_queue().await.unwrap();
     sim.faults().push(Fault::Delay(Duration::from_secs(3)));
     sim.faults().push(Fault::Status(503)); // the lookup
