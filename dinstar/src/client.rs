@@ -515,7 +515,7 @@ impl DinstarClient {
     }
 
     // -----------------------------------------------------------------------------------------
-    // One method per operation (§1.2)
+    // One method per operation of the HTTP API
 
     /// `POST /api/send_sms`: one request, as given (at most 128 recipients, text at most 1500 bytes).
     /// Prefer [`DinstarClient::send_batch`], which splits, allocates ids and chooses the encoding.

@@ -1,4 +1,5 @@
-//! Request and response types exactly as the gateway's HTTP API has them (telephony-apis.md §1.3).
+//! Request and response types exactly as the gateway's HTTP API has them (Dinstar, "Instructions for
+//! Using HTTP API", the request and response sections of each operation).
 //!
 //! Every answer type keeps the fields this client does not know in `extra`, so nothing a firmware
 //! version adds is lost. Integers are read leniently (a number or a numeric string), because clients

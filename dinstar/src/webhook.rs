@@ -1,4 +1,5 @@
-//! What the gateway pushes to the host (telephony-apis.md §1.4), verified and decoded.
+//! What the gateway pushes to the host (the manual's "Push" section, API 1.0 and later), verified and
+//! decoded.
 //!
 //! The gateway POSTs JSON to one configured URL, with a top-level `sn` and one of eight payloads:
 //! `sms`, `sms_result`, `sms_deliver_status`, `ussd`, `register`, `cdr` (arrays) and `device`,

@@ -54,7 +54,8 @@ impl State {
                 self.stats.forbidden += 1;
                 ResponseTemplate::new(403).set_body_string("403 Forbidden")
             }
-            // A known path with the wrong method: the firmware cannot parse it [?].
+            // A known path with the wrong method: the firmware cannot parse it (the manual documents one
+            // method per path; answering 400 is this simulator's choice).
             "/api/send_sms"
             | "/api/query_sms_result"
             | "/api/query_sms_deliver_status"

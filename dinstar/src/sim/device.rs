@@ -252,7 +252,7 @@ impl State {
         if !wants {
             return self.envelope(400, Map::new());
         }
-        // The only shape seen in the field: no error_code, no sn [?].
+        // The only shape seen in the field: no error_code, no sn (the manual shows no answer for it).
         json_response(
             &json!({"performance": {"cpu_used": "12", "flash_total": "27648", "flash_used": "17428",
             "memory_total": "109448", "memory_cached": "34192", "memory_buffers": "0", "memory_free": "58928",

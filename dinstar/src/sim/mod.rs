@@ -63,7 +63,7 @@ pub const SIM_PASSWORD: &str = "dinstar-sim";
 /// The push secret the simulator's DSN carries (`webhook_secret=`); register push URLs with
 /// `?token=` this value.
 pub const SIM_WEBHOOK_SECRET: &str = "sim-push-secret";
-/// The Digest realm **[?]**: what real units send is not documented; any realm works for a client
+/// The Digest realm. What real units send is not documented; any realm works for a client
 /// that answers the challenge it gets.
 pub const SIM_REALM: &str = "Dinstar Gateway";
 

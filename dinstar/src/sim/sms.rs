@@ -223,7 +223,8 @@ impl State {
         if !self.records.iter().any(|r| r.sms.task_id == task) {
             return self.envelope(404, Map::new());
         }
-        // Stopped messages not yet sent end as FAILED [?].
+        // Stopped messages not yet sent end as FAILED (the manual does not say what they become; this
+        // simulator's choice).
         for r in self
             .records
             .iter_mut()
