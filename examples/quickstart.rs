@@ -118,7 +118,10 @@ async fn main() -> Result<(), AnyError> {
     println!("\n5. Noon: the office gateway loses power; Albanian SMS fail over to the cloud");
     let dead = connection_fault(ConnectionFault::Refused).await?;
     let degraded = Messenger::builder()
-        .transport("gsm", switchboard::transport_from_dsn(&gateway.dsn_for(&dead))?)
+        .transport(
+            "gsm",
+            switchboard::transport_from_dsn(&gateway.dsn_at(&dead).unwrap_or_default())?,
+        )
         .transport("cloud", switchboard::transport_from_dsn(&mitto.dsn_messaging())?)
         .route(Route::country(355).via(["gsm", "cloud"]))
         .journal(journal.clone())

@@ -20,7 +20,8 @@ pub fn registry() -> &'static Registry {
     REGISTRY.get_or_init(|| {
         #[allow(unused_mut)] // empty when no provider feature is on
         let mut r = Registry::new();
-        // Providers register here as they move to the registry (the match in `legacy_transport` goes).
+        #[cfg(feature = "dinstar")]
+        switchboard_dinstar::register(&mut r);
         #[cfg(feature = "mitto")]
         switchboard_mitto::register(&mut r);
         #[cfg(feature = "mightycall")]
@@ -57,18 +58,12 @@ pub fn connect(dsn: &str) -> Result<Connection> {
 }
 
 fn connect_parsed(dsn: &Dsn) -> Result<Connection> {
-    if registry().find(dsn.scheme()).is_some() {
-        return registry().connect_parsed(dsn);
-    }
-    legacy_transport(dsn).map(|t| Connection::transport(t.provider(), t))
+    registry().connect_parsed(dsn)
 }
 
 /// The schemes this build understands, for error messages and listings.
-#[allow(unused_mut, clippy::vec_init_then_push)] // one push per compiled-in feature
 pub fn known_schemes() -> Vec<&'static str> {
     let mut s: Vec<&'static str> = registry().schemes();
-    #[cfg(feature = "dinstar")]
-    s.push(switchboard_dinstar::SCHEME);
     s.sort_unstable();
     s.dedup();
     s
@@ -77,18 +72,6 @@ pub fn known_schemes() -> Vec<&'static str> {
 /// Builds the message transport one DSN describes (`connect(dsn)?.into_transport()`).
 pub fn transport_from_dsn(dsn: &str) -> Result<Arc<dyn Transport>> {
     connect(dsn)?.into_transport()
-}
-
-/// Transports of crates not yet on the registry.
-fn legacy_transport(dsn: &Dsn) -> Result<Arc<dyn Transport>> {
-    match dsn.scheme() {
-        #[cfg(feature = "dinstar")]
-        switchboard_dinstar::SCHEME => Ok(Arc::new(switchboard_dinstar::DinstarTransport::from_dsn(dsn)?)),
-        other => Err(Error::config(format!(
-            "unknown DSN scheme '{other}'; this build knows: {}",
-            known_schemes().join(", ")
-        ))),
-    }
 }
 
 /// A DSN entry: one transport, or a group.

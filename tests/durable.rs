@@ -290,3 +290,60 @@ async fn a_sender_that_died_mid_request_leaves_the_key_to_be_reconciled() {
     assert_eq!(r.provider_id(), "ref-1");
     assert_eq!(t.state.lock().unwrap().sends, 1);
 }
+
+// ---------------------------------------------------------------------------------------------- dinstar
+
+/// A Dinstar transport on `dsn` with one reconciliation look (the simulator records tasks at once).
+fn dinstar(dsn: &str) -> switchboard::dinstar::DinstarTransport {
+    let dsn = switchboard::Dsn::parse(dsn).unwrap();
+    let config = switchboard::dinstar::DinstarConfig::from_dsn(&dsn)
+        .unwrap()
+        .into_builder()
+        .reconcile_window(Duration::ZERO)
+        .build()
+        .unwrap();
+    switchboard::dinstar::DinstarTransport::new(config).unwrap()
+}
+
+#[tokio::test]
+async fn two_dinstar_senders_on_one_store_never_share_a_user_id() {
+    // Two copies of a program started at the same moment, on one store: each message gets its own
+    // user_id, so a reconciliation can never find the other copy's SMS.
+    let sim = switchboard::dinstar::sim::Simulator::start().await;
+    let store = Arc::new(MemoryStore::new());
+    let a = messenger(store.clone(), dinstar(&sim.dsn()));
+    let b = messenger(store.clone(), dinstar(&sim.dsn()));
+    let sends = (0..40).map(|i| {
+        let m = if i % 2 == 0 { &a } else { &b };
+        m.send(keyed(&format!("k{i}"), &format!("text {i}")))
+    });
+    let receipts = futures::future::join_all(sends).await;
+    let ids: HashSet<String> = receipts
+        .iter()
+        .map(|r| r.as_ref().unwrap().provider_id().to_owned())
+        .collect();
+    assert_eq!(ids.len(), 40, "a user_id was handed out twice");
+    assert_eq!(sim.sent().len(), 40);
+}
+
+#[tokio::test]
+async fn a_dinstar_send_whose_answer_was_lost_is_reconciled_by_the_next_sender() {
+    use switchboard::core::simulated::Simulated;
+    use switchboard::dinstar::sim::{LossMode, Simulator};
+    for (mode, landed) in [(LossMode::DropAfterAccept, true), (LossMode::DropBeforeForward, false)] {
+        let sim = Simulator::start().await;
+        let proxy = sim.lossy_proxy("/api/send_sms", mode, 1).await.unwrap();
+        let lossy = format!("{}&reconcile=false", sim.dsn_at(&proxy).unwrap());
+        let store = Arc::new(MemoryStore::new());
+        // The first process sends under a user_id noted in the store; the answer is lost.
+        let first = messenger(store.clone(), dinstar(&lossy));
+        let e = first.send(keyed("order-9", "Porosia juaj u dërgua")).await.unwrap_err();
+        assert_eq!(e.dispatch(), Dispatch::MaybeSent, "{mode:?}");
+        // The next one looks the noted user_id up, with the number and the text.
+        let next = messenger(store.clone(), dinstar(&sim.dsn()));
+        let r = next.send(keyed("order-9", "Porosia juaj u dërgua")).await.unwrap();
+        assert_eq!(r.replayed, landed, "{mode:?}");
+        assert_eq!(sim.sent().len(), 1, "{mode:?}: the SMS went out exactly once");
+        assert_eq!(sim.sent()[0].id, r.provider_id(), "{mode:?}");
+    }
+}

@@ -1,11 +1,11 @@
-//! [`Config`]: where the gateway is, how to log in, and the choices this client makes for you.
+//! [`DinstarConfig`]: where the gateway is, how to log in, and the choices this client makes for you.
 //!
 //! ```
 //! use switchboard_core::Dsn;
-//! use switchboard_dinstar::{Config, NumberFormat};
+//! use switchboard_dinstar::{DinstarConfig, NumberFormat};
 //!
 //! let dsn = Dsn::parse("dinstar://admin:s3cret@10.0.0.5:8081?sn=DG-0001&port=0,1&webhook_secret=w")?;
-//! let config = Config::from_dsn(&dsn)?;
+//! let config = DinstarConfig::from_dsn(&dsn)?;
 //! assert_eq!(config.base_url, "http://10.0.0.5:8081"); // gateways serve plain HTTP on the LAN
 //! assert_eq!(config.ports, vec![0, 1]);
 //! assert_eq!(config.number_format, NumberFormat::International);
@@ -81,11 +81,11 @@ impl NumberFormat {
     }
 }
 
-/// Everything the client needs. Build it with [`Config::new`] and the `with_*` methods, from a DSN
-/// ([`Config::from_dsn`]), or deserialize it. `Debug` never shows the password or the webhook secret.
+/// Everything the client needs. Build it with [`DinstarConfig::builder`], from a DSN
+/// ([`DinstarConfig::from_dsn`]), or deserialize it. `Debug` never shows the password or the webhook secret.
 #[derive(Debug, Clone, Deserialize)]
 #[non_exhaustive]
-pub struct Config {
+pub struct DinstarConfig {
     /// `http://10.0.0.5:8081` — scheme, host and port of the gateway's web server, no credentials.
     pub base_url: String,
     /// The web-UI user.
@@ -130,10 +130,12 @@ pub struct Config {
     /// only what the gateway does not know, instead of failing with `MaybeSent`.
     #[serde(default = "defaults::yes")]
     pub reconcile: bool,
-    /// How long reconciliation waits before a second look at ids the gateway did not know, so a
-    /// request still being processed is not taken for a lost one.
-    #[serde(default = "defaults::reconcile_settle", with = "secs")]
-    pub reconcile_settle: Duration,
+    /// How long reconciliation keeps looking for an id the gateway does not know yet before it
+    /// concludes that the SMS did not land. A gateway records a task when its queue gets to it, which
+    /// under load can be seconds after it answered (or failed to answer) the request; concluding
+    /// "not sent" earlier would send the SMS twice. Zero: one look. Default 10 s.
+    #[serde(default = "defaults::reconcile_window", with = "secs")]
+    pub reconcile_window: Duration,
     /// After the gateway refused the credentials, how long the client refuses to try again (a
     /// gateway bans an address after repeated failed logins). `reset_auth` ends it early.
     #[serde(default = "defaults::auth_cooldown", with = "secs")]
@@ -166,8 +168,8 @@ mod defaults {
     pub fn max_batch() -> usize {
         crate::model::MAX_RECIPIENTS_PER_SEND
     }
-    pub fn reconcile_settle() -> Duration {
-        Duration::from_secs(1)
+    pub fn reconcile_window() -> Duration {
+        Duration::from_secs(10)
     }
     pub fn auth_cooldown() -> Duration {
         Duration::from_secs(300)
@@ -211,13 +213,30 @@ const DSN_OPTIONS: &[&str] = &[
     "utc_offset",
     "batch",
     "reconcile",
+    "reconcile_window",
 ];
 
-impl Config {
-    /// A configuration with the defaults: international digits, encoding chosen per text,
-    /// delivery reports on, 30 s timeout, batches of 128, reconciliation on, 5 min auth cool-down.
-    pub fn new(base_url: impl Into<String>, username: impl Into<String>, password: impl Into<String>) -> Self {
-        Config {
+impl DinstarConfig {
+    /// A builder for the gateway at `base_url` (`http://10.0.0.5:8081`) with these web credentials,
+    /// starting from the defaults: international digits, encoding chosen per text, delivery reports on,
+    /// 30 s timeout, batches of 128, reconciliation on within 10 s, 5 min auth cool-down.
+    pub fn builder(
+        base_url: impl Into<String>,
+        username: impl Into<String>,
+        password: impl Into<String>,
+    ) -> DinstarConfigBuilder {
+        DinstarConfigBuilder {
+            config: Self::defaults(base_url, username, password),
+        }
+    }
+
+    /// A builder starting from this configuration (one read from a DSN, say), to change some of it.
+    pub fn into_builder(self) -> DinstarConfigBuilder {
+        DinstarConfigBuilder { config: self }
+    }
+
+    fn defaults(base_url: impl Into<String>, username: impl Into<String>, password: impl Into<String>) -> Self {
+        DinstarConfig {
             base_url: base_url.into().trim_end_matches('/').to_owned(),
             username: username.into(),
             password: SecretString::from(password.into()),
@@ -233,7 +252,7 @@ impl Config {
             webhook_token_param: defaults::token_param(),
             max_batch: MAX_RECIPIENTS_PER_SEND,
             reconcile: true,
-            reconcile_settle: defaults::reconcile_settle(),
+            reconcile_window: defaults::reconcile_window(),
             auth_cooldown: defaults::auth_cooldown(),
             utc_offset_minutes: 0,
             retry_attempts: defaults::retry_attempts(),
@@ -244,7 +263,7 @@ impl Config {
     /// Reads `dinstar://USER:PASS@HOST[:PORT]?sn=SN[&port=0,1][&tls=true][&insecure=true]
     /// [&webhook_secret=S][&webhook_param=token][&numbers=international|e164|national&country_code=355&trunk=0]
     /// [&encoding=auto|unicode|gsm-7bit][&status_report=false][&timeout=SECS][&utc_offset=+03:00]
-    /// [&batch=N][&reconcile=false]`.
+    /// [&batch=N][&reconcile=false][&reconcile_window=10s]`.
     ///
     /// Plain HTTP unless `tls=true`: gateways serve HTTP on the LAN. `insecure=true` accepts a
     /// self-signed certificate. There is no public endpoint, so the host `default` is refused.
@@ -272,9 +291,9 @@ impl Config {
         let user = dsn.require_user("the gateway's web user")?;
         let password = dsn.require_password("the gateway's web password")?;
         let tls = dsn.option_bool("tls", false)?;
-        let mut c = Config {
+        let mut c = DinstarConfig {
             password: password.clone(),
-            ..Config::new(dsn.base_url(tls), user, "")
+            ..DinstarConfig::defaults(dsn.base_url(tls), user, "")
         };
         c.danger_accept_invalid_certs = dsn.option_bool("insecure", false)?;
         c.sn = dsn.option("sn").filter(|s| !s.is_empty()).map(str::to_owned);
@@ -327,6 +346,11 @@ impl Config {
             c.max_batch = b;
         }
         c.reconcile = dsn.option_bool("reconcile", true)?;
+        if let Some(w) = dsn.option("reconcile_window") {
+            c.reconcile_window = parse_duration(w).ok_or_else(|| {
+                Error::config("dinstar DSN option 'reconcile_window' must be a duration such as 10s, 1500ms or 2m")
+            })?;
+        }
         c.validate()?;
         Ok(c)
     }
@@ -360,96 +384,6 @@ impl Config {
         Ok(())
     }
 
-    /// Sets the gateway's serial number.
-    pub fn with_sn(mut self, sn: impl Into<String>) -> Self {
-        self.sn = Some(sn.into());
-        self
-    }
-
-    /// Sets the ports to send from.
-    pub fn with_ports(mut self, ports: impl IntoIterator<Item = Port>) -> Self {
-        self.ports = ports.into_iter().collect();
-        self
-    }
-
-    /// Sets how numbers are written.
-    pub fn with_number_format(mut self, format: NumberFormat) -> Self {
-        self.number_format = format;
-        self
-    }
-
-    /// Forces an encoding (or `None` to choose by text).
-    pub fn with_encoding(mut self, encoding: Option<SmsEncoding>) -> Self {
-        self.encoding = encoding;
-        self
-    }
-
-    /// Turns delivery reports on or off.
-    pub fn with_request_status_report(mut self, on: bool) -> Self {
-        self.request_status_report = on;
-        self
-    }
-
-    /// Sets the whole-request timeout.
-    pub fn with_timeout(mut self, timeout: Duration) -> Self {
-        self.timeout = timeout;
-        self
-    }
-
-    /// Accepts a self-signed certificate (see [`HttpOptions::danger_accept_invalid_certs`]).
-    pub fn with_danger_accept_invalid_certs(mut self, accept: bool) -> Self {
-        self.danger_accept_invalid_certs = accept;
-        self
-    }
-
-    /// Sets the push secret.
-    pub fn with_webhook_secret(mut self, secret: impl Into<String>) -> Self {
-        self.webhook_secret = Some(SecretString::from(secret.into()));
-        self
-    }
-
-    /// Sets the recipients per request (1–128).
-    pub fn with_max_batch(mut self, n: usize) -> Self {
-        self.max_batch = n;
-        self
-    }
-
-    /// Turns reconciliation of uncertain sends on or off.
-    pub fn with_reconcile(mut self, on: bool) -> Self {
-        self.reconcile = on;
-        self
-    }
-
-    /// Sets the reconciliation settle time.
-    pub fn with_reconcile_settle(mut self, settle: Duration) -> Self {
-        self.reconcile_settle = settle;
-        self
-    }
-
-    /// Sets the cool-down after refused credentials.
-    pub fn with_auth_cooldown(mut self, cooldown: Duration) -> Self {
-        self.auth_cooldown = cooldown;
-        self
-    }
-
-    /// Sets the gateway clock's UTC offset in minutes.
-    pub fn with_utc_offset_minutes(mut self, minutes: i32) -> Self {
-        self.utc_offset_minutes = minutes;
-        self
-    }
-
-    /// Sets the attempts for repeatable requests (1 = never retry).
-    pub fn with_retry_attempts(mut self, attempts: usize) -> Self {
-        self.retry_attempts = attempts.max(1);
-        self
-    }
-
-    /// Turns the `user_id` lookup of pushed delivery reports on or off.
-    pub fn with_resolve_push_ids(mut self, on: bool) -> Self {
-        self.resolve_push_ids = on;
-        self
-    }
-
     /// The HTTP options this configuration stands for.
     pub fn http_options(&self) -> HttpOptions {
         HttpOptions::default()
@@ -469,6 +403,111 @@ impl Config {
     }
 }
 
+/// Builds a [`DinstarConfig`]: [`DinstarConfig::builder`], the setters, then [`DinstarConfigBuilder::build`],
+/// which checks the values.
+#[derive(Debug, Clone)]
+pub struct DinstarConfigBuilder {
+    config: DinstarConfig,
+}
+
+impl DinstarConfigBuilder {
+    /// Sets the gateway's serial number.
+    pub fn sn(mut self, sn: impl Into<String>) -> Self {
+        self.config.sn = Some(sn.into());
+        self
+    }
+
+    /// Sets the ports to send from.
+    pub fn ports(mut self, ports: impl IntoIterator<Item = Port>) -> Self {
+        self.config.ports = ports.into_iter().collect();
+        self
+    }
+
+    /// Sets how numbers are written.
+    pub fn number_format(mut self, format: NumberFormat) -> Self {
+        self.config.number_format = format;
+        self
+    }
+
+    /// Forces an encoding (or `None` to choose by text).
+    pub fn encoding(mut self, encoding: Option<SmsEncoding>) -> Self {
+        self.config.encoding = encoding;
+        self
+    }
+
+    /// Turns delivery reports on or off.
+    pub fn request_status_report(mut self, on: bool) -> Self {
+        self.config.request_status_report = on;
+        self
+    }
+
+    /// Sets the whole-request timeout.
+    pub fn timeout(mut self, timeout: Duration) -> Self {
+        self.config.timeout = timeout;
+        self
+    }
+
+    /// Accepts a self-signed certificate (see [`HttpOptions::danger_accept_invalid_certs`]).
+    pub fn danger_accept_invalid_certs(mut self, accept: bool) -> Self {
+        self.config.danger_accept_invalid_certs = accept;
+        self
+    }
+
+    /// Sets the push secret.
+    pub fn webhook_secret(mut self, secret: impl Into<String>) -> Self {
+        self.config.webhook_secret = Some(SecretString::from(secret.into()));
+        self
+    }
+
+    /// Sets the recipients per request (1–128).
+    pub fn max_batch(mut self, n: usize) -> Self {
+        self.config.max_batch = n;
+        self
+    }
+
+    /// Turns reconciliation of uncertain sends on or off.
+    pub fn reconcile(mut self, on: bool) -> Self {
+        self.config.reconcile = on;
+        self
+    }
+
+    /// Sets how long reconciliation looks for an id before concluding it did not land.
+    pub fn reconcile_window(mut self, window: Duration) -> Self {
+        self.config.reconcile_window = window;
+        self
+    }
+
+    /// Sets the cool-down after refused credentials.
+    pub fn auth_cooldown(mut self, cooldown: Duration) -> Self {
+        self.config.auth_cooldown = cooldown;
+        self
+    }
+
+    /// Sets the gateway clock's UTC offset in minutes.
+    pub fn utc_offset_minutes(mut self, minutes: i32) -> Self {
+        self.config.utc_offset_minutes = minutes;
+        self
+    }
+
+    /// Sets the attempts for repeatable requests (1 = never retry).
+    pub fn retry_attempts(mut self, attempts: usize) -> Self {
+        self.config.retry_attempts = attempts.max(1);
+        self
+    }
+
+    /// Turns the `user_id` lookup of pushed delivery reports on or off.
+    pub fn resolve_push_ids(mut self, on: bool) -> Self {
+        self.config.resolve_push_ids = on;
+        self
+    }
+
+    /// The configuration, checked ([`DinstarConfig::validate`]).
+    pub fn build(self) -> Result<DinstarConfig> {
+        self.config.validate()?;
+        Ok(self.config)
+    }
+}
+
 /// `0,1,2` → ports, each 0–31.
 pub(crate) fn parse_ports(list: &str) -> Result<Vec<Port>> {
     list.split(',')
@@ -481,6 +520,27 @@ pub(crate) fn parse_ports(list: &str) -> Result<Vec<Port>> {
                 .ok_or_else(|| Error::config(format!("'{}' is not a port number 0–{MAX_PORT}", p.escape_debug())))
         })
         .collect()
+}
+
+/// `10s`, `1500ms`, `2m`, or plain seconds (`10`, `2.5`), at most an hour.
+fn parse_duration(s: &str) -> Option<Duration> {
+    let s = s.trim();
+    let (number, unit) = match s.find(|c: char| c.is_ascii_alphabetic()) {
+        Some(i) => s.split_at(i),
+        None => (s, "s"),
+    };
+    let n: f64 = number
+        .trim()
+        .parse()
+        .ok()
+        .filter(|n: &f64| n.is_finite() && *n >= 0.0)?;
+    let secs = match unit {
+        "ms" => n / 1000.0,
+        "s" => n,
+        "m" => n * 60.0,
+        _ => return None,
+    };
+    (secs <= 3600.0).then(|| Duration::from_secs_f64(secs))
 }
 
 /// `+03:00`, `-0530`, `Z`, or minutes (`180`).
@@ -513,8 +573,8 @@ mod tests {
     use super::*;
     use switchboard_core::ExposeSecret;
 
-    fn dsn(s: &str) -> Result<Config> {
-        Config::from_dsn(&Dsn::parse(s)?)
+    fn dsn(s: &str) -> Result<DinstarConfig> {
+        DinstarConfig::from_dsn(&Dsn::parse(s)?)
     }
 
     #[test]
@@ -571,7 +631,7 @@ mod tests {
 
     #[test]
     fn deserialize_with_defaults() {
-        let c: Config = serde_json::from_value(serde_json::json!({
+        let c: DinstarConfig = serde_json::from_value(serde_json::json!({
             "base_url": "http://10.0.0.5", "username": "admin", "password": "pw", "timeout": 2.5,
             "number_format": {"kind": "national", "country_code": 7, "trunk_prefix": "8"}
         }))
@@ -581,6 +641,26 @@ mod tests {
         assert!(c.request_status_report);
         c.validate().unwrap();
         assert!(!format!("{c:?}").contains("\"pw\""));
+    }
+
+    #[test]
+    fn reconcile_windows() {
+        assert_eq!(
+            DinstarConfig::builder("http://h", "u", "p")
+                .build()
+                .unwrap()
+                .reconcile_window,
+            Duration::from_secs(10)
+        );
+        let c = dsn("dinstar://admin:pw@h?reconcile_window=3s").unwrap();
+        assert_eq!(c.reconcile_window, Duration::from_secs(3));
+        assert_eq!(parse_duration("1500ms"), Some(Duration::from_millis(1500)));
+        assert_eq!(parse_duration("2m"), Some(Duration::from_secs(120)));
+        assert_eq!(parse_duration("0"), Some(Duration::ZERO));
+        for bad in ["x", "-1s", "3h", "2 weeks", "99999s"] {
+            assert_eq!(parse_duration(bad), None, "{bad}");
+        }
+        assert!(dsn("dinstar://admin:pw@h?reconcile_window=soon").is_err());
     }
 
     #[test]

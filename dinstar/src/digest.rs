@@ -9,7 +9,7 @@
 //! * on a 401 to a pre-emptive answer (the nonce went stale, or the gateway rebooted and forgot it)
 //!   answers the challenge that came *with* that 401 — one extra round trip, no unauthenticated probe;
 //! * treats a second 401 in a row as refused credentials: an `Auth` error, and no further request for
-//!   [`Config::auth_cooldown`](crate::Config::auth_cooldown) (a 403 too: it is how a ban looks);
+//!   [`DinstarConfig::auth_cooldown`](crate::DinstarConfig::auth_cooldown) (a 403 too: it is how a ban looks);
 //! * lets only one task at a time fetch or renew a challenge, so forty concurrent first calls do not
 //!   make forty failed logins.
 //!
@@ -22,8 +22,8 @@
 //!
 //! (It replaces diqwest 3.2.0, whose own flow probed again without credentials on every stale nonce,
 //! answered SHA-256 and `-sess` challenges with MD5 from its cache, read only the first
-//! `WWW-Authenticate` header and keyed its cache by host without the port; `tests/auth.rs` and
-//! `tests/digest_rfc.rs` show each against the same servers.)
+//! `WWW-Authenticate` header and keyed its cache by host without the port; `tests/dinstar/auth.rs` and
+//! `tests/dinstar/digest_rfc.rs` show each against the same servers.)
 
 use std::sync::Mutex;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};

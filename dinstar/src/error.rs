@@ -1,7 +1,8 @@
 //! The gateway's `error_code` table, mapped to core [`Error`]s.
 //!
 //! A Dinstar gateway answers HTTP 200 to almost everything and puts the real outcome in the body's
-//! `error_code` (telephony-apis.md §1.1), so the client branches on the body, never on the HTTP status.
+//! `error_code` (Dinstar, "Instructions for Using HTTP API": every operation's answer carries it), so
+//! the client branches on the body, never on the HTTP status.
 //! The meaning of a code depends on the operation (413 on `send_sms` is "more than 128 numbers or text
 //! over 1500 bytes", on a query "more than 32 numbers"), and so does the dispatch fact: a 500 on
 //! `send_sms` may come after the task was queued, a 550 certainly before.
@@ -42,8 +43,8 @@ pub const CODE_NO_PORT: i64 = 550;
 
 /// Whether `code` means success for `op`.
 ///
-/// 202 is the documented success of `send_sms`/`send_ussd`; some firmware (and the code of one client,
-/// anchors.md A.4) answers 200 there, so both are success everywhere.
+/// 202 is the documented success of `send_sms`/`send_ussd`; some firmware answers 200 there (and
+/// open-source clients for it accept both), so both are success everywhere.
 pub(crate) fn is_success(code: i64) -> bool {
     code == CODE_OK || code == CODE_ACCEPTED
 }

@@ -63,7 +63,7 @@
 //! * on a 401 to a pre-emptive answer (nonce stale or forgotten) answers the challenge that came with
 //!   it — one extra round trip, no new probe;
 //! * treats a second 401 in a row as refused credentials: an `Auth` error (`NotSent`), and no request
-//!   at all for [`Config::auth_cooldown`] (5 minutes by default; [`DinstarClient::reset_auth`] ends
+//!   at all for [`DinstarConfig::auth_cooldown`] (5 minutes by default; [`DinstarClient::reset_auth`] ends
 //!   it). A 403 — how a ban looks — does the same;
 //! * lets one task at a time fetch or renew a challenge, so concurrent first calls share it.
 //!
@@ -81,6 +81,8 @@ mod error;
 mod ids;
 mod inbound;
 pub mod model;
+mod provider;
+mod reconcile;
 #[cfg(feature = "sim")]
 pub mod sim;
 mod transport;
@@ -89,7 +91,7 @@ pub mod webhook;
 pub use client::{
     Accepted, BatchOutcome, BatchRecipient, DinstarClient, PARAM_PLACEHOLDER, Reconciliation, SmsBatch, Submission,
 };
-pub use config::{Config, NumberFormat};
+pub use config::{DinstarConfig, DinstarConfigBuilder, NumberFormat};
 pub use error::{
     CODE_ACCEPTED, CODE_BAD_REQUEST, CODE_NO_PORT, CODE_NOT_FOUND, CODE_OK, CODE_OTHER, CODE_TOO_LARGE, UssdPortStatus,
 };
@@ -99,6 +101,7 @@ pub use model::{
     DeliverStatus, IncomingFlag, IncomingSms, InfoType, PortAction, RegState, SendSmsRequest, SmsEncoding, SmsParam,
     SmsResult, SmsStatus,
 };
+pub use provider::{DinstarProvider, register};
 pub use transport::DinstarTransport;
 
 /// The DSN scheme and provider name: `dinstar://USER:PASS@HOST:PORT?sn=SN`.

@@ -3,6 +3,8 @@
 use std::collections::HashMap;
 use std::sync::Arc;
 
+use switchboard_core::{Reconciled, Store};
+
 use async_trait::async_trait;
 use serde_json::json;
 use switchboard_core::{
@@ -12,8 +14,9 @@ use switchboard_core::{
 
 use crate::SCHEME;
 use crate::client::{BatchRecipient, DinstarClient, SmsBatch};
-use crate::config::Config;
+use crate::config::DinstarConfig;
 use crate::inbound::IncomingPoller;
+use crate::reconcile::Finding;
 use crate::webhook::{Push, RecordKey, parse_push};
 
 /// A Dinstar gateway as a message transport.
@@ -24,6 +27,10 @@ use crate::webhook::{Push, RecordKey, parse_push};
 ///   [`DinstarClient::send_batch_reconciled`]): what landed is reported sent, what did not is sent
 ///   again, so a retry never duplicates an SMS.
 /// * The receipt's provider id is the `user_id`, which `status` looks up.
+/// * Durable sending: `prepare` hands out the `user_id` the send will use (from the store's sequence
+///   once the Messenger handed over its store, see [`UserIds`](crate::UserIds)), `send` uses the
+///   message's `reference`, and `reconcile` looks it up by id, number and part count within
+///   [`DinstarConfig::reconcile_window`].
 /// * `handle_webhook` verifies and decodes the gateway's pushes.
 #[derive(Debug, Clone)]
 pub struct DinstarTransport {
@@ -32,15 +39,15 @@ pub struct DinstarTransport {
 
 impl DinstarTransport {
     /// A transport over a new client for `config`.
-    pub fn new(config: Config) -> Result<Self> {
+    pub fn new(config: DinstarConfig) -> Result<Self> {
         Ok(DinstarTransport {
             client: DinstarClient::new(config)?,
         })
     }
 
-    /// A transport from a DSN (`dinstar://USER:PASS@HOST:PORT?sn=SN…`, see [`Config::from_dsn`]).
+    /// A transport from a DSN (`dinstar://USER:PASS@HOST:PORT?sn=SN…`, see [`DinstarConfig::from_dsn`]).
     pub fn from_dsn(dsn: &Dsn) -> Result<Self> {
-        Self::new(Config::from_dsn(dsn)?)
+        Self::new(DinstarConfig::from_dsn(dsn)?)
     }
 
     /// A transport from a DSN string (`dinstar://USER:PASS@HOST:PORT[?sn=SN…]`).
@@ -91,6 +98,20 @@ impl DinstarTransport {
     }
 }
 
+/// The `user_id` a prepared reference stands for.
+fn reference_id(reference: &str) -> Result<u32> {
+    reference
+        .trim()
+        .parse::<u32>()
+        .ok()
+        .filter(|id| (1..=crate::MAX_USER_ID).contains(id))
+        .ok_or_else(|| {
+            Error::invalid_input("a Dinstar reference is the numeric user_id a prepare handed out")
+                .with_dispatch(Dispatch::NotSent)
+                .with_provider(SCHEME)
+        })
+}
+
 fn unsupported(r: &Recipient) -> Error {
     Error::unsupported(format!(
         "a Dinstar gateway sends SMS to phone numbers, not to a {}",
@@ -131,6 +152,10 @@ impl Transport for DinstarTransport {
                 out[i] = Some(Err(unsupported(&m.to)));
                 continue;
             }
+            if let Some(Err(e)) = m.reference.as_deref().map(reference_id) {
+                out[i] = Some(Err(e));
+                continue;
+            }
             let g = *index.entry(m.text.as_str()).or_insert_with(|| {
                 groups.push((m.text.as_str(), Vec::new()));
                 groups.len() - 1
@@ -143,8 +168,14 @@ impl Transport for DinstarTransport {
         for (text, members) in groups {
             let mut batch = SmsBatch::new(text);
             for i in &members {
-                if let Some(p) = messages.get(*i).and_then(|m| m.to.phone()) {
-                    batch = batch.recipient(BatchRecipient::new(p.clone()));
+                let Some(m) = messages.get(*i) else { continue };
+                if let Some(p) = m.to.phone() {
+                    let mut r = BatchRecipient::new(p.clone());
+                    // A prepared send goes out under the id noted in the store before it left.
+                    if let Some(Ok(id)) = m.reference.as_deref().map(reference_id) {
+                        r = r.with_user_id(id);
+                    }
+                    batch = batch.recipient(r);
                 }
             }
             let result = if reconcile {
@@ -175,6 +206,42 @@ impl Transport for DinstarTransport {
                 })
             })
             .collect()
+    }
+
+    async fn prepare(&self, message: &Message) -> Result<Option<String>> {
+        if message.to.phone().is_none() {
+            return Err(unsupported(&message.to));
+        }
+        let ids = self.client.user_ids().take(1).await?;
+        Ok(ids.first().map(u32::to_string))
+    }
+
+    async fn reconcile(&self, message: &Message, reference: &str) -> Result<Reconciled> {
+        let id = reference_id(reference)?;
+        let Some(number) = message.to.phone() else {
+            return Err(unsupported(&message.to));
+        };
+        let sought = self.client.sought(id, number, &message.text);
+        let found = self.client.find(std::slice::from_ref(&sought)).await?;
+        Ok(match found.get(&id) {
+            Some(Finding::Landed(record)) => {
+                let accepted = crate::client::Accepted {
+                    task_id: None,
+                    sms_in_queue: None,
+                    sn: self.client.sn(),
+                    reconciled: true,
+                };
+                let receipt = Self::receipt(message, id, &accepted);
+                let raw = json!({"user_id": id, "reconciled": true, "result": record});
+                Reconciled::Landed(Box::new(receipt.with_raw(raw)))
+            }
+            Some(Finding::Absent) => Reconciled::NotLanded,
+            Some(Finding::Ambiguous(_)) | None => Reconciled::CannotTell,
+        })
+    }
+
+    fn use_store(&self, store: Arc<dyn Store>) {
+        self.client.user_ids().use_store(store);
     }
 
     async fn status(&self, provider_id: &str) -> Result<StatusReport> {

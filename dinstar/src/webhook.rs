@@ -1,4 +1,5 @@
-//! What the gateway pushes to the host (telephony-apis.md §1.4), verified and decoded.
+//! What the gateway pushes to the host (the manual's "Push" section, API 1.0 and later), verified and
+//! decoded.
 //!
 //! The gateway POSTs JSON to one configured URL, with a top-level `sn` and one of eight payloads:
 //! `sms`, `sms_result`, `sms_deliver_status`, `ussd`, `register`, `cdr` (arrays) and `device`,
@@ -306,7 +307,7 @@ fn with_sn(mut v: Value, sn: &str) -> Value {
 }
 
 /// Checks that the push URL carries the shared secret in `param`. Without a configured secret this
-/// is a `Config` error: pushes are never believed unverified.
+/// is a `DinstarConfig` error: pushes are never believed unverified.
 pub fn verify_push(request: &WebhookRequest, secret: Option<&SecretString>, param: &str) -> Result<()> {
     let secret = secret.ok_or_else(|| {
         Error::config(

@@ -4,6 +4,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use futures::future::BoxFuture;
+use switchboard::core::simulated::Simulated;
 use switchboard::core::testkit::{Faults, WebhookSink};
 use switchboard::dinstar::sim::{SIM_PASSWORD, SIM_WEBHOOK_SECRET, Simulator};
 use switchboard::{PhoneNumber, Receipt, Recipient, Transport, WebhookRequest};
@@ -44,7 +45,7 @@ impl Subject for Dinstar {
         Some(self.sim.dsn().replace(SIM_PASSWORD, "not-the-password"))
     }
     fn dsn_at(&self, base_url: &str) -> Option<String> {
-        Some(self.sim.dsn_for(base_url))
+        self.sim.dsn_at(base_url)
     }
     fn dsn_with_timeout(&self, dsn: &str, timeout: Duration) -> Option<String> {
         Some(format!("{dsn}&timeout={}", timeout.as_secs_f64()))

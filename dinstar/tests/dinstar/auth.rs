@@ -1,17 +1,15 @@
 //! Digest authentication against the simulator: one challenge, pre-emptive answers, stale nonces,
 //! refused credentials, bans — and what diqwest's own flow does against the same server.
 
-mod common;
-
 use std::sync::Arc;
 use std::time::Duration;
 
-use common::{client, config};
+use crate::{client, config};
 use diqwest::{DigestAuthSession, WithDigestAuth};
 use switchboard_core::testkit::{Fault, SimServer, wiremock};
 use switchboard_core::{Dispatch, ErrorKind};
 use switchboard_dinstar::sim::{SIM_PASSWORD, SIM_USERNAME, Simulator};
-use switchboard_dinstar::{Config, DinstarClient, InfoType};
+use switchboard_dinstar::{DinstarClient, DinstarConfig, InfoType};
 
 #[tokio::test]
 async fn one_challenge_then_every_request_answered_without_a_401() {
@@ -110,7 +108,11 @@ async fn wrong_password_is_auth_and_the_client_stops() {
 #[tokio::test]
 async fn after_the_cooldown_the_client_tries_once_more() {
     let sim = Simulator::start().await;
-    let mut cfg = config(&sim).with_auth_cooldown(Duration::from_millis(40));
+    let mut cfg = config(&sim)
+        .into_builder()
+        .auth_cooldown(Duration::from_millis(40))
+        .build()
+        .unwrap();
     cfg.password = "wrong".to_owned().into();
     let c = DinstarClient::new(cfg).unwrap();
     assert!(c.query_sms_in_queue().await.is_err());
@@ -140,7 +142,11 @@ async fn the_stop_after_a_second_401_keeps_a_banning_gateway_open() {
 
     // Without the cool-down, every call would cost two failed logins and the ban follows.
     let sim = Simulator::builder().ban_after(4).count_probes(true).start().await;
-    let mut cfg = config(&sim).with_auth_cooldown(Duration::ZERO);
+    let mut cfg = config(&sim)
+        .into_builder()
+        .auth_cooldown(Duration::ZERO)
+        .build()
+        .unwrap();
     cfg.password = "wrong".to_owned().into();
     let c = DinstarClient::new(cfg).unwrap();
     let _ = c.query_sms_in_queue().await;
@@ -188,7 +194,13 @@ async fn a_gateway_asking_for_basic_gets_no_password() {
         wiremock::ResponseTemplate::new(401).insert_header("www-authenticate", r#"Basic realm="gw""#)
     }))
     .await;
-    let c = DinstarClient::new(Config::new(server.uri(), "admin", "pw").with_timeout(Duration::from_secs(2))).unwrap();
+    let c = DinstarClient::new(
+        DinstarConfig::builder(server.uri(), "admin", "pw")
+            .timeout(Duration::from_secs(2))
+            .build()
+            .unwrap(),
+    )
+    .unwrap();
     let e = c.query_sms_in_queue().await.unwrap_err();
     assert_eq!(e.kind(), ErrorKind::Auth);
     assert!(e.to_string().contains("Basic"), "{e}");

@@ -2,9 +2,7 @@
 //! regression shows up here; and an SMS the gateway queued is never reported as "not sent", whatever
 //! came back.
 
-mod common;
-
-use common::{client, number};
+use crate::{client, number};
 use diqwest::{DigestAuthSession, WithDigestAuth};
 use serde_json::{Value, json};
 use switchboard_core::Dispatch;

@@ -1,11 +1,10 @@
 //! Tracking by `user_id` (SENDING → SENT_OK → DELIVERED, delivery reports, 32 per query) and
 //! reconciliation of sends whose answer was lost, so a retry never duplicates an SMS.
 
-mod common;
-
 use std::time::Duration;
+use switchboard_core::simulated::Simulated;
 
-use common::{client, config, config_for, number, numbers};
+use crate::{client, config, config_for, number, numbers, sms};
 use switchboard_core::testkit::Fault;
 use switchboard_core::{DeliveryStatus, Dispatch, ErrorKind, Recipient};
 use switchboard_dinstar::sim::{LossMode, SimOutcome, Simulator};
@@ -135,7 +134,7 @@ async fn a_dropped_answer_after_acceptance_is_not_sent_again() {
         .lossy_proxy("/api/send_sms", LossMode::DropAfterAccept, 1)
         .await
         .unwrap();
-    let c = DinstarClient::new(config_for(&sim.dsn_for(&proxy))).unwrap();
+    let c = DinstarClient::new(config_for(&sim.dsn_at(&proxy).unwrap())).unwrap();
     // Without reconciliation, the outcome is MaybeSent.
     let plain = c.send_batch(&SmsBatch::new("Hi").to_all(numbers(3))).await.unwrap();
     let e = plain.submissions[0].outcome.as_ref().unwrap_err();
@@ -150,7 +149,7 @@ async fn a_dropped_answer_after_acceptance_is_not_sent_again() {
         .lossy_proxy("/api/send_sms", LossMode::DropAfterAccept, 1)
         .await
         .unwrap();
-    let c = DinstarClient::new(config_for(&sim.dsn_for(&proxy))).unwrap();
+    let c = DinstarClient::new(config_for(&sim.dsn_at(&proxy).unwrap())).unwrap();
     let out = c
         .send_batch_reconciled(&SmsBatch::new("Hi").to_all(numbers(3)))
         .await
@@ -169,7 +168,7 @@ async fn a_request_lost_before_the_gateway_is_sent_again_once() {
         .lossy_proxy("/api/send_sms", LossMode::DropBeforeForward, 1)
         .await
         .unwrap();
-    let c = DinstarClient::new(config_for(&sim.dsn_for(&proxy))).unwrap();
+    let c = DinstarClient::new(config_for(&sim.dsn_at(&proxy).unwrap())).unwrap();
     let out = c
         .send_batch_reconciled(&SmsBatch::new("Hi").to_all(numbers(200)))
         .await
@@ -180,7 +179,7 @@ async fn a_request_lost_before_the_gateway_is_sent_again_once() {
         out.submissions.iter().find(|s| s.outcome.is_err())
     );
     assert_eq!(out.requests, 3, "two chunks, the first one twice");
-    let sent = sim.sent();
+    let sent = sms(&sim);
     assert_eq!(sent.len(), 200, "every recipient exactly once");
     let mut ids: Vec<u64> = sent.iter().map(|s| s.user_id).collect();
     ids.sort_unstable();
@@ -198,8 +197,8 @@ async fn a_request_lost_before_the_gateway_is_sent_again_once() {
 #[tokio::test]
 async fn a_500_on_send_is_reconciled_too() {
     let sim = Simulator::start().await;
-    let c = DinstarClient::new(config(&sim).with_retry_attempts(1)).unwrap();
-    sim.fail_next("/api/send_sms", 500);
+    let c = DinstarClient::new(config(&sim).into_builder().retry_attempts(1).build().unwrap()).unwrap();
+    sim.fail_next_with_code("/api/send_sms", 500);
     let out = c
         .send_batch_reconciled(&SmsBatch::new("Hi").to_all(numbers(5)))
         .await
@@ -212,7 +211,7 @@ async fn a_500_on_send_is_reconciled_too() {
 #[tokio::test]
 async fn when_the_lookup_fails_the_send_stays_maybe_sent() {
     let sim = Simulator::start().await;
-    let c = DinstarClient::new(config(&sim).with_retry_attempts(1)).unwrap();
+    let c = DinstarClient::new(config(&sim).into_builder().retry_attempts(1).build().unwrap()).unwrap();
     c.query_sms_in_queue().await.unwrap();
     sim.faults().push(Fault::Delay(Duration::from_secs(3)));
     sim.faults().push(Fault::Status(503)); // the lookup
@@ -239,7 +238,7 @@ async fn a_stale_id_used_for_another_number_is_not_taken_for_ours() {
         .lossy_proxy("/api/send_sms", LossMode::DropBeforeForward, 1)
         .await
         .unwrap();
-    let c = DinstarClient::new(config_for(&sim.dsn_for(&proxy))).unwrap();
+    let c = DinstarClient::new(config_for(&sim.dsn_at(&proxy).unwrap())).unwrap();
     let out = c
         .send_batch_reconciled(
             &SmsBatch::new("new").recipient(switchboard_dinstar::BatchRecipient::new(number(2)).with_user_id(5000)),
@@ -247,7 +246,7 @@ async fn a_stale_id_used_for_another_number_is_not_taken_for_ours() {
         .await
         .unwrap();
     assert!(out.all_accepted());
-    let sent = sim.sent();
+    let sent = sms(&sim);
     assert_eq!(sent.len(), 2);
     assert_eq!(
         sent[1].text, "new",

@@ -10,7 +10,7 @@ use std::time::Duration;
 use md5::Md5;
 use sha2::{Digest, Sha256};
 use switchboard_core::PhoneNumber;
-use switchboard_dinstar::{Config, DinstarClient, SmsBatch};
+use switchboard_dinstar::{DinstarClient, DinstarConfig, SmsBatch};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::{TcpListener, TcpStream};
 
@@ -255,7 +255,13 @@ fn judge(method: &str, target: &str, auth: Option<&str>, alg: &str, uses: u32, l
 }
 
 fn client(url: &str) -> DinstarClient {
-    DinstarClient::new(Config::new(url, USER, PASS).with_timeout(Duration::from_secs(3))).unwrap()
+    DinstarClient::new(
+        DinstarConfig::builder(url, USER, PASS)
+            .timeout(Duration::from_secs(3))
+            .build()
+            .unwrap(),
+    )
+    .unwrap()
 }
 
 #[tokio::test]

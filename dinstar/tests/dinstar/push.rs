@@ -1,11 +1,9 @@
 //! Pushes from the gateway: all eight kinds through a real HTTP hop, the secret in the URL,
 //! hostile bodies, and delivery reports matched back to the `user_id` of the send.
 
-mod common;
-
 use std::time::Duration;
 
-use common::{config, numbers};
+use crate::{config, numbers};
 use switchboard_core::testkit::WebhookSink;
 use switchboard_core::{DeliveryStatus, ErrorKind, Event, Transport, WebhookRequest};
 use switchboard_dinstar::sim::{SIM_WEBHOOK_SECRET, Simulator};

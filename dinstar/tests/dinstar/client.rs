@@ -1,11 +1,9 @@
 //! Every endpoint of the HTTP API against the simulator, every documented `error_code`, the
 //! validations that stop a bad batch before anything is sent, and HTTP/connection faults.
 
-mod common;
-
 use std::time::Duration;
 
-use common::{client, config, number, numbers};
+use crate::{client, config, number, numbers, sms};
 use serde_json::json;
 use switchboard_core::testkit::{ConnectionFault, Fault, connection_fault};
 use switchboard_core::{Dispatch, ErrorKind};
@@ -14,8 +12,8 @@ use switchboard_dinstar::model::{
 };
 use switchboard_dinstar::sim::Simulator;
 use switchboard_dinstar::{
-    BatchRecipient, Config, DinstarClient, InfoType, PortAction, RegState, SendSmsRequest, SmsBatch, SmsEncoding,
-    SmsParam, SmsStatus, UssdPortStatus,
+    BatchRecipient, DinstarClient, DinstarConfig, InfoType, PortAction, RegState, SendSmsRequest, SmsBatch,
+    SmsEncoding, SmsParam, SmsStatus, UssdPortStatus,
 };
 
 #[tokio::test]
@@ -29,7 +27,7 @@ async fn a_batch_of_300_takes_three_requests_with_unique_ids() {
     assert!(out.all_accepted());
     assert_eq!(out.requests, 3);
     assert_eq!(sim.stats().authorized_path("/api/send_sms"), 3);
-    let sent = sim.sent();
+    let sent = sms(&sim);
     assert_eq!(sent.len(), 300);
     let mut ids: Vec<u64> = sent.iter().map(|s| s.user_id).collect();
     ids.sort_unstable();
@@ -87,7 +85,7 @@ async fn encoding_is_chosen_by_the_text_unless_forced() {
     c.send_batch(&SmsBatch::new("Hi #param#").to_with_params(number(3), ["Çelë"]))
         .await
         .unwrap();
-    let enc: Vec<String> = sim.sent().into_iter().map(|s| s.encoding).collect();
+    let enc: Vec<String> = sms(&sim).into_iter().map(|s| s.encoding).collect();
     assert_eq!(enc, ["unicode", "gsm-7bit", "unicode", "unicode"]);
     let e = c
         .send_batch(&SmsBatch::new("مرحبا").to(number(0)).encoding(SmsEncoding::Gsm7Bit))
@@ -112,7 +110,7 @@ async fn templates_ports_and_status_reports_reach_the_gateway() {
         .await
         .unwrap();
     assert!(out.all_accepted());
-    let sent = sim.sent();
+    let sent = sms(&sim);
     assert_eq!(sent[0].text, "Dear Ana, order A-17 is ready");
     assert_eq!(
         sent[1].text, "Dear Besa \"B\"\n, order A-18 is ready",
@@ -176,7 +174,7 @@ async fn invalid_batches_are_refused_before_anything_is_sent() {
 #[tokio::test]
 async fn every_send_error_code_maps_with_the_right_dispatch() {
     let sim = Simulator::start().await;
-    let c = DinstarClient::new(config(&sim).with_retry_attempts(1)).unwrap();
+    let c = DinstarClient::new(config(&sim).into_builder().retry_attempts(1).build().unwrap()).unwrap();
     let batch = SmsBatch::new("Hi").to(number(0));
     for (code, kind, dispatch) in [
         (400, ErrorKind::InvalidInput, Dispatch::Sent),
@@ -185,7 +183,7 @@ async fn every_send_error_code_maps_with_the_right_dispatch() {
         (550, ErrorKind::Unavailable, Dispatch::NotSent),
         (777, ErrorKind::Rejected, Dispatch::MaybeSent),
     ] {
-        sim.fail_next("/api/send_sms", code);
+        sim.fail_next_with_code("/api/send_sms", code);
         let out = c.send_batch(&batch).await.unwrap();
         let e = out.submissions[0].outcome.as_ref().unwrap_err();
         assert_eq!((e.kind(), e.dispatch()), (kind, dispatch), "{code}: {e}");
@@ -194,7 +192,7 @@ async fn every_send_error_code_maps_with_the_right_dispatch() {
         assert_eq!(e.http_status(), Some(200), "errors come with HTTP 200");
     }
     // 200 on a send is success too (some firmware), 202 the documented one.
-    sim.fail_next("/api/send_sms", 200);
+    sim.fail_next_with_code("/api/send_sms", 200);
     assert!(c.send_batch(&batch).await.unwrap().all_accepted());
     assert!(c.send_batch(&batch).await.unwrap().all_accepted());
     assert!(sim.sent().len() == 1, "only the real 202 queued something");
@@ -203,7 +201,7 @@ async fn every_send_error_code_maps_with_the_right_dispatch() {
 #[tokio::test]
 async fn no_registered_port_is_550_and_not_sent() {
     let sim = Simulator::start().await;
-    let c = DinstarClient::new(config(&sim).with_retry_attempts(1)).unwrap();
+    let c = DinstarClient::new(config(&sim).into_builder().retry_attempts(1).build().unwrap()).unwrap();
     for p in 0..4 {
         sim.set_port_reg(p, "UNREGISTER");
     }
@@ -216,14 +214,22 @@ async fn no_registered_port_is_550_and_not_sent() {
     assert!(e.is_safe_to_retry(false), "another route may take it");
     sim.set_port_reg(3, "REGISTER_OK");
     c.send_batch(&SmsBatch::new("Hi").to(number(0))).await.unwrap();
-    assert_eq!(sim.sent()[0].port, 3);
+    assert_eq!(sms(&sim)[0].port, 3);
 }
 
 #[tokio::test]
 async fn a_not_sent_550_is_retried_but_a_maybe_sent_500_is_not() {
     let sim = Simulator::start().await;
-    let c = DinstarClient::new(config(&sim).with_retry_attempts(3).with_reconcile(false)).unwrap();
-    sim.fail_next("/api/send_sms", 550);
+    let c = DinstarClient::new(
+        config(&sim)
+            .into_builder()
+            .retry_attempts(3)
+            .reconcile(false)
+            .build()
+            .unwrap(),
+    )
+    .unwrap();
+    sim.fail_next_with_code("/api/send_sms", 550);
     assert!(
         c.send_batch(&SmsBatch::new("Hi").to(number(0)))
             .await
@@ -231,7 +237,7 @@ async fn a_not_sent_550_is_retried_but_a_maybe_sent_500_is_not() {
             .all_accepted()
     );
     assert_eq!(sim.stats().authorized_path("/api/send_sms"), 2);
-    sim.fail_next("/api/send_sms", 500);
+    sim.fail_next_with_code("/api/send_sms", 500);
     let out = c.send_batch(&SmsBatch::new("Hi").to(number(0))).await.unwrap();
     assert!(!out.all_accepted());
     assert_eq!(
@@ -244,19 +250,19 @@ async fn a_not_sent_550_is_retried_but_a_maybe_sent_500_is_not() {
 #[tokio::test]
 async fn query_error_codes_and_retries_of_reads() {
     let sim = Simulator::start().await;
-    let c = DinstarClient::new(config(&sim).with_retry_attempts(1)).unwrap();
+    let c = DinstarClient::new(config(&sim).into_builder().retry_attempts(1).build().unwrap()).unwrap();
     for (code, kind) in [
         (400, ErrorKind::InvalidInput),
         (413, ErrorKind::InvalidInput),
         (500, ErrorKind::Unavailable),
     ] {
-        sim.fail_next("/api/query_sms_result", code);
+        sim.fail_next_with_code("/api/query_sms_result", code);
         let e = c.query_sms_result(&SmsResultQuery::default()).await.unwrap_err();
         assert_eq!((e.kind(), e.dispatch()), (kind, Dispatch::Sent), "{code}");
     }
     // Reads are idempotent: a 500 is retried.
-    let c = DinstarClient::new(config(&sim).with_retry_attempts(3)).unwrap();
-    sim.fail_next("/api/query_sms_in_queue", 500);
+    let c = DinstarClient::new(config(&sim).into_builder().retry_attempts(3).build().unwrap()).unwrap();
+    sim.fail_next_with_code("/api/query_sms_in_queue", 500);
     assert_eq!(c.query_sms_in_queue().await.unwrap().in_queue, 0);
     // More than 32 numbers is refused here, as the gateway would with 413.
     let q = SmsResultQuery {
@@ -286,7 +292,7 @@ async fn queue_and_stop_sms() {
     let task = out.submissions[0].outcome.as_ref().unwrap().task_id.unwrap();
     c.stop_sms(task).await.unwrap();
     assert_eq!(c.query_sms_in_queue().await.unwrap().in_queue, 0);
-    assert!(sim.sent().iter().all(|s| s.status == "FAILED"));
+    assert!(sms(&sim).iter().all(|s| s.status == "FAILED"));
     let e = c.stop_sms(task + 100).await.unwrap_err();
     assert_eq!((e.kind(), e.provider_code()), (ErrorKind::NotFound, Some("404")));
 }
@@ -330,7 +336,7 @@ async fn ussd_per_port_outcomes_and_replies() {
         c.send_ussd(&[1], &"1".repeat(61)).await.unwrap_err().kind(),
         ErrorKind::InvalidInput
     );
-    sim.fail_next("/api/send_ussd", 400);
+    sim.fail_next_with_code("/api/send_ussd", 400);
     assert_eq!(
         c.send_ussd(&[2], "*1#").await.unwrap_err().kind(),
         ErrorKind::InvalidInput
@@ -359,7 +365,7 @@ async fn port_info_and_port_actions() {
     assert_eq!(info.info[1].slot, Some(2));
     // Sending avoids the powered-off and blocked ports.
     c.send_batch(&SmsBatch::new("Hi").to_all(numbers(6))).await.unwrap();
-    assert!(sim.sent().iter().all(|s| s.port == 0 || s.port == 3));
+    assert!(sms(&sim).iter().all(|s| s.port == 0 || s.port == 3));
 
     c.set_port_info(
         0,
@@ -446,7 +452,15 @@ async fn incoming_sms_query_is_all_by_default_and_leaves_messages_unread() {
 #[tokio::test]
 async fn http_and_connection_faults_keep_their_dispatch_facts() {
     let sim = Simulator::start().await;
-    let c = DinstarClient::new(config(&sim).with_retry_attempts(1).with_reconcile(false)).unwrap();
+    let c = DinstarClient::new(
+        config(&sim)
+            .into_builder()
+            .retry_attempts(1)
+            .reconcile(false)
+            .build()
+            .unwrap(),
+    )
+    .unwrap();
     c.query_sms_in_queue().await.unwrap();
     let send = SmsBatch::new("Hi").to(number(0));
     let send_err =
@@ -484,7 +498,13 @@ async fn http_and_connection_faults_keep_their_dispatch_facts() {
 
     // Nothing listening: not sent.
     let refused = connection_fault(ConnectionFault::Refused).await.unwrap();
-    let c = DinstarClient::new(Config::new(refused, "admin", "x").with_retry_attempts(1)).unwrap();
+    let c = DinstarClient::new(
+        DinstarConfig::builder(refused, "admin", "x")
+            .retry_attempts(1)
+            .build()
+            .unwrap(),
+    )
+    .unwrap();
     let e = c
         .send_batch(&send)
         .await
@@ -545,5 +565,5 @@ async fn caller_chosen_user_ids_are_kept() {
         .await
         .unwrap();
     assert_eq!(out.submissions[0].user_id, 4242);
-    assert_eq!(sim.sent()[0].user_id, 4242);
+    assert_eq!(sms(&sim)[0].user_id, 4242);
 }

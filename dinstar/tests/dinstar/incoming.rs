@@ -1,12 +1,10 @@
 //! Polling incoming SMS: `flag=all`, a high-water mark in the host's cursor store, de-duplication,
 //! and no loss when the host crashes between fetching and storing.
 
-mod common;
-
 use std::sync::Arc;
 
+use crate::{client, config};
 use async_trait::async_trait;
-use common::{client, config};
 use diqwest::{DigestAuthSession, WithDigestAuth};
 use switchboard_core::{CursorStore, ErrorKind, MemoryCursorStore};
 use switchboard_dinstar::sim::{SIM_PASSWORD, SIM_USERNAME, Simulator};

@@ -1,11 +1,10 @@
 //! `DinstarTransport` as a core `Transport`: from a DSN, `send`/`send_many` batching, receipts whose
 //! provider id is the `user_id`, `status`, and reconciliation in the transport path.
 
-mod common;
-
 use std::time::Duration;
+use switchboard_core::simulated::Simulated;
 
-use common::{config_for, number, numbers};
+use crate::{config_for, number, numbers, sms};
 use switchboard_core::testkit::Fault;
 use switchboard_core::{DeliveryStatus, Dispatch, Dsn, ErrorKind, Message, Recipient, Transport};
 use switchboard_dinstar::sim::{LossMode, Simulator};
@@ -29,7 +28,7 @@ async fn send_one_and_look_it_up_by_the_receipt() {
     assert_eq!(r.status, DeliveryStatus::Queued);
     assert_eq!(r.raw["user_id"].as_u64().unwrap().to_string(), r.provider_id());
     assert!(r.raw["task_id"].is_u64());
-    assert_eq!(sim.sent()[0].encoding, "unicode");
+    assert_eq!(sms(&sim)[0].encoding, "unicode");
     sim.advance().await;
     sim.advance().await;
     let s = t.status(r.provider_id()).await.unwrap();
@@ -55,7 +54,7 @@ async fn send_many_batches_same_texts_and_keeps_order() {
     assert_eq!(results[5].as_ref().unwrap_err().kind(), ErrorKind::Unsupported);
     // 100 "A" → 1 request, 200 "B" → 2 requests.
     assert_eq!(sim.stats().authorized_path("/api/send_sms"), 3);
-    let sent = sim.sent();
+    let sent = sms(&sim);
     assert_eq!(sent.len(), 300);
     for (m, r) in msgs.iter().zip(&results) {
         let Ok(r) = r else { continue };
@@ -86,10 +85,10 @@ async fn a_send_lost_before_the_gateway_is_sent_exactly_once() {
         .lossy_proxy("/api/send_sms", LossMode::DropBeforeForward, 1)
         .await
         .unwrap();
-    let t = DinstarTransport::new(config_for(&sim.dsn_for(&proxy))).unwrap();
+    let t = DinstarTransport::new(config_for(&sim.dsn_at(&proxy).unwrap())).unwrap();
     let r = t.send(&Message::sms(number(0), "Hi")).await.unwrap();
     assert_eq!(sim.sent().len(), 1);
-    assert_eq!(sim.sent()[0].user_id.to_string(), r.provider_id());
+    assert_eq!(sms(&sim)[0].user_id.to_string(), r.provider_id());
 }
 
 #[tokio::test]
@@ -99,7 +98,7 @@ async fn without_reconciliation_an_uncertain_send_is_maybe_sent() {
         .lossy_proxy("/api/send_sms", LossMode::DropAfterAccept, 1)
         .await
         .unwrap();
-    let t = from_dsn(&format!("{}&reconcile=false", sim.dsn_for(&proxy)));
+    let t = from_dsn(&format!("{}&reconcile=false", sim.dsn_at(&proxy).unwrap()));
     let e = t.send(&Message::sms(number(0), "Hi")).await.unwrap_err();
     assert_eq!(e.dispatch(), Dispatch::MaybeSent);
     assert!(!e.is_safe_to_retry(false));
@@ -130,7 +129,7 @@ async fn dsn_options_reach_the_wire() {
         sim.dsn()
     ));
     t.send(&Message::sms(number(0), "plain ascii")).await.unwrap();
-    let s = &sim.sent()[0];
+    let s = &sms(&sim)[0];
     assert_eq!(
         (s.port, s.encoding.as_str(), s.request_status_report),
         (2, "unicode", false)
