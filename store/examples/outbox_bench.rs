@@ -74,6 +74,8 @@ fn rate(n: usize, d: Duration) -> String {
 
 async fn baseline(n: usize) -> Res<()> {
     let sim = switchboard_smsru::sim::Simulator::start().await;
+    // Enough balance for any run: the simulator refuses sends (code 201) once 1000 ₽ are spent.
+    sim.set_balance_kopecks(i64::MAX / 4);
     let m = messenger(&sim.dsn(), None)?;
     let t = Instant::now();
     let results: Vec<_> = futures::stream::iter(0..n)
@@ -92,6 +94,8 @@ async fn baseline(n: usize) -> Res<()> {
 
 async fn in_process(pg: bool, n: usize) -> Res<()> {
     let sim = switchboard_smsru::sim::Simulator::start().await;
+    // Enough balance for any run: the simulator refuses sends (code 201) once 1000 ₽ are spent.
+    sim.set_balance_kopecks(i64::MAX / 4);
     let dir = TempDir::new("outbox-bench")?;
     let server = if pg { postgres() } else { None };
     let t = Instant::now();
@@ -204,6 +208,8 @@ async fn processes(n: usize, p: usize) -> Res<()> {
     store.migrate().await?;
     let outbox = PostgresOutbox::new(&store);
     let sim = switchboard_smsru::sim::Simulator::start().await;
+    // Enough balance for any run: the simulator refuses sends (code 201) once 1000 ₽ are spent.
+    sim.set_balance_kopecks(i64::MAX / 4);
     let t = Instant::now();
     for chunk in (0..n).collect::<Vec<_>>().chunks(500) {
         let mut tx = store.pool().begin().await?;
