@@ -5,8 +5,6 @@
 //!
 //! A new transport gets the whole suite by writing its adapter and adding one line to [`SUBJECTS`].
 
-#![allow(dead_code)] // each test binary uses part of it
-
 use std::sync::Arc;
 use std::time::Duration;
 
