@@ -5,14 +5,11 @@
 //! failover never send a message twice and never drop one silently, and a concurrency test shows one
 //! token refresh per expiry.
 
-#[path = "common/mod.rs"]
-mod common;
-
 use std::collections::BTreeMap;
 use std::sync::Arc;
 use std::time::Duration;
 
-use common::{Subject, count_accepted, http_subjects, journal_matches, journal_shape};
+use crate::common::{self, Subject, count_accepted, http_subjects, journal_matches, journal_shape};
 use switchboard::core::simulated::Simulated;
 use switchboard::core::testkit::{ConnectionFault, Fault, connection_fault};
 use switchboard::{Dispatch, ErrorKind, MemoryJournal, Messenger, Transport};

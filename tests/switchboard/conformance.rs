@@ -1,16 +1,18 @@
 //! The conformance suite: one set of checks run against every message transport's simulator, each
 //! check gated by what the transport declares in `capabilities()`. A failure names the subject.
 //!
-//! The subjects (adapters) live in `tests/common/` (shared with `tests/faults.rs`); the checks in
-//! `tests/conformance/checks.rs`. A new transport gets the whole suite by adding its adapter and one
-//! line to `common::subjects()`.
+//! Every provider the registry knows is also driven through its registration alone (its simulator's
+//! hooks and `switchboard::connect`) by `registry::every_registered_provider_conforms`, so a provider
+//! registered later is checked without being listed here.
+//!
+//! The subjects (adapters) live in the `common` module (shared with the `faults` module); the checks in
+//! `conformance/checks.rs`. A new transport gets the whole suite by adding its adapter and one line to
+//! `common::subjects()`.
 
-#[path = "conformance/checks.rs"]
 mod checks;
-#[path = "common/mod.rs"]
-mod common;
+mod registry;
 
-use common::{for_each, subjects};
+use crate::common::{for_each, subjects};
 
 #[tokio::test]
 async fn send() {
