@@ -172,9 +172,16 @@ impl Messenger {
                         builder = builder.transport(name, t);
                     }
                     (None, Some(source)) if members.len() == 1 => builder = builder.webhook_source(name, source),
-                    _ => {
+                    (None, Some(_)) => {
                         return Err(Error::config(format!(
                             "a {} DSN carries no messages, so it cannot be in a failover or round-robin group",
+                            parsed.scheme()
+                        )));
+                    }
+                    (None, None) => {
+                        return Err(Error::config(format!(
+                            "a {} DSN neither carries messages nor pushes events, so a Messenger has no use for \
+                             it; connect it with switchboard::connect and take its client with downcast",
                             parsed.scheme()
                         )));
                     }
@@ -226,6 +233,10 @@ mod tests {
         assert_eq!(conn.provider(), "onec");
         assert!(conn.as_transport().is_none());
         assert!(conn.downcast::<switchboard_onec::OneCClient>().is_some());
+        // A Messenger has no use for it, and says so rather than talking about groups.
+        let e = Messenger::from_dsns(["onec://odata.user:pw@127.0.0.1:1/base"]).unwrap_err();
+        assert!(e.to_string().contains("switchboard::connect"), "{e}");
+        assert!(!e.to_string().contains("group"), "{e}");
     }
 
     #[test]
