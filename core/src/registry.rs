@@ -114,6 +114,12 @@ impl Connection {
         self.webhooks.clone()
     }
 
+    /// Whether the connection holds a typed client or gateway (for listings and checks that cannot
+    /// name its type; [`Connection::downcast`] takes it out).
+    pub fn has_service(&self) -> bool {
+        self.service.is_some()
+    }
+
     /// The provider's typed client or gateway, if it is a `T` (`Arc<dyn PaymentGateway>`, an ERP client).
     pub fn downcast<T: Any + Send + Sync>(&self) -> Option<Arc<T>> {
         self.service.clone()?.downcast::<T>().ok()

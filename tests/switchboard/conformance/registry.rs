@@ -74,10 +74,10 @@ async fn offers(conn: &Connection, sim: &dyn Simulated, notes: &mut Notes) -> Re
             transport.is_none(),
             "the connection has a transport, but the simulator names no recipient to send to"
         );
-        // The client is reachable only typed (`Connection::downcast`); the connection's `Debug` says
-        // whether it holds one, which is all that can be asked without naming the type.
+        // The client is reachable only typed (`Connection::downcast`); `has_service` says whether
+        // there is one without naming the type.
         ensure!(
-            conn.webhook_source().is_some() || format!("{conn:?}").contains("service: true"),
+            conn.webhook_source().is_some() || conn.has_service(),
             "the connection offers nothing: {conn:?}"
         );
         notes.push("the send: the provider carries no messages".to_owned());
