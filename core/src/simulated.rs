@@ -22,6 +22,15 @@ use crate::message::Recipient;
 use crate::testkit::{Fault, Faults};
 use crate::webhook::WebhookRequest;
 
+/// The `host:port` of a base URL (`http://127.0.0.1:8081/` → `127.0.0.1:8081`): DSNs name a host, not
+/// a URL, so every [`Simulated::dsn_at`] needs it.
+pub fn host_port_of(base_url: &str) -> &str {
+    base_url
+        .trim_start_matches("http://")
+        .trim_start_matches("https://")
+        .trim_end_matches('/')
+}
+
 /// One thing a simulated provider accepted (an SMS, an email, a push, a payment, a call), in the
 /// simulator's words.
 #[derive(Clone, PartialEq, Eq)]
@@ -168,5 +177,17 @@ pub trait Simulated: Send + Sync + fmt::Debug {
     fn rate_limit_fault(&self, retry_after_secs: u64) -> Option<Fault> {
         let _ = retry_after_secs;
         None
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::host_port_of;
+
+    #[test]
+    fn host_port_of_a_base_url() {
+        assert_eq!(host_port_of("http://127.0.0.1:8081/"), "127.0.0.1:8081");
+        assert_eq!(host_port_of("https://sim.local:443"), "sim.local:443");
+        assert_eq!(host_port_of("127.0.0.1:9"), "127.0.0.1:9");
     }
 }

@@ -363,10 +363,7 @@ impl Simulator {
     /// another password when given.
     fn dsn_with(&self, base_url: &str, password: Option<&str>) -> String {
         let s = self.lock();
-        let hostport = base_url
-            .trim_start_matches("http://")
-            .trim_start_matches("https://")
-            .trim_end_matches('/');
+        let hostport = switchboard_core::simulated::host_port_of(base_url);
         format!(
             "{SCHEME}://{}:{}@{hostport}?sn={}&webhook_secret={SIM_WEBHOOK_SECRET}",
             pct(&s.username),

@@ -402,11 +402,9 @@ impl Simulated for Simulator {
     }
 
     fn dsn_at(&self, base_url: &str) -> Option<String> {
+        use switchboard_core::simulated::host_port_of;
         let here = Simulator::uri(self);
-        Some(Simulator::dsn(self).replace(
-            here.trim_start_matches("http://"),
-            base_url.trim_start_matches("http://"),
-        ))
+        Some(Simulator::dsn(self).replace(host_port_of(&here), host_port_of(base_url)))
     }
 }
 

@@ -462,10 +462,7 @@ impl Simulated for Simulator {
     }
 
     fn dsn_at(&self, base_url: &str) -> Option<String> {
-        let host_port = base_url
-            .trim_start_matches("http://")
-            .trim_start_matches("https://")
-            .trim_end_matches('/');
+        let host_port = switchboard_core::simulated::host_port_of(base_url);
         Some(self.dsn_for(host_port, &self.opts.user, &self.opts.password))
     }
 }

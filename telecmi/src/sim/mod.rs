@@ -469,7 +469,7 @@ impl Simulated for Simulator {
     }
 
     fn dsn_at(&self, base_url: &str) -> Option<String> {
-        Some(Simulator::dsn(self).replace(&self.host_port(), base_url.trim_start_matches("http://")))
+        Some(Simulator::dsn(self).replace(&self.host_port(), switchboard_core::simulated::host_port_of(base_url)))
     }
 }
 

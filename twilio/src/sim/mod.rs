@@ -278,10 +278,7 @@ impl Simulated for Simulator {
     }
 
     fn dsn_at(&self, base_url: &str) -> Option<String> {
-        let host_port = base_url
-            .trim_start_matches("http://")
-            .trim_start_matches("https://")
-            .trim_end_matches('/');
+        let host_port = switchboard_core::simulated::host_port_of(base_url);
         Some(Self::dsn_for(host_port, SIM_AUTH_TOKEN))
     }
 }
