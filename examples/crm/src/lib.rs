@@ -1,0 +1,29 @@
+//! The reference host: a CRM's whole integration layer on switchboard, as one axum service on SQLite.
+//!
+//! A CRM for a transport company texts customers, emails templates, takes payments, pushes to drivers'
+//! phones, runs a Telegram bot for dispatchers, syncs with 1C, tracks drivers by GPS and exports its
+//! data. Each of those is one module here, with its own tables and routes; each integration can run on
+//! its provider's simulator ("test mode", see [`config`]).
+//!
+//! ```text
+//! CRM_TEST_MODE=1 CRM_DATABASE=sqlite:/tmp/crm.db cargo run -p switchboard-crm
+//! ```
+//!
+//! | module | what |
+//! |---|---|
+//! | [`config`] | environment variables, test mode |
+//! | [`app`] | wiring: database, integrations, the Messenger, the outbox worker, routes |
+//! | [`db`] | the SQLite file and each module's migrations |
+//! | [`domain`] | users, companies, drivers, vehicles, applications |
+//! | [`error`] | the JSON error every endpoint answers with |
+
+#![deny(missing_docs)]
+
+pub mod app;
+pub mod config;
+pub mod db;
+pub mod domain;
+pub mod error;
+
+pub use app::{App, AppState, Running, serve, spawn};
+pub use config::{Config, Env};

@@ -1,0 +1,5 @@
+//! The service driven over HTTP on loopback, every integration on its simulator: one test binary,
+//! one module per area.
+
+mod common;
+mod domain;
