@@ -106,3 +106,7 @@ pub use transport::DinstarTransport;
 
 /// The DSN scheme and provider name: `dinstar://USER:PASS@HOST:PORT?sn=SN`.
 pub const SCHEME: &str = "dinstar";
+
+/// The crate's tests through its public API (against its simulator), in the crate's one test binary.
+#[cfg(all(test, feature = "sim"))]
+mod tests;

@@ -75,3 +75,7 @@ pub use transport::EmailTransport;
 
 /// The DSN scheme and provider name: `smtp` (`smtps` is accepted too).
 pub const SCHEME: &str = "smtp";
+
+/// The crate's tests through its public API (against its simulator), in the crate's one test binary.
+#[cfg(test)]
+mod tests;

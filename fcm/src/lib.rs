@@ -76,3 +76,7 @@ pub use transport::FcmTransport;
 
 /// The DSN scheme and provider name: `fcm`.
 pub const SCHEME: &str = "fcm";
+
+/// The crate's tests through its public API (against its simulator), in the crate's one test binary.
+#[cfg(all(test, feature = "sim"))]
+mod tests;

@@ -79,3 +79,7 @@ pub use transport::MightyCallTransport;
 
 /// The DSN scheme and provider name: `mightycall`.
 pub const SCHEME: &str = "mightycall";
+
+/// The crate's tests through its public API (against its simulator), in the crate's one test binary.
+#[cfg(all(test, feature = "sim"))]
+mod tests;

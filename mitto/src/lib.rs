@@ -69,3 +69,7 @@ pub use webhook::{DeliveryReport, MittoWebhook};
 
 /// The DSN scheme and provider name: `mitto`.
 pub const SCHEME: &str = "mitto";
+
+/// The crate's tests through its public API (against its simulator), in the crate's one test binary.
+#[cfg(all(test, feature = "sim"))]
+mod tests;

@@ -97,3 +97,7 @@ pub use synclog::{MemorySyncLog, SyncAction, SyncEntry, SyncFailure, SyncLog};
 
 /// The DSN scheme and provider name: `onec` (a URL scheme cannot start with a digit).
 pub const SCHEME: &str = "onec";
+
+/// The crate's tests through its public API (against its simulator), in the crate's one test binary.
+#[cfg(all(test, feature = "sim"))]
+mod tests;

@@ -58,6 +58,8 @@ pub mod money;
 pub mod outcome;
 #[cfg(feature = "sim")]
 pub mod simkit;
+#[cfg(test)]
+mod tests;
 
 pub use connection::{connection, gateway};
 pub use dedupe::{EventStore, MemoryEventStore};

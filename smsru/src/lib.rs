@@ -78,3 +78,7 @@ pub use webhook::{CALLBACK_ANSWER, CallbackRecord, SmsRuWebhook};
 
 /// The DSN scheme and provider name: `smsru`.
 pub const SCHEME: &str = "smsru";
+
+/// The crate's tests through its public API (against its simulator), in the crate's one test binary.
+#[cfg(all(test, feature = "sim"))]
+mod tests;

@@ -69,6 +69,10 @@ pub mod provider;
 pub mod sim;
 pub mod webhook;
 
+/// The tests through the public API against the simulator, in the crate's one test binary.
+#[cfg(all(test, feature = "sim"))]
+mod tests;
+
 pub use api::StripeApi;
 pub use client::StripeClient;
 pub use config::{StripeConfig, StripeConfigBuilder};

@@ -98,3 +98,7 @@ pub use webhook::{CallNotification, TeleCmiWebhook};
 
 /// The DSN scheme and provider name.
 pub const SCHEME: &str = "telecmi";
+
+/// The crate's tests through its public API (against its simulator), in the crate's one test binary.
+#[cfg(all(test, feature = "sim"))]
+mod tests;

@@ -92,3 +92,7 @@ pub use webhook::{SECRET_HEADER, TelegramWebhook};
 
 /// The DSN scheme and provider name: `telegram`.
 pub const SCHEME: &str = "telegram";
+
+/// The crate's tests through its public API (against its simulator), in the crate's one test binary.
+#[cfg(all(test, feature = "sim"))]
+mod tests;

@@ -97,3 +97,7 @@ pub use webhook::{EMPTY_TWIML, SIGNATURE_HEADER, TwilioWebhook};
 
 /// The DSN scheme and provider name: `twilio`.
 pub const SCHEME: &str = "twilio";
+
+/// The crate's tests through its public API (against its simulator), in the crate's one test binary.
+#[cfg(all(test, feature = "sim"))]
+mod tests;

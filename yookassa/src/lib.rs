@@ -67,6 +67,10 @@ pub mod provider;
 pub mod sim;
 pub mod webhook;
 
+/// The tests through the public API against the simulator, in the crate's one test binary.
+#[cfg(all(test, feature = "sim"))]
+mod tests;
+
 pub use api::YooKassaApi;
 pub use client::YooKassaClient;
 pub use config::{YooKassaConfig, YooKassaConfigBuilder};

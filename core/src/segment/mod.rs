@@ -313,6 +313,8 @@ mod pack;
 pub mod smart;
 #[cfg(test)]
 mod tests;
+#[cfg(test)]
+mod vectors_tests;
 
 use alphabet::{ESC, EXT, NONE, ascii_is_gsm, gsm_code};
 use pack::{Packer, gsm7_items, scan_gsm7, segment_ucs2, ucs2_items};
