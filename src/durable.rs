@@ -40,7 +40,11 @@ pub(crate) fn default_owner() -> String {
         })
         .filter(|h| !h.is_empty())
         .unwrap_or_else(|| "host".to_owned());
-    format!("{host}:{}:{:04x}", std::process::id(), rand::random::<u16>())
+    format!(
+        "{host}:{}:{:04x}",
+        std::process::id(),
+        switchboard_core::random::u64() as u16
+    )
 }
 
 /// What a claim came to: send under this lease, or here is the answer already.

@@ -322,7 +322,7 @@ impl Challenge {
 
 /// A fresh client nonce: 128 random bits in hex.
 pub fn cnonce() -> String {
-    format!("{:032x}", rand::random::<u128>())
+    format!("{:032x}", crate::random::u128())
 }
 
 /// RFC 5987 `attr-char`: everything else in an `ext-value` is percent-encoded.

@@ -50,6 +50,7 @@ pub mod phone;
 mod phone_forms_tests;
 pub mod pipeline;
 pub mod price;
+pub mod random;
 pub mod ratelimit;
 pub mod registry;
 pub mod retry;

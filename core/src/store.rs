@@ -295,7 +295,7 @@ impl Lease {
     pub fn issue(key: MessageKey, claim: u32) -> Self {
         Lease {
             key,
-            token: format!("{:032x}", rand::random::<u128>()),
+            token: format!("{:032x}", crate::random::u128()),
             claim,
         }
     }

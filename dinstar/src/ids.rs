@@ -57,7 +57,10 @@ impl UserIds {
     /// A counter for the gateway at `gateway` (`host:port`), starting at a random point of the range
     /// until a store is handed over.
     pub fn for_gateway(gateway: &str) -> Self {
-        Self::with_start(gateway, rand::random_range(1..=MAX_USER_ID))
+        Self::with_start(
+            gateway,
+            switchboard_core::random::in_range(1, u64::from(MAX_USER_ID)) as u32,
+        )
     }
 
     /// A counter starting at a random point of the range, for a gateway with no name (tests).

@@ -43,7 +43,7 @@ impl IdempotencyKey {
 
     /// A fresh random key in UUID v4 form, as both providers recommend.
     pub fn random() -> IdempotencyKey {
-        let mut b = rand::random::<u128>().to_be_bytes();
+        let mut b = switchboard_core::random::u128().to_be_bytes();
         b[6] = (b[6] & 0x0f) | 0x40; // version 4
         b[8] = (b[8] & 0x3f) | 0x80; // RFC 4122 variant
         let h = hex::encode(b);

@@ -178,7 +178,7 @@ pub struct MessageId(String);
 impl MessageId {
     /// A fresh random id (128 bits, hex).
     pub fn random() -> Self {
-        MessageId(format!("{:032x}", rand::random::<u128>()))
+        MessageId(format!("{:032x}", crate::random::u128()))
     }
 
     /// An id chosen by the caller (an order id, a row id). Empty ids are refused.

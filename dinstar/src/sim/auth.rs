@@ -97,7 +97,7 @@ impl State {
         if stale {
             self.stats.stale += 1;
         }
-        let nonce = hex::encode(rand::random::<[u8; 16]>());
+        let nonce = hex::encode(switchboard_core::random::bytes::<16>());
         self.nonces.insert(
             nonce.clone(),
             NonceInfo {

@@ -257,7 +257,7 @@ impl SimulatorBuilder {
             password: self.password,
             realm: SIM_REALM.to_owned(),
             sn: self.sn,
-            opaque: hex::encode(rand::random::<[u8; 12]>()),
+            opaque: hex::encode(switchboard_core::random::bytes::<12>()),
             nonce_ttl: self.nonce_ttl,
             ban_after: self.ban_after,
             count_probes: self.count_probes,

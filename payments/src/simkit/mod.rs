@@ -193,14 +193,14 @@ pub async fn start_server(options: &SimOptions, handler: Handler) -> Result<SimS
 pub fn alnum(n: usize) -> String {
     const CHARS: &[u8] = b"0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz";
     (0..n)
-        .map(|_| CHARS[rand::random_range(0..CHARS.len())] as char)
+        .map(|_| CHARS[switchboard_core::random::below(CHARS.len() as u64) as usize] as char)
         .collect()
 }
 
 /// `n` random lower-case hex digits.
 pub fn hexs(n: usize) -> String {
     (0..n)
-        .map(|_| char::from_digit(rand::random_range(0..16u32), 16).unwrap_or('0'))
+        .map(|_| char::from_digit(switchboard_core::random::below(16) as u32, 16).unwrap_or('0'))
         .collect()
 }
 

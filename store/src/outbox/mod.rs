@@ -301,7 +301,7 @@ impl Backoff {
             .base
             .saturating_mul(2u32.saturating_pow(attempt.saturating_sub(1).min(30)))
             .min(self.max);
-        exp.mul_f64(rand::random_range(0.5..=1.0))
+        exp.mul_f64(0.5 + 0.5 * switchboard_core::random::unit())
     }
 }
 
@@ -323,7 +323,7 @@ pub(crate) fn decide(result: Result<Receipt>, attempt: u32, backoff: &Backoff) -
     if in_flight {
         // Another sender holds the key until its lease ends; by then it is accepted or uncertain. This
         // always ends, so it spends no attempt.
-        let wait = err.retry_after().unwrap_or_default() + backoff.base.mul_f64(rand::random_range(0.0..=1.0));
+        let wait = err.retry_after().unwrap_or_default() + backoff.base.mul_f64(switchboard_core::random::unit());
         return Next::Retry(wait, record);
     }
     let retryable = err.kind().is_temporary() || err.kind() == ErrorKind::Conflict;
@@ -338,7 +338,7 @@ pub(crate) fn decide(result: Result<Receipt>, attempt: u32, backoff: &Backoff) -
 pub(crate) fn key_of(message: &Message) -> Result<MessageKey> {
     match &message.key {
         Some(k) => Ok(k.clone()),
-        None => MessageKey::new(format!("outbox-{:032x}", rand::random::<u128>())),
+        None => MessageKey::new(format!("outbox-{:032x}", switchboard_core::random::u128())),
     }
 }
 

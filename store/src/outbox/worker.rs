@@ -156,7 +156,7 @@ impl Worker {
             let free = concurrency - running.len();
             let now = Instant::now();
             if !stopping && free > 0 && (running.is_empty() || free >= refill) && now >= next_take {
-                let token = format!("{:032x}", rand::random::<u128>());
+                let token = format!("{:032x}", switchboard_core::random::u128());
                 match self.queue.take(&self.name, &token, free, self.options.lease).await {
                     Ok(jobs) => {
                         last_error = None;
@@ -266,5 +266,9 @@ fn default_name() -> String {
         })
         .filter(|h| !h.is_empty())
         .unwrap_or_else(|| "host".to_owned());
-    format!("{host}:{}:{:04x}", std::process::id(), rand::random::<u16>())
+    format!(
+        "{host}:{}:{:04x}",
+        std::process::id(),
+        switchboard_core::random::u64() as u16
+    )
 }

@@ -93,7 +93,7 @@ impl Drop for TempDir {
 pub fn unique_name(prefix: &str) -> String {
     const ALPHABET: &[u8] = b"abcdefghijklmnopqrstuvwxyz0123456789";
     let suffix: String = (0..12)
-        .map(|_| char::from(ALPHABET[rand::random_range(0..ALPHABET.len())]))
+        .map(|_| char::from(ALPHABET[switchboard_core::random::below(ALPHABET.len() as u64) as usize]))
         .collect();
     format!("{prefix}{suffix}")
 }

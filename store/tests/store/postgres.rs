@@ -60,7 +60,7 @@ async fn several_pools_race_on_the_same_keys() {
         let barrier = barrier.clone();
         tasks.push(tokio::spawn(async move {
             let mut order: Vec<usize> = (0..50).collect();
-            rand::seq::SliceRandom::shuffle(order.as_mut_slice(), &mut rand::rng());
+            switchboard_core::random::shuffle(order.as_mut_slice());
             barrier.wait().await;
             let (mut won, mut ids) = (Vec::new(), Vec::new());
             for k in order {

@@ -33,7 +33,7 @@ pub(super) fn uuid_like(kind: &str) -> String {
     format!(
         "{}-{kind}-5000-{}-{}",
         hexs(8),
-        ["8000", "9000", "a000", "b000"][rand::random_range(0..4)],
+        ["8000", "9000", "a000", "b000"][switchboard_core::random::below(4) as usize],
         hexs(12)
     )
 }

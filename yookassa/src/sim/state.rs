@@ -206,7 +206,9 @@ fn hold_until() -> String {
 }
 
 fn digits(n: usize) -> String {
-    (0..n).map(|_| char::from(b'0' + rand::random_range(0..10u8))).collect()
+    (0..n)
+        .map(|_| char::from(b'0' + switchboard_core::random::below(10) as u8))
+        .collect()
 }
 
 impl State {

@@ -163,7 +163,7 @@ where
     // Each process goes through the keys in its own random order, so they collide all over the range
     // rather than one process winning the first key and staying ahead.
     let mut order: Vec<usize> = (0..keys).collect();
-    rand::seq::SliceRandom::shuffle(order.as_mut_slice(), &mut rand::rng());
+    switchboard_core::random::shuffle(order.as_mut_slice());
     for k in order {
         let key = MessageKey::new(format!("race-{k}")).expect("key");
         match store.claim(&key, &fp, &me, Duration::from_secs(60)).await {
