@@ -66,7 +66,11 @@ async fn csv_has_a_bom_semicolons_crlf_quoting_and_the_formula_guard() {
         "{}",
         lines[1]
     );
-    assert!(lines[2].contains(";'=HYPERLINK(\"\"http://evil\"\");"), "{}", lines[2]);
+    assert!(
+        lines[2].contains(";\"'=HYPERLINK(\"\"http://evil\"\")\";"),
+        "{}",
+        lines[2]
+    );
     // The CR LF inside a quoted field does not end the record.
     assert!(text.contains("\"Тверь\r\nсклад 2\""), "{text}");
     assert!(text.contains(";'@SUM(A1);"), "{text}");
@@ -196,8 +200,9 @@ async fn pdf_has_a_correct_xref_pages_and_transliterated_text() {
         .unwrap()
         .parse()
         .unwrap();
-    assert!(text[startxref..].starts_with("xref\n0 "));
-    let table = &text[startxref..];
+    // Offsets count bytes (the header's second line is binary): check against the bytes.
+    assert!(pdf[startxref..].starts_with(b"xref\n0 "));
+    let table = String::from_utf8(pdf[startxref..].to_vec()).unwrap();
     let count: usize = table
         .lines()
         .nth(1)
@@ -207,17 +212,17 @@ async fn pdf_has_a_correct_xref_pages_and_transliterated_text() {
         .unwrap()
         .parse()
         .unwrap();
-    for (n, line) in table.lines().skip(3).take(count - 1).enumerate() {
+    let entries: Vec<&str> = table.lines().skip(3).take(count - 1).collect();
+    assert_eq!(entries.len(), count - 1);
+    for (n, line) in entries.iter().enumerate() {
+        assert_eq!(line.len(), 19, "20 bytes with the newline: {line:?}");
         let offset: usize = line[..10].parse().unwrap();
-        assert!(
-            text[offset..].starts_with(&format!("{} 0 obj", n + 1)),
-            "object {}",
-            n + 1
-        );
+        let obj = format!("{} 0 obj", n + 1);
+        assert!(pdf[offset..].starts_with(obj.as_bytes()), "{obj}");
     }
-    // About 40 rows a page: 121 rows are 4 pages.
+    // 43 rows fit a page under the title and header: 121 rows are 3 pages.
     let pages = text.matches("/Type /Page ").count();
-    assert!(pages >= 3, "{pages} pages");
+    assert_eq!(pages, 3);
     assert!(text.contains(&format!("/Count {pages}")));
     assert!(
         text.contains("(Shchukin Iurii ?)"),
