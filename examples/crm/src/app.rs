@@ -64,6 +64,12 @@ pub struct Inner {
     pub messenger: Arc<Messenger>,
     /// The integrations.
     pub integrations: Integrations,
+    /// The payment gateway (`CRM_PAYMENTS`), deduplicating webhooks in the database.
+    pub payments: Option<Arc<dyn switchboard::payments::PaymentGateway>>,
+    /// GPS settings and the per-driver rate limiter.
+    pub gps: crate::gps::Gps,
+    /// Export settings.
+    pub exports: crate::export::Exports,
 }
 
 impl std::ops::Deref for AppState {
@@ -155,6 +161,10 @@ impl App {
         }
         let messenger = Arc::new(builder.build()?);
         let outbox = Arc::new(SqliteOutbox::new(&store));
+        let payments = crate::payments::gateway(&config, &integrations.payments, store.pool())?;
+        let gps = crate::gps::Gps::from_env(&config.env).map_err(|e| switchboard::Error::config(e.to_string()))?;
+        let exports =
+            crate::export::Exports::from_env(&config.env).map_err(|e| switchboard::Error::config(e.to_string()))?;
 
         let state = AppState(Arc::new(Inner {
             config,
@@ -163,10 +173,17 @@ impl App {
             outbox,
             messenger,
             integrations,
+            payments,
+            gps,
+            exports,
         }));
         let router = Router::new()
             .route("/health", axum::routing::get(|| async { "ok" }))
             .merge(crate::domain::router())
+            .merge(crate::payments::router())
+            .merge(crate::onec::router())
+            .merge(crate::gps::router())
+            .merge(crate::export::router())
             .with_state(state.clone());
         Ok(App { router, state })
     }
@@ -232,8 +249,18 @@ pub async fn spawn(config: Config) -> Result<Running, Box<dyn std::error::Error 
     };
     let task = tokio::spawn(async move {
         let stopped = futures_shared(stopped);
-        let serving = axum::serve(listener, app.router).with_graceful_shutdown(stopped.clone());
-        let (served, _) = tokio::join!(serving, worker.run(stopped));
+        // Connect info: the YooKassa webhook is verified by the address it comes from.
+        let serving = axum::serve(
+            listener,
+            app.router.into_make_service_with_connect_info::<std::net::SocketAddr>(),
+        )
+        .with_graceful_shutdown(stopped.clone());
+        let (served, ..) = tokio::join!(
+            serving,
+            worker.run(stopped.clone()),
+            crate::gps::cleanup_loop(app.state.clone(), stopped.clone()),
+            crate::export::sweep_loop(app.state.clone(), stopped),
+        );
         served
     });
     Ok(Running {

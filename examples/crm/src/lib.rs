@@ -16,6 +16,10 @@
 //! | [`db`] | the SQLite file and each module's migrations |
 //! | [`domain`] | users, companies, drivers, vehicles, applications |
 //! | [`error`] | the JSON error every endpoint answers with |
+//! | [`payments`] | payments and refunds (YooKassa, Stripe), their webhooks |
+//! | [`onec`] | syncing records into 1C |
+//! | [`gps`] | drivers' locations, rate limit, retention |
+//! | [`export`] | CSV, XLSX, PDF and JSON exports |
 
 #![deny(missing_docs)]
 
@@ -24,6 +28,10 @@ pub mod config;
 pub mod db;
 pub mod domain;
 pub mod error;
+pub mod export;
+pub mod gps;
+pub mod onec;
+pub mod payments;
 
 pub use app::{App, AppState, Running, serve, spawn};
 pub use config::{Config, Env};

@@ -3,3 +3,7 @@
 
 mod common;
 mod domain;
+mod export;
+mod gps;
+mod onec;
+mod payments;
