@@ -358,7 +358,7 @@ async fn create(
         "pdf" => pdf::write(&table),
         _ => json::write(&table),
     };
-    let id = format!("{:032x}", rand::random::<u128>());
+    let id = format!("{:032x}", switchboard::core::random::u128());
     tokio::fs::create_dir_all(&app.exports.dir)
         .await
         .map_err(ApiError::internal)?;

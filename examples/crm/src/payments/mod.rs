@@ -17,7 +17,9 @@
 //! provider key, which the provider answers with the first payment instead of a second one. The same
 //! header with a different body is `409`. Without the header every POST is a new payment: clients that
 //! retry must send one. Refunds work the same way: the refund row (with its key
-//! `crm-refund-<row id>`) is written before the provider is called.
+//! `crm-refund-<row id>`) is written before the provider is called, and a refund POST repeated with
+//! the same `Idempotency-Key` answers the refund it made (asking the provider again, under the same key,
+//! only while its first answer is missing).
 //!
 //! Payment ids in URLs are the CRM's; the provider's id is in `provider_payment_id`.
 
@@ -73,9 +75,11 @@ pub static MIGRATION: Migration = Migration {
             amount_minor INTEGER NOT NULL CHECK (amount_minor > 0),
             status TEXT NOT NULL,
             idempotency_key TEXT NOT NULL UNIQUE,
+            client_key TEXT,
             last_error TEXT,
             created_at TEXT NOT NULL,
-            updated_at TEXT NOT NULL)",
+            updated_at TEXT NOT NULL,
+            UNIQUE (payment_id, client_key))",
         "CREATE TABLE payment_events (
             id INTEGER PRIMARY KEY,
             event_id TEXT NOT NULL UNIQUE,
@@ -357,12 +361,17 @@ struct RefundRow {
 async fn refund(
     State(app): State<AppState>,
     Path(id): Path<i64>,
+    headers: HeaderMap,
     JsonBody(r): JsonBody<NewRefund>,
 ) -> ApiResult<(StatusCode, Json<serde_json::Value>)> {
     let gateway = gateway_of(&app)?.clone();
     if r.amount_minor <= 0 {
         return Err(ApiError::invalid("amount_minor", "must be above zero"));
     }
+    let client = match headers.get("idempotency-key") {
+        None => None,
+        Some(_) => Some(client_key(&headers)?),
+    };
     // BEGIN IMMEDIATE: two refunds of one payment at once cannot both pass the remaining-amount check.
     let mut tx = app.pool().begin_with("BEGIN IMMEDIATE").await?;
     let row = sqlx::query_as::<_, PaymentRow>(&format!("SELECT {COLUMNS} FROM payments WHERE id = ?1"))
@@ -375,12 +384,6 @@ async fn refund(
             "payment {id} was not created at the provider"
         )));
     };
-    if row.status != "succeeded" {
-        return Err(ApiError::conflict(format!(
-            "payment {id} is {}; only a succeeded payment can be refunded",
-            row.status
-        )));
-    }
     // Refund rows that did not fail count against what is left, pending ones included.
     let taken: i64 = sqlx::query_scalar(
         "SELECT COALESCE(SUM(amount_minor), 0) FROM payment_refunds
@@ -389,30 +392,86 @@ async fn refund(
     .bind(id)
     .fetch_one(&mut *tx)
     .await?;
-    let remaining = row.amount_minor - taken.max(row.refunded_minor);
-    if r.amount_minor > remaining {
-        return Err(ApiError::conflict(format!(
-            "amount_minor: {} is more than the {remaining} that remains to refund",
-            r.amount_minor
-        )));
-    }
-    let refund_id: i64 = sqlx::query_scalar(
-        "INSERT INTO payment_refunds (payment_id, amount_minor, status, idempotency_key, created_at, updated_at)
-         VALUES (?1, ?2, 'creating', ?3, ?4, ?4) RETURNING id",
-    )
-    .bind(id)
-    .bind(r.amount_minor)
-    .bind(format!("pending-{}", IdempotencyKey::random().as_str()))
-    .bind(now())
-    .fetch_one(&mut *tx)
-    .await?;
-    let key = format!("crm-refund-{refund_id}");
-    sqlx::query("UPDATE payment_refunds SET idempotency_key = ?2 WHERE id = ?1")
-        .bind(refund_id)
-        .bind(&key)
-        .execute(&mut *tx)
-        .await?;
+    let mut remaining = row.amount_minor - taken.max(row.refunded_minor);
+
+    // A retried POST (same Idempotency-Key) is the same refund: answered as it stands, or, when the
+    // provider's answer was lost, asked again under the same provider key — never a second refund.
+    let earlier: Option<(i64, i64, String)> = match &client {
+        Some(k) => {
+            sqlx::query_as(
+                "SELECT id, amount_minor, status FROM payment_refunds WHERE payment_id = ?1 AND client_key = ?2",
+            )
+            .bind(id)
+            .bind(k)
+            .fetch_optional(&mut *tx)
+            .await?
+        }
+        None => None,
+    };
+    let refund_id = match earlier {
+        Some((_, amount, _)) if amount != r.amount_minor => {
+            return Err(ApiError::conflict(
+                "Idempotency-Key was already used for a different refund; use a new key for a new refund",
+            ));
+        }
+        Some((refund_id, amount, status)) if status == "creating" => {
+            // Still counted in `taken`; the answer's remainder is computed without it below.
+            remaining += amount;
+            refund_id
+        }
+        Some((refund_id, amount, status)) if status == "failed" => {
+            // It proved not sent: asking again under the same provider key is safe, if it still fits.
+            if amount > remaining {
+                return Err(ApiError::conflict(format!(
+                    "amount_minor: {amount} is more than the {remaining} that remains to refund"
+                )));
+            }
+            sqlx::query("UPDATE payment_refunds SET status = 'creating', updated_at = ?2 WHERE id = ?1")
+                .bind(refund_id)
+                .bind(now())
+                .execute(&mut *tx)
+                .await?;
+            refund_id
+        }
+        Some((refund_id, _, _)) => {
+            tx.commit().await?;
+            return refund_answer(&app, refund_id, remaining, StatusCode::OK).await;
+        }
+        None => {
+            if row.status != "succeeded" {
+                return Err(ApiError::conflict(format!(
+                    "payment {id} is {}; only a succeeded payment can be refunded",
+                    row.status
+                )));
+            }
+            if r.amount_minor > remaining {
+                return Err(ApiError::conflict(format!(
+                    "amount_minor: {} is more than the {remaining} that remains to refund",
+                    r.amount_minor
+                )));
+            }
+            let refund_id: i64 = sqlx::query_scalar(
+                "INSERT INTO payment_refunds (payment_id, amount_minor, status, idempotency_key, client_key,
+                 created_at, updated_at)
+                 VALUES (?1, ?2, 'creating', ?3, ?4, ?5, ?5) RETURNING id",
+            )
+            .bind(id)
+            .bind(r.amount_minor)
+            .bind(format!("pending-{}", IdempotencyKey::random().as_str()))
+            .bind(&client)
+            .bind(now())
+            .fetch_one(&mut *tx)
+            .await?;
+            sqlx::query("UPDATE payment_refunds SET idempotency_key = ?2 WHERE id = ?1")
+                .bind(refund_id)
+                .bind(format!("crm-refund-{refund_id}"))
+                .execute(&mut *tx)
+                .await?;
+            refund_id
+        }
+    };
     tx.commit().await?;
+    let key = format!("crm-refund-{refund_id}");
 
     let currency = Currency::from_code(&row.currency).map_err(ApiError::internal)?;
     let request = CreateRefund::partial(provider_id, Money::from_minor(r.amount_minor, currency))
@@ -462,15 +521,24 @@ async fn refund(
             return Err(e.into());
         }
     }
+    refund_answer(&app, refund_id, remaining - r.amount_minor, StatusCode::CREATED).await
+}
+
+/// The refund as stored, with what remains refundable.
+async fn refund_answer(
+    app: &AppState,
+    refund_id: i64,
+    remaining: i64,
+    status: StatusCode,
+) -> ApiResult<(StatusCode, Json<serde_json::Value>)> {
     let refund: RefundRow = sqlx::query_as(
         "SELECT id, payment_id, provider_refund_id, amount_minor, status FROM payment_refunds WHERE id = ?1",
     )
     .bind(refund_id)
     .fetch_one(app.pool())
     .await?;
-    let remaining = remaining - r.amount_minor;
     Ok((
-        StatusCode::CREATED,
+        status,
         Json(serde_json::json!({ "refund": refund, "remaining_minor": remaining })),
     ))
 }

@@ -160,6 +160,64 @@ async fn a_create_that_failed_after_the_row_was_written_is_repeated_with_the_sam
     assert_eq!(sim(&crm).sent().len(), 1, "the repeat got the first payment back");
 }
 
+/// POSTs a refund with an `Idempotency-Key`.
+async fn refund_with_key(crm: &Crm, id: i64, key: &str, amount: i64) -> (u16, Value) {
+    let r = crm
+        .http
+        .post(crm.url(&format!("/api/payments/{id}/refunds")))
+        .header("Idempotency-Key", key)
+        .json(&json!({ "amount_minor": amount }))
+        .send()
+        .await
+        .unwrap();
+    (r.status().as_u16(), r.json().await.unwrap_or(Value::Null))
+}
+
+#[tokio::test]
+async fn a_retried_refund_with_the_same_key_refunds_once() {
+    let crm = Crm::start(&[]).await;
+    let (_, p) = create(&crm, Some("refund-retry"), &order("RUB")).await;
+    let id = p["id"].as_i64().unwrap();
+    sim(&crm).advance().await;
+    until_status(&crm, id, "succeeded").await;
+    let before = sim(&crm).sent().len();
+
+    // The provider refunds, and every answer to the first POST is lost (the gateway's own recovery
+    // lookups included).
+    sim(&crm).fail_next(switchboard::core::testkit::Fault::AfterHandling(Box::new(
+        switchboard::core::testkit::Fault::Status(500),
+    )));
+    sim(&crm)
+        .faults()
+        .push_n(switchboard::core::testkit::Fault::Status(500), 20);
+    let (s, e) = refund_with_key(&crm, id, "refund-1", 40_000).await;
+    assert!(s >= 500, "{s} {e}");
+    sim(&crm).faults().clear();
+    // The client repeats: the provider is asked again under the same key and answers the first refund.
+    let (s, r) = refund_with_key(&crm, id, "refund-1", 40_000).await;
+    assert_eq!((s, &r["remaining_minor"]), (201, &json!(60_000)), "{r}");
+    let (s, again) = refund_with_key(&crm, id, "refund-1", 40_000).await;
+    assert_eq!((s, &again["refund"]["id"]), (200, &r["refund"]["id"]), "{again}");
+    assert_eq!(again["remaining_minor"], 60_000);
+    // The same key for another amount is refused; a new key is a new refund.
+    assert_eq!(refund_with_key(&crm, id, "refund-1", 1).await.0, 409);
+    assert_eq!(refund_with_key(&crm, id, "refund-2", 10_000).await.0, 201);
+
+    let (_, read) = crm.get(&format!("/api/payments/{id}")).await;
+    assert_eq!(
+        read["refunded_minor"], 50_000,
+        "the provider refunded 40 000 once, then 10 000: {read}"
+    );
+    let refunds: i64 =
+        switchboard::store::sqlx::query_scalar("SELECT COUNT(*) FROM payment_refunds WHERE payment_id = ?1")
+            .bind(id)
+            .fetch_one(crm.running.state.pool())
+            .await
+            .unwrap();
+    assert_eq!(refunds, 2);
+    assert!(sim(&crm).sent().len() >= before);
+}
+
 #[tokio::test]
 async fn bad_input_is_refused_and_nothing_is_stored() {
     let crm = Crm::start(&[]).await;
