@@ -167,6 +167,7 @@ impl App {
         let router = Router::new()
             .route("/health", axum::routing::get(|| async { "ok" }))
             .merge(crate::domain::router())
+            .merge(crate::sms::router())
             .with_state(state.clone());
         Ok(App { router, state })
     }
@@ -226,6 +227,8 @@ pub async fn spawn(config: Config) -> Result<Running, Box<dyn std::error::Error 
     let app = App::build(config, url.clone()).await?;
     let state = app.state.clone();
     let worker = app.worker();
+    let settle_every = crate::delivery::interval(&state)?;
+    let settler_state = state.clone();
     let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
     let stopped = async {
         let _ = stopped.await;
@@ -233,7 +236,8 @@ pub async fn spawn(config: Config) -> Result<Running, Box<dyn std::error::Error 
     let task = tokio::spawn(async move {
         let stopped = futures_shared(stopped);
         let serving = axum::serve(listener, app.router).with_graceful_shutdown(stopped.clone());
-        let (served, _) = tokio::join!(serving, worker.run(stopped));
+        let settling = crate::delivery::run(settler_state, settle_every, stopped.clone());
+        let (served, _, ()) = tokio::join!(serving, worker.run(stopped), settling);
         served
     });
     Ok(Running {

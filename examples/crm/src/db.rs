@@ -17,7 +17,7 @@ pub struct Migration {
 
 /// Every module's migrations, in the order they apply (later tables may reference earlier ones).
 fn migrations() -> Vec<&'static Migration> {
-    vec![&crate::domain::MIGRATION]
+    vec![&crate::domain::MIGRATION, &crate::sms::MIGRATION]
 }
 
 /// Opens (creating if needed) the database at `url` and brings every table up to date.

@@ -16,14 +16,18 @@
 //! | [`db`] | the SQLite file and each module's migrations |
 //! | [`domain`] | users, companies, drivers, vehicles, applications |
 //! | [`error`] | the JSON error every endpoint answers with |
+//! | [`delivery`] | queued messages' rows following their outbox jobs; webhook plumbing |
+//! | [`sms`] | SMS with delivery reports |
 
 #![deny(missing_docs)]
 
 pub mod app;
 pub mod config;
 pub mod db;
+pub mod delivery;
 pub mod domain;
 pub mod error;
+pub mod sms;
 
 pub use app::{App, AppState, Running, serve, spawn};
 pub use config::{Config, Env};
