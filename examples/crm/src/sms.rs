@@ -102,7 +102,7 @@ pub struct Sms {
     pub text: String,
     /// How many SMS parts it takes.
     pub segments: i64,
-    /// `gsm7` or `ucs2`.
+    /// `GSM-7` or `UCS-2`.
     pub encoding: String,
     /// `queued`, `sent`, `delivered`, `failed` or `maybe_sent`.
     pub status: String,
@@ -265,17 +265,14 @@ async fn list_sms(State(app): State<AppState>, QueryParams(f): QueryParams<SmsFi
         "SELECT {COLUMNS} FROM sms_messages WHERE (?1 IS NULL OR application_id = ?1) ORDER BY id DESC LIMIT 500"
     );
     Ok(Json(
-        sqlx::query_as(&sql).bind(f.application_id).fetch_all(app.pool()).await?,
+        sqlx::query_as(&sql)
+            .bind(f.application_id)
+            .fetch_all(app.pool())
+            .await?,
     ))
 }
 
-async fn webhook(
-    State(app): State<AppState>,
-    method: Method,
-    uri: Uri,
-    headers: HeaderMap,
-    body: Bytes,
-) -> Response {
+async fn webhook(State(app): State<AppState>, method: Method, uri: Uri, headers: HeaderMap, body: Bytes) -> Response {
     let request = delivery::webhook_request(&app, method, &uri, headers, body);
     let handled = match app.messenger.handle_webhook("sms", &request).await {
         Ok(h) => h,
