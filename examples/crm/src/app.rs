@@ -168,6 +168,7 @@ impl App {
             .route("/health", axum::routing::get(|| async { "ok" }))
             .merge(crate::domain::router())
             .merge(crate::sms::router())
+            .merge(crate::email::router())
             .with_state(state.clone());
         Ok(App { router, state })
     }

@@ -17,7 +17,11 @@ pub struct Migration {
 
 /// Every module's migrations, in the order they apply (later tables may reference earlier ones).
 fn migrations() -> Vec<&'static Migration> {
-    vec![&crate::domain::MIGRATION, &crate::sms::MIGRATION]
+    vec![
+        &crate::domain::MIGRATION,
+        &crate::sms::MIGRATION,
+        &crate::email::MIGRATION,
+    ]
 }
 
 /// Opens (creating if needed) the database at `url` and brings every table up to date.

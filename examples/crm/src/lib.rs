@@ -18,6 +18,7 @@
 //! | [`error`] | the JSON error every endpoint answers with |
 //! | [`delivery`] | queued messages' rows following their outbox jobs; webhook plumbing |
 //! | [`sms`] | SMS with delivery reports |
+//! | [`email`] | email, templates, attachments |
 
 #![deny(missing_docs)]
 
@@ -26,6 +27,7 @@ pub mod config;
 pub mod db;
 pub mod delivery;
 pub mod domain;
+pub mod email;
 pub mod error;
 pub mod sms;
 

@@ -3,4 +3,5 @@
 
 mod common;
 mod domain;
+mod email;
 mod sms;
