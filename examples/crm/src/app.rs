@@ -169,6 +169,7 @@ impl App {
             .merge(crate::domain::router())
             .merge(crate::sms::router())
             .merge(crate::email::router())
+            .merge(crate::push::router())
             .with_state(state.clone());
         Ok(App { router, state })
     }

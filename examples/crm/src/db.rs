@@ -21,6 +21,7 @@ fn migrations() -> Vec<&'static Migration> {
         &crate::domain::MIGRATION,
         &crate::sms::MIGRATION,
         &crate::email::MIGRATION,
+        &crate::push::MIGRATION,
     ]
 }
 

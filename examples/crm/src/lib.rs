@@ -19,6 +19,7 @@
 //! | [`delivery`] | queued messages' rows following their outbox jobs; webhook plumbing |
 //! | [`sms`] | SMS with delivery reports |
 //! | [`email`] | email, templates, attachments |
+//! | [`push`] | devices and push notifications |
 
 #![deny(missing_docs)]
 
@@ -29,6 +30,7 @@ pub mod delivery;
 pub mod domain;
 pub mod email;
 pub mod error;
+pub mod push;
 pub mod sms;
 
 pub use app::{App, AppState, Running, serve, spawn};

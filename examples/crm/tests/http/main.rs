@@ -4,4 +4,5 @@
 mod common;
 mod domain;
 mod email;
+mod push;
 mod sms;
