@@ -170,6 +170,7 @@ impl App {
             .merge(crate::sms::router())
             .merge(crate::email::router())
             .merge(crate::push::router())
+            .merge(crate::telegram::router())
             .with_state(state.clone());
         Ok(App { router, state })
     }

@@ -22,6 +22,7 @@ fn migrations() -> Vec<&'static Migration> {
         &crate::sms::MIGRATION,
         &crate::email::MIGRATION,
         &crate::push::MIGRATION,
+        &crate::telegram::MIGRATION,
     ]
 }
 

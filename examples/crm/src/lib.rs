@@ -20,6 +20,7 @@
 //! | [`sms`] | SMS with delivery reports |
 //! | [`email`] | email, templates, attachments |
 //! | [`push`] | devices and push notifications |
+//! | [`telegram`] | the dispatchers' bot: commands, chat linking, broadcasts |
 
 #![deny(missing_docs)]
 
@@ -32,6 +33,7 @@ pub mod email;
 pub mod error;
 pub mod push;
 pub mod sms;
+pub mod telegram;
 
 pub use app::{App, AppState, Running, serve, spawn};
 pub use config::{Config, Env};

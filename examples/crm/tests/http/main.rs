@@ -6,3 +6,4 @@ mod domain;
 mod email;
 mod push;
 mod sms;
+mod telegram;
