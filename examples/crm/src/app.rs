@@ -180,6 +180,10 @@ impl App {
         let router = Router::new()
             .route("/health", axum::routing::get(|| async { "ok" }))
             .merge(crate::domain::router())
+            .merge(crate::sms::router())
+            .merge(crate::email::router())
+            .merge(crate::push::router())
+            .merge(crate::telegram::router())
             .merge(crate::payments::router())
             .merge(crate::onec::router())
             .merge(crate::gps::router())
@@ -243,6 +247,8 @@ pub async fn spawn(config: Config) -> Result<Running, Box<dyn std::error::Error 
     let app = App::build(config, url.clone()).await?;
     let state = app.state.clone();
     let worker = app.worker();
+    let settle_every = crate::delivery::interval(&state)?;
+    let settler_state = state.clone();
     let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
     let stopped = async {
         let _ = stopped.await;
@@ -258,6 +264,7 @@ pub async fn spawn(config: Config) -> Result<Running, Box<dyn std::error::Error 
         let (served, ..) = tokio::join!(
             serving,
             worker.run(stopped.clone()),
+            crate::delivery::run(settler_state, settle_every, stopped.clone()),
             crate::gps::cleanup_loop(app.state.clone(), stopped.clone()),
             crate::export::sweep_loop(app.state.clone(), stopped),
         );

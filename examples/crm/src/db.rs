@@ -19,6 +19,10 @@ pub struct Migration {
 fn migrations() -> Vec<&'static Migration> {
     vec![
         &crate::domain::MIGRATION,
+        &crate::sms::MIGRATION,
+        &crate::email::MIGRATION,
+        &crate::push::MIGRATION,
+        &crate::telegram::MIGRATION,
         &crate::payments::MIGRATION,
         &crate::gps::MIGRATION,
         &crate::onec::MIGRATION,

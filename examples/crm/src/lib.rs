@@ -20,18 +20,28 @@
 //! | [`onec`] | syncing records into 1C |
 //! | [`gps`] | drivers' locations, rate limit, retention |
 //! | [`export`] | CSV, XLSX, PDF and JSON exports |
+//! | [`delivery`] | queued messages' rows following their outbox jobs; webhook plumbing |
+//! | [`sms`] | SMS with delivery reports |
+//! | [`email`] | email, templates, attachments |
+//! | [`push`] | devices and push notifications |
+//! | [`telegram`] | the dispatchers' bot: commands, chat linking, broadcasts |
 
 #![deny(missing_docs)]
 
 pub mod app;
 pub mod config;
 pub mod db;
+pub mod delivery;
 pub mod domain;
+pub mod email;
 pub mod error;
 pub mod export;
 pub mod gps;
 pub mod onec;
 pub mod payments;
+pub mod push;
+pub mod sms;
+pub mod telegram;
 
 pub use app::{App, AppState, Running, serve, spawn};
 pub use config::{Config, Env};

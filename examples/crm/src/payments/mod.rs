@@ -46,7 +46,7 @@ use crate::error::{ApiError, ApiResult, JsonBody};
 
 /// The tables.
 pub static MIGRATION: Migration = Migration {
-    name: "0010_payments",
+    name: "0014_payments",
     statements: &[
         "CREATE TABLE payments (
             id INTEGER PRIMARY KEY,

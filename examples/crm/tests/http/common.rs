@@ -88,3 +88,35 @@ async fn answer(r: reqwest::Response) -> (u16, Value) {
     let bytes = r.bytes().await.unwrap();
     (status, serde_json::from_slice(&bytes).unwrap_or(Value::Null))
 }
+
+impl Crm {
+    /// GETs `path` until `done` holds for the body (bounded: five seconds), and answers the last body.
+    /// The outbox worker and the settle loop run in the background; this waits for them.
+    pub async fn wait_for(&self, path: &str, done: impl Fn(&Value) -> bool) -> Value {
+        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(5);
+        loop {
+            let (_, body) = self.get(path).await;
+            if done(&body) || std::time::Instant::now() > deadline {
+                return body;
+            }
+            tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+        }
+    }
+
+    /// POSTs JSON with extra headers.
+    pub async fn post_with(&self, path: &str, headers: &[(&str, &str)], body: Value) -> (u16, Value) {
+        let mut r = self.http.post(self.url(path)).json(&body);
+        for (k, v) in headers {
+            r = r.header(*k, *v);
+        }
+        answer(r.send().await.unwrap()).await
+    }
+
+    /// The simulator of an integration started in test mode.
+    pub fn sim(
+        &self,
+        wired: &Option<switchboard_crm::app::Wired>,
+    ) -> std::sync::Arc<dyn switchboard::core::simulated::Simulated> {
+        wired.as_ref().unwrap().simulator.clone().unwrap()
+    }
+}

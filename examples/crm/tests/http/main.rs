@@ -3,7 +3,11 @@
 
 mod common;
 mod domain;
+mod email;
 mod export;
 mod gps;
 mod onec;
 mod payments;
+mod push;
+mod sms;
+mod telegram;
