@@ -215,6 +215,7 @@ pub fn retry_after(headers: &HeaderMap) -> Option<Duration> {
 
 /// A whole HTTP answer: status, headers and the (capped) body.
 #[derive(Debug, Clone)]
+#[non_exhaustive]
 pub struct Reply {
     /// The HTTP status.
     pub status: StatusCode,
@@ -222,9 +223,39 @@ pub struct Reply {
     pub headers: HeaderMap,
     /// The body bytes.
     pub body: Bytes,
+    /// The last segment of the request's path (`send_sms`, `sendMessage`): the operation, for APIs
+    /// whose error codes mean different things per operation (Dinstar's `error_code` 413). Only the
+    /// last segment is kept, so a credential elsewhere in the path (Telegram's bot token) is not.
+    pub endpoint: String,
 }
 
 impl Reply {
+    /// An answer made by hand (a test's, or a simulator's), for no particular endpoint.
+    pub fn new(status: StatusCode, headers: HeaderMap, body: impl Into<Bytes>) -> Self {
+        Reply {
+            status,
+            headers,
+            body: body.into(),
+            endpoint: String::new(),
+        }
+    }
+
+    /// A hand-made answer with status `status` and body `body`, no headers (tests: feed it to a
+    /// provider's `parse_error`). A status that is not a valid HTTP status becomes 500.
+    pub fn of(status: u16, body: impl Into<Bytes>) -> Self {
+        Reply::new(
+            StatusCode::from_u16(status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR),
+            HeaderMap::new(),
+            body,
+        )
+    }
+
+    /// The same answer, as if it came from `endpoint`.
+    pub fn with_endpoint(mut self, endpoint: impl Into<String>) -> Self {
+        self.endpoint = endpoint.into();
+        self
+    }
+
     /// Sends a request and reads the whole answer, capping the body at `max_body` bytes.
     pub async fn send(request: reqwest::RequestBuilder, max_body: usize) -> Result<Reply> {
         let resp = request.send().await.map_err(classify_reqwest_error)?;
@@ -235,6 +266,12 @@ impl Reply {
     /// while the body is read is `Transport` + `MaybeSent`: the provider may well have acted.
     pub async fn read(mut resp: reqwest::Response, max_body: usize) -> Result<Reply> {
         let status = resp.status();
+        let endpoint = resp
+            .url()
+            .path_segments()
+            .and_then(|mut segments| segments.next_back())
+            .unwrap_or_default()
+            .to_owned();
         let headers = std::mem::take(resp.headers_mut());
         if let Some(len) = resp.content_length()
             && len as usize > max_body
@@ -273,6 +310,7 @@ impl Reply {
             status,
             headers,
             body: Bytes::from(body),
+            endpoint,
         })
     }
 
@@ -410,11 +448,11 @@ mod tests {
     fn status_error_keeps_excerpt_and_retry_after() {
         let mut headers = HeaderMap::new();
         headers.insert("retry-after", "3".parse().unwrap());
-        let r = Reply {
-            status: StatusCode::TOO_MANY_REQUESTS,
+        let r = Reply::new(
+            StatusCode::TOO_MANY_REQUESTS,
             headers,
-            body: Bytes::from_static(b"slow\n  down"),
-        };
+            Bytes::from_static(b"slow\n  down"),
+        );
         let e = r.error_for_status().unwrap_err();
         assert_eq!(e.kind(), ErrorKind::RateLimited);
         assert_eq!(e.dispatch(), Dispatch::NotSent);

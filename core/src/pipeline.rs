@@ -107,6 +107,83 @@ pub trait Api: Send + Sync + fmt::Debug {
         let _ = (reply, error, used);
         false
     }
+
+    /// Carries out one attempt's HTTP traffic and answers the reply to judge, with the credentials it
+    /// used. The default authorises the caller's request ([`Api::authorize`]) and sends it once.
+    ///
+    /// A provider whose authorisation is a handshake drives it here instead, over
+    /// [`Exchange::send`]: HTTP Digest (a challenge, then the answer; a stale nonce renewed from the
+    /// 401 that refused it; a second 401 in a row meaning wrong credentials) needs several exchanges
+    /// inside one attempt, and only it knows which of them carry the request.
+    async fn exchange(&self, exchange: &Exchange<'_>) -> Result<(Reply, Credential)> {
+        let authorized = self.authorize(exchange.request()).await?;
+        Ok((exchange.send(authorized.request).await?, authorized.credential))
+    }
+}
+
+/// One attempt's traffic, handed to [`Api::exchange`]: the caller's request (built afresh on each
+/// call) and a way to send any request with the pipeline's span, telemetry and body cap.
+pub struct Exchange<'a> {
+    http: &'a reqwest::Client,
+    build: &'a (dyn Fn(&reqwest::Client) -> reqwest::RequestBuilder + Send + Sync),
+    max_body: usize,
+    provider: &'static str,
+}
+
+impl fmt::Debug for Exchange<'_> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Exchange")
+            .field("provider", &self.provider)
+            .finish_non_exhaustive()
+    }
+}
+
+impl Exchange<'_> {
+    /// The caller's request, without credentials.
+    pub fn request(&self) -> reqwest::RequestBuilder {
+        (self.build)(self.http)
+    }
+
+    /// The shared HTTP client, for a request of the provider's own (a Digest challenge probe).
+    pub fn http(&self) -> &reqwest::Client {
+        self.http
+    }
+
+    /// Sends one request and reads its answer (capped), inside a span named after the OpenTelemetry
+    /// HTTP client conventions. Only the method, host and port go in it: paths and queries can carry
+    /// credentials (Telegram's token is in the path).
+    pub async fn send(&self, request: reqwest::RequestBuilder) -> Result<Reply> {
+        let (client, request) = request.build_split();
+        let request = request.map_err(crate::http::classify_reqwest_error)?;
+        let span = tracing::debug_span!(
+            "switchboard.http",
+            "http.request.method" = %request.method(),
+            "server.address" = request.url().host_str().unwrap_or(""),
+            "server.port" = request.url().port_or_known_default().unwrap_or(0),
+            "messaging.system" = self.provider,
+            "http.response.status_code" = tracing::field::Empty,
+            "error.type" = tracing::field::Empty,
+        );
+        let result = async {
+            match client.execute(request).await {
+                Ok(resp) => Reply::read(resp, self.max_body).await,
+                Err(e) => Err(crate::http::classify_reqwest_error(e)),
+            }
+        }
+        .instrument(span.clone())
+        .await;
+        match &result {
+            Ok(reply) => {
+                span.record("http.response.status_code", reply.status.as_u16());
+                crate::telemetry::record_http(self.provider, Some(reply.status.as_u16()));
+            }
+            Err(e) => {
+                span.record("error.type", crate::telemetry::error_type(e.kind()));
+                crate::telemetry::record_http(self.provider, e.http_status());
+            }
+        }
+        result
+    }
 }
 
 /// The shared HTTP client, retry policy and body cap of one provider client, over its [`Api`].
@@ -209,15 +286,21 @@ impl<A: Api> Pipeline<A> {
         })
     }
 
-    /// One attempt: authorise, send, read, parse; one repeat with fresh credentials if they were stale.
+    /// One attempt: authorise, send, read, parse ([`Api::exchange`], then [`Api::parse_error`]); one
+    /// repeat with fresh credentials if they were stale.
     async fn attempt<F>(&self, build: &F) -> Result<Reply>
     where
         F: Fn(&reqwest::Client) -> reqwest::RequestBuilder + Send + Sync,
     {
+        let exchange = Exchange {
+            http: &self.http,
+            build,
+            max_body: self.max_body,
+            provider: self.api.provider(),
+        };
         let mut refreshed = false;
         loop {
-            let authorized = self.api.authorize(build(&self.http)).await.map_err(|e| self.tag(e))?;
-            let reply = self.send(authorized.request).await?;
+            let (reply, credential) = self.api.exchange(&exchange).await.map_err(|e| self.tag(e))?;
             let Some(err) = self.api.parse_error(&reply) else {
                 return Ok(reply);
             };
@@ -225,7 +308,7 @@ impl<A: Api> Pipeline<A> {
             tracing::Span::current().record("error.type", crate::telemetry::error_type(err.kind()));
             if err.dispatch() == crate::Dispatch::NotSent
                 && !refreshed
-                && self.api.stale_credentials(&reply, &err, authorized.credential)
+                && self.api.stale_credentials(&reply, &err, credential)
             {
                 refreshed = true;
                 tracing::debug!(provider = self.api.provider(), error = %err, "credentials were stale; repeating once with fresh ones");
@@ -233,42 +316,6 @@ impl<A: Api> Pipeline<A> {
             }
             return Err(err);
         }
-    }
-
-    /// Sends one request inside a span named after the OpenTelemetry HTTP client conventions. Only the
-    /// method, host and port go in it: paths and queries can carry credentials (Telegram's token is in
-    /// the path).
-    async fn send(&self, request: reqwest::RequestBuilder) -> Result<Reply> {
-        let (client, request) = request.build_split();
-        let request = request.map_err(|e| self.tag(crate::http::classify_reqwest_error(e)))?;
-        let span = tracing::debug_span!(
-            "switchboard.http",
-            "http.request.method" = %request.method(),
-            "server.address" = request.url().host_str().unwrap_or(""),
-            "server.port" = request.url().port_or_known_default().unwrap_or(0),
-            "messaging.system" = self.api.provider(),
-            "http.response.status_code" = tracing::field::Empty,
-            "error.type" = tracing::field::Empty,
-        );
-        let result = async {
-            match client.execute(request).await {
-                Ok(resp) => Reply::read(resp, self.max_body).await,
-                Err(e) => Err(crate::http::classify_reqwest_error(e)),
-            }
-        }
-        .instrument(span.clone())
-        .await;
-        match &result {
-            Ok(reply) => {
-                span.record("http.response.status_code", reply.status.as_u16());
-                crate::telemetry::record_http(self.api.provider(), Some(reply.status.as_u16()));
-            }
-            Err(e) => {
-                span.record("error.type", crate::telemetry::error_type(e.kind()));
-                crate::telemetry::record_http(self.api.provider(), e.http_status());
-            }
-        }
-        result.map_err(|e| self.tag(e))
     }
 
     fn tag(&self, e: Error) -> Error {

@@ -22,8 +22,8 @@
 //!
 //! (It replaces diqwest 3.2.0, whose own flow probed again without credentials on every stale nonce,
 //! answered SHA-256 and `-sess` challenges with MD5 from its cache, read only the first
-//! `WWW-Authenticate` header and keyed its cache by host without the port; `tests/dinstar/auth.rs` and
-//! `tests/dinstar/digest_rfc.rs` show each against the same servers.)
+//! `WWW-Authenticate` header and keyed its cache by host without the port; `src/tests/auth.rs` and
+//! `src/tests/digest_rfc.rs` show each against the same servers.)
 
 use std::sync::Mutex;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};

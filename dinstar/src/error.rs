@@ -7,7 +7,9 @@
 //! over 1500 bytes", on a query "more than 32 numbers"), and so does the dispatch fact: a 500 on
 //! `send_sms` may come after the task was queued, a 550 certainly before.
 
-use switchboard_core::{Dispatch, Error, ErrorKind};
+use serde_json::Value;
+use switchboard_core::http::Reply;
+use switchboard_core::{Dispatch, Error, ErrorKind, Idempotence};
 
 use crate::SCHEME;
 
@@ -24,6 +26,86 @@ pub(crate) enum Operation {
     StopSms,
     /// `GET /api/set_port_info`.
     SetPortInfo,
+}
+
+impl Operation {
+    /// The operation of an endpoint (`send_sms`), from the last segment of its path.
+    pub(crate) fn of_endpoint(endpoint: &str) -> Operation {
+        match endpoint {
+            "send_sms" => Operation::SendSms,
+            "send_ussd" => Operation::SendUssd,
+            "stop_sms" => Operation::StopSms,
+            "set_port_info" => Operation::SetPortInfo,
+            _ => Operation::Query,
+        }
+    }
+
+    /// Whether it sends something (an SMS, a USSD request) the gateway may have acted on.
+    pub(crate) fn sends(self) -> bool {
+        matches!(self, Operation::SendSms | Operation::SendUssd)
+    }
+
+    /// How the retry policy may treat it: reads and `stop_sms` may be repeated, changes only when the
+    /// error proves nothing happened.
+    pub(crate) fn idempotence(self) -> Idempotence {
+        match self {
+            Operation::Query | Operation::StopSms => Idempotence::Idempotent,
+            Operation::SendSms | Operation::SendUssd | Operation::SetPortInfo => Idempotence::NotIdempotent,
+        }
+    }
+
+    /// An answer that could not be read: for a send it says nothing about whether the task was queued.
+    pub(crate) fn undecodable(self, e: Error) -> Error {
+        let e = e.with_provider(SCHEME);
+        if self.sends() {
+            e.with_dispatch(Dispatch::MaybeSent)
+        } else {
+            e
+        }
+    }
+}
+
+/// The error an answer stands for, or `None` for a success (core's pipeline asks this of every
+/// answer). The operation comes from the endpoint the answer is for; the verdict from the body's
+/// `error_code`, which HTTP 200 carries too. Only `get_status` is known to answer without one.
+pub(crate) fn parse_error(reply: &Reply) -> Option<Error> {
+    let op = Operation::of_endpoint(&reply.endpoint);
+    if reply.status.as_u16() == 404 {
+        return Some(
+            Error::new(
+                ErrorKind::NotFound,
+                format!(
+                    "the gateway has no /api/{}: enable its HTTP API (\"new-version API\", firmware 1102 or later)",
+                    reply.endpoint
+                ),
+            )
+            .with_dispatch(Dispatch::NotSent)
+            .with_http_status(404)
+            .with_provider(SCHEME),
+        );
+    }
+    if !reply.is_success() {
+        return Some(reply.status_error().with_provider(SCHEME));
+    }
+    let value: Value = match reply.json() {
+        Ok(v) => v,
+        Err(e) => return Some(op.undecodable(e)),
+    };
+    let code = match value.get("error_code") {
+        None | Some(Value::Null) => None,
+        Some(v) => match v.as_i64().or_else(|| v.as_str().and_then(|s| s.trim().parse().ok())) {
+            Some(c) => Some(c),
+            None => return Some(op.undecodable(Error::decode("the answer's error_code is not a number"))),
+        },
+    };
+    match code {
+        Some(c) if is_success(c) => None,
+        Some(c) => Some(code_error(op, c, Some(&reply.excerpt()))),
+        None if reply.endpoint == "get_status" => None,
+        None => {
+            Some(op.undecodable(Error::decode("the answer carries no error_code").with_provider_text(reply.excerpt())))
+        }
+    }
 }
 
 /// `error_code` 200: the request was processed.
@@ -167,6 +249,48 @@ impl UssdPortStatus {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn parse_error_reads_the_code_by_the_endpoint_it_came_from() {
+        let body = r#"{"error_code":413,"sn":"x"}"#;
+        let send = parse_error(&Reply::of(200, body).with_endpoint("send_sms")).unwrap();
+        let query = parse_error(&Reply::of(200, body).with_endpoint("query_sms_result")).unwrap();
+        assert!(send.message().contains("128"), "{send}");
+        assert!(query.message().contains("32"), "{query}");
+        assert_eq!(send.provider(), Some(SCHEME));
+
+        // 500 on a send may follow the queued task; on a read it changes nothing.
+        let body = r#"{"error_code":500}"#;
+        let e = parse_error(&Reply::of(200, body).with_endpoint("send_sms")).unwrap();
+        assert_eq!(e.dispatch(), Dispatch::MaybeSent);
+        let e = parse_error(&Reply::of(200, body).with_endpoint("get_port_info")).unwrap();
+        assert_eq!(e.dispatch(), Dispatch::Sent);
+
+        for ok in [r#"{"error_code":200}"#, r#"{"error_code":"202"}"#] {
+            assert!(
+                parse_error(&Reply::of(200, ok).with_endpoint("send_sms")).is_none(),
+                "{ok}"
+            );
+        }
+    }
+
+    #[test]
+    fn parse_error_refuses_what_it_cannot_read_with_the_right_dispatch() {
+        let e = parse_error(&Reply::of(404, "").with_endpoint("send_sms")).unwrap();
+        assert_eq!((e.kind(), e.dispatch()), (ErrorKind::NotFound, Dispatch::NotSent));
+        assert!(e.message().contains("/api/send_sms"), "{e}");
+
+        // No envelope: only get_status may answer without one.
+        assert!(parse_error(&Reply::of(200, r#"{"sn":"x"}"#).with_endpoint("get_status")).is_none());
+        let e = parse_error(&Reply::of(200, r#"{"sn":"x"}"#).with_endpoint("send_sms")).unwrap();
+        assert_eq!((e.kind(), e.dispatch()), (ErrorKind::Decode, Dispatch::MaybeSent));
+        let e = parse_error(&Reply::of(200, "<html>").with_endpoint("query_sms_result")).unwrap();
+        assert_eq!((e.kind(), e.dispatch()), (ErrorKind::Decode, Dispatch::Sent));
+        let e = parse_error(&Reply::of(200, r#"{"error_code":"two"}"#).with_endpoint("send_ussd")).unwrap();
+        assert_eq!(e.dispatch(), Dispatch::MaybeSent);
+        let e = parse_error(&Reply::of(502, "bad gateway").with_endpoint("send_sms")).unwrap();
+        assert_eq!(e.kind(), ErrorKind::Unavailable);
+    }
 
     #[test]
     fn every_documented_code() {

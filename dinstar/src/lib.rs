@@ -74,6 +74,7 @@
 //! algorithm, so SHA-256 or `-sess` challenges get refused MD5 answers.
 #![deny(missing_docs)]
 
+pub mod api;
 mod client;
 mod config;
 mod digest;
@@ -88,6 +89,7 @@ pub mod sim;
 mod transport;
 pub mod webhook;
 
+pub use api::DinstarApi;
 pub use client::{
     Accepted, BatchOutcome, BatchRecipient, DinstarClient, PARAM_PLACEHOLDER, Reconciliation, SmsBatch, Submission,
 };

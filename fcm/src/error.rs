@@ -262,11 +262,11 @@ mod tests {
         if let Some(r) = retry {
             headers.insert("retry-after", r.parse().unwrap());
         }
-        Reply {
-            status: StatusCode::from_u16(status).unwrap(),
+        Reply::new(
+            StatusCode::from_u16(status).unwrap(),
             headers,
-            body: Bytes::from(body.to_string()),
-        }
+            Bytes::from(body.to_string()),
+        )
     }
 
     #[test]
@@ -337,33 +337,28 @@ mod tests {
             (e.kind(), e.provider_code()),
             (ErrorKind::Auth, Some("UNAUTHENTICATED"))
         );
-        let garbage = Reply {
-            status: StatusCode::BAD_GATEWAY,
-            headers: HeaderMap::new(),
-            body: Bytes::from_static(b"<html>502</html>"),
-        };
+        let garbage = Reply::new(
+            StatusCode::BAD_GATEWAY,
+            HeaderMap::new(),
+            Bytes::from_static(b"<html>502</html>"),
+        );
         let e = parse_error(&garbage).unwrap();
         assert_eq!((e.kind(), e.dispatch()), (ErrorKind::Unavailable, Dispatch::MaybeSent));
     }
 
     #[test]
     fn a_2xx_is_never_an_error_and_token_errors_map() {
-        let ok = Reply {
-            status: StatusCode::OK,
-            headers: HeaderMap::new(),
-            body: Bytes::from(r#"{"error":{"code":400,"status":"INVALID_ARGUMENT"}}"#),
-        };
+        let ok = Reply::of(200, r#"{"error":{"code":400,"status":"INVALID_ARGUMENT"}}"#);
         assert!(parse_error(&ok).is_none() && parse_token_error(&ok).is_none());
         for (error, kind) in [
             ("invalid_grant", ErrorKind::Auth),
             ("invalid_scope", ErrorKind::Config),
             ("server_error", ErrorKind::Unavailable),
         ] {
-            let r = Reply {
-                status: StatusCode::BAD_REQUEST,
-                headers: HeaderMap::new(),
-                body: Bytes::from(serde_json::json!({"error": error, "error_description": "d"}).to_string()),
-            };
+            let r = Reply::of(
+                400,
+                serde_json::json!({"error": error, "error_description": "d"}).to_string(),
+            );
             let e = parse_token_error(&r).unwrap();
             assert_eq!(
                 (e.kind(), e.provider_code(), e.provider_text()),

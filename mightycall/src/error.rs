@@ -156,14 +156,9 @@ fn envelope_error(body: &[u8]) -> Option<(Option<String>, Option<String>)> {
 mod tests {
     use super::*;
     use bytes::Bytes;
-    use http::{HeaderMap, StatusCode};
 
     fn reply(status: u16, body: &str) -> Reply {
-        Reply {
-            status: StatusCode::from_u16(status).unwrap(),
-            headers: HeaderMap::new(),
-            body: Bytes::from(body.to_owned()),
-        }
+        Reply::of(status, Bytes::from(body.to_owned()))
     }
 
     #[test]

@@ -214,14 +214,9 @@ fn with_envelope(mut e: Error, body: Option<&serde_json::Value>) -> Error {
 mod tests {
     use super::*;
     use bytes::Bytes;
-    use http::{HeaderMap, StatusCode};
 
     fn reply(status: u16, body: &str) -> Reply {
-        Reply {
-            status: StatusCode::from_u16(status).unwrap(),
-            headers: HeaderMap::new(),
-            body: Bytes::from(body.to_owned()),
-        }
+        Reply::of(status, Bytes::from(body.to_owned()))
     }
 
     #[test]

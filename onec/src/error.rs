@@ -170,14 +170,9 @@ pub(crate) fn unexpected(what: &str, reply: &Reply) -> Error {
 mod tests {
     use super::*;
     use bytes::Bytes;
-    use http::{HeaderMap, StatusCode};
 
     fn reply(status: u16, body: &str) -> Reply {
-        Reply {
-            status: StatusCode::from_u16(status).unwrap(),
-            headers: HeaderMap::new(),
-            body: Bytes::from(body.to_owned()),
-        }
+        Reply::of(status, Bytes::from(body.to_owned()))
     }
 
     fn err(reply: Reply) -> Error {

@@ -200,7 +200,6 @@ fn is_valid_sms_id(id: &str) -> bool {
 mod tests {
     use super::*;
     use bytes::Bytes;
-    use http::{HeaderMap, StatusCode};
     use switchboard_core::http::{HttpOptions, Reply};
     use switchboard_core::pipeline::Api;
     use switchboard_core::{Dispatch, RetryPolicy};
@@ -208,11 +207,7 @@ mod tests {
     use crate::config::Credentials;
 
     fn reply(status: u16, body: &str) -> Reply {
-        Reply {
-            status: StatusCode::from_u16(status).unwrap(),
-            headers: HeaderMap::new(),
-            body: Bytes::from(body.to_owned()),
-        }
+        Reply::of(status, Bytes::from(body.to_owned()))
     }
 
     fn api() -> SmsRuApi {

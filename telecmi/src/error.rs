@@ -152,14 +152,9 @@ pub(crate) fn is_auth(e: &Error) -> bool {
 mod tests {
     use super::*;
     use bytes::Bytes;
-    use http::HeaderMap;
 
     fn reply(status: u16, body: &str) -> Reply {
-        Reply {
-            status: StatusCode::from_u16(status).unwrap(),
-            headers: HeaderMap::new(),
-            body: Bytes::from(body.to_owned()),
-        }
+        Reply::of(status, Bytes::from(body.to_owned()))
     }
 
     #[test]

@@ -154,11 +154,7 @@ mod tests {
     use serde_json::json;
 
     fn reply(status: u16, body: serde_json::Value) -> Reply {
-        Reply {
-            status: StatusCode::from_u16(status).unwrap(),
-            headers: HeaderMap::new(),
-            body: Bytes::from(body.to_string()),
-        }
+        Reply::of(status, Bytes::from(body.to_string()))
     }
 
     #[test]
@@ -230,11 +226,11 @@ mod tests {
     fn garbage_is_safe() {
         let e = parse_error(&reply(502, json!("<html>"))).unwrap();
         assert_eq!(e.kind(), ErrorKind::Unavailable);
-        let r = Reply {
-            status: StatusCode::BAD_GATEWAY,
-            headers: HeaderMap::new(),
-            body: Bytes::from_static(b"<html>bad gateway</html>"),
-        };
+        let r = Reply::new(
+            StatusCode::BAD_GATEWAY,
+            HeaderMap::new(),
+            Bytes::from_static(b"<html>bad gateway</html>"),
+        );
         assert_eq!(parse_error(&r).unwrap().dispatch(), Dispatch::MaybeSent);
     }
 

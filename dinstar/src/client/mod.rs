@@ -1,8 +1,10 @@
 //! [`DinstarClient`]: one method per HTTP API operation, plus what production use needs on top —
 //! batching, `user_id` allocation, chunked tracking, and reconciliation of sends that may have gone out.
 //!
-//! Every request goes through the Digest flow of [`crate::digest`] (one challenge, then pre-emptive
-//! answers), and every answer is judged by its body's `error_code` — HTTP 200 carries errors too.
+//! Every request goes through core's request pipeline over [`DinstarApi`]: the Digest flow of
+//! [`crate::digest`] (one challenge, then pre-emptive answers) inside each attempt, every answer judged
+//! by its body's `error_code` (HTTP 200 carries errors too, [`crate::error::parse_error`]), retries by
+//! the dispatch rules.
 
 use std::fmt;
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -11,17 +13,18 @@ use std::sync::{Arc, Mutex};
 use bytes::Bytes;
 use chrono::FixedOffset;
 use http::Method;
-use http::header::{AUTHORIZATION, CONTENT_TYPE};
+use http::header::CONTENT_TYPE;
 use serde::de::DeserializeOwned;
 use serde_json::{Value, json};
-use switchboard_core::http::{DEFAULT_MAX_BODY, Reply};
-use switchboard_core::{Dispatch, Error, ErrorKind, Idempotence, Result, RetryPolicy};
+use switchboard_core::pipeline::Pipeline;
+use switchboard_core::{Error, Result};
 use url::Url;
 
 use crate::SCHEME;
+use crate::api::DinstarApi;
 use crate::config::DinstarConfig;
-use crate::digest::{DigestAuth, Exchange};
-use crate::error::{Operation, code_error, is_success};
+use crate::digest::DigestAuth;
+use crate::error::Operation;
 use crate::ids::UserIds;
 use crate::model::*;
 
@@ -29,7 +32,7 @@ use crate::model::*;
 pub const PARAM_PLACEHOLDER: &str = "#param#";
 
 /// What fetches the Digest challenge before a POST: small, idempotent, changes nothing.
-const PROBE_PATH: &str = "api/query_sms_in_queue";
+pub(crate) const PROBE_PATH: &str = "api/query_sms_in_queue";
 
 /// A client for one gateway. Cheap to clone (the connection pool, Digest session and id counter are
 /// shared), and safe to use from many tasks.
@@ -40,12 +43,11 @@ pub struct DinstarClient {
 
 struct Inner {
     config: DinstarConfig,
-    http: reqwest::Client,
+    /// The HTTP client, retry policy and body cap, over the Digest flow and `error_code` reading.
+    pipeline: Pipeline<DinstarApi>,
     /// The base URL with a trailing `/`, so `api/...` joins under any path prefix.
     base: Url,
-    auth: DigestAuth,
     ids: UserIds,
-    retry: RetryPolicy,
     offset: FixedOffset,
     learned_sn: Mutex<Option<String>>,
     sn_warned: AtomicBool,
@@ -76,16 +78,22 @@ impl DinstarClient {
             base.host_str().unwrap_or_default(),
             base.port_or_known_default().unwrap_or_default()
         );
-        let http = config.http_options().build_client()?;
+        let probe = base
+            .join(PROBE_PATH)
+            .map_err(|_| Error::config("could not build the Digest probe URL"))?;
+        let digest = DigestAuth::new(key.clone(), &config.username, &config.password, config.auth_cooldown);
+        let pipeline = Pipeline::new(
+            DinstarApi::new(digest, probe),
+            &config.http_options(),
+            config.retry_policy(),
+        )?;
         let offset = config
             .utc_offset()
             .ok_or_else(|| Error::config("the gateway's UTC offset is out of range"))?;
         Ok(DinstarClient {
             inner: Arc::new(Inner {
-                auth: DigestAuth::new(key.clone(), &config.username, &config.password, config.auth_cooldown),
-                retry: config.retry_policy(),
+                pipeline,
                 ids: UserIds::for_gateway(&key),
-                http,
                 base,
                 offset,
                 learned_sn: Mutex::new(None),
@@ -122,25 +130,27 @@ impl DinstarClient {
 
     /// Ends the cool-down after refused credentials and forgets the Digest challenge.
     pub fn reset_auth(&self) {
-        self.inner.auth.reset();
+        self.inner.pipeline.api().digest.reset();
     }
 
     /// Whether requests are refused because the gateway refused the credentials recently.
     pub fn auth_cooling_down(&self) -> bool {
-        self.inner.auth.cooling_down()
+        self.inner.pipeline.api().digest.cooling_down()
     }
 
     // -----------------------------------------------------------------------------------------
     // The wire
 
-    /// One HTTP exchange through the Digest flow.
-    async fn exchange(
+    /// One API call through the pipeline (Digest, `error_code`, retries by the operation's
+    /// idempotence), its answer decoded. The operation is the path's last segment (`api/send_sms`).
+    async fn call<T: DeserializeOwned>(
         &self,
         method: Method,
         path: &str,
-        query: &[(&str, String)],
+        query: Vec<(&str, String)>,
         body: Option<Bytes>,
-    ) -> Result<Reply> {
+    ) -> Result<T> {
+        let op = Operation::of_endpoint(path.rsplit('/').next().unwrap_or(path));
         let mut url = self
             .inner
             .base
@@ -151,116 +161,30 @@ impl DinstarClient {
             url.query_pairs_mut()
                 .extend_pairs(query.iter().map(|(k, v)| (*k, v.as_str())));
         }
-        let uri = url[url::Position::BeforePath..url::Position::AfterQuery].to_owned();
         tracing::debug!(target: "switchboard_dinstar", method = %method, path, "request");
-        let http = &self.inner.http;
-        let probe = self.inner.base.join(PROBE_PATH).unwrap_or_else(|_| url.clone());
         let reply = self
             .inner
-            .auth
-            .send(method.as_str(), &uri, body.as_deref(), |exchange| {
-                let rb = match exchange {
-                    Exchange::Probe => http.get(probe.clone()),
-                    Exchange::Plain | Exchange::Answer(_) => {
-                        let mut rb = http.request(method.clone(), url.clone());
-                        if let Some(b) = &body {
-                            rb = rb.header(CONTENT_TYPE, "application/json").body(b.clone());
-                        }
-                        if let Exchange::Answer(a) = exchange {
-                            rb = rb.header(AUTHORIZATION, a);
-                        }
-                        rb
-                    }
-                };
-                Reply::send(rb, DEFAULT_MAX_BODY)
+            .pipeline
+            .reply(op.idempotence(), |http| {
+                let request = http.request(method.clone(), url.clone());
+                match &body {
+                    Some(b) => request.header(CONTENT_TYPE, "application/json").body(b.clone()),
+                    None => request,
+                }
             })
-            .await
-            .map_err(|e| e.with_provider(SCHEME))?;
+            .await?;
         tracing::debug!(target: "switchboard_dinstar", path, status = reply.status.as_u16(), "answer");
-        Ok(reply)
-    }
-
-    /// One request, its answer judged by `error_code` and decoded.
-    async fn call_once<T: DeserializeOwned>(
-        &self,
-        op: Operation,
-        method: Method,
-        path: &str,
-        query: &[(&str, String)],
-        body: Option<Bytes>,
-    ) -> Result<T> {
-        let reply = self.exchange(method, path, query, body).await?;
-        let send = matches!(op, Operation::SendSms | Operation::SendUssd);
-        if reply.status.as_u16() == 404 {
-            return Err(Error::new(
-                ErrorKind::NotFound,
-                format!(
-                    "the gateway has no /{path}: enable its HTTP API (\"new-version API\", firmware 1102 or later)"
-                ),
-            )
-            .with_dispatch(Dispatch::NotSent)
-            .with_http_status(404)
-            .with_provider(SCHEME));
-        }
-        if !reply.is_success() {
-            return Err(reply.status_error().with_provider(SCHEME));
-        }
-        let undecodable = |e: Error| {
-            let e = e.with_provider(SCHEME);
-            // An unreadable answer to a send says nothing about whether the task was queued.
-            if send { e.with_dispatch(Dispatch::MaybeSent) } else { e }
-        };
-        let value: Value = reply.json().map_err(undecodable)?;
-        let code = match value.get("error_code") {
-            None | Some(Value::Null) => None,
-            Some(v) => Some(
-                v.as_i64()
-                    .or_else(|| v.as_str().and_then(|s| s.trim().parse().ok()))
-                    .ok_or_else(|| undecodable(Error::decode("the answer's error_code is not a number")))?,
-            ),
-        };
-        match code {
-            Some(c) if is_success(c) => {}
-            Some(c) => return Err(code_error(op, c, Some(&reply.excerpt()))),
-            // Only get_status is known to answer without an envelope.
-            None if path == "api/get_status" => {}
-            None => {
-                return Err(undecodable(
-                    Error::decode("the answer carries no error_code").with_provider_text(reply.excerpt()),
-                ));
-            }
-        }
+        // `parse_error` read it as JSON with a success `error_code` already.
+        let value: Value = reply.json().map_err(|e| op.undecodable(e))?;
         if let Some(sn) = value.get("sn").and_then(Value::as_str) {
             self.learn_sn(sn);
         }
         serde_json::from_value(value).map_err(|e| {
-            undecodable(
+            op.undecodable(
                 Error::decode(format!("the gateway's answer has an unexpected shape ({e})"))
                     .with_provider_text(reply.excerpt()),
             )
         })
-    }
-
-    /// [`Self::call_once`] under the retry policy. Sends are not idempotent: only failures that
-    /// certainly did not leave (`NotSent`) are repeated.
-    async fn call<T: DeserializeOwned>(
-        &self,
-        op: Operation,
-        method: Method,
-        path: &str,
-        query: Vec<(&str, String)>,
-        body: Option<Bytes>,
-    ) -> Result<T> {
-        let idempotence = match op {
-            Operation::Query | Operation::StopSms => Idempotence::Idempotent,
-            Operation::SendSms | Operation::SendUssd | Operation::SetPortInfo => Idempotence::NotIdempotent,
-        };
-        self.inner
-            .retry
-            .run(idempotence, || {
-                self.call_once(op, method.clone(), path, &query, body.clone())
-            })
-            .await
     }
 
     fn learn_sn(&self, sn: &str) {
@@ -315,36 +239,23 @@ impl DinstarClient {
         }
         check_ports(request.port.as_deref().unwrap_or_default())?;
         let body = Self::json_body(request)?;
-        self.call(Operation::SendSms, Method::POST, "api/send_sms", Vec::new(), Some(body))
-            .await
+        self.call(Method::POST, "api/send_sms", Vec::new(), Some(body)).await
     }
 
     /// `POST /api/query_sms_result` (at most 32 numbers).
     pub async fn query_sms_result(&self, query: &SmsResultQuery) -> Result<SmsResultResponse> {
         check_query_numbers(query.number.as_deref())?;
         let body = Self::json_body(query)?;
-        self.call(
-            Operation::Query,
-            Method::POST,
-            "api/query_sms_result",
-            Vec::new(),
-            Some(body),
-        )
-        .await
+        self.call(Method::POST, "api/query_sms_result", Vec::new(), Some(body))
+            .await
     }
 
     /// `POST /api/query_sms_deliver_status` (at most 32 numbers).
     pub async fn query_sms_deliver_status(&self, query: &DeliverStatusQuery) -> Result<DeliverStatusResponse> {
         check_query_numbers(query.number.as_deref())?;
         let body = Self::json_body(query)?;
-        self.call(
-            Operation::Query,
-            Method::POST,
-            "api/query_sms_deliver_status",
-            Vec::new(),
-            Some(body),
-        )
-        .await
+        self.call(Method::POST, "api/query_sms_deliver_status", Vec::new(), Some(body))
+            .await
     }
 
     /// `GET /api/query_incoming_sms`. For polling without losing messages use
@@ -358,27 +269,18 @@ impl DinstarClient {
         if !query.ports.is_empty() {
             q.push(("port", join(&query.ports)));
         }
-        self.call(Operation::Query, Method::GET, "api/query_incoming_sms", q, None)
-            .await
+        self.call(Method::GET, "api/query_incoming_sms", q, None).await
     }
 
     /// `GET /api/query_sms_in_queue`: how many messages wait to be sent.
     pub async fn query_sms_in_queue(&self) -> Result<InQueueResponse> {
-        self.call(
-            Operation::Query,
-            Method::GET,
-            "api/query_sms_in_queue",
-            Vec::new(),
-            None,
-        )
-        .await
+        self.call(Method::GET, "api/query_sms_in_queue", Vec::new(), None).await
     }
 
     /// `GET /api/stop_sms`: stops a task's messages not yet sent. A task the gateway does not know
     /// is `NotFound`.
     pub async fn stop_sms(&self, task_id: u64) -> Result<Envelope> {
         self.call(
-            Operation::StopSms,
             Method::GET,
             "api/stop_sms",
             vec![("task_id", task_id.to_string())],
@@ -412,14 +314,7 @@ impl DinstarClient {
             command,
             text: text.map(str::to_owned),
         })?;
-        self.call(
-            Operation::SendUssd,
-            Method::POST,
-            "api/send_ussd",
-            Vec::new(),
-            Some(body),
-        )
-        .await
+        self.call(Method::POST, "api/send_ussd", Vec::new(), Some(body)).await
     }
 
     /// `GET /api/query_ussd_reply`: the last USSD reply per port ([`UssdReply::text`] is `None`
@@ -429,14 +324,8 @@ impl DinstarClient {
             return Err(input("query_ussd_reply needs at least one port"));
         }
         check_ports(ports)?;
-        self.call(
-            Operation::Query,
-            Method::GET,
-            "api/query_ussd_reply",
-            vec![("port", join(ports))],
-            None,
-        )
-        .await
+        self.call(Method::GET, "api/query_ussd_reply", vec![("port", join(ports))], None)
+            .await
     }
 
     /// `GET /api/get_port_info`: `info` about `ports` (every port when empty; every documented info
@@ -452,8 +341,7 @@ impl DinstarClient {
             "info_type",
             info.iter().map(|i| i.as_str()).collect::<Vec<_>>().join(","),
         ));
-        self.call(Operation::Query, Method::GET, "api/get_port_info", q, None)
-            .await
+        self.call(Method::GET, "api/get_port_info", q, None).await
     }
 
     /// `GET /api/set_port_info`: power, reset, slot, block, PIN, call forwarding….
@@ -461,23 +349,20 @@ impl DinstarClient {
         check_ports(&[port])?;
         let mut q = vec![("port", port.to_string())];
         q.extend(action.query());
-        self.call(Operation::SetPortInfo, Method::GET, "api/set_port_info", q, None)
-            .await
+        self.call(Method::GET, "api/set_port_info", q, None).await
     }
 
     /// `POST /api/get_cdr`: call records.
     pub async fn get_cdr(&self, query: &CdrQuery) -> Result<CdrResponse> {
         check_ports(query.port.as_deref().unwrap_or_default())?;
         let body = Self::json_body(query)?;
-        self.call(Operation::Query, Method::POST, "api/get_cdr", Vec::new(), Some(body))
-            .await
+        self.call(Method::POST, "api/get_cdr", Vec::new(), Some(body)).await
     }
 
     /// `POST /api/get_status` with the body `["performance"]` (a GET answers 403 on real units).
     pub async fn get_status(&self) -> Result<DeviceStatus> {
         let body = Self::json_body(&json!(["performance"]))?;
-        self.call(Operation::Query, Method::POST, "api/get_status", Vec::new(), Some(body))
-            .await
+        self.call(Method::POST, "api/get_status", Vec::new(), Some(body)).await
     }
 }
 

@@ -1,6 +1,6 @@
 //! switchboard-email's integration tests, one binary: the email transport and client against a real
 //! SMTP server (mailin's SMTP state machine, started in process on loopback by
-//! tests/support/smtp_sink.rs), against raw TCP servers that misbehave on purpose, offline, and
+//! src/tests/support/smtp_sink.rs), against raw TCP servers that misbehave on purpose, offline, and
 //! through the provider registry and the simulator.
 //!
 //! Nothing needs installing: the server is a dev-dependency and every message it accepts is read back

@@ -1,5 +1,5 @@
 //! Against a real SMTP server: mailin's state machine, started in process on loopback by
-//! tests/support/smtp_sink.rs, with every message read back by an independent MIME parser.
+//! src/tests/support/smtp_sink.rs, with every message read back by an independent MIME parser.
 
 use crate::{Email, EmailClient, EmailConfig, EmailTransport, Security};
 use mailin::AuthMechanism;
