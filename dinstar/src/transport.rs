@@ -17,7 +17,7 @@ use crate::client::{BatchRecipient, DinstarClient, SmsBatch};
 use crate::config::DinstarConfig;
 use crate::inbound::IncomingPoller;
 use crate::reconcile::Finding;
-use crate::webhook::{Push, RecordKey, parse_push};
+use crate::webhook::{DinstarWebhook, RecordKey};
 
 /// A Dinstar gateway as a message transport.
 ///
@@ -70,15 +70,10 @@ impl DinstarTransport {
         self.client.incoming(store)
     }
 
-    /// Verifies and decodes a push without looking anything up.
-    pub fn parse_push(&self, request: &WebhookRequest) -> Result<Push> {
-        let c = self.client.config();
-        parse_push(
-            request,
-            c.webhook_secret.as_ref(),
-            &c.webhook_token_param,
-            c.sn.as_deref(),
-        )
+    /// The gateway's pushes: verified and decoded without looking anything up
+    /// ([`DinstarWebhook::push`] for the typed records).
+    pub fn webhook(&self) -> DinstarWebhook {
+        DinstarWebhook::from_config(self.client.config())
     }
 
     fn receipt(message: &Message, user_id: u32, accepted: &crate::client::Accepted) -> Receipt {
@@ -252,7 +247,8 @@ impl Transport for DinstarTransport {
     }
 
     async fn handle_webhook(&self, request: &WebhookRequest) -> Result<Handled> {
-        let push = self.parse_push(request)?;
+        let webhook = self.webhook();
+        let push = webhook.push(request)?;
         let keys = push.unresolved_keys();
         let mut resolved: HashMap<RecordKey, u32> = HashMap::new();
         if self.client.config().resolve_push_ids && !keys.is_empty() {
@@ -270,9 +266,7 @@ impl Transport for DinstarTransport {
                 }
             }
         }
-        let events = push.events(self.client.utc_offset(), &self.client.config().number_format, |k| {
-            resolved.get(k).copied()
-        })?;
+        let events = webhook.events_of(&push, |k| resolved.get(k).copied())?;
         Ok(Handled::new(events, WebhookAnswer::ok()))
     }
 }

@@ -4,33 +4,39 @@
 //! The gateway POSTs JSON to one configured URL, with a top-level `sn` and one of eight payloads:
 //! `sms`, `sms_result`, `sms_deliver_status`, `ussd`, `register`, `cdr` (arrays) and `device`,
 //! `exception_info` (objects). It signs nothing, so the host registers the URL with a secret in
-//! its query (`https://crm.example/hooks/gsm?token=SECRET`) and [`verify_push`] checks it in
+//! its query (`https://crm.example/hooks/gsm?token=SECRET`) and [`DinstarWebhook`] checks it in
 //! constant time; verification cannot be switched off and refuses to run without a secret.
 //!
+//! [`DinstarWebhook`] is core's [`Webhook`] like every provider's (`verify`, `decode` into events,
+//! `handle`), plus [`DinstarWebhook::push`] for the gateway's typed records. The transport's
+//! `handle_webhook` also looks up the `user_id`s a push's records lack.
+//!
 //! ```
-//! use switchboard_core::{SecretString, WebhookRequest};
-//! use switchboard_dinstar::webhook::{PushEvent, decode_push, verify_push};
+//! use switchboard_core::{SecretString, Webhook, WebhookRequest};
+//! use switchboard_dinstar::webhook::{DinstarWebhook, PushEvent};
 //!
 //! let body = r#"{"sn":"DG-1","sms":[{"incoming_sms_id":1,"port":1,"number":"6717",
 //!   "smsc":"+8613800757511","timestamp":"2016-07-12 15:46:18","text":"test"}]}"#;
 //! let req = WebhookRequest::post("https://crm.example/hooks/gsm?token=s3cret", body);
-//! verify_push(&req, Some(&SecretString::from("s3cret")), "token")?;
-//! let push = decode_push(&req)?;
+//! let webhook = DinstarWebhook::new(Some(SecretString::from("s3cret")), "token");
+//! webhook.verify(&req)?;
+//! let push = webhook.push(&req)?;
 //! assert_eq!(push.sn.as_deref(), Some("DG-1"));
 //! assert!(matches!(&push.events[0], PushEvent::Sms(list) if list[0].text == "test"));
+//! assert_eq!(webhook.decode(&req)?.len(), 1); // one inbound SMS event
 //! # Ok::<(), switchboard_core::Error>(())
 //! ```
 
 use std::fmt;
 
-use chrono::FixedOffset;
+use chrono::{FixedOffset, Offset, Utc};
 use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
 use switchboard_core::webhook::verify_url_token;
-use switchboard_core::{Error, Event, Recipient, Result, SecretString, StatusReport, WebhookRequest};
+use switchboard_core::{Error, Event, Recipient, Result, SecretString, StatusReport, Webhook, WebhookRequest};
 
 use crate::SCHEME;
-use crate::config::NumberFormat;
+use crate::config::{DinstarConfig, NumberFormat};
 use crate::inbound::to_inbound;
 use crate::model::{
     Cdr, DeliverStatus, DeliveryCode, IncomingSms, Port, SmsResult, UssdReply, lenient, mask_digits, parse_gateway_time,
@@ -306,21 +312,112 @@ fn with_sn(mut v: Value, sn: &str) -> Value {
     v
 }
 
-/// Checks that the push URL carries the shared secret in `param`. Without a configured secret this
-/// is a `DinstarConfig` error: pushes are never believed unverified.
-pub fn verify_push(request: &WebhookRequest, secret: Option<&SecretString>, param: &str) -> Result<()> {
-    let secret = secret.ok_or_else(|| {
-        Error::config(
-            "Dinstar pushes are verified by a secret in the push URL, and none is configured \
-             (set webhook_secret and register the URL with ?token=SECRET)",
-        )
-        .with_provider(SCHEME)
-    })?;
-    verify_url_token(request, param, secret).map_err(|e| e.with_provider(SCHEME))
+/// One gateway's pushes: the secret their URL must carry (and in which query parameter), the gateway's
+/// serial number when known (a push from another gateway is refused), and how its clock and numbers
+/// are read.
+#[derive(Clone)]
+pub struct DinstarWebhook {
+    secret: Option<SecretString>,
+    param: String,
+    expected_sn: Option<String>,
+    offset: FixedOffset,
+    numbers: NumberFormat,
+}
+
+/// Never shows the secret.
+impl fmt::Debug for DinstarWebhook {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("DinstarWebhook")
+            .field("secret", &self.secret.as_ref().map(|_| "***"))
+            .field("param", &self.param)
+            .field("expected_sn", &self.expected_sn)
+            .finish_non_exhaustive()
+    }
+}
+
+impl DinstarWebhook {
+    /// Pushes whose URL carries `secret` in the query parameter `param`, from any gateway, with the
+    /// gateway's clock on UTC; with no secret every push is refused.
+    pub fn new(secret: Option<SecretString>, param: impl Into<String>) -> Self {
+        DinstarWebhook {
+            secret,
+            param: param.into(),
+            expected_sn: None,
+            offset: Utc.fix(),
+            numbers: NumberFormat::default(),
+        }
+    }
+
+    /// The pushes of the gateway `config` describes: its secret, parameter, serial number, clock
+    /// offset and number format.
+    pub fn from_config(config: &DinstarConfig) -> Self {
+        DinstarWebhook {
+            secret: config.webhook_secret.clone(),
+            param: config.webhook_token_param.clone(),
+            expected_sn: config.sn.clone(),
+            // `DinstarConfig::validate` refuses an offset out of range; UTC stands in for one never checked.
+            offset: config.utc_offset().unwrap_or_else(|| Utc.fix()),
+            numbers: config.number_format.clone(),
+        }
+    }
+
+    /// Refuses pushes from any gateway but the one with serial number `sn`.
+    pub fn expect_sn(mut self, sn: impl Into<String>) -> Self {
+        self.expected_sn = Some(sn.into());
+        self
+    }
+
+    /// Verifies a push and decodes the gateway's typed records. A push from another gateway than the
+    /// expected one is refused as `Auth`.
+    pub fn push(&self, request: &WebhookRequest) -> Result<Push> {
+        self.verify(request)?;
+        self.decode_push(request)
+    }
+
+    /// The records of a verified push, checked against the expected gateway.
+    fn decode_push(&self, request: &WebhookRequest) -> Result<Push> {
+        let push = read_push(request)?;
+        if let (Some(want), Some(got)) = (self.expected_sn.as_deref(), push.sn.as_deref())
+            && want != got
+        {
+            return Err(switchboard_core::webhook::unauthenticated(format!(
+                "the push comes from gateway {got}, not the configured {want}"
+            ))
+            .with_provider(SCHEME));
+        }
+        Ok(push)
+    }
+
+    /// The events of a verified push, with `user_id`s from `resolve` where the records lack them.
+    pub(crate) fn events_of(&self, push: &Push, resolve: impl Fn(&RecordKey) -> Option<u32>) -> Result<Vec<Event>> {
+        push.events(self.offset, &self.numbers, resolve)
+    }
+}
+
+impl Webhook for DinstarWebhook {
+    /// Checks that the push URL carries the shared secret. Without a configured secret this is a
+    /// `Config` error: pushes are never believed unverified.
+    fn verify(&self, request: &WebhookRequest) -> Result<()> {
+        let secret = self.secret.as_ref().ok_or_else(|| {
+            Error::config(
+                "Dinstar pushes are verified by a secret in the push URL, and none is configured \
+                 (set webhook_secret and register the URL with ?token=SECRET)",
+            )
+            .with_provider(SCHEME)
+        })?;
+        verify_url_token(request, &self.param, secret).map_err(|e| e.with_provider(SCHEME))
+    }
+
+    /// The push's records as events (inbound SMS, delivery reports, and `Other` for the rest), without
+    /// looking anything up: a report that carries no `user_id` has no provider id.
+    fn decode(&self, request: &WebhookRequest) -> Result<Vec<Event>> {
+        let push = self.decode_push(request)?;
+        self.events_of(&push, |_| None)
+    }
 }
 
 /// Decodes a push body. Malformed bodies are `InvalidInput` errors, never panics.
-pub fn decode_push(request: &WebhookRequest) -> Result<Push> {
+fn read_push(request: &WebhookRequest) -> Result<Push> {
     if request.method != http::Method::POST {
         return Err(
             Error::invalid_input(format!("a Dinstar push is a POST, not a {}", request.method)).with_provider(SCHEME),
@@ -366,27 +463,6 @@ fn field<T: serde::de::DeserializeOwned>(key: &str, value: &Value) -> Result<T> 
     })
 }
 
-/// Verifies, decodes and checks the gateway: the one call a host's push endpoint makes. A push
-/// from another gateway than `expected_sn` (when set) is refused as `Auth`.
-pub fn parse_push(
-    request: &WebhookRequest,
-    secret: Option<&SecretString>,
-    param: &str,
-    expected_sn: Option<&str>,
-) -> Result<Push> {
-    verify_push(request, secret, param)?;
-    let push = decode_push(request)?;
-    if let (Some(want), Some(got)) = (expected_sn, push.sn.as_deref())
-        && want != got
-    {
-        return Err(switchboard_core::webhook::unauthenticated(format!(
-            "the push comes from gateway {got}, not the configured {want}"
-        ))
-        .with_provider(SCHEME));
-    }
-    Ok(push)
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -419,7 +495,7 @@ mod tests {
             "exception_info",
         ];
         for (b, k) in bodies.iter().zip(kinds) {
-            let p = decode_push(&req(b)).unwrap();
+            let p = read_push(&req(b)).unwrap();
             assert_eq!(p.events.len(), 1);
             assert_eq!(p.events[0].kind(), k);
             let ev = p
@@ -441,7 +517,7 @@ mod tests {
                 (e, k) => panic!("{k}: {e:?}"),
             }
         }
-        let cdr = decode_push(&req(bodies[5])).unwrap();
+        let cdr = read_push(&req(bodies[5])).unwrap();
         assert!(matches!(&cdr.events[0], PushEvent::Cdr(c) if c[0].bcch == Some(Value::from("12"))));
     }
 
@@ -460,35 +536,33 @@ mod tests {
             r#"{"device":[]}"#,
             r#"{"register":[{"port":999}]}"#,
         ] {
-            let e = decode_push(&req(b)).unwrap_err();
+            let e = read_push(&req(b)).unwrap_err();
             assert_eq!(e.kind(), ErrorKind::InvalidInput, "{b}: {e}");
         }
         let get = WebhookRequest::get("https://h/hook?token=t");
-        assert_eq!(decode_push(&get).unwrap_err().kind(), ErrorKind::InvalidInput);
+        assert_eq!(read_push(&get).unwrap_err().kind(), ErrorKind::InvalidInput);
     }
 
     #[test]
     fn unknown_payloads_are_kept() {
-        let p = decode_push(&req(r#"{"sn":"S","battery":{"level":3}}"#)).unwrap();
+        let p = read_push(&req(r#"{"sn":"S","battery":{"level":3}}"#)).unwrap();
         assert!(matches!(&p.events[0], PushEvent::Unknown { key, .. } if key == "battery"));
     }
 
-    #[test]
-    fn verification() {
-        let s = SecretString::from("t");
-        verify_push(&req("{}"), Some(&s), "token").unwrap();
-        let e = verify_push(&WebhookRequest::post("https://h/hook", "{}"), Some(&s), "token").unwrap_err();
+    #[tokio::test]
+    async fn verification() {
+        let hook = DinstarWebhook::new(Some(SecretString::from("t")), "token");
+        hook.verify(&req("{}")).unwrap();
+        let e = hook.verify(&WebhookRequest::post("https://h/hook", "{}")).unwrap_err();
         assert_eq!(e.kind(), ErrorKind::Auth);
-        let e = verify_push(&req("{}"), None, "token").unwrap_err();
+        let e = DinstarWebhook::new(None, "token").verify(&req("{}")).unwrap_err();
         assert_eq!(e.kind(), ErrorKind::Config);
-        let e = parse_push(
-            &req(r#"{"sn":"OTHER","ussd":[{"port":1,"text":"x"}]}"#),
-            Some(&s),
-            "token",
-            Some("MINE"),
-        )
-        .unwrap_err();
-        assert_eq!(e.kind(), ErrorKind::Auth);
+        let other = req(r#"{"sn":"OTHER","ussd":[{"port":1,"text":"x"}]}"#);
+        assert!(hook.push(&other).is_ok(), "any gateway unless one is expected");
+        let mine = hook.clone().expect_sn("MINE");
+        assert_eq!(mine.push(&other).unwrap_err().kind(), ErrorKind::Auth);
+        assert_eq!(mine.decode(&other).unwrap_err().kind(), ErrorKind::Auth);
+        assert_eq!(mine.handle(&other).await.unwrap_err().kind(), ErrorKind::Auth);
     }
 
     #[test]

@@ -41,7 +41,7 @@ fuzz_target!(|data: &[u8]| {
         let masked = n.masked();
         assert_eq!(masked.len(), e164.len());
         assert!(masked.contains('*'), "{masked}");
-        assert_eq!(format!("{n}"), masked);
+        assert_eq!(format!("{n:?}"), masked);
         // What we accepted, we accept again in E.164, as the same number.
         let again = PhoneNumber::parse(e164, None).unwrap_or_else(|e| panic!("{e164} re-parses: {e}"));
         assert_eq!(again.as_e164(), e164);

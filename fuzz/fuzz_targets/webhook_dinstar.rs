@@ -1,30 +1,33 @@
 #![no_main]
-//! Dinstar push: `verify_push`, `decode_push`, `parse_push`, then `Push::events` and
-//! `unresolved_keys` on whatever decoded.
+//! Dinstar push: `DinstarWebhook::verify`, `decode` (no verification: every body reaches the
+//! decoder), `push` with and without an expected `sn`, then `Push::events` and `unresolved_keys` on
+//! whatever decoded.
 
 use chrono::FixedOffset;
 use libfuzzer_sys::fuzz_target;
-use switchboard_core::SecretString;
+use switchboard_core::{SecretString, Webhook};
 use switchboard_dinstar::NumberFormat;
-use switchboard_dinstar::webhook::{decode_push, parse_push, verify_push};
+use switchboard_dinstar::webhook::DinstarWebhook;
 use switchboard_fuzz::{Input, PARAM, SECRET, VARIANT, assert_no_secret};
 
 fuzz_target!(|data: &[u8]| {
     let Some(input) = Input::parse(data) else { return };
     let request = input.request();
-    let secret = SecretString::from(SECRET.to_owned());
-    if let Err(e) = verify_push(&request, Some(&secret), PARAM) {
+    let mut webhook = DinstarWebhook::new(Some(SecretString::from(SECRET.to_owned())), PARAM);
+    if input.has(VARIANT) {
+        webhook = webhook.expect_sn("S");
+    }
+    if let Err(e) = webhook.verify(&request) {
         assert_no_secret(&input, &e);
     }
-    let expected = input.has(VARIANT).then_some("S");
-    let push = match parse_push(&request, Some(&secret), PARAM, expected) {
+    if let Err(e) = webhook.decode(&request) {
+        assert_no_secret(&input, &e);
+    }
+    let push = match webhook.push(&request) {
         Ok(p) => p,
         Err(e) => {
             assert_no_secret(&input, &e);
-            match decode_push(&request) {
-                Ok(p) => p,
-                Err(_) => return,
-            }
+            return;
         }
     };
     let _ = push.unresolved_keys();

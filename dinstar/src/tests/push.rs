@@ -30,7 +30,7 @@ async fn all_eight_kinds_arrive_and_decode() {
     assert_eq!(got.len(), 8);
     let mut kinds = Vec::new();
     for req in &got {
-        let push = t.parse_push(req).unwrap();
+        let push = t.webhook().push(req).unwrap();
         assert_eq!(push.sn.as_deref(), Some(sim.sn().as_str()));
         kinds.push(push.events[0].kind().to_owned());
         let events = t.handle_webhook(req).await.unwrap().events;
