@@ -93,7 +93,7 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
         "http://{addr}/hooks/gsm?token={}",
         switchboard::dinstar::sim::SIM_WEBHOOK_SECRET
     ));
-    gateway.inject_incoming(2, "+355691112223", "Po, faleminderit!").await;
+    gateway.receive_inbound(2, "+355691112223", "Po, faleminderit!").await;
     // A forged push without the token is refused with 401.
     let forged = reqwest::Client::new()
         .post(format!("http://{addr}/hooks/gsm"))

@@ -150,7 +150,7 @@ async fn main() -> Result<(), AnyError> {
 
     println!("\n6. Afternoon: a customer answers, and delivery reports arrive by webhook");
     gateway
-        .inject_incoming(1, "+355691112223", "Po, jam në shtëpi pas orës 15.")
+        .receive_inbound(1, "+355691112223", "Po, jam në shtëpi pas orës 15.")
         .await;
     for _ in 0..3 {
         mitto.advance().await;

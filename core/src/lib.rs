@@ -45,9 +45,6 @@ pub mod http;
 pub mod journal;
 pub mod message;
 pub mod phone;
-/// Phone numbers in the forms people type, per region (a unit test module of its own: 300 lines of vectors).
-#[cfg(test)]
-mod phone_forms_tests;
 pub mod pipeline;
 pub mod price;
 pub mod random;

@@ -488,7 +488,7 @@ impl Simulator {
     }
 
     /// Adds a call record (pushed as `cdr` when a push URL is set and the call was answered).
-    pub async fn inject_cdr(&self, cdr: Value) {
+    pub async fn receive_cdr(&self, cdr: Value) {
         let answered = cdr.get("answer_date").is_some_and(|v| !v.is_null());
         let sn = {
             let mut s = self.lock();
@@ -502,7 +502,7 @@ impl Simulator {
 
     /// Receives an SMS on `port` from `from`; returns its `incoming_sms_id`. Pushed as `sms` when a
     /// push URL is set.
-    pub async fn inject_incoming(&self, port: u8, from: &str, text: &str) -> u64 {
+    pub async fn receive_inbound(&self, port: u8, from: &str, text: &str) -> u64 {
         let (id, item, sn) = {
             let mut s = self.lock();
             let id = s.next_incoming;

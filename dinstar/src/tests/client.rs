@@ -391,13 +391,13 @@ async fn port_info_and_port_actions() {
 async fn cdr_and_device_status() {
     let sim = Simulator::start().await;
     let c = client(&sim);
-    sim.inject_cdr(
+    sim.receive_cdr(
         json!({"port": 2, "start_date": "2024-05-01 10:00:00", "answer_date": null, "duration": 0,
         "source_number": "355691", "destination_number": "800", "direction": "ip->gsm", "hangup": "called",
         "gsm_code": 17, "bech": "41"}),
     )
     .await;
-    sim.inject_cdr(json!({"port": 1, "start_date": "2024-05-02 10:00:00", "duration": 61}))
+    sim.receive_cdr(json!({"port": 1, "start_date": "2024-05-02 10:00:00", "duration": 61}))
         .await;
     let all = c.get_cdr(&CdrQuery::default()).await.unwrap();
     assert_eq!(all.cdr.len(), 2);
@@ -430,8 +430,8 @@ async fn cdr_and_device_status() {
 async fn incoming_sms_query_is_all_by_default_and_leaves_messages_unread() {
     let sim = Simulator::start().await;
     let c = client(&sim);
-    sim.inject_incoming(1, "355691234567", "one").await;
-    sim.inject_incoming(2, "355691234568", "two").await;
+    sim.receive_inbound(1, "355691234567", "one").await;
+    sim.receive_inbound(2, "355691234568", "two").await;
     let r = c.query_incoming_sms(&IncomingSmsQuery::default()).await.unwrap();
     assert_eq!(r.sms.len(), 2);
     assert_eq!(sim.unread(), 2, "flag=all changes nothing on the gateway");

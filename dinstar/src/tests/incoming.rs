@@ -16,9 +16,9 @@ async fn polls_from_a_high_water_mark_with_flag_all() {
     let store = Arc::new(MemoryCursorStore::new());
     let poller = client(&sim).incoming(store.clone());
     assert!(poller.poll().await.unwrap().is_empty());
-    sim.inject_incoming(1, "355691234567", "one").await;
-    sim.inject_incoming(2, "+355691234568", "two").await;
-    sim.inject_incoming(1, "VODAFONE", "three").await;
+    sim.receive_inbound(1, "355691234567", "one").await;
+    sim.receive_inbound(2, "+355691234568", "two").await;
+    sim.receive_inbound(1, "VODAFONE", "three").await;
     let got = poller.poll().await.unwrap();
     assert_eq!(
         got.iter().map(|m| m.text.as_str()).collect::<Vec<_>>(),
@@ -31,7 +31,7 @@ async fn polls_from_a_high_water_mark_with_flag_all() {
     assert!(got[0].received_at.is_some());
     assert_eq!(store.load(&cursor_key(&sn)).await.unwrap().as_deref(), Some("3"));
     assert!(poller.poll().await.unwrap().is_empty());
-    sim.inject_incoming(3, "355691234569", "four").await;
+    sim.receive_inbound(3, "355691234569", "four").await;
     assert_eq!(poller.poll().await.unwrap().len(), 1);
     // Nothing was marked read on the gateway, and every poll asked for flag=all.
     assert_eq!(sim.unread(), 4);
@@ -50,9 +50,9 @@ async fn polls_from_a_high_water_mark_with_flag_all() {
 async fn a_restarted_poller_resumes_from_the_stored_mark() {
     let sim = Simulator::start().await;
     let store = Arc::new(MemoryCursorStore::new());
-    sim.inject_incoming(1, "355691234567", "old").await;
+    sim.receive_inbound(1, "355691234567", "old").await;
     client(&sim).incoming(store.clone()).poll().await.unwrap();
-    sim.inject_incoming(1, "355691234567", "new").await;
+    sim.receive_inbound(1, "355691234567", "new").await;
     // A new process, same store.
     let got = client(&sim).incoming(store).poll().await.unwrap();
     assert_eq!(got.len(), 1);
@@ -63,7 +63,7 @@ async fn a_restarted_poller_resumes_from_the_stored_mark() {
 async fn fetch_without_commit_gets_the_messages_again_after_a_crash() {
     let sim = Simulator::start().await;
     let store = Arc::new(MemoryCursorStore::new());
-    sim.inject_incoming(0, "355691234567", "important").await;
+    sim.receive_inbound(0, "355691234567", "important").await;
     let first = client(&sim).incoming(store.clone());
     let batch = first.fetch().await.unwrap();
     assert_eq!(batch.messages.len(), 1);
@@ -85,8 +85,8 @@ async fn ports_filter_and_the_serial_number_is_learned() {
     cfg.sn = None;
     let c = DinstarClient::new(cfg).unwrap();
     let store = Arc::new(MemoryCursorStore::new());
-    sim.inject_incoming(1, "355691234567", "on one").await;
-    sim.inject_incoming(2, "355691234567", "on two").await;
+    sim.receive_inbound(1, "355691234567", "on one").await;
+    sim.receive_inbound(2, "355691234567", "on two").await;
     let got = IncomingPoller::new(c, store.clone())
         .with_ports([2])
         .poll()
@@ -122,7 +122,7 @@ impl CursorStore for FailingStore {
 #[tokio::test]
 async fn a_cursor_that_cannot_be_stored_fails_the_poll_and_duplicates_are_dropped() {
     let sim = Simulator::start().await;
-    sim.inject_incoming(0, "355691234567", "x").await;
+    sim.receive_inbound(0, "355691234567", "x").await;
     let poller = client(&sim).incoming(Arc::new(FailingStore));
     assert_eq!(poller.poll().await.unwrap_err().kind(), ErrorKind::Unavailable);
     // The mark did not move; the poller still remembers what it handed out.
@@ -135,7 +135,7 @@ async fn a_cursor_that_cannot_be_stored_fails_the_poll_and_duplicates_are_droppe
 #[tokio::test]
 async fn the_simulator_reproduces_the_unread_pitfall() {
     let sim = Simulator::start().await;
-    sim.inject_incoming(0, "355691234567", "gone after one read").await;
+    sim.receive_inbound(0, "355691234567", "gone after one read").await;
     let http = reqwest::Client::new();
     let session = DigestAuthSession::new(SIM_USERNAME, SIM_PASSWORD);
     let url = format!("{}/api/query_incoming_sms?incoming_sms_id=0", sim.uri());

@@ -177,7 +177,7 @@ async fn pushed_and_polled_incoming_share_one_id() {
     let sim = Simulator::start().await;
     let sink = sink_for(&sim).await;
     let t = transport(&sim);
-    sim.inject_incoming(1, "355691234567", "hello").await;
+    sim.receive_inbound(1, "355691234567", "hello").await;
     let pushed = sink.wait_for(1, Duration::from_secs(5)).await;
     let events = t.handle_webhook(&pushed[0]).await.unwrap().events;
     let Event::Inbound(from_push) = &events[0] else {

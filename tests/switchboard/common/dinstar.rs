@@ -66,7 +66,7 @@ impl Subject for Dinstar {
     fn inbound<'a>(&'a self, text: &'a str) -> BoxFuture<'a, Vec<WebhookRequest>> {
         Box::pin(async move {
             let before = self.sink.received().await.len();
-            self.sim.inject_incoming(1, "+355694000111", text).await;
+            self.sim.receive_inbound(1, "+355694000111", text).await;
             new_pushes(&self.sink, before, 1).await
         })
     }

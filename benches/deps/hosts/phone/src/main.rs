@@ -61,7 +61,7 @@ fn main() {
     let args: Vec<String> = std::env::args().collect();
     if args.get(1).map(String::as_str) == Some("compare") {
         #[cfg(all(feature = "rlibphonenumber", feature = "phonenumber"))]
-        return compare::run(args.get(2).expect("compare needs core/src/phone_forms_tests.rs"));
+        return compare::run(args.get(2).expect("compare needs core/src/phone/forms_tests.rs"));
         #[cfg(not(all(feature = "rlibphonenumber", feature = "phonenumber")))]
         panic!("compare needs both features");
     }
@@ -147,7 +147,7 @@ mod compare {
         log::set_logger(&RECORDER).expect("logger");
         log::set_max_level(log::LevelFilter::Trace);
 
-        println!("{} accepted forms of core/src/phone_forms_tests.rs\n", table.len());
+        println!("{} accepted forms of core/src/phone/forms_tests.rs\n", table.len());
         println!("| library | agrees | disagrees | log records | records showing the number |");
         println!("|---|---:|---:|---:|---:|");
         let libs: [(&str, fn(&str, &str) -> Option<(String, String)>); 2] =
