@@ -27,7 +27,9 @@ use crate::webhook::WebhookRequest;
 
 pub use wiremock;
 
+pub mod proxy;
 pub mod store;
+pub use proxy::{LossMode, lossy_proxy};
 pub use store::{StoreFixture, store_conformance};
 
 /// A fault the next request receives instead of its normal answer.

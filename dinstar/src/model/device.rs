@@ -55,7 +55,7 @@ pub struct UssdResponse {
     #[serde(default)]
     pub sn: Option<String>,
     /// Per-port outcome.
-    #[serde(default, deserialize_with = "lenient::vec_or_null")]
+    #[serde(default, deserialize_with = "switchboard_core::serde_util::null_as_default")]
     pub result: Vec<UssdPortResult>,
     /// Fields this client does not know.
     #[serde(flatten)]
@@ -105,7 +105,7 @@ pub struct UssdReplyResponse {
     #[serde(default)]
     pub sn: Option<String>,
     /// One entry per port asked.
-    #[serde(default, deserialize_with = "lenient::vec_or_null")]
+    #[serde(default, deserialize_with = "switchboard_core::serde_util::null_as_default")]
     pub reply: Vec<UssdReply>,
     /// Fields this client does not know.
     #[serde(flatten)]
@@ -342,7 +342,7 @@ pub struct PortInfoResponse {
     #[serde(default)]
     pub sn: Option<String>,
     /// One entry per port.
-    #[serde(default, deserialize_with = "lenient::vec_or_null")]
+    #[serde(default, deserialize_with = "switchboard_core::serde_util::null_as_default")]
     pub info: Vec<PortInfo>,
     /// Fields this client does not know.
     #[serde(flatten)]
@@ -543,7 +543,7 @@ pub struct CdrResponse {
     #[serde(default)]
     pub sn: Option<String>,
     /// The records.
-    #[serde(default, deserialize_with = "lenient::vec_or_null")]
+    #[serde(default, deserialize_with = "switchboard_core::serde_util::null_as_default")]
     pub cdr: Vec<Cdr>,
     /// Fields this client does not know.
     #[serde(flatten)]

@@ -62,82 +62,8 @@ pub(crate) fn mask_digits(s: &str) -> String {
         .collect()
 }
 
-/// Lenient integer readers: a JSON number or a numeric string; `null` where optional.
-pub(crate) mod lenient {
-    use serde::de::Error as _;
-    use serde::{Deserialize, Deserializer};
-    use serde_json::Value;
-
-    fn to_i128(v: &Value) -> Option<i128> {
-        match v {
-            Value::Number(n) => n
-                .as_i64()
-                .map(i128::from)
-                .or_else(|| n.as_u64().map(i128::from))
-                .or_else(|| {
-                    n.as_f64()
-                        .filter(|f| f.fract() == 0.0 && f.abs() < 1e18)
-                        .map(|f| f as i128)
-                }),
-            Value::String(s) => s.trim().parse().ok(),
-            _ => None,
-        }
-    }
-
-    fn opt<'de, D: Deserializer<'de>, T: TryFrom<i128>>(d: D) -> Result<Option<T>, D::Error> {
-        let v = Value::deserialize(d)?;
-        match v {
-            Value::Null => Ok(None),
-            Value::String(ref s) if s.trim().is_empty() => Ok(None),
-            ref other => {
-                let n = to_i128(other).ok_or_else(|| D::Error::custom(format!("expected an integer, got {other}")))?;
-                T::try_from(n)
-                    .map(Some)
-                    .map_err(|_| D::Error::custom(format!("integer {n} out of range")))
-            }
-        }
-    }
-
-    fn req<'de, D: Deserializer<'de>, T: TryFrom<i128>>(d: D) -> Result<T, D::Error> {
-        opt(d)?.ok_or_else(|| D::Error::custom("expected an integer, got null"))
-    }
-
-    pub fn opt_u8<'de, D: Deserializer<'de>>(d: D) -> Result<Option<u8>, D::Error> {
-        opt(d)
-    }
-    pub fn opt_u32<'de, D: Deserializer<'de>>(d: D) -> Result<Option<u32>, D::Error> {
-        opt(d)
-    }
-    pub fn opt_u64<'de, D: Deserializer<'de>>(d: D) -> Result<Option<u64>, D::Error> {
-        opt(d)
-    }
-    pub fn opt_i64<'de, D: Deserializer<'de>>(d: D) -> Result<Option<i64>, D::Error> {
-        opt(d)
-    }
-    pub fn u8<'de, D: Deserializer<'de>>(d: D) -> Result<u8, D::Error> {
-        req(d)
-    }
-    pub fn u16<'de, D: Deserializer<'de>>(d: D) -> Result<u16, D::Error> {
-        req(d)
-    }
-    pub fn u32<'de, D: Deserializer<'de>>(d: D) -> Result<u32, D::Error> {
-        req(d)
-    }
-    pub fn u64<'de, D: Deserializer<'de>>(d: D) -> Result<u64, D::Error> {
-        req(d)
-    }
-    pub fn i64_or_default<'de, D: Deserializer<'de>>(d: D) -> Result<i64, D::Error> {
-        Ok(opt(d)?.unwrap_or_default())
-    }
-    pub fn u64_or_default<'de, D: Deserializer<'de>>(d: D) -> Result<u64, D::Error> {
-        Ok(opt(d)?.unwrap_or_default())
-    }
-
-    /// A list that some firmware sends as `null` when empty.
-    pub fn vec_or_null<'de, D: Deserializer<'de>, T: Deserialize<'de>>(d: D) -> Result<Vec<T>, D::Error> {
-        Ok(Option::<Vec<T>>::deserialize(d)?.unwrap_or_default())
-    }
-}
+/// Integers read leniently (a number or a numeric string; `null` where optional): core's readers.
+pub(crate) use switchboard_core::serde_util::lenient;
 
 #[cfg(test)]
 mod tests {

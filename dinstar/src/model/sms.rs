@@ -300,7 +300,7 @@ pub struct SmsResultResponse {
     #[serde(default)]
     pub sn: Option<String>,
     /// The records found.
-    #[serde(default, deserialize_with = "lenient::vec_or_null")]
+    #[serde(default, deserialize_with = "switchboard_core::serde_util::null_as_default")]
     pub result: Vec<SmsResult>,
     /// Fields this client does not know.
     #[serde(flatten)]
@@ -423,7 +423,7 @@ pub struct DeliverStatusResponse {
     #[serde(default)]
     pub sn: Option<String>,
     /// The reports found.
-    #[serde(default, deserialize_with = "lenient::vec_or_null")]
+    #[serde(default, deserialize_with = "switchboard_core::serde_util::null_as_default")]
     pub result: Vec<DeliverStatus>,
     /// Fields this client does not know.
     #[serde(flatten)]
@@ -516,7 +516,7 @@ pub struct IncomingSmsResponse {
     #[serde(default)]
     pub sn: Option<String>,
     /// The messages.
-    #[serde(default, deserialize_with = "lenient::vec_or_null")]
+    #[serde(default, deserialize_with = "switchboard_core::serde_util::null_as_default")]
     pub sms: Vec<IncomingSms>,
     /// How many messages are read.
     #[serde(default, deserialize_with = "lenient::opt_u64")]

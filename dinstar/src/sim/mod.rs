@@ -141,16 +141,8 @@ impl SimStats {
     }
 }
 
-/// How [`Simulator::lossy_proxy`] loses a request.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-#[non_exhaustive]
-pub enum LossMode {
-    /// The request never reaches the gateway; the client's connection is closed after it was sent.
-    DropBeforeForward,
-    /// The gateway takes and processes the request; its answer is thrown away and the client's
-    /// connection closed.
-    DropAfterAccept,
-}
+/// How [`Simulator::lossy_proxy`] loses a request (core's testkit proxy, shared by every simulator).
+pub use switchboard_core::testkit::LossMode;
 
 /// Configures a [`Simulator`] before it starts.
 #[derive(Debug, Clone)]
