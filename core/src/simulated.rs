@@ -13,11 +13,13 @@
 //! | [`Simulated::trigger`] | pushes one signed event of a named kind to a URL |
 
 use std::fmt;
+use std::future::Future;
+use std::marker::PhantomData;
 use std::sync::Arc;
 
 use async_trait::async_trait;
 
-use crate::error::Result;
+use crate::error::{Error, Result};
 use crate::message::Recipient;
 use crate::testkit::{Fault, Faults};
 use crate::webhook::WebhookRequest;
@@ -107,6 +109,62 @@ pub trait SimFactory: Send + Sync {
     async fn start(&self, options: SimOptions) -> Result<Arc<dyn Simulated>>;
 }
 
+/// A simulator that starts from [`SimOptions`]: all [`factory`] needs to hand it to the registry.
+pub trait StartSim: Simulated + Sized + 'static {
+    /// The provider's name as messages spell it (`"SMS.ru"`).
+    const NAME: &'static str;
+
+    /// What starting fails with: the simulator's own error, or [`std::io::Error`] when all that can
+    /// fail is listening on its port.
+    type Error: StartError;
+
+    /// Starts one with `options`.
+    fn start_sim(options: SimOptions) -> impl Future<Output = std::result::Result<Self, Self::Error>> + Send;
+}
+
+/// What a simulator that failed to start reports to [`SimFactory::start`]'s caller.
+pub trait StartError: Send {
+    /// The error, for the simulator of the provider `name`.
+    fn into_error(self, name: &str) -> Error;
+}
+
+/// The simulator could not listen: a configuration error (the port is taken or not allowed) that says
+/// which simulator it was.
+impl StartError for std::io::Error {
+    fn into_error(self, name: &str) -> Error {
+        Error::config(format!("the {name} simulator cannot listen: {self}")).with_source(self)
+    }
+}
+
+/// Already says what went wrong; answered as it is.
+impl StartError for Error {
+    fn into_error(self, _name: &str) -> Error {
+        self
+    }
+}
+
+/// The [`SimFactory`] of the simulator `S`; [`factory`] hands out one.
+pub struct SimFactoryOf<S>(PhantomData<fn() -> S>);
+
+impl<S: StartSim> fmt::Debug for SimFactoryOf<S> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_tuple("SimFactoryOf").field(&S::NAME).finish()
+    }
+}
+
+#[async_trait]
+impl<S: StartSim> SimFactory for SimFactoryOf<S> {
+    async fn start(&self, options: SimOptions) -> Result<Arc<dyn Simulated>> {
+        let sim = S::start_sim(options).await.map_err(|e| e.into_error(S::NAME))?;
+        Ok(Arc::new(sim))
+    }
+}
+
+/// The factory that starts `S`, for a [`Provider::simulator`](crate::registry::Provider::simulator).
+pub fn factory<S: StartSim>() -> &'static dyn SimFactory {
+    &SimFactoryOf::<S>(PhantomData)
+}
+
 /// A running simulator. See the [module docs](self).
 #[async_trait]
 pub trait Simulated: Send + Sync + fmt::Debug {
@@ -182,7 +240,20 @@ pub trait Simulated: Send + Sync + fmt::Debug {
 
 #[cfg(test)]
 mod tests {
-    use super::host_port_of;
+    use super::{StartError, host_port_of};
+    use crate::ErrorKind;
+
+    #[test]
+    fn a_simulator_that_cannot_listen_is_a_config_error_that_names_it() {
+        let io = std::io::Error::new(std::io::ErrorKind::AddrInUse, "address in use");
+        let e = io.into_error("SMS.ru");
+        assert_eq!(e.kind(), ErrorKind::Config);
+        assert_eq!(e.message(), "the SMS.ru simulator cannot listen: address in use");
+        assert!(
+            std::error::Error::source(&e).is_some(),
+            "the io error is kept as the source"
+        );
+    }
 
     #[test]
     fn host_port_of_a_base_url() {

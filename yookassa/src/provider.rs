@@ -33,7 +33,7 @@ impl Provider for YooKassaProvider {
 
     #[cfg(feature = "sim")]
     fn simulator(&self) -> Option<&'static dyn switchboard_core::simulated::SimFactory> {
-        Some(&crate::sim::Factory)
+        Some(switchboard_core::simulated::factory::<crate::sim::Simulator>())
     }
 }
 

@@ -22,11 +22,10 @@
 //! another program, and [`SimOptions::port`] is refused. Nothing is pushed and nothing moves after a
 //! send, so [`Simulated::advance`] does nothing and [`Simulated::triggers`] is empty.
 
-use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
 
-use switchboard_core::simulated::{SimFactory, SimOptions, SimRecord, Simulated};
+use switchboard_core::simulated::{SimOptions, SimRecord, Simulated, StartSim};
 use switchboard_core::testkit::{Fault, Faults};
 use switchboard_core::{Dispatch, Error, ErrorKind, Recipient, Result, WebhookRequest};
 
@@ -80,14 +79,13 @@ impl Simulator {
     }
 }
 
-/// Starts [`Simulator`]s for the provider registry.
-#[derive(Debug)]
-pub struct Factory;
+/// Starts email simulators for the registry (`switchboard sim`, the conformance suite).
+impl StartSim for Simulator {
+    const NAME: &'static str = "email";
+    type Error = switchboard_core::Error;
 
-#[async_trait::async_trait]
-impl SimFactory for Factory {
-    async fn start(&self, options: SimOptions) -> Result<Arc<dyn Simulated>> {
-        Ok(Arc::new(Simulator::start_with(options).await?))
+    async fn start_sim(options: SimOptions) -> std::result::Result<Simulator, switchboard_core::Error> {
+        Simulator::start_with(options).await
     }
 }
 

@@ -42,7 +42,7 @@ use std::time::Duration;
 
 use chrono::{DateTime, Utc};
 use serde_json::Value;
-use switchboard_core::simulated::{SimFactory, SimOptions, SimRecord, Simulated};
+use switchboard_core::simulated::{SimOptions, SimRecord, Simulated, StartSim};
 use switchboard_core::testkit::wiremock::Request;
 use switchboard_core::testkit::{Faults, SimServer};
 use switchboard_core::{Error, PhoneNumber, Recipient, Result, WebhookRequest};
@@ -369,13 +369,12 @@ impl Simulated for Simulator {
     }
 }
 
-/// Starts MightyCall simulators for the registry (`switchboard sim mightycall`, the conformance suite).
-#[derive(Debug, Clone, Copy, Default)]
-pub struct Factory;
+/// Starts MightyCall simulators for the registry (`switchboard sim`, the conformance suite).
+impl StartSim for Simulator {
+    const NAME: &'static str = "MightyCall";
+    type Error = switchboard_core::Error;
 
-#[switchboard_core::async_trait]
-impl SimFactory for Factory {
-    async fn start(&self, options: SimOptions) -> Result<Arc<dyn Simulated>> {
-        Ok(Arc::new(Simulator::start_with(options).await?))
+    async fn start_sim(options: SimOptions) -> std::result::Result<Simulator, switchboard_core::Error> {
+        Simulator::start_with(options).await
     }
 }

@@ -43,7 +43,7 @@ use std::time::Duration;
 
 use chrono::NaiveDateTime;
 use serde_json::Value;
-use switchboard_core::simulated::{SimFactory, SimOptions, SimRecord, Simulated};
+use switchboard_core::simulated::{SimOptions, SimRecord, Simulated, StartSim};
 use switchboard_core::testkit::wiremock::Request;
 use switchboard_core::testkit::{Faults, SimServer};
 use switchboard_core::{Error, Result, WebhookRequest, async_trait};
@@ -467,14 +467,13 @@ impl Simulated for Simulator {
     }
 }
 
-/// Starts 1C simulators for the registry ([`crate::OneCProvider`]).
-#[derive(Debug, Clone, Copy)]
-pub struct Factory;
+/// Starts 1C simulators for the registry (`switchboard sim`, the conformance suite).
+impl StartSim for Simulator {
+    const NAME: &'static str = "1C";
+    type Error = switchboard_core::Error;
 
-#[async_trait]
-impl SimFactory for Factory {
-    async fn start(&self, options: SimOptions) -> Result<Arc<dyn Simulated>> {
-        Ok(Arc::new(Simulator::start_with(options).await?))
+    async fn start_sim(options: SimOptions) -> std::result::Result<Simulator, switchboard_core::Error> {
+        Simulator::start_with(options).await
     }
 }
 

@@ -105,6 +105,8 @@ use switchboard_core::{Dispatch, Error, ErrorKind, Result};
 #[cfg(any(feature = "sqlite", feature = "postgres"))]
 mod queue;
 #[cfg(any(feature = "sqlite", feature = "postgres"))]
+mod rows;
+#[cfg(any(feature = "sqlite", feature = "postgres"))]
 mod worker;
 
 #[cfg(feature = "postgres")]

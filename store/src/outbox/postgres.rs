@@ -10,16 +10,14 @@ use std::time::Duration;
 
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
-use sqlx::Row as _;
-use sqlx::postgres::{PgConnection, PgPool, PgRow};
+use sqlx::postgres::{PgConnection, PgPool};
+use sqlx::{Postgres, Row as _};
 use switchboard_core::Result;
 use switchboard_core::message::Message;
 
-use super::queue::{JOB_COLUMNS, Queue, RawJob, Settle, Taken, decode_message, limit_i64};
-use super::{
-    Counts, Job, JobState, Next, OutboxId, OutboxSender, Worker, WorkerOptions, cancellable, cancelled_record, key_of,
-    key_reused, wrong_state,
-};
+use super::queue::{JOB_COLUMNS, Queue, Settle, Taken, limit_i64};
+use super::rows::{Jobs, OutboxDb};
+use super::{Counts, Job, JobState, Next, OutboxId, OutboxSender, Worker, WorkerOptions, cancellable, wrong_state};
 use crate::error::Target;
 use crate::machine;
 use crate::postgres::PostgresStore;
@@ -182,72 +180,24 @@ impl PostgresOutbox {
     }
 
     async fn insert(&self, conn: &mut PgConnection, message: &Message, at: Option<DateTime<Utc>>) -> Result<OutboxId> {
-        let fail = |e| self.target.error("queue a message", e);
-        let key = key_of(message)?;
-        let mut message = message.clone();
-        message.key = Some(key.clone());
-        let fingerprint = message.fingerprint();
-        let id: Option<i64> = sqlx::query_scalar(&self.sql.insert)
-            .bind(key.as_str())
-            .bind(&fingerprint.0)
-            .bind(machine::to_json(&message)?)
-            .bind(at)
-            .fetch_optional(&mut *conn)
-            .await
-            .map_err(fail)?;
-        if let Some(id) = id {
-            return Ok(OutboxId(id));
-        }
-        let row = sqlx::query(&self.sql.existing)
-            .bind(key.as_str())
-            .fetch_one(&mut *conn)
-            .await
-            .map_err(fail)?;
-        let stored: String = row.try_get("fingerprint").map_err(fail)?;
-        if stored != fingerprint.0 {
-            return Err(key_reused(&key));
-        }
-        Ok(OutboxId(row.try_get("id").map_err(fail)?))
+        let sql = [self.sql.insert.as_str(), &self.sql.existing];
+        self.jobs().insert(conn, sql, message, at).await
     }
 
     /// The job numbered `id`, or `None`.
     pub async fn get(&self, id: OutboxId) -> Result<Option<Job>> {
-        let row = sqlx::query(&self.sql.get)
-            .bind(id.0)
-            .fetch_optional(&self.pool)
-            .await
-            .map_err(|e| self.target.error("read a job", e))?;
-        row.map(|r| self.job(&r)).transpose()
+        self.jobs().get(&self.sql.get, id).await
     }
 
     /// Up to `limit` jobs in `state` numbered after `after` (`None` for the first), oldest first: page
     /// by passing the last id seen.
     pub async fn list(&self, state: JobState, after: Option<OutboxId>, limit: usize) -> Result<Vec<Job>> {
-        let rows = sqlx::query(&self.sql.list)
-            .bind(state.as_str())
-            .bind(after.map_or(0, |a| a.0))
-            .bind(limit_i64(limit))
-            .fetch_all(&self.pool)
-            .await
-            .map_err(|e| self.target.error("list jobs", e))?;
-        rows.iter().map(|r| self.job(r)).collect()
+        self.jobs().list(&self.sql.list, state, after, limit).await
     }
 
     /// How many jobs are in each state.
     pub async fn counts(&self) -> Result<Counts> {
-        let fail = |e| self.target.error("count jobs", e);
-        let rows = sqlx::query(&self.sql.counts)
-            .fetch_all(&self.pool)
-            .await
-            .map_err(fail)?;
-        let mut counts = Counts::default();
-        for r in rows {
-            let state: String = r.try_get("state").map_err(fail)?;
-            let n: i64 = r.try_get("n").map_err(fail)?;
-            let state = JobState::parse(&state).ok_or_else(|| machine::unreadable("an unknown outbox state"))?;
-            counts.add(state, u64::try_from(n).unwrap_or(0));
-        }
-        Ok(counts)
+        self.jobs().counts(&self.sql.counts).await
     }
 
     /// Cancels a job no worker has in hand: queued (including one waiting to be retried after an error
@@ -256,18 +206,10 @@ impl PostgresOutbox {
     /// then on), so a worker that took the job earlier and stalled past its lease cannot send it later.
     /// Errors: `Conflict` in any other case, `NotFound`.
     pub async fn cancel(&self, id: OutboxId) -> Result<()> {
-        let fail = |e| self.target.error("cancel a job", e);
+        let what = "cancel a job";
+        let fail = |e| self.target.error(what, e);
         let mut tx = self.pool.begin().await.map_err(fail)?;
-        let Some(row) = sqlx::query(&self.sql.cancel_read)
-            .bind(id.0)
-            .fetch_optional(&mut *tx)
-            .await
-            .map_err(fail)?
-        else {
-            return Err(wrong_state(id, "", None));
-        };
-        let state: String = row.try_get("state").map_err(fail)?;
-        let state = JobState::parse(&state).ok_or_else(|| machine::unreadable("an unknown outbox state"))?;
+        let (row, state) = self.jobs().changing(&mut tx, &self.sql.cancel_read, id, what).await?;
         if state != JobState::Queued {
             return Err(wrong_state(id, "only a queued job can be cancelled", Some(state)));
         }
@@ -279,18 +221,8 @@ impl PostgresOutbox {
             .await
             .map_err(fail)?;
         cancellable(id, key_state.as_deref())?;
-        sqlx::query(&self.sql.cancel)
-            .bind(id.0)
-            .execute(&mut *tx)
-            .await
-            .map_err(fail)?;
-        sqlx::query(&self.sql.close_key)
-            .bind(key)
-            .bind(fingerprint)
-            .bind(machine::to_json(&cancelled_record())?)
-            .execute(&mut *tx)
-            .await
-            .map_err(fail)?;
+        let sql = [self.sql.cancel.as_str(), &self.sql.close_key];
+        self.jobs().cancel(&mut tx, sql, id, key, fingerprint).await?;
         tx.commit().await.map_err(fail)
     }
 
@@ -304,31 +236,8 @@ impl PostgresOutbox {
     pub async fn requeue(&self, id: OutboxId) -> Result<()> {
         let fail = |e| self.target.error("requeue a job", e);
         let mut tx = self.pool.begin().await.map_err(fail)?;
-        let Some(row) = sqlx::query(&self.sql.requeue_read)
-            .bind(id.0)
-            .fetch_optional(&mut *tx)
-            .await
-            .map_err(fail)?
-        else {
-            return Err(wrong_state(id, "", None));
-        };
-        let state: String = row.try_get("state").map_err(fail)?;
-        let state = JobState::parse(&state).ok_or_else(|| machine::unreadable("an unknown outbox state"))?;
-        let key_state: Option<String> = row.try_get("key_state").map_err(fail)?;
-        let other_message: Option<bool> = row.try_get("other_message").map_err(fail)?;
-        let message = decode_message(&row.try_get::<String, _>("message").map_err(fail)?)?;
-        let message = super::requeued(id, state, message, key_state.as_deref(), other_message.unwrap_or(false))?;
-        let key = message
-            .key
-            .clone()
-            .ok_or_else(|| machine::unreadable("an outbox message without a key"))?;
-        sqlx::query(&self.sql.requeue)
-            .bind(id.0)
-            .bind(key.as_str())
-            .bind(machine::to_json(&message)?)
-            .execute(&mut *tx)
-            .await
-            .map_err(fail)?;
+        let sql = [self.sql.requeue_read.as_str(), &self.sql.requeue];
+        self.jobs().requeue(&mut tx, sql, id).await?;
         tx.commit().await.map_err(fail)
     }
 
@@ -348,22 +257,26 @@ impl PostgresOutbox {
         Worker::new(Arc::new(self.clone()), sender, options)
     }
 
-    fn job(&self, r: &PgRow) -> Result<Job> {
-        let get = |e| self.target.error("read a job", e);
-        RawJob {
-            id: r.try_get("id").map_err(get)?,
-            key: r.try_get("key").map_err(get)?,
-            message: r.try_get("message").map_err(get)?,
-            state: r.try_get("state").map_err(get)?,
-            run_at: r.try_get("run_at").map_err(get)?,
-            attempts: i64::from(r.try_get::<i32, _>("attempts").map_err(get)?),
-            worker: r.try_get("worker").map_err(get)?,
-            receipt: r.try_get("receipt").map_err(get)?,
-            error: r.try_get("error").map_err(get)?,
-            created_at: r.try_get("created_at").map_err(get)?,
-            updated_at: r.try_get("updated_at").map_err(get)?,
+    fn jobs(&self) -> Jobs<'_, Postgres> {
+        Jobs {
+            pool: &self.pool,
+            target: &self.target,
         }
-        .decode()
+    }
+}
+
+/// Times are `timestamptz`; `attempts` is an `integer` (`int4`).
+impl OutboxDb for Postgres {
+    type Time = DateTime<Utc>;
+    type Attempts = i32;
+    type Due = Option<DateTime<Utc>>;
+
+    fn time(stored: DateTime<Utc>) -> Result<DateTime<Utc>> {
+        Ok(stored)
+    }
+
+    fn due(at: Option<DateTime<Utc>>) -> Option<DateTime<Utc>> {
+        at
     }
 }
 
@@ -379,15 +292,7 @@ impl Queue for PostgresOutbox {
             .fetch_all(&self.pool)
             .await
             .map_err(fail)?;
-        rows.iter()
-            .map(|r| {
-                Ok(Taken {
-                    id: OutboxId(r.try_get("id").map_err(fail)?),
-                    message: decode_message(&r.try_get::<String, _>("message").map_err(fail)?)?,
-                    attempts: u32::try_from(r.try_get::<i32, _>("attempts").map_err(fail)?).unwrap_or(u32::MAX),
-                })
-            })
-            .collect()
+        self.jobs().taken(&rows)
     }
 
     async fn settle(&self, id: OutboxId, token: &str, next: &Next) -> Result<bool> {

@@ -57,7 +57,7 @@ mod state;
 use std::sync::{Arc, Mutex};
 
 use serde_json::Value;
-use switchboard_core::simulated::{SimFactory, SimOptions, SimRecord, Simulated};
+use switchboard_core::simulated::{SimOptions, SimRecord, Simulated, StartSim};
 use switchboard_core::testkit::wiremock::Request;
 use switchboard_core::testkit::{Fault, Faults, SimServer};
 use switchboard_core::{Error, ErrorKind, Result, WebhookRequest};
@@ -85,14 +85,13 @@ impl std::fmt::Debug for Simulator {
     }
 }
 
-/// Starts Stripe simulators for the registry (`switchboard sim stripe`, the conformance suite).
-#[derive(Debug)]
-pub struct Factory;
+/// Starts Stripe simulators for the registry (`switchboard sim`, the conformance suite).
+impl StartSim for Simulator {
+    const NAME: &'static str = "Stripe";
+    type Error = switchboard_core::Error;
 
-#[async_trait::async_trait]
-impl SimFactory for Factory {
-    async fn start(&self, options: SimOptions) -> Result<Arc<dyn Simulated>> {
-        Ok(Arc::new(Simulator::start_with(options).await?))
+    async fn start_sim(options: SimOptions) -> std::result::Result<Simulator, switchboard_core::Error> {
+        Simulator::start_with(options).await
     }
 }
 

@@ -46,7 +46,7 @@
 use std::sync::Arc;
 
 use serde_json::{Value, json};
-use switchboard_core::simulated::{SimFactory, SimOptions, SimRecord, Simulated};
+use switchboard_core::simulated::{SimOptions, SimRecord, Simulated, StartSim};
 use switchboard_core::testkit::wiremock::Request;
 use switchboard_core::testkit::{Fault, Faults, SimServer};
 use switchboard_core::{Error, Recipient, Result, WebhookRequest};
@@ -293,14 +293,13 @@ fn dsn_for(token: &str, host_port: &str) -> String {
     )
 }
 
-/// Starts [`Simulator`]s for the provider registry.
-#[derive(Debug)]
-pub struct Factory;
+/// Starts Telegram simulators for the registry (`switchboard sim`, the conformance suite).
+impl StartSim for Simulator {
+    const NAME: &'static str = "Telegram";
+    type Error = switchboard_core::Error;
 
-#[switchboard_core::async_trait]
-impl SimFactory for Factory {
-    async fn start(&self, options: SimOptions) -> Result<Arc<dyn Simulated>> {
-        Ok(Arc::new(Simulator::start_with(options).await?))
+    async fn start_sim(options: SimOptions) -> std::result::Result<Simulator, switchboard_core::Error> {
+        Simulator::start_with(options).await
     }
 }
 

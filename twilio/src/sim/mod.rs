@@ -33,7 +33,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use switchboard_core::http::HttpOptions;
-use switchboard_core::simulated::{SimFactory, SimOptions, SimRecord, Simulated};
+use switchboard_core::simulated::{SimOptions, SimRecord, Simulated, StartSim};
 use switchboard_core::testkit::wiremock::Request;
 use switchboard_core::testkit::{Faults, SimServer};
 use switchboard_core::{Error, PhoneNumber, Recipient, Result, SecretString, WebhookRequest, async_trait};
@@ -283,17 +283,13 @@ impl Simulated for Simulator {
     }
 }
 
-/// Starts Twilio simulators for the registry ([`crate::TwilioProvider`]).
-#[derive(Debug, Clone, Copy)]
-pub struct Factory;
+/// Starts Twilio simulators for the registry (`switchboard sim`, the conformance suite).
+impl StartSim for Simulator {
+    const NAME: &'static str = "Twilio";
+    type Error = std::io::Error;
 
-#[async_trait]
-impl SimFactory for Factory {
-    async fn start(&self, options: SimOptions) -> Result<Arc<dyn Simulated>> {
-        let sim = Simulator::start_with(options)
-            .await
-            .map_err(|e| Error::config(format!("the Twilio simulator cannot listen: {e}")).with_source(e))?;
-        Ok(Arc::new(sim))
+    async fn start_sim(options: SimOptions) -> std::result::Result<Simulator, std::io::Error> {
+        Simulator::start_with(options).await
     }
 }
 
