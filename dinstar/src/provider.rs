@@ -32,7 +32,7 @@ impl Provider for DinstarProvider {
 
     #[cfg(feature = "sim")]
     fn simulator(&self) -> Option<&'static dyn switchboard_core::simulated::SimFactory> {
-        Some(&crate::sim::Factory)
+        Some(switchboard_core::simulated::factory::<crate::sim::Simulator>())
     }
 }
 

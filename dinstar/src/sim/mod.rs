@@ -51,7 +51,6 @@ mod sms;
 mod state;
 
 pub use auth::{parse_digest, response_hash};
-pub use simulated::Factory;
 
 use api::{digits, handler, now, pct};
 use state::{Incoming, SimPort, State, incoming_json};

@@ -1,9 +1,7 @@
 //! The shared simulator vocabulary ([`Simulated`]) and the registry's way to start one ([`Factory`]).
 
-use std::sync::Arc;
-
 use serde_json::json;
-use switchboard_core::simulated::{SimFactory, SimOptions, SimRecord, Simulated};
+use switchboard_core::simulated::{SimOptions, SimRecord, Simulated, StartSim};
 use switchboard_core::testkit::Faults;
 use switchboard_core::{Error, PhoneNumber, Recipient, Result, WebhookRequest, async_trait};
 
@@ -98,16 +96,12 @@ impl Simulated for Simulator {
     }
 }
 
-/// Starts Dinstar simulators for the registry ([`crate::DinstarProvider`]).
-#[derive(Debug, Clone, Copy)]
-pub struct Factory;
+/// How the registry ([`crate::DinstarProvider`]) starts one.
+impl StartSim for Simulator {
+    const NAME: &'static str = "Dinstar";
+    type Error = std::io::Error;
 
-#[async_trait]
-impl SimFactory for Factory {
-    async fn start(&self, options: SimOptions) -> Result<Arc<dyn Simulated>> {
-        let sim = Simulator::start_with(options)
-            .await
-            .map_err(|e| Error::config(format!("the Dinstar simulator cannot listen: {e}")).with_source(e))?;
-        Ok(Arc::new(sim))
+    async fn start_sim(options: SimOptions) -> std::io::Result<Simulator> {
+        Simulator::start_with(options).await
     }
 }
