@@ -4,7 +4,7 @@
 //! Verification is on by default and cannot run without a secret. This module has the pieces every
 //! provider's check is built from: HMAC-SHA1/SHA256 signatures compared in constant time, a secret
 //! token carried in the callback URL ([`verify_url_token`]), and IP allow-lists ([`IpAllowList`]).
-//! Failed checks are [`ErrorKind::Auth`](crate::ErrorKind::Auth) errors; malformed bodies are
+//! Failed checks are [`ErrorKind::Auth`] errors; malformed bodies are
 //! `InvalidInput`. None of them echo the secret or the body.
 
 use std::net::IpAddr;

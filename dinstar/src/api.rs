@@ -1,6 +1,6 @@
 //! What core's request [`Pipeline`](switchboard_core::pipeline::Pipeline) needs from Dinstar: its
-//! name, its HTTP Digest handshake (which drives each attempt's exchanges, see [`crate::digest`]) and
-//! how an answer is read as an error ([`crate::error::parse_error`]). Retries, the body cap, tagging
+//! name, its HTTP Digest handshake (which drives each attempt's exchanges) and
+//! how an answer is read as an error (`error::parse_error`). Retries, the body cap, tagging
 //! and telemetry are the pipeline's, as for every provider.
 
 use http::header::AUTHORIZATION;

@@ -22,7 +22,7 @@ pub const STORE_BLOCK: u32 = 64;
 ///
 /// * **With a store** ([`UserIds::use_store`], which the Messenger calls through
 ///   `Transport::use_store` when it has one): ids come from the store's sequence named after the
-///   gateway's `host:port` ([`UserIds::sequence`]), reserved [`STORE_BLOCK`] at a time. Every process
+///   gateway's `host:port` ([`UserIds::sequence`]), reserved 64 at a time. Every process
 ///   on the store draws from the same sequence, so no two hand out the same id, across restarts too.
 ///   This is what production should use.
 /// * **Without a store**: a per-process counter that starts at a random point of the range, so two

@@ -1,14 +1,4 @@
-//! The PostgreSQL store: for several processes or machines.
-//!
-//! * A new key is claimed by `INSERT … ON CONFLICT (key) DO NOTHING`: the primary key lets exactly
-//!   one of any number of concurrent claimers insert it.
-//! * An existing key is claimed inside a transaction holding its row lock (`SELECT … FOR UPDATE`), so
-//!   two claimers taking over an expired lease serialise and the second sees the first's lease.
-//! * Every other write is one conditional `UPDATE` naming the lease token and the states it applies
-//!   to, so a stale holder's write matches no row instead of overwriting a newer one.
-//! * Leases are set and judged by the server's `clock_timestamp()`: clients' clocks never matter.
-//! * Sequences are one row each, advanced by `INSERT … ON CONFLICT DO UPDATE … RETURNING` under the
-//!   row's lock: concurrent reservations queue and never overlap.
+//! The PostgreSQL store; what it guarantees is documented on [`PostgresStore`], where users see it.
 
 use std::str::FromStr;
 use std::time::Duration;
@@ -31,7 +21,17 @@ use crate::schema::{self, StoreOptions, Tables};
 const COLUMNS: &str =
     "key, fingerprint, state, owner, lease_until, attempt, receipt, error, claims, created_at, updated_at";
 
-/// A [`Store`] in PostgreSQL. See the [module docs](self).
+/// A [`Store`] in PostgreSQL, for several processes or machines.
+///
+/// * A new key is claimed by `INSERT … ON CONFLICT (key) DO NOTHING`: the primary key lets exactly
+///   one of any number of concurrent claimers insert it.
+/// * An existing key is claimed inside a transaction holding its row lock (`SELECT … FOR UPDATE`), so
+///   two claimers taking over an expired lease serialise and the second sees the first's lease.
+/// * Every other write is one conditional `UPDATE` naming the lease token and the states it applies
+///   to, so a stale holder's write matches no row instead of overwriting a newer one.
+/// * Leases are set and judged by the server's `clock_timestamp()`: clients' clocks never matter.
+/// * Sequences are one row each, advanced by `INSERT … ON CONFLICT DO UPDATE … RETURNING` under the
+///   row's lock: concurrent reservations queue and never overlap.
 ///
 /// ```no_run
 /// # async fn run() -> switchboard_core::Result<()> {

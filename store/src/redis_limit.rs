@@ -1,20 +1,5 @@
-//! Rate limits shared by every process through one Redis server.
-//!
-//! A limit that belongs to an account or a device — Telegram's 30 messages a second per bot, the
-//! number of SMS a GSM gateway's SIM cards can take — is exceeded as soon as two processes each keep
-//! their own in-process bucket. [`RedisRateLimiter`] keeps the bucket in Redis instead, as the generic
-//! cell rate algorithm (GCRA): one key per named limit holding the "theoretical arrival time" of the
-//! next request, read and advanced by one Lua script, which Redis runs atomically, against Redis's own
-//! clock (`TIME`). Every process asking through the same key shares the one limit.
-//!
-//! The algorithm: with one request allowed every `T` and bursts of `B`, a request at `now` conforms
-//! when `max(tat, now) + T - B·T <= now`; taking it moves `tat` to `max(tat, now) + T`. In any span
-//! of length `L`, at most `B + L/T` requests conform. (GCRA as described for ATM networks in ITU-T
-//! I.371, and as rate limiters such as redis-cell use it.)
-//!
-//! If Redis cannot be reached, the limiter falls back to an in-process bucket with the same rate
-//! (logging a warning once), so sending slows to one process's share of the limit per process rather
-//! than stopping — several processes may then exceed the shared limit together until Redis is back.
+//! Rate limits shared by every process through one Redis server; documented on [`RedisRateLimiter`],
+//! where users see it.
 
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
@@ -167,8 +152,24 @@ impl RedisLimits {
     }
 }
 
-/// One shared limit, as a [`RateLimiter`] the Messenger applies to a transport. See the
-/// [module docs](self).
+/// One shared limit, as a [`RateLimiter`] the Messenger applies to a transport: rate limits shared by
+/// every process through one Redis server.
+///
+/// A limit that belongs to an account or a device — Telegram's 30 messages a second per bot, the
+/// number of SMS a GSM gateway's SIM cards can take — is exceeded as soon as two processes each keep
+/// their own in-process bucket. [`RedisRateLimiter`] keeps the bucket in Redis instead, as the generic
+/// cell rate algorithm (GCRA): one key per named limit holding the "theoretical arrival time" of the
+/// next request, read and advanced by one Lua script, which Redis runs atomically, against Redis's own
+/// clock (`TIME`). Every process asking through the same key shares the one limit.
+///
+/// The algorithm: with one request allowed every `T` and bursts of `B`, a request at `now` conforms
+/// when `max(tat, now) + T - B·T <= now`; taking it moves `tat` to `max(tat, now) + T`. In any span
+/// of length `L`, at most `B + L/T` requests conform. (GCRA as described for ATM networks in ITU-T
+/// I.371, and as rate limiters such as redis-cell use it.)
+///
+/// If Redis cannot be reached, the limiter falls back to an in-process bucket with the same rate
+/// (logging a warning once), so sending slows to one process's share of the limit per process rather
+/// than stopping — several processes may then exceed the shared limit together until Redis is back.
 pub struct RedisRateLimiter {
     redis: Arc<Connection>,
     limit: SharedLimit,

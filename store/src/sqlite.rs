@@ -1,16 +1,4 @@
-//! The SQLite store: one file, safe for several processes on one host.
-//!
-//! * The file runs in WAL mode (readers never block the writer) with `synchronous = FULL`, so a claim
-//!   that returned survives a power cut, and a `busy_timeout`, so a process waits for another's write
-//!   instead of failing at once.
-//! * A claim reads and writes its key inside one `BEGIN IMMEDIATE` transaction, which takes SQLite's
-//!   single write lock before reading: two processes can never both see a key free. Every other write
-//!   is one conditional `UPDATE`.
-//! * Leases are judged by SQLite's own `julianday('now')`: every process on the host reads the same
-//!   system clock through it.
-//!
-//! SQLite's locking needs a local file system (not NFS) and processes on the same host; several
-//! machines need [`PostgresStore`](crate::PostgresStore).
+//! The SQLite store; what it guarantees is documented on [`SqliteStore`], where users see it.
 
 use std::str::FromStr;
 
@@ -38,7 +26,19 @@ pub(crate) const NOW: &str = "CAST(ROUND((julianday('now') - 2440587.5) * 864000
 const COLUMNS: &str =
     "key, fingerprint, state, owner, lease_until, attempt, receipt, error, claims, created_at, updated_at";
 
-/// A [`Store`] in a SQLite file. See the [module docs](self).
+/// A [`Store`] in a SQLite file: one file, safe for several processes on one host.
+///
+/// * The file runs in WAL mode (readers never block the writer) with `synchronous = FULL`, so a claim
+///   that returned survives a power cut, and a `busy_timeout`, so a process waits for another's write
+///   instead of failing at once.
+/// * A claim reads and writes its key inside one `BEGIN IMMEDIATE` transaction, which takes SQLite's
+///   single write lock before reading: two processes can never both see a key free. Every other write
+///   is one conditional `UPDATE`.
+/// * Leases are judged by SQLite's own `julianday('now')`: every process on the host reads the same
+///   system clock through it.
+///
+/// SQLite's locking needs a local file system (not NFS) and processes on the same host; several
+/// machines need [`PostgresStore`](crate::PostgresStore).
 ///
 /// ```no_run
 /// # async fn run() -> switchboard_core::Result<()> {

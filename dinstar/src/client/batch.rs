@@ -329,7 +329,7 @@ impl DinstarClient {
     /// id counts, whatever its number: to reconcile one message, which also checks the number and the
     /// text's part count, use [`DinstarTransport::reconcile`](crate::DinstarTransport).
     ///
-    /// An id the gateway does not know is looked up again until [`DinstarConfig::reconcile_window`] has
+    /// An id the gateway does not know is looked up again until [`DinstarConfig::reconcile_window`](crate::DinstarConfig::reconcile_window) has
     /// passed: a gateway records a task when its queue gets to it, possibly seconds after the request.
     pub async fn reconcile(&self, user_ids: &[u32]) -> Result<Reconciliation> {
         let sought: Vec<Sought> = user_ids.iter().map(|id| Sought::by_id(*id)).collect();

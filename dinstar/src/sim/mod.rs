@@ -26,7 +26,7 @@
 //! * **Push** of all eight payload kinds to a URL ([`Simulator::set_push_url`]), on state changes and
 //!   on demand.
 //! * **Faults**: HTTP-level ones through [`Simulator::faults`], forced `error_code`s per endpoint
-//!   ([`Simulator::fail_next`]), and connections dropped before or after the gateway took a request
+//!   ([`Simulator::fail_next_with_code`]), and connections dropped before or after the gateway took a request
 //!   ([`Simulator::lossy_proxy`]).
 
 use std::collections::{BTreeMap, HashMap, VecDeque};
@@ -383,7 +383,7 @@ impl Simulator {
         self.lock().password.clone()
     }
 
-    /// Requests recorded so far (none for [`Simulator::start_on_port`]).
+    /// Requests recorded so far (none for [`SimulatorBuilder::start_on_port`]).
     pub async fn requests(&self) -> Vec<Request> {
         self.server.requests().await
     }

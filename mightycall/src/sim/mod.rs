@@ -24,7 +24,7 @@
 //! * **Pushes**: none. MightyCall documents no webhooks, so the simulator pushes nothing
 //!   ([`Simulator::pushed`] stays empty and no `trigger` kind exists); history comes from the journal.
 //! * **The shared vocabulary** ([`Simulated`]): [`Simulator::sent`] (the outgoing messages),
-//!   [`Simulator::advance`]; [`Factory`] starts one for the registry.
+//!   [`Simulator::advance`]; the registry starts one through [`StartSim`].
 //! * **Journal**: `GET journal/requests` with `page`, `pageSize` (≤ 1000), `from`, `to`, `type`, `origin`,
 //!   `state`, `phone`, `businessNumber`, newest first; `GET journal/requests/{id}`. Seeded with a few calls
 //!   and messages; add more with [`Simulator::add_inbound_message`] and [`Simulator::add_call`].

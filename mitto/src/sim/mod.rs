@@ -24,8 +24,8 @@
 //! * **Faults**: [`Simulator::faults`] (HTTP-level), [`Simulator::fail_next_with_code`] (any
 //!   `responseCode`, including 1, which no input can provoke).
 //! * **The shared vocabulary** ([`Simulated`]): [`Simulator::sent`], [`Simulator::advance`],
-//!   [`Simulator::pushed`], and `trigger` for the `delivered` and `failed` reports; [`Factory`] starts
-//!   one for the registry.
+//!   [`Simulator::pushed`], and `trigger` for the `delivered` and `failed` reports; the registry starts
+//!   one through [`StartSim`].
 //!
 //! **Unsure shapes, chosen here only**: the HTTP status that carries a non-zero `responseCode`
 //! ([`DEFAULT_ERROR_HTTP_STATUS`], switchable with [`Simulator::set_error_http_status`]); the delivery

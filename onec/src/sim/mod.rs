@@ -1,6 +1,7 @@
 //! A simulator of a small 1C:Enterprise base (feature `sim`): the standard OData interface and HTTP
 //! services of one publication, on loopback. It speaks the shared simulator vocabulary
-//! ([`Simulated`]) and starts from the registry ([`Factory`]).
+//! ([`Simulated`]) and starts from the registry
+//! ([`StartSim`]).
 //!
 //! What it models, following 1C's description of the standard OData interface ("Стандартный
 //! интерфейс OData", 1C:Enterprise 8.3 documentation; <https://1cfresh.com/articles/data_odata>) and

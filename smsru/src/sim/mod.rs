@@ -1,6 +1,6 @@
 //! An SMS.ru simulator (feature `sim`): the API on a loopback port, stateful, with delivery callbacks.
 //! It speaks the shared simulator vocabulary ([`Simulated`]) and starts from the registry
-//! ([`Factory`]).
+//! ([`StartSim`]).
 //!
 //! What it models, following SMS.ru's API pages (<https://sms.ru/api>):
 //!

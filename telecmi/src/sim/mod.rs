@@ -26,7 +26,7 @@
 //! **The shared vocabulary** ([`Simulated`]): [`Simulator::sent`] lists the calls placed,
 //! [`Simulator::advance`] plays every call still ringing to an answered end, [`Simulator::pushed`]
 //! lists the pushes made, and `trigger` pushes one `call.answered`, `call.ended` or `cdr` payload;
-//! [`Factory`] starts one for the registry.
+//! the registry starts one through [`StartSim`].
 
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};

@@ -1,6 +1,6 @@
 //! A Twilio Messages simulator (feature `sim`), wire-compatible enough for Twilio's own helper
 //! libraries pointed at it. It speaks the shared simulator vocabulary ([`Simulated`]) and starts from
-//! the registry ([`Factory`]).
+//! the registry ([`StartSim`]).
 //!
 //! What it models, following Twilio's Messages API reference
 //! (<https://www.twilio.com/docs/messaging/api/message-resource>):
