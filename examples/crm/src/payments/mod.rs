@@ -208,18 +208,14 @@ fn check_url(field: &str, url: &str) -> ApiResult<()> {
     Ok(())
 }
 
-/// The client's key, or a fresh one (then a repeat of the request is a new payment).
-fn client_key(headers: &HeaderMap) -> ApiResult<String> {
-    match headers.get("idempotency-key") {
-        None => Ok(IdempotencyKey::random().as_str().to_owned()),
-        Some(v) => {
-            let v = v
-                .to_str()
-                .map_err(|_| ApiError::invalid("Idempotency-Key", "must be visible ASCII"))?;
-            IdempotencyKey::new(v).map_err(|e| ApiError::invalid("Idempotency-Key", e))?;
-            Ok(v.to_owned())
-        }
+/// The client's `Idempotency-Key` ([`crate::delivery::idempotency_key`], the reader every endpoint
+/// uses), also held to the payment model's rule for keys (1 to 64 visible ASCII characters).
+fn client_key(headers: &HeaderMap) -> ApiResult<Option<String>> {
+    let key = crate::delivery::idempotency_key(headers)?;
+    if let Some(k) = &key {
+        IdempotencyKey::new(k.as_str()).map_err(|e| ApiError::invalid("Idempotency-Key", e))?;
     }
+    Ok(key)
 }
 
 async fn create(
@@ -236,7 +232,8 @@ async fn create(
     text_field("description", &p.description, 128)?;
     switchboard::Recipient::email(p.customer_email.as_str()).map_err(|e| ApiError::invalid("customer_email", e))?;
     check_url("return_url", &p.return_url)?;
-    let key = client_key(&headers)?;
+    // Without the header every POST is a new payment.
+    let key = client_key(&headers)?.unwrap_or_else(|| IdempotencyKey::random().as_str().to_owned());
 
     let at = now();
     let inserted = sqlx::query(
@@ -368,10 +365,7 @@ async fn refund(
     if r.amount_minor <= 0 {
         return Err(ApiError::invalid("amount_minor", "must be above zero"));
     }
-    let client = match headers.get("idempotency-key") {
-        None => None,
-        Some(_) => Some(client_key(&headers)?),
-    };
+    let client = client_key(&headers)?;
     // BEGIN IMMEDIATE: two refunds of one payment at once cannot both pass the remaining-amount check.
     let mut tx = app.pool().begin_with("BEGIN IMMEDIATE").await?;
     let row = sqlx::query_as::<_, PaymentRow>(&format!("SELECT {COLUMNS} FROM payments WHERE id = ?1"))
