@@ -35,14 +35,14 @@ use crate::webhook::{DinstarWebhook, RecordKey};
 #[derive(Debug, Clone)]
 pub struct DinstarTransport {
     client: DinstarClient,
+    /// The pushes' verification and decoding, built once from the client's configuration.
+    webhook: DinstarWebhook,
 }
 
 impl DinstarTransport {
     /// A transport over a new client for `config`.
     pub fn new(config: DinstarConfig) -> Result<Self> {
-        Ok(DinstarTransport {
-            client: DinstarClient::new(config)?,
-        })
+        Ok(Self::with_client(DinstarClient::new(config)?))
     }
 
     /// A transport from a DSN (`dinstar://USER:PASS@HOST:PORT?sn=SN…`, see [`DinstarConfig::from_dsn`]).
@@ -57,7 +57,8 @@ impl DinstarTransport {
 
     /// A transport over an existing client.
     pub fn with_client(client: DinstarClient) -> Self {
-        DinstarTransport { client }
+        let webhook = DinstarWebhook::from_config(client.config());
+        DinstarTransport { client, webhook }
     }
 
     /// The client, for everything beyond sending (USSD, ports, CDR, polling).
@@ -72,8 +73,8 @@ impl DinstarTransport {
 
     /// The gateway's pushes: verified and decoded without looking anything up
     /// ([`DinstarWebhook::push`] for the typed records).
-    pub fn webhook(&self) -> DinstarWebhook {
-        DinstarWebhook::from_config(self.client.config())
+    pub fn webhook(&self) -> &DinstarWebhook {
+        &self.webhook
     }
 
     fn receipt(message: &Message, user_id: u32, accepted: &crate::client::Accepted) -> Receipt {
@@ -247,8 +248,7 @@ impl Transport for DinstarTransport {
     }
 
     async fn handle_webhook(&self, request: &WebhookRequest) -> Result<Handled> {
-        let webhook = self.webhook();
-        let push = webhook.push(request)?;
+        let push = self.webhook.push(request)?;
         let keys = push.unresolved_keys();
         let mut resolved: HashMap<RecordKey, u32> = HashMap::new();
         if self.client.config().resolve_push_ids && !keys.is_empty() {
@@ -266,7 +266,7 @@ impl Transport for DinstarTransport {
                 }
             }
         }
-        let events = webhook.events_of(&push, |k| resolved.get(k).copied())?;
+        let events = self.webhook.events_of(&push, |k| resolved.get(k).copied())?;
         Ok(Handled::new(events, WebhookAnswer::ok()))
     }
 }
