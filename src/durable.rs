@@ -27,26 +27,6 @@ pub(crate) const DEFAULT_LEASE: Duration = Duration::from_secs(300);
 /// How often a finished outcome is offered to a store that failed to take it.
 const FINISH_ATTEMPTS: u32 = 3;
 
-/// This process's default name in the store: host, process id and a random suffix (two Messengers in
-/// one process are two owners).
-pub(crate) fn default_owner() -> String {
-    let host = std::env::var("HOSTNAME")
-        .ok()
-        .filter(|h| !h.is_empty())
-        .or_else(|| {
-            std::fs::read_to_string("/etc/hostname")
-                .ok()
-                .map(|h| h.trim().to_owned())
-        })
-        .filter(|h| !h.is_empty())
-        .unwrap_or_else(|| "host".to_owned());
-    format!(
-        "{host}:{}:{:04x}",
-        std::process::id(),
-        switchboard_core::random::u64() as u16
-    )
-}
-
 /// What a claim came to: send under this lease, or here is the answer already.
 pub(crate) enum Claimed {
     Send(Lease),

@@ -16,7 +16,7 @@ use switchboard_core::{
 use tokio::sync::Semaphore;
 use tracing::Instrument;
 
-use crate::durable::{DEFAULT_LEASE, default_owner};
+use crate::durable::DEFAULT_LEASE;
 use crate::failover::{AllFailed, Attempt};
 use crate::health::{Health, HealthPolicy};
 use crate::route::{Route, Strategy};
@@ -276,7 +276,7 @@ impl MessengerBuilder {
             health: Health::new(self.health),
             send_all_concurrency: self.send_all_concurrency.unwrap_or(16),
             lease: self.lease.unwrap_or(DEFAULT_LEASE),
-            owner: self.owner.unwrap_or_else(default_owner),
+            owner: self.owner.unwrap_or_else(switchboard_core::store::default_owner),
         })
     }
 }

@@ -763,3 +763,19 @@ mod conformance {
         store_conformance(&Real).await;
     }
 }
+/// A process's default name in a store (a Messenger's owner of the keys it claims, an outbox worker's
+/// name on the jobs it takes): host, process id and a random suffix, so two of them in one process are
+/// told apart. The host is `$HOSTNAME` or `/etc/hostname`, else `host`.
+pub fn default_owner() -> String {
+    let host = std::env::var("HOSTNAME")
+        .ok()
+        .filter(|h| !h.is_empty())
+        .or_else(|| {
+            std::fs::read_to_string("/etc/hostname")
+                .ok()
+                .map(|h| h.trim().to_owned())
+        })
+        .filter(|h| !h.is_empty())
+        .unwrap_or_else(|| "host".to_owned());
+    format!("{host}:{}:{:04x}", std::process::id(), crate::random::u64() as u16)
+}

@@ -108,7 +108,10 @@ impl std::fmt::Debug for Worker {
 
 impl Worker {
     pub(crate) fn new(queue: Arc<dyn Queue>, sender: Arc<dyn OutboxSender>, options: WorkerOptions) -> Self {
-        let name = options.name.clone().unwrap_or_else(default_name);
+        let name = options
+            .name
+            .clone()
+            .unwrap_or_else(switchboard_core::store::default_owner);
         Worker {
             queue,
             sender,
@@ -252,23 +255,4 @@ async fn settle_one(
     }
     tracing::error!(job = %id, key = %key, "the outcome was not recorded; the job is taken again after its lease and the key store answers it");
     false
-}
-
-/// Host, process id and a random suffix.
-fn default_name() -> String {
-    let host = std::env::var("HOSTNAME")
-        .ok()
-        .filter(|h| !h.is_empty())
-        .or_else(|| {
-            std::fs::read_to_string("/etc/hostname")
-                .ok()
-                .map(|h| h.trim().to_owned())
-        })
-        .filter(|h| !h.is_empty())
-        .unwrap_or_else(|| "host".to_owned());
-    format!(
-        "{host}:{}:{:04x}",
-        std::process::id(),
-        switchboard_core::random::u64() as u16
-    )
 }
