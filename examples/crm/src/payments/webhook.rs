@@ -18,7 +18,7 @@ use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use switchboard::payments::{EventStore, PaymentWebhook, WebhookObject, WebhookOutcome};
 use switchboard::store::sqlx::{self, SqlitePool};
-use switchboard::{ErrorKind, WebhookRequest};
+use switchboard::ErrorKind;
 
 use super::{gateway_of, store_payment};
 use crate::app::AppState;
@@ -81,18 +81,11 @@ async fn handle(app: &AppState, request: Request) -> ApiResult<()> {
     let body: Bytes = axum::body::to_bytes(body, switchboard::core::webhook::MAX_WEBHOOK_BODY)
         .await
         .map_err(|_| ApiError::invalid("body", "larger than 1 MiB or cut off"))?;
-    let url = format!(
-        "{}{}",
-        app.public_url,
-        parts.uri.path_and_query().map_or("/webhooks/payments", |p| p.as_str())
-    );
-    let request = WebhookRequest {
-        method: parts.method,
-        url,
-        headers: parts.headers,
-        body,
-        remote_addr: peer,
-    };
+    let mut request = crate::delivery::webhook_request(app, parts.method, &parts.uri, parts.headers, body);
+    if let Some(ip) = peer {
+        // YooKassa's notifications are verified by the address they come from.
+        request = request.with_remote_addr(ip);
+    }
     let outcome = gateway.handle_webhook(&request).await.map_err(|e| {
         if e.kind() == ErrorKind::Auth {
             tracing::warn!(error = %e, "payment webhook refused");
