@@ -16,9 +16,9 @@ use axum::body::Bytes;
 use axum::extract::{ConnectInfo, Request, State};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
+use switchboard::ErrorKind;
 use switchboard::payments::{EventStore, PaymentWebhook, WebhookObject, WebhookOutcome};
 use switchboard::store::sqlx::{self, SqlitePool};
-use switchboard::ErrorKind;
 
 use super::{gateway_of, store_payment};
 use crate::app::AppState;
